@@ -1,0 +1,1 @@
+"""risk: risk scoring for online consumer lending."""

@@ -1,0 +1,163 @@
+"""The ``risk`` command: one subcommand per pipeline stage, in pipeline order.
+
+Each command reads params.yaml once, calls the stage's core through its thin edge function and turns
+the project's errors into a message and an exit code (never a traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from risk.exceptions import RiskError
+
+app = typer.Typer(
+    help="Risk scoring for online consumer lending: validate, features, models, collections and review queues.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ParamsOption = Annotated[Path, typer.Option("--params", help="Parameters file.")]
+
+
+def _quiet_tools() -> None:
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a stage command: quiet third-party tools, map RiskError to a message and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _quiet_tools()
+        try:
+            return fn(*args, **kwargs)
+        except RiskError as e:
+            typer.echo(f"risk {fn.__name__.replace('_', '-')}: error: {e}", err=True)
+            raise typer.Exit(e.exit_code) from None
+
+    return wrapper
+
+
+def _context(params_file: Path) -> tuple[Any, Any]:
+    from risk.config import load_params
+    from risk.paths import Paths
+
+    paths = Paths.at(params_file.resolve().parent)
+    return paths, load_params(params_file)
+
+
+@app.command()
+@stage
+def simulate(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Simulate the embedded default book: the five tables plus the truth table, into data/raw."""
+    from risk import io
+    from risk.simulate import simulate as run_simulation
+
+    paths, params = _context(params_file)
+    tables = run_simulation(params.simulate, as_of=params.data.as_of, seed=params.seed)
+    io.write_tables(tables, paths.raw)
+    sizes = ", ".join(f"{k} {v.height:,}" for k, v in tables.items())
+    typer.echo(f"simulate: wrote {paths.raw} ({sizes})")
+
+
+@app.command()
+@stage
+def ingest(
+    source: Annotated[str | None, typer.Option("--from", help="Folder (or file) to read.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="contract | mapping | lendingclub | taiwan")] = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Read a lender's export (CSV in UTF-8 or GBK, or Parquet) into the five contract tables, data/raw."""
+    from risk.ingest import run as run_ingest
+
+    paths, params = _context(params_file)
+    summary = run_ingest(paths, params, source=source, fmt=fmt)
+    typer.echo(summary)
+
+
+@app.command()
+@stage
+def validate(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Check every input table against the data contract (Great Expectations); write data/validated."""
+    from risk.validate import run as run_validate
+
+    paths, params = _context(params_file)
+    report = run_validate(paths.raw, paths.validated, paths.reports, as_of=params.data.as_of,
+                          params=params.validate)
+    typer.echo(
+        f"validate: {len(report.errors)} errors, {len(report.warnings)} warnings; "
+        f"report {paths.reports / 'validation.html'}; tables {paths.validated}"
+    )
+
+
+@app.command()
+@stage
+def features(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Build point-in-time loan and application snapshots with labels, into data/features."""
+    from risk.features.stage import run as run_features
+
+    paths, params = _context(params_file)
+    typer.echo(run_features(paths, params))
+
+
+@app.command()
+@stage
+def train(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Train PD, early-warning and cure models (LightGBM + scorecard), calibrate, register in MLflow."""
+    from risk.models.stage import run_train
+
+    paths, params = _context(params_file)
+    typer.echo(run_train(paths, params))
+
+
+@app.command()
+@stage
+def evaluate(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Validate out of time: metrics/*.json, DVC plots and model cards; set champion and challenger aliases."""
+    from risk.models.stage import run_evaluate
+
+    paths, params = _context(params_file)
+    typer.echo(run_evaluate(paths, params))
+
+
+@app.command()
+@stage
+def score(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD or 'today'; default data.as_of")] = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Score active loans and pending applications: the collections queue and the review queue."""
+    from risk.score.stage import run as run_score
+
+    paths, params = _context(params_file)
+    day = params.data.as_of if as_of is None else _parse_day(as_of)
+    typer.echo(run_score(paths, params, as_of=day))
+
+
+def _parse_day(text: str) -> dt.date:
+    if text == "today":
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"risk: --as-of must be YYYY-MM-DD or 'today', got {text!r}", err=True)
+        raise typer.Exit(2) from None
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,374 @@
+"""Build loan and application snapshots with their features and labels.
+
+Every frame stays lazy until :func:`build_features` collects it, so polars can plan the joins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from risk.config import FeatureParams
+from risk.contract import ACTION_STEP, LADDER_RANK, Outcome
+from risk.delinquency import daily_payments, days_past_due_expr, instalment_ledger, paid_by
+from risk.features import labels
+from risk.features.catalogue import APPLICATION_FEATURES, CATEGORICAL, LOAN_FEATURES
+
+REACHED = [o.value for o in (Outcome.REACHED, Outcome.PROMISE_TO_PAY, Outcome.REFUSED, Outcome.AGREEMENT_SIGNED)]
+CONTACT_CHANNELS = ["sms", "phone", "email", "app"]
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Loan snapshots (loan × month end) and application snapshots (application × applied day)."""
+
+    loan_snapshots: pl.DataFrame
+    application_snapshots: pl.DataFrame
+
+
+def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Month-end dates from the month of ``first`` through ``last`` (inclusive, ``last`` if a month end).
+
+    Examples
+    --------
+    >>> month_ends(dt.date(2024, 1, 15), dt.date(2024, 3, 31))
+    [datetime.date(2024, 1, 31), datetime.date(2024, 2, 29), datetime.date(2024, 3, 31)]
+    """
+    ends = pl.date_range(first.replace(day=1), last, "1mo", eager=True).dt.month_end()
+    return [d for d in ends.to_list() if d <= last]
+
+
+def _lazy(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
+    return {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
+
+
+def _categoricals(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.with_columns(pl.col(c).cast(pl.Enum(list(v))) for c, v in CATEGORICAL.items())
+
+
+def application_features(applications: pl.LazyFrame) -> pl.LazyFrame:
+    """What the applicant declared and what was verified, plus ratios an underwriter would compute."""
+    annual_income = pl.col("monthly_income").clip(lower_bound=1.0) * 12
+    return applications.select(
+        "application_id",
+        "borrower_id",
+        "requested_amount",
+        "requested_term",
+        "product",
+        "channel",
+        "age",
+        "monthly_income",
+        "employment_type",
+        "employment_years",
+        "city_tier",
+        "education",
+        "credit_history_months",
+        "existing_debt",
+        "credit_inquiries_6m",
+        "prior_loans",
+        "identity_verified",
+        "income_verified",
+        debt_to_income=pl.col("existing_debt") / annual_income,
+        loan_to_income=pl.col("requested_amount") / annual_income,
+        payment_to_income=pl.col("requested_amount")
+        / pl.col("requested_term").clip(lower_bound=1)
+        / pl.col("monthly_income").clip(lower_bound=1.0),
+        application_month=pl.col("applied_at").dt.month().cast(pl.Int64),
+    )
+
+
+def repayment_state(
+    pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int
+) -> pl.LazyFrame:
+    """Repayment behaviour of each (loan_id, as_of) pair, from instalments and payments up to as_of."""
+    a = pl.col("as_of")
+    grace = pl.duration(days=grace_days)
+    # last day instalment k was unpaid within history up to as_of
+    unpaid_until = pl.min_horizontal(
+        (pl.col("paid_on") - pl.duration(days=1)).fill_null(a), a
+    )
+    overdue_days = pl.when(unpaid_until > pl.col("due_date")).then(
+        (unpaid_until - pl.col("due_date")).dt.total_days()
+    )
+
+    def max_dpd(days: int) -> pl.Expr:
+        in_window = unpaid_until >= a - pl.duration(days=days - 1)
+        return overdue_days.filter(in_window).max().fill_null(0)
+
+    due_by = pl.col("due_date") <= a
+    by_instalment = (
+        pairs.select("loan_id", "as_of")
+        .join(ledger, on="loan_id")
+        .group_by("loan_id", "as_of")
+        .agg(
+            days_past_due=days_past_due_expr(a).max(),
+            max_dpd_3m=max_dpd(90),
+            max_dpd_6m=max_dpd(180),
+            max_dpd_12m=max_dpd(365),
+            late_instalments=(
+                (pl.col("due_date") + grace < a)
+                & (pl.col("paid_on").is_null() | (pl.col("paid_on") > pl.col("due_date") + grace))
+            ).sum(),
+            missed_instalments=((pl.col("due_date") + grace < a) & ~paid_by(a)).sum(),
+            due_total=pl.col("amount_due").filter(due_by).sum(),
+            due_3m=pl.col("amount_due").filter(due_by & (pl.col("due_date") > a - pl.duration(days=90))).sum(),
+            outstanding_principal=pl.col("principal_due").filter(~paid_by(a)).sum(),
+            remaining_term=(pl.col("due_date") > a).sum(),
+            term=pl.len(),
+            instalment_amount=pl.col("amount_due").first(),
+        )
+    )
+    by_payment = (
+        pairs.select("loan_id", "as_of")
+        .join(payments, on="loan_id")
+        .filter(pl.col("paid_on") <= a)
+        .join(by_instalment.select("loan_id", "as_of", "instalment_amount"), on=["loan_id", "as_of"])
+        .group_by("loan_id", "as_of")
+        .agg(
+            paid_total=pl.col("amount").sum(),
+            paid_3m=pl.col("amount").filter(pl.col("paid_on") > a - pl.duration(days=90)).sum(),
+            last_paid_on=pl.col("paid_on").max(),
+            partial_payments=(pl.col("amount") < 0.95 * pl.col("instalment_amount")).sum(),
+        )
+    )
+    return (
+        by_instalment.join(by_payment, on=["loan_id", "as_of"], how="left")
+        .with_columns(
+            pl.col("paid_total", "paid_3m").fill_null(0.0),
+            pl.col("partial_payments").fill_null(0).cast(pl.Int64),
+        )
+        .with_columns(
+            arrears_amount=(pl.col("due_total") - pl.col("paid_total")).clip(lower_bound=0.0),
+            prepaid_amount=(pl.col("paid_total") - pl.col("due_total")).clip(lower_bound=0.0),
+            paid_to_due_3m=pl.when(pl.col("due_3m") > 0).then(pl.col("paid_3m") / pl.col("due_3m")),
+            paid_to_due_all=pl.when(pl.col("due_total") > 0).then(pl.col("paid_total") / pl.col("due_total")),
+            term_elapsed_share=1.0 - pl.col("remaining_term") / pl.col("term"),
+        )
+        .drop("due_total", "due_3m", "paid_total", "paid_3m", "term")
+    )
+
+
+def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
+    """Collections history of each (loan_id, as_of) pair: contacts, outcomes and ladder step."""
+    a = pl.col("as_of")
+    on = pl.col("action_on")
+    contact = pl.col("channel").is_in(CONTACT_CHANNELS)
+    last_90 = on > a - pl.duration(days=90)
+    step_rank = {a.value: LADDER_RANK[s] for a, s in ACTION_STEP.items()}
+    return (
+        pairs.select("loan_id", "as_of")
+        .join(
+            actions.select(
+                "loan_id",
+                "outcome",
+                "channel",
+                action_on=pl.col("action_at").dt.date(),
+                step=pl.col("action").replace_strict(step_rank, default=0, return_dtype=pl.Int64),
+            ),
+            on="loan_id",
+        )
+        .filter(on <= a)
+        .group_by("loan_id", "as_of")
+        .agg(
+            contacts_7d=(contact & (on > a - pl.duration(days=7))).sum(),
+            contacts_30d=(contact & (on > a - pl.duration(days=30))).sum(),
+            contacts_90d=(contact & last_90).sum(),
+            reached_90d=(contact & last_90 & pl.col("outcome").is_in(REACHED)).sum(),
+            promises_90d=(last_90 & (pl.col("outcome") == Outcome.PROMISE_TO_PAY)).sum(),
+            broken_promises_90d=(last_90 & (pl.col("outcome") == Outcome.BROKEN_PROMISE)).sum(),
+            refusals_90d=(last_90 & (pl.col("outcome") == Outcome.REFUSED)).sum(),
+            unreachable_90d=(last_90 & (pl.col("outcome") == Outcome.UNREACHABLE)).sum(),
+            max_ladder_step=pl.col("step").max(),
+            last_action_on=on.max(),
+        )
+        .with_columns(
+            reach_rate_90d=pl.when(pl.col("contacts_90d") > 0).then(
+                pl.col("reached_90d") / pl.col("contacts_90d")
+            )
+        )
+        .drop("contacts_90d", "reached_90d")
+    )
+
+
+def _fill_collections(frame: pl.LazyFrame) -> pl.LazyFrame:
+    counts = ["contacts_7d", "contacts_30d", "promises_90d", "broken_promises_90d", "refusals_90d",
+              "unreachable_90d", "max_ladder_step"]
+    return frame.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
+
+
+def _active_at(loans: pl.LazyFrame, ledger: pl.LazyFrame, dates: pl.LazyFrame) -> pl.LazyFrame:
+    """(loan_id, borrower_id, as_of) for every loan originated and not yet settled at each as_of."""
+    closed = ledger.group_by("loan_id").agg(pl.col("closed_on").first())
+    return (
+        loans.select("loan_id", "borrower_id", "originated_on")
+        .join(closed, on="loan_id", how="left")
+        .join(dates, how="cross")
+        .filter(
+            (pl.col("originated_on") <= pl.col("as_of"))
+            & (pl.col("closed_on").is_null() | (pl.col("closed_on") > pl.col("as_of")))
+        )
+        .select("loan_id", "borrower_id", "as_of")
+    )
+
+
+def _borrower_state(pairs: pl.LazyFrame, loans: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
+    """For (borrower_id, as_of, self loan_id or null): the borrower's other loans at as_of."""
+    others = (
+        pairs.select("borrower_id", "as_of", pl.col("loan_id").alias("self_id"))
+        .unique()
+        .join(loans.select("loan_id", "borrower_id", "originated_on"), on="borrower_id")
+        .filter(
+            (pl.col("originated_on") <= pl.col("as_of"))
+            & (pl.col("self_id").is_null() | (pl.col("loan_id") != pl.col("self_id")))
+        )
+    )
+    closed = ledger.group_by("loan_id").agg(pl.col("closed_on").first())
+    dpd = (
+        others.select("loan_id", "as_of")
+        .unique()
+        .join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
+        .group_by("loan_id", "as_of")
+        .agg(dpd=days_past_due_expr(pl.col("as_of")).max())
+    )
+    return (
+        others.join(closed, on="loan_id", how="left")
+        .join(dpd, on=["loan_id", "as_of"], how="left")
+        .with_columns(
+            active=pl.col("closed_on").is_null() | (pl.col("closed_on") > pl.col("as_of")),
+        )
+        .group_by("borrower_id", "as_of", "self_id")
+        .agg(
+            other_active_loans=pl.col("active").sum().cast(pl.Int64),
+            other_worst_days_past_due=pl.col("dpd").filter(pl.col("active")).max().fill_null(0),
+            loans_opened_90d=(pl.col("originated_on") > pl.col("as_of") - pl.duration(days=90)).sum(),
+        )
+        .rename({"self_id": "loan_id"})
+    )
+
+
+def _fill_borrower(frame: pl.LazyFrame) -> pl.LazyFrame:
+    cols = ["other_active_loans", "other_worst_days_past_due", "loans_opened_90d"]
+    return frame.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in cols)
+
+
+def loan_snapshots(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    params: FeatureParams,
+    *,
+    as_of_dates: Sequence[dt.date],
+    data_as_of: dt.date,
+) -> pl.LazyFrame:
+    """Features and labels of every loan active at each of ``as_of_dates``."""
+    t = _lazy(tables)
+    loans, applications = t["loans"], t["applications"]
+    ledger = instalment_ledger(loans, t["schedule"], t["repayments"]).cache()
+    payments = daily_payments(t["repayments"]).cache()
+    dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
+    pairs = _active_at(loans, ledger, dates).cache()
+
+    app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
+    loan_terms = loans.select(
+        "loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months"
+    )
+    frame = (
+        pairs.join(loan_terms, on="loan_id")
+        .join(app, on="application_id", how="left")
+        .join(repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days),
+              on=["loan_id", "as_of"], how="left")
+        .join(collection_state(pairs, t["collection_actions"]), on=["loan_id", "as_of"], how="left")
+        .join(_borrower_state(pairs, loans, ledger), on=["borrower_id", "as_of", "loan_id"], how="left")
+        .pipe(_fill_collections)
+        .pipe(_fill_borrower)
+        .with_columns(
+            months_on_book=(
+                (pl.col("as_of").dt.year() - pl.col("originated_on").dt.year()) * 12
+                + pl.col("as_of").dt.month()
+                - pl.col("originated_on").dt.month()
+            ).cast(pl.Int64),
+            days_since_last_payment=(
+                pl.col("as_of") - pl.coalesce("last_paid_on", "originated_on")
+            ).dt.total_days(),
+            days_since_last_contact=(pl.col("as_of") - pl.col("last_action_on")).dt.total_days(),
+            vintage=(pl.col("originated_on").dt.year() * 100 + pl.col("originated_on").dt.month()).cast(
+                pl.Int64
+            ),
+            as_of_month=pl.col("as_of").dt.month().cast(pl.Int64),
+        )
+    )
+    lab = labels.loan_labels(pairs, ledger, params.labels, data_as_of=data_as_of)
+    keys = ["loan_id", "borrower_id", "application_id", "as_of", "originated_on", "principal", "term_months"]
+    feature_cols = [c for c in LOAN_FEATURES if c not in keys]
+    return (
+        frame.join(lab, on=["loan_id", "as_of"], how="left")
+        .select(*keys, *feature_cols, *labels.LOAN_LABELS)
+        .pipe(_categoricals)
+        .sort("as_of", "loan_id")
+    )
+
+
+def application_snapshots(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], params: FeatureParams, *, data_as_of: dt.date
+) -> pl.LazyFrame:
+    """Features of every application at its application day, and ``default_12m`` for booked loans."""
+    t = _lazy(tables)
+    loans, applications = t["loans"], t["applications"]
+    ledger = instalment_ledger(loans, t["schedule"], t["repayments"]).cache()
+    # a loan is booked the day its application is approved, so the borrower's other loans are those
+    # originated up to the day before the application
+    apps = applications.select(
+        "application_id",
+        "borrower_id",
+        "decision",
+        "loan_id",
+        as_of=pl.col("applied_at").dt.date() - pl.duration(days=1),
+        applied_on=pl.col("applied_at").dt.date(),
+    )
+    borrower = _borrower_state(
+        apps.select("borrower_id", "as_of", pl.lit(None, dtype=pl.String).alias("loan_id")),
+        loans,
+        ledger,
+    ).drop("loan_id")
+    lab = labels.default_labels(loans, ledger, params.labels, data_as_of=data_as_of)
+    frame = (
+        apps.join(application_features(applications).drop("borrower_id"), on="application_id")
+        .join(borrower, on=["borrower_id", "as_of"], how="left")
+        .pipe(_fill_borrower)
+        .join(loans.select("loan_id", "originated_on"), on="loan_id", how="left")
+        .join(lab, on="loan_id", how="left")
+        .with_columns(as_of=pl.col("applied_on"))
+    )
+    keys = ["application_id", "borrower_id", "loan_id", "decision", "as_of", "originated_on"]
+    return (
+        frame.select(*keys, *APPLICATION_FEATURES, *labels.APPLICATION_LABELS)
+        .pipe(_categoricals)
+        .sort("as_of", "application_id")
+    )
+
+
+def build_features(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    params: FeatureParams,
+    *,
+    data_as_of: dt.date,
+    as_of_dates: Sequence[dt.date] | None = None,
+) -> FeatureSet:
+    """Both snapshot tables, collected. ``as_of_dates`` defaults to every month end up to ``data_as_of``."""
+    if as_of_dates is None:
+        first = params.first_as_of or _first_origination(tables)
+        as_of_dates = month_ends(first, data_as_of)
+    return FeatureSet(
+        loan_snapshots=loan_snapshots(tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of).collect(),
+        application_snapshots=application_snapshots(tables, params, data_as_of=data_as_of).collect(),
+    )
+
+
+def _first_origination(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> dt.date:
+    first = _lazy(tables)["loans"].select(pl.col("originated_on").min()).collect().item()
+    if first is None:
+        msg = "loans: no loans, so there is no month end to snapshot"
+        raise ValueError(msg)
+    return first
+

@@ -1,0 +1,64 @@
+"""Where every stage reads and writes, from one root. dvc.yaml declares the same paths.
+
+No work happens at import time: build a :class:`Paths` from the project root (the CLI uses the
+current directory) and pass it around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path = ".") -> Paths:
+        return cls(Path(root).resolve())
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def raw(self) -> Path:
+        """Tables as simulated or ingested (01_raw): the five contract tables, plus truth when simulated."""
+        return self.root / "data" / "raw"
+
+    @property
+    def validated(self) -> Path:
+        return self.root / "data" / "validated"
+
+    @property
+    def features(self) -> Path:
+        return self.root / "data" / "features"
+
+    @property
+    def scored(self) -> Path:
+        return self.root / "data" / "scored"
+
+    @property
+    def duckdb(self) -> Path:
+        return self.scored / "risk.duckdb"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
