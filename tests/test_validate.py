@@ -1,0 +1,420 @@
+"""The validate stage: a consistent book passes, each kind of corruption fails naming table, column and rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Callable
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from tests.books import LoanSpec, pay_on_schedule
+from tests.books import book as book_of
+
+from risk import io
+from risk.config import ValidateParams
+from risk.contract import INPUT_TABLES, TABLES, conform
+from risk.exceptions import ConfigError, ValidationFailed
+from risk.validate import Rule, Severity, ValidationReport, run, validate_tables
+
+AS_OF = dt.date(2025, 6, 30)
+PARAMS = ValidateParams()
+Book = dict[str, pl.DataFrame]
+
+
+def tiny_book() -> Book:
+    """A small consistent book: four applications, two loans of three instalments, payments and actions.
+
+    L2 is active, so its last two instalments fall due after ``AS_OF`` (allowed for ``due_date``).
+    """
+    d, ts = dt.date, dt.datetime
+    applications = pl.DataFrame(
+        {
+            "application_id": ["A1", "A2", "A3", "A4"],
+            "borrower_id": ["B1", "B2", "B3", "B1"],
+            "applied_at": [ts(2025, 1, 10, 9), ts(2025, 5, 15, 14), ts(2025, 5, 20, 11), ts(2025, 6, 30, 23, 59)],
+            "requested_amount": [6000.0, 3000.0, 50000.0, 2000.0],
+            "requested_term": [3, 3, 12, 6],
+            "product": ["cash_loan", "consumer_instalment", "micro_business", "cash_loan"],
+            "channel": ["app_organic", "online_ads", "offline_agent", "partner_referral"],
+            "age": [28, 41, 35, 28],
+            "monthly_income": [12000.0, 8000.0, 15000.0, 12000.0],
+            "employment_type": ["white_collar", "blue_collar", "self_employed", "white_collar"],
+            "employment_years": [3.5, 10.0, 1.0, 4.0],
+            "city_tier": [1, 3, 2, 1],
+            "education": ["bachelor", "high_school", "college", "bachelor"],
+            "credit_history_months": [48, 120, 6, 53],
+            "existing_debt": [0.0, 2000.0, 80000.0, 0.0],
+            "credit_inquiries_6m": [1, 0, 7, 2],
+            "prior_loans": [0, 2, 0, 1],
+            "identity_verified": [True, True, False, True],
+            "income_verified": [True, False, False, True],
+            "decision": ["approved", "approved", "declined", "pending"],
+            "loan_id": ["L1", "L2", None, None],
+        },
+        schema=TABLES["applications"].schema,
+    )
+    loans = pl.DataFrame(
+        {
+            "loan_id": ["L1", "L2"],
+            "borrower_id": ["B1", "B2"],
+            "application_id": ["A1", "A2"],
+            "originated_on": [d(2025, 1, 15), d(2025, 5, 20)],
+            "principal": [6000.0, 3000.0],
+            "annual_rate": [0.18, 0.24],
+            "term_months": [3, 3],
+            "repayment_method": ["equal_instalment", "equal_principal"],
+            "product": ["cash_loan", "consumer_instalment"],
+            "contract_max_overdue_days": [90, 90],
+            "status": ["repaid", "active"],
+        },
+        schema=TABLES["loans"].schema,
+    )
+    schedule = pl.DataFrame(
+        {
+            "loan_id": ["L1"] * 3 + ["L2"] * 3,
+            "instalment_no": [1, 2, 3] * 2,
+            "due_date": [
+                d(2025, 2, 15),
+                d(2025, 3, 15),
+                d(2025, 4, 15),
+                d(2025, 6, 20),
+                d(2025, 7, 20),
+                d(2025, 8, 20),
+            ],
+            "principal_due": [2000.0] * 3 + [1000.0] * 3,
+            "interest_due": [90.0, 60.0, 30.0, 60.0, 40.0, 20.0],
+        },
+        schema=TABLES["schedule"].schema,
+    )
+    repayments = pl.DataFrame(
+        {
+            "repayment_id": ["R1", "R2", "R3", "R4"],
+            "loan_id": ["L1", "L1", "L1", "L2"],
+            "paid_at": [ts(2025, 2, 15, 8), ts(2025, 3, 20, 19), ts(2025, 4, 15, 7), ts(2025, 6, 25, 12)],
+            "amount": [2090.0, 2060.0, 2030.0, 1060.0],
+            "instalment_no": [1, 2, 3, None],
+        },
+        schema=TABLES["repayments"].schema,
+    )
+    collection_actions = pl.DataFrame(
+        {
+            "action_id": ["C1", "C2", "C3"],
+            "loan_id": ["L1", "L1", "L2"],
+            "action_at": [ts(2025, 3, 16, 10), ts(2025, 3, 18, 15), ts(2025, 6, 21, 9)],
+            "action": ["sms", "call", "sms"],
+            "channel": ["sms", "phone", "sms"],
+            "outcome": ["delivered", "promise_to_pay", "delivered"],
+        },
+        schema=TABLES["collection_actions"].schema,
+    )
+    return {
+        "applications": applications,
+        "loans": loans,
+        "schedule": schedule,
+        "repayments": repayments,
+        "collection_actions": collection_actions,
+    }
+
+
+def _set(table: str, column: str, row: int, value: object) -> Callable[[Book], Book]:
+    """A corruption that puts ``value`` into ``table.column`` at ``row`` (keeping the column's type)."""
+
+    def corrupt(book: Book) -> Book:
+        frame = book[table]
+        series = frame[column].scatter(row, value) if value is not None else frame[column].scatter(row, None)
+        return {**book, table: frame.with_columns(series)}
+
+    return corrupt
+
+
+def _replace(table: str, make: Callable[[pl.DataFrame], pl.DataFrame]) -> Callable[[Book], Book]:
+    return lambda book: {**book, table: make(book[table])}
+
+
+def _failure(report: ValidationReport, table: str, column: str | None, rule: str):
+    return next(
+        (r for r in report.results if (r.table, r.column, r.rule) == (table, column, rule) and not r.success),
+        None,
+    )
+
+
+CORRUPTIONS = {
+    "missing required column": (
+        _replace("loans", lambda f: f.drop("principal")),
+        ("loans", "principal", "required_column"),
+    ),
+    "wrong type: strings in an amount": (
+        _replace("repayments", lambda f: f.with_columns(pl.col("amount").cast(pl.String))),
+        ("repayments", "amount", "dtype"),
+    ),
+    "integer column with a fraction": (
+        _replace("loans", lambda f: f.with_columns(pl.Series("term_months", [3.0, 3.5]))),
+        ("loans", "term_months", "dtype"),
+    ),
+    "duplicate key": (
+        _set("repayments", "repayment_id", 1, "R1"),
+        ("repayments", "repayment_id", "unique_key"),
+    ),
+    "duplicate compound key": (
+        _set("schedule", "instalment_no", 1, 1),
+        ("schedule", "loan_id,instalment_no", "unique_key"),
+    ),
+    "negative amount": (
+        _set("repayments", "amount", 2, -5.0),
+        ("repayments", "amount", "in_range"),
+    ),
+    "rate above the cap": (
+        _set("loans", "annual_rate", 0, 0.48),
+        ("loans", "annual_rate", "in_range"),
+    ),
+    "NaN": (
+        _set("loans", "principal", 1, float("nan")),
+        ("loans", "principal", "finite"),
+    ),
+    "infinity": (
+        _set("repayments", "amount", 0, float("inf")),
+        ("repayments", "amount", "finite"),
+    ),
+    "unknown product code": (
+        _set("applications", "product", 2, "payday_loan"),
+        ("applications", "product", "in_domain"),
+    ),
+    "unknown action code": (
+        _set("collection_actions", "action", 1, "threaten"),
+        ("collection_actions", "action", "in_domain"),
+    ),
+    "null in a required column": (
+        _set("applications", "borrower_id", 0, None),
+        ("applications", "borrower_id", "not_null"),
+    ),
+    "date after as_of": (
+        _set("collection_actions", "action_at", 2, dt.datetime(2025, 7, 1, 0, 0, 1)),
+        ("collection_actions", "action_at", "not_after_as_of"),
+    ),
+    "origination after as_of": (
+        _set("loans", "originated_on", 1, dt.date(2025, 7, 1)),
+        ("loans", "originated_on", "not_after_as_of"),
+    ),
+    "repayment for unknown loan": (
+        _set("repayments", "loan_id", 3, "L9"),
+        ("repayments", "loan_id", "fk_loan_exists"),
+    ),
+    "schedule row for unknown loan": (
+        _set("schedule", "loan_id", 5, "L9"),
+        ("schedule", "loan_id", "fk_loan_exists"),
+    ),
+    "action for unknown loan": (
+        _set("collection_actions", "loan_id", 0, "L9"),
+        ("collection_actions", "loan_id", "fk_loan_exists"),
+    ),
+    "loan from unknown application": (
+        _set("loans", "application_id", 1, "A9"),
+        ("loans", "application_id", "fk_application_exists"),
+    ),
+    "loan from a declined application": (
+        _set("loans", "application_id", 1, "A3"),
+        ("loans", "application_id", "application_approved"),
+    ),
+    "payment before origination": (
+        _set("repayments", "paid_at", 3, dt.datetime(2025, 5, 19, 23)),
+        ("repayments", "paid_at", "paid_not_before_origination"),
+    ),
+    "schedule gap": (
+        _replace("schedule", lambda f: f.filter(~((pl.col("loan_id") == "L1") & (pl.col("instalment_no") == 2)))),
+        ("schedule", "instalment_no", "instalments_contiguous"),
+    ),
+    "instalment beyond the term": (
+        _set("schedule", "instalment_no", 5, 4),
+        ("schedule", "instalment_no", "instalments_contiguous"),
+    ),
+    "due date before origination": (
+        _set("schedule", "due_date", 3, dt.date(2025, 5, 1)),
+        ("schedule", "due_date", "due_after_origination"),
+    ),
+    "missing table": (
+        lambda book: {k: v for k, v in book.items() if k != "collection_actions"},
+        ("collection_actions", None, "table_present"),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def book() -> Book:
+    return tiny_book()
+
+
+def test_tiny_book_passes(book: Book) -> None:
+    """A consistent book passes every rule, including due dates after as_of on the active loan."""
+    report = validate_tables(book, as_of=AS_OF, params=PARAMS)
+    assert report.errors == [] and report.warnings == []
+    assert report.passed
+    checked = {r.rule for r in report.results}
+    assert set(Rule) - {Rule.TABLE_PRESENT} <= checked  # every rule ran on the valid book
+    report.raise_for_errors()
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_corruption_fails_naming_table_column_and_rule(book: Book, name: str) -> None:
+    """Each corruption is an error whose message names table.column, the rule, the count and an example."""
+    corrupt, (table, column, rule) = CORRUPTIONS[name]
+    report = validate_tables(corrupt(book), as_of=AS_OF, params=PARAMS)
+    where = re.escape(".".join(p for p in (table, column) if p))
+    with pytest.raises(ValidationFailed, match=rf"{where}: .*\[rule: {rule}\]") as info:
+        report.raise_for_errors()
+    failure = next(f for f in info.value.failures if (f.table, f.column, f.rule) == (table, column, rule))
+    if rule != "table_present":
+        assert failure.failing_rows >= 1
+    if column and rule not in ("required_column", "table_present"):
+        assert failure.examples, "a failing row should be shown"
+
+
+def test_shared_test_books_pass() -> None:
+    """The books other stages' tests build (tests/books.py) satisfy the contract, so they test real data."""
+    paid = pay_on_schedule(LoanSpec("L1", dt.date(2024, 1, 10)), through=3)
+    report = validate_tables(book_of(paid, LoanSpec("L2", dt.date(2024, 3, 5)), pending=2), as_of=AS_OF, params=PARAMS)
+    assert report.errors == []
+
+
+def test_one_bad_value_is_one_error(book: Book) -> None:
+    """A NaN is reported by `finite` only, not again as a null or an out-of-range value."""
+    report = validate_tables(CORRUPTIONS["NaN"][0](book), as_of=AS_OF, params=PARAMS)
+    assert [(r.table, r.column, r.rule) for r in report.errors] == [("loans", "principal", "finite")]
+    (example,) = report.errors[0].examples
+    assert example["loan_id"] == "L2" and math.isnan(example["principal"])
+
+
+def test_examples_show_key_and_offending_value(book: Book) -> None:
+    """Examples hold the key columns and the offending column of the failing rows."""
+    report = validate_tables(CORRUPTIONS["negative amount"][0](book), as_of=AS_OF, params=PARAMS)
+    (error,) = report.errors
+    assert error.failing_rows == 1
+    assert error.examples == ({"repayment_id": "R3", "amount": -5.0},)
+
+
+def test_examples_are_capped_at_max_examples(book: Book) -> None:
+    bad = {**book, "repayments": book["repayments"].with_columns(pl.lit(-1.0).alias("amount"))}
+    report = validate_tables(bad, as_of=AS_OF, params=ValidateParams(max_examples=2))
+    (error,) = report.errors
+    assert error.failing_rows == 4
+    assert len(error.examples) == 2
+
+
+def test_extra_column_is_a_warning(book: Book) -> None:
+    """An unexpected column is reported as a warning and validation passes."""
+    extra = {**book, "loans": book["loans"].with_columns(pl.lit("x").alias("branch"))}
+    report = validate_tables(extra, as_of=AS_OF, params=PARAMS)
+    assert report.passed
+    (warning,) = report.warnings
+    assert (warning.table, warning.rule, warning.severity) == ("loans", "extra_columns", Severity.WARNING)
+    assert warning.examples == ({"column": "branch", "dtype": "String"},)
+
+
+def test_castable_types_pass(book: Book) -> None:
+    """Types that cast to the contract's without loss are accepted: Categorical, Int32, ns timestamps."""
+    loose = {
+        **book,
+        "applications": book["applications"].with_columns(
+            pl.col("product").cast(pl.Categorical),
+            pl.col("age").cast(pl.Int32),
+            pl.col("applied_at").cast(pl.Datetime("ns")),
+        ),
+        "loans": book["loans"].with_columns(pl.col("term_months").cast(pl.Float64)),
+    }
+    assert validate_tables(loose, as_of=AS_OF, params=PARAMS).passed
+
+
+@pytest.mark.parametrize(
+    "warn_only", ["in_range", "repayments.in_range", "repayments.amount.in_range"], ids=["rule", "table", "column"]
+)
+def test_warn_only_downgrades_to_warning(book: Book, warn_only: str) -> None:
+    report = validate_tables(
+        CORRUPTIONS["negative amount"][0](book), as_of=AS_OF, params=ValidateParams(warn_only=(warn_only,))
+    )
+    assert report.passed
+    assert [(r.column, r.rule, r.severity) for r in report.warnings] == [("amount", "in_range", "warning")]
+
+
+def test_warn_only_on_another_column_does_not_downgrade(book: Book) -> None:
+    params = ValidateParams(warn_only=("repayments.instalment_no.in_range",))
+    report = validate_tables(CORRUPTIONS["negative amount"][0](book), as_of=AS_OF, params=params)
+    assert not report.passed
+
+
+@pytest.mark.parametrize(
+    ("warn_only", "match"), [("no_such_rule", "names no rule"), ("loans.dtype", "cannot be downgraded")]
+)
+def test_bad_warn_only_is_a_config_error(book: Book, warn_only: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=f"validate.warn_only: .*{match}"):
+        validate_tables(book, as_of=AS_OF, params=ValidateParams(warn_only=(warn_only,)))
+
+
+def test_arguments_are_not_changed(book: Book) -> None:
+    """validate_tables returns a report and leaves its input frames as they were."""
+    bad = CORRUPTIONS["NaN"][0](book)
+    before = {k: v.clone() for k, v in bad.items()}
+    validate_tables(bad, as_of=AS_OF, params=PARAMS)
+    for name, frame in before.items():
+        assert_frame_equal(bad[name], frame)
+
+
+def test_report_dict_is_strict_json(book: Book) -> None:
+    report = validate_tables(CORRUPTIONS["infinity"][0](book), as_of=AS_OF, params=PARAMS)
+    summary = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert summary["passed"] is False and summary["n_errors"] == 1
+    assert summary["tables"]["schedule"]["rows"] == 6
+    (finite,) = [r for r in summary["tables"]["repayments"]["results"] if r["rule"] == "finite" and not r["success"]]
+    assert finite["examples"] == [{"repayment_id": "R1", "amount": "inf"}]
+
+
+def test_html_names_table_column_and_rule(book: Book) -> None:
+    report = validate_tables(CORRUPTIONS["unknown action code"][0](book), as_of=AS_OF, params=PARAMS)
+    page = report.to_html()
+    assert page.startswith("<!DOCTYPE html>") and "FAILED" in page
+    section = re.search(r'<section id="collection_actions">.*?</section>', page, re.S)
+    assert section is not None
+    row = re.search(r'<tr class="error">(.*?)</tr>', section.group(0), re.S)
+    assert row is not None
+    assert "<td>action</td>" in row.group(1) and "<td>in_domain</td>" in row.group(1)
+    assert "threaten" in row.group(1)
+
+
+# --- the edge: files in, files out ------------------------------------------------------------------
+def test_run_writes_report_and_conformed_tables(tmp_path, book: Book) -> None:
+    raw, validated, reports = tmp_path / "raw", tmp_path / "validated", tmp_path / "reports"
+    extra = {**book, "loans": book["loans"].with_columns(pl.lit("x").alias("branch"))}
+    io.write_tables(extra, raw)
+    report = run(raw, validated, reports, as_of=AS_OF, params=PARAMS)
+    assert report.passed and len(report.warnings) == 1
+    assert json.loads((reports / "validation.json").read_text())["passed"] is True
+    assert (reports / "validation.html").read_text().startswith("<!DOCTYPE html>")
+    for table in INPUT_TABLES:
+        assert_frame_equal(pl.read_parquet(validated / f"{table.name}.parquet"), conform(book[table.name], table))
+
+
+def test_run_on_failure_writes_report_but_keeps_earlier_validated(tmp_path, book: Book) -> None:
+    """A failing run writes the report, raises, and leaves the previous validated folder as it was."""
+    raw, validated, reports = tmp_path / "raw", tmp_path / "validated", tmp_path / "reports"
+    io.write_tables(book, raw)
+    run(raw, validated, reports, as_of=AS_OF, params=PARAMS)
+    before = {p.name: p.read_bytes() for p in validated.iterdir()}
+
+    io.write_tables(CORRUPTIONS["repayment for unknown loan"][0](book), raw)
+    with pytest.raises(ValidationFailed, match=r"repayments\.loan_id: .*\[rule: fk_loan_exists\]"):
+        run(raw, validated, reports, as_of=AS_OF, params=PARAMS)
+    assert {p.name: p.read_bytes() for p in validated.iterdir()} == before
+    summary = json.loads((reports / "validation.json").read_text())
+    assert summary["passed"] is False
+    assert "fk_loan_exists" in (reports / "validation.html").read_text()
+
+
+def test_run_on_first_failure_writes_no_validated_folder(tmp_path, book: Book) -> None:
+    raw, validated, reports = tmp_path / "raw", tmp_path / "validated", tmp_path / "reports"
+    io.write_tables({k: v for k, v in book.items() if k != "schedule"}, raw)
+    with pytest.raises(ValidationFailed, match=r"schedule: .*\[rule: table_present\]"):
+        run(raw, validated, reports, as_of=AS_OF, params=PARAMS)
+    assert not validated.exists()
+    assert (reports / "validation.html").exists() and (reports / "validation.json").exists()
