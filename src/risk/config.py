@@ -44,10 +44,10 @@ class SimulateParams:
     pending_applications: int = 400
     approval_rate: float = 0.6
     shock: ShockParams = field(default_factory=ShockParams)
-    volume_growth: float = 2.5  # monthly volume in the last vintage over the first
+    volume_growth: float = 2.0  # monthly volume in the last vintage over the first
     repeat_borrower_share: float = 0.3  # applications from a borrower who applied before (复贷)
     risk_scale: float = 1.0  # multiplier on every loan's monthly hazard of falling overdue
-    prepayment_rate: float = 0.2  # share of loans whose borrower plans to repay early (提前还款)
+    prepayment_rate: float = 0.25  # share of loans whose borrower plans to repay early (提前还款)
     charge_off_dpd: int = 180  # days past due at which a loan is charged off (核销)
     max_contacts_per_day: int = 3  # collection contacts allowed per loan per day (催收合规)
 
@@ -167,6 +167,90 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class OverdueTypeRules:
+    """Thresholds that classify an overdue loan (四类逾期); evaluated in the order malicious, insolvent,
+    severe, temporary: the first that matches decides."""
+
+    malicious_refusals: int = 2  # reached but refused at least this often in 90 days
+    malicious_unreachable: int = 4  # unreachable at least this often with no payment since ...
+    malicious_silence_days: int = 30  # ... this many days
+    first_payment_default_dpd: int = 15  # never paid a single instalment and this far overdue
+    insolvent_dpd: int = 90  # long overdue ...
+    insolvent_cure_below: float = 0.05  # ... with almost no chance to cure ...
+    insolvent_silence_days: int = 60  # ... and no payment for this long
+    severe_dpd: int = 60  # long overdue, or ...
+    severe_partial_payments: int = 2  # ... paying in part (weak ability, still willing)
+    temporary_cure_above: float = 0.0  # everything else; shown for completeness
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    """Lawful collection (合规催收): hours, frequency and a cooling-off period after a refusal."""
+
+    start_hour: int = 8
+    end_hour: int = 21
+    daily_cap_per_borrower: int = 3
+    cooling_off_hours_after_refusal: int = 48
+
+    def __post_init__(self) -> None:
+        _between("score.contact.start_hour", self.start_hour, 0, 23)
+        _between("score.contact.end_hour", self.end_hour, self.start_hour + 1, 24)
+
+
+@dataclass(frozen=True)
+class LegalParams:
+    """When a case goes to the legal team, and whether suing pays."""
+
+    refusals_to_refer: int = 3  # refuses to communicate
+    broken_promises_to_refer: int = 3  # proposals made and broken: the borrower's proposal is not credible
+    court_fee_fixed: float = 300.0  # RMB
+    court_fee_rate: float = 0.02  # of the amount claimed
+    lawyer_fee: float = 1500.0  # RMB per case
+    months_to_recovery: float = 9.0  # filing to enforcement
+    annual_discount_rate: float = 0.12
+    court_recovery_rate: dict[str, float] = field(
+        default_factory=lambda: {"temporary": 0.7, "malicious": 0.45, "severe": 0.3, "insolvent": 0.08}
+    )
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    alias: str = "champion"  # which registered version scores: champion | challenger
+    lgd: float = 0.65  # loss given default, for expected loss
+    at_risk_threshold: float = 0.15  # current loans with early-warning probability at least this join the queue
+    overdue_types: OverdueTypeRules = field(default_factory=OverdueTypeRules)
+    contact: ContactRules = field(default_factory=ContactRules)
+    legal: LegalParams = field(default_factory=LegalParams)
+    # contacts per day per channel (team capacity)
+    capacity: dict[str, int] = field(
+        default_factory=lambda: {"sms": 5000, "call": 400, "negotiation": 120, "lawyers_letter": 40,
+                                 "litigation": 10, "enforcement": 10}
+    )
+    # share of the amount at stake that a contact on this channel brings in, on top of what comes anyway
+    uplift: dict[str, float] = field(
+        default_factory=lambda: {"sms": 0.02, "call": 0.06, "negotiation": 0.12, "lawyers_letter": 0.10,
+                                 "litigation": 0.0, "enforcement": 0.0}
+    )
+    cost: dict[str, float] = field(
+        default_factory=lambda: {"sms": 0.1, "call": 3.0, "negotiation": 15.0, "lawyers_letter": 50.0,
+                                 "litigation": 0.0, "enforcement": 0.0}
+    )
+    grade_cutoffs: tuple[float, ...] = (0.03, 0.06, 0.12, 0.25)  # PD upper bounds of grades A, B, C, D; E above
+    approve_below: float = 0.06  # PD below: approve
+    decline_above: float = 0.25  # PD above: decline; in between: manual review
+    reasons: int = 3  # reason codes per row
+
+    def __post_init__(self) -> None:
+        _between("score.lgd", self.lgd, 0.0, 1.0)
+        if list(self.grade_cutoffs) != sorted(self.grade_cutoffs) or len(self.grade_cutoffs) != 4:
+            msg = f"score.grade_cutoffs: expected 4 increasing PD bounds, got {list(self.grade_cutoffs)}"
+            raise ConfigError(msg)
+        if not self.approve_below <= self.decline_above:
+            msg = "score.approve_below must not exceed score.decline_above"
+            raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int = 42
     data: DataParams = field(default_factory=DataParams)
@@ -175,7 +259,7 @@ class Params:
     validate: ValidateParams = field(default_factory=ValidateParams)
     features: FeatureParams = field(default_factory=FeatureParams)
     train: TrainParams = field(default_factory=TrainParams)
-    score: dict[str, Any] = field(default_factory=dict)
+    score: ScoreParams = field(default_factory=ScoreParams)
 
 
 # --- loading -----------------------------------------------------------------------------------------

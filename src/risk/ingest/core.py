@@ -1,0 +1,112 @@
+"""The pure core of ingest: source frames in, contract tables and an honest account of the gaps out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from risk import contract
+from risk.config import IngestParams
+from risk.contract import INPUT_TABLES
+from risk.exceptions import ConfigError, RiskDataError
+from risk.ingest import lendingclub, taiwan
+from risk.ingest.coerce import to_contract
+from risk.ingest.mapping import apply_mapping, check_params, for_table
+from risk.ingest.pii import pseudonymise
+from risk.ingest.result import OUTCOMES, IngestMode, IngestResult, SourceFormat
+
+# a lender's export without these cannot give dated labels; collection_actions may be absent
+REQUIRED_TABLES = ("applications", "loans", "schedule", "repayments")
+ADAPTERS = {SourceFormat.LENDINGCLUB: lendingclub, SourceFormat.TAIWAN: taiwan}
+
+
+def source_format(fmt: str) -> SourceFormat:
+    """``fmt`` as a :class:`SourceFormat`, or a ConfigError listing the allowed ones."""
+    try:
+        return SourceFormat(fmt)
+    except ValueError:
+        msg = f"ingest.format: must be one of {[f.value for f in SourceFormat]}, got {fmt!r}"
+        raise ConfigError(msg) from None
+
+
+def ingest_tables(
+    frames: Mapping[str, pl.DataFrame], fmt: str, params: IngestParams, *, pii_salt: str | None = None
+) -> IngestResult:
+    """Map source frames onto the five contract tables, conformed to the contract's columns and types.
+
+    ``frames`` holds, for ``contract`` and ``mapping``, one frame per table found (keyed by contract table
+    name); for ``lendingclub`` and ``taiwan``, the one source frame (any key). Tables the source lacks
+    come back empty with the contract's schema and are named in ``lacks``. ``pii_salt`` salts the
+    hashes that replace national ID numbers, phones and names (see :mod:`risk.ingest.pii`).
+    """
+    kind = source_format(fmt)
+    if kind in ADAPTERS:
+        if len(frames) != 1:
+            msg = f"the {kind.value} format reads one file, got {len(frames)} frames"
+            raise RiskDataError(msg, rule="file_exists")
+        result = ADAPTERS[kind].adapt(next(iter(frames.values())))
+    else:
+        result = _from_tables(frames, params if kind is SourceFormat.MAPPING else IngestParams(), pii_salt)
+    return _finish(result)
+
+
+def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt: str | None) -> IngestResult:
+    check_params(params)
+    absent = [t for t in REQUIRED_TABLES if t not in frames]
+    if absent:
+        msg = (f"no file for table(s) {', '.join(absent)}; a lender's export needs applications, loans, "
+               "schedule and repayments (collection_actions may be absent)")
+        raise RiskDataError(msg, table=absent[0], rule="file_exists")
+    tables: dict[str, pl.DataFrame] = {}
+    lacks: list[str] = []
+    warnings: list[str] = []
+    dropped: list[str] = []
+    for table in INPUT_TABLES:
+        if table.name not in frames:
+            lacks.append(f"{table.name}: not in the source (written empty).")
+            continue
+        frame, source_names = apply_mapping(frames[table.name], table, params)
+        frame, gone = pseudonymise(frame, table=table.name, salt=salt)
+        dropped += [f"{table.name}.{source_names.get(c, c)}" for c in gone]
+        if table.name == "loans" and "borrower_id" not in frame.columns and "applications" in tables:
+            frame = frame.join(tables["applications"].select("application_id", "borrower_id"),
+                               on="application_id", how="left")  # application_id is required in loans
+        conformed, lacking, extra = to_contract(
+            frame, table, date_formats=for_table(params.date_formats, table),
+            scale=for_table(params.scale, table), source_names=source_names,
+        )
+        tables[table.name] = conformed
+        lacks += lacking
+        warnings += extra
+    return IngestResult(tables=tables, lacks=lacks, mode=IngestMode.FULL, warnings=warnings, dropped=dropped)
+
+
+def _finish(result: IngestResult) -> IngestResult:
+    """Every contract table present and conformed; ``outcomes`` kept in application-only mode."""
+    tables = {
+        t.name: contract.conform(result.tables[t.name], t) if t.name in result.tables else contract.empty_frame(t)
+        for t in INPUT_TABLES
+    }
+    if result.mode is IngestMode.APPLICATION_ONLY:
+        tables[OUTCOMES.name] = contract.conform(result.tables[OUTCOMES.name], OUTCOMES)
+    return IngestResult(tables=tables, lacks=result.lacks, mode=result.mode, warnings=result.warnings,
+                        dropped=result.dropped, currency=result.currency)
+
+
+def summarise(result: IngestResult, *, fmt: str, source: str, target: str) -> str:
+    """One paragraph: rows per table, the mode, the currency, what the source lacks and what was dropped."""
+    rows = ", ".join(f"{name} {frame.height:,}" for name, frame in result.tables.items())
+    parts = [f"ingest ({fmt}, mode {result.mode.value}): read {source}; wrote {target} ({rows})."]
+    if OUTCOMES.name in result.tables and result.tables[OUTCOMES.name].height:
+        out = result.tables[OUTCOMES.name]
+        parts.append(f"Outcome label {out['source_label_name'][0]}: bad rate {out['default_flag'].mean():.2%}.")
+    if result.currency != "RMB":
+        parts.append(f"Amounts are in {result.currency}, not RMB.")
+    if result.dropped:
+        parts.append(f"Dropped personal or protected columns: {', '.join(result.dropped)}.")
+    if result.lacks:
+        parts.append("The source lacks: " + " ".join(result.lacks))
+    if result.warnings:
+        parts.append("Warnings: " + " ".join(result.warnings))
+    return " ".join(parts)

@@ -1,0 +1,56 @@
+"""Edge of the ingest stage: read the source files, run the core, write data/raw in one atomic step."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+
+from risk import io
+from risk.config import Params
+from risk.contract import INPUT_TABLES
+from risk.exceptions import ConfigError
+from risk.ingest import readers
+from risk.ingest.core import ADAPTERS, ingest_tables, source_format, summarise
+from risk.ingest.pii import SALT_ENV
+from risk.ingest.result import IngestResult
+from risk.paths import Paths
+
+MANIFEST = "_ingest.json"  # mode, currency, lacks and warnings, beside the tables it describes
+
+
+def read_source(source: str | Path, fmt: str, params: Params) -> dict[str, pl.DataFrame]:
+    """The frames ``ingest_tables`` expects, read from ``source`` (a folder, or one file for the public sets)."""
+    kind = source_format(fmt)
+    encoding = params.ingest.encoding
+    if kind in ADAPTERS:
+        adapter = ADAPTERS[kind]
+        return {adapter.SOURCE: readers.read_single(source, adapter.FILE_NAME, table=adapter.SOURCE,
+                                                    encoding=encoding)}
+    return readers.read_folder(source, tuple(t.name for t in INPUT_TABLES), encoding=encoding,
+                               files=params.ingest.files)
+
+
+def write_raw(result: IngestResult, folder: Path) -> None:
+    """Write every table as Parquet and the manifest, replacing ``folder`` at once."""
+    with io.atomic_path(folder) as tmp:
+        tmp.mkdir(parents=True)
+        for name, frame in result.tables.items():
+            frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
+        (tmp / MANIFEST).write_text(json.dumps(result.manifest(), indent=2, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+
+
+def run(paths: Paths, params: Params, *, source: str | None = None, fmt: str | None = None) -> str:
+    """Read ``source`` (default ``ingest.path``) in ``fmt`` (default ``ingest.format``) into data/raw."""
+    source = source or params.ingest.path
+    fmt = fmt or params.ingest.format
+    if not source:
+        msg = "ingest.path: no source given; set ingest.path in params.yaml or pass --from"
+        raise ConfigError(msg)
+    frames = read_source(source, fmt, params)
+    result = ingest_tables(frames, fmt, params.ingest, pii_salt=os.environ.get(SALT_ENV) or None)
+    write_raw(result, paths.raw)
+    return summarise(result, fmt=fmt, source=str(source), target=str(paths.raw))
