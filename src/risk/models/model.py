@@ -1,0 +1,109 @@
+"""A fitted risk model: estimator, calibrator and the exact feature list, usable on a polars frame.
+
+The same object is pickled to models/, logged to MLflow as a pyfunc and loaded back by alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from risk.features.catalogue import CATEGORICAL
+from risk.models.calibration import Calibrator
+from risk.models.scorecard import Scorecard
+
+LIGHTGBM, SCORECARD = "lightgbm", "scorecard"
+
+
+def to_model_frame(frame: pl.DataFrame | pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """The model's input: the features in order, categoricals with fixed categories, numbers as float."""
+    if isinstance(frame, pl.DataFrame):
+        missing = [f for f in features if f not in frame.columns]
+        if missing:
+            msg = f"model input lacks feature column(s) {missing}"
+            raise KeyError(msg)
+        pdf = frame.select(features).to_pandas()
+    else:
+        pdf = frame[features].copy()
+    out = {}
+    for col in features:
+        if col in CATEGORICAL:
+            out[col] = pd.Categorical(pdf[col].astype("string").astype(object), categories=list(CATEGORICAL[col]))
+        else:
+            out[col] = pd.to_numeric(pdf[col], errors="coerce").astype("float64")
+    return pd.DataFrame(out, index=pdf.index)
+
+
+@dataclass
+class RiskModel:
+    """One fitted model. ``kind`` is lightgbm or scorecard; probabilities are calibrated."""
+
+    name: str
+    kind: str
+    label: str
+    features: list[str]
+    estimator: Any
+    calibrator: Calibrator
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def raw_proba(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
+        X = to_model_frame(frame, self.features)
+        if self.kind == LIGHTGBM:
+            return self.estimator.predict_proba(X, num_threads=2)[:, 1]
+        return self.estimator.predict_proba(X)[:, 1]
+
+    def predict_proba(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of the label per row."""
+        if len(frame) == 0:
+            return np.empty(0)
+        return self.calibrator.transform(self.raw_proba(frame))
+
+    def contributions(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
+        """Per-row, per-feature contributions to the raw log-odds (SHAP for LightGBM, coef × WOE for the
+        scorecard): the basis of reason codes. Call it only on the rows that need reasons."""
+        X = to_model_frame(frame, self.features)
+        if self.kind == LIGHTGBM:
+            return self.estimator.predict(X, pred_contrib=True, num_threads=2)[:, : len(self.features)]
+        return self.estimator.contributions(X)
+
+    def points(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:
+        if isinstance(self.estimator, Scorecard):
+            return self.estimator.points(to_model_frame(frame, self.features))
+        return None
+
+
+def fit_lightgbm(
+    X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame, y_valid: np.ndarray, *,
+    monotone: list[int], params: Any, seed: int,
+) -> lgb.LGBMClassifier:
+    """LightGBM with early stopping on the validation window, monotone constraints and a fixed seed."""
+    model = lgb.LGBMClassifier(
+        n_estimators=params.n_estimators,
+        learning_rate=params.learning_rate,
+        num_leaves=params.num_leaves,
+        max_depth=params.max_depth,
+        min_child_samples=params.min_child_samples,
+        subsample=params.subsample,
+        subsample_freq=1,
+        colsample_bytree=params.colsample_bytree,
+        reg_lambda=params.reg_lambda,
+        monotone_constraints=monotone,
+        monotone_constraints_method="advanced",
+        random_state=seed,
+        n_jobs=2,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
+    model.fit(
+        X, y,
+        eval_set=[(X_valid, y_valid)],
+        eval_metric="binary_logloss",
+        callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
+    )
+    return model

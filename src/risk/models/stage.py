@@ -1,0 +1,120 @@
+"""Edges of the train and evaluate stages: read snapshots, fit, log to MLflow, write metrics and cards."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from risk import io
+from risk.config import Params
+from risk.features.stage import read_application_snapshots, read_loan_snapshots
+from risk.models import plots, tracking
+from risk.models.card import model_card
+from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, to_model_frame
+from risk.models.train import SPECS, ModelSpec, Split, evaluate_candidates, fit_candidates, time_split, training_frame
+from risk.paths import Paths
+
+
+def fitted_dir(paths: Paths) -> Path:
+    return paths.models / "fitted"
+
+
+def _snapshots(paths: Paths, spec: ModelSpec) -> pl.DataFrame:
+    scan = read_application_snapshots(paths) if spec.dataset == "application" else read_loan_snapshots(paths)
+    return training_frame(scan.collect(), spec)
+
+
+def _split(paths: Paths, params: Params, spec: ModelSpec) -> Split:
+    mp = getattr(params.train, spec.name)
+    return time_split(_snapshots(paths, spec), label=spec.label, windows=params.train.windows,
+                      embargo_days=mp.embargo_days)
+
+
+def run_train(paths: Paths, params: Params) -> str:
+    """Fit every model's candidates, pickle them under models/fitted and register them in MLflow."""
+    tracking.configure(paths.mlflow_uri)
+    registry: dict[str, dict] = {}
+    lines = []
+    with io.atomic_path(fitted_dir(paths)) as tmp:
+        tmp.mkdir(parents=True)
+        for spec in SPECS.values():
+            started = time.perf_counter()
+            split = _split(paths, params, spec)
+            models = fit_candidates(spec, split, params.train, seed=params.seed)
+            example = tracking.input_example(models[LIGHTGBM], to_model_frame(split.valid, spec.features))
+            mp = dataclasses.asdict(getattr(params.train, spec.name))
+            registry[spec.name] = {}
+            for kind, model in models.items():
+                (tmp / f"{spec.name}.{kind}.pkl").write_bytes(pickle.dumps(model))
+                extra = {}
+                if kind == SCORECARD:
+                    extra["scorecard_points.csv"] = model.estimator.points_table().write_csv()
+                logged_params = {**(mp if kind == LIGHTGBM else dataclasses.asdict(params.train.scorecard)),
+                                 "calibration": params.train.calibration, "seed": params.seed,
+                                 "label": spec.label, "n_features": len(spec.features)}
+                info = tracking.log_candidate(model, experiment=f"risk-{spec.name}", registered_name=spec.registered,
+                                              params=logged_params, example=example, artifacts=extra)
+                registry[spec.name][kind] = info
+            lines.append(f"  {spec.name}: train {split.train.height:,} / valid {split.valid.height:,} / "
+                         f"test {split.test.height:,} rows, {time.perf_counter() - started:.1f}s")
+        io.write_json(registry, tmp / "registry.json")
+    return "train: registered " + ", ".join(s.registered for s in SPECS.values()) + "\n" + "\n".join(lines)
+
+
+def load_fitted(paths: Paths, name: str, kind: str) -> RiskModel:
+    return pickle.loads((fitted_dir(paths) / f"{name}.{kind}.pkl").read_bytes())
+
+
+def run_evaluate(paths: Paths, params: Params) -> str:
+    """Judge every candidate on the test window; write metrics, plots and cards; set the aliases."""
+    import json
+
+    tracking.configure(paths.mlflow_uri)
+    registry = json.loads((fitted_dir(paths) / "registry.json").read_text())
+    truth_path = paths.raw / "truth.parquet"
+    oracle = pl.read_parquet(truth_path, columns=["application_id", "true_pd"]) if truth_path.exists() else None
+    lines = []
+    for spec in SPECS.values():
+        split = _split(paths, params, spec)
+        models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
+        ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle)
+        champ = ev.champion
+        other = SCORECARD if champ == LIGHTGBM else LIGHTGBM
+        versions = {k: v["version"] for k, v in registry[spec.name].items()}
+        summary = {"champion": champ, **{k: v for k, v in ev.summary.items()}, "oracle": ev.oracle}
+        io.write_json(summary, paths.metrics / f"{spec.name}.json")
+        pdir = paths.plots / spec.name
+        for kind in (LIGHTGBM, SCORECARD):
+            io.write_text(ev.roc[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"roc_{kind}.csv")
+            io.write_text(ev.calibration[kind].with_columns(model=pl.lit(kind)).write_csv(),
+                          pdir / f"calibration_{kind}.csv")
+        io.write_text(ev.ks[champ].write_csv(), pdir / "ks.csv")
+        card = model_card(ev, versions=versions, windows=models[champ].meta["windows"])
+        card_path = paths.reports / "model_cards" / f"{spec.name}.md"
+        io.write_text(card, card_path)
+        figs = {
+            "roc.png": plots.roc_figure(ev.roc, f"{spec.registered}: ROC on the test window"),
+            "ks.png": plots.ks_figure(ev.ks[champ], f"{spec.registered} ({champ}): KS curve"),
+            "calibration.png": plots.calibration_figure(ev.calibration, f"{spec.registered}: calibration"),
+            "importance.png": plots.importance_figure(ev.importance, f"{spec.registered}: feature importance"),
+        }
+        with tempfile.TemporaryDirectory() as tmpdir:
+            for name, fig in figs.items():
+                fig.savefig(Path(tmpdir) / name, dpi=110, bbox_inches="tight")
+                plots.close(fig)
+            for kind in (LIGHTGBM, SCORECARD):
+                tracking.log_evaluation(registry[spec.name][kind]["run_id"], ev.summary[kind], {})
+            tracking.log_evaluation(registry[spec.name][champ]["run_id"], {},
+                                    {"plots": Path(tmpdir), "model_card": card_path})
+        tracking.set_alias(spec.registered, "champion", versions[champ])
+        tracking.set_alias(spec.registered, "challenger", versions[other])
+        s = ev.summary[champ]
+        oracle_txt = f", oracle AUC {ev.oracle['auc']:.3f}" if ev.oracle else ""
+        lines.append(f"  {spec.registered}: champion {champ} v{versions[champ]} test AUC {s['auc']:.3f} "
+                     f"KS {s['ks']:.3f} ECE {s['ece']:.4f} PSI {s.get('psi', float('nan')):.3f}{oracle_txt}")
+    return "evaluate:\n" + "\n".join(lines)

@@ -1,0 +1,108 @@
+"""MLflow at the edge: log runs, register versions, set aliases, load models by alias.
+
+Tracking defaults to ``sqlite:///mlflow.db`` in the project root (MLFLOW_TRACKING_URI overrides it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+
+from risk.exceptions import ModelNotFound
+from risk.features.catalogue import CATEGORICAL
+from risk.models.model import RiskModel
+
+PIP_REQUIREMENTS = [
+    f"{pkg}=={__import__('importlib.metadata').metadata.version(pkg)}"
+    for pkg in ("lightgbm", "scikit-learn", "pandas", "numpy", "polars", "pyarrow")
+]
+
+
+class RiskPyfunc(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: a pandas frame of features in, calibrated probabilities out."""
+
+    def __init__(self, model: RiskModel):
+        self.model = model
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
+        return self.model.predict_proba(model_input)
+
+
+def configure(default_uri: str) -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def input_example(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """A few rows in the pyfunc's input form: categoricals as strings, numbers as float."""
+    ex = frame[model.features].head(5).copy()
+    for c in model.features:
+        ex[c] = ex[c].astype("string").astype(object) if c in CATEGORICAL else ex[c].astype("float64")
+    return ex
+
+
+def log_candidate(
+    model: RiskModel,
+    *,
+    experiment: str,
+    registered_name: str,
+    params: dict[str, Any],
+    example: pd.DataFrame,
+    artifacts: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One MLflow run for a fitted candidate: params, data windows, feature list, the model; registered."""
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=f"{model.name}-{model.kind}") as run:
+        mlflow.set_tags({"model": model.name, "kind": model.kind, "label": model.label})
+        mlflow.log_params({k: v for k, v in params.items() if v is not None})
+        mlflow.log_dict({"features": model.features, **model.meta}, "data_window.json")
+        for name, text in (artifacts or {}).items():
+            mlflow.log_text(text, name)
+        preds = model.predict_proba(example)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=RiskPyfunc(model),
+            signature=infer_signature(example, preds),
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+            registered_model_name=registered_name,
+        )
+    return {"run_id": run.info.run_id, "version": str(info.registered_model_version),
+            "model_uri": info.model_uri}
+
+
+def log_evaluation(run_id: str, metrics: dict[str, float], files: dict[str, Path]) -> None:
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items() if v == v})
+        for artifact_path, path in files.items():
+            if Path(path).is_dir():
+                mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+            else:
+                mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def set_alias(registered_name: str, alias: str, version: str) -> None:
+    mlflow.MlflowClient().set_registered_model_alias(registered_name, alias, version)
+
+
+def load_by_alias(registered_name: str, alias: str) -> RiskModel:
+    """The RiskModel behind ``models:/NAME@alias``; ModelNotFound if the name or alias is missing."""
+    uri = f"models:/{registered_name}@{alias}"
+    try:
+        return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
+    except mlflow.exceptions.MlflowException as e:
+        msg = f"cannot load {uri} from {mlflow.get_tracking_uri()}: {str(e).splitlines()[0]} (run `dvc repro train evaluate`)"
+        raise ModelNotFound(msg) from e
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)

@@ -1,0 +1,186 @@
+"""Train and judge the three models, out of time: pure functions from frames to fitted models and figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from risk.config import ModelParams, TrainParams
+from risk.features.catalogue import CATEGORICAL, FEATURES, MODEL_FEATURES
+from risk.models import metrics
+from risk.models.calibration import Calibrator
+from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, fit_lightgbm, to_model_frame
+from risk.models.scorecard import Scorecard
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # pd | early_warning | cure
+    registered: str  # name in the MLflow registry
+    label: str
+    dataset: str  # application | loan
+    purpose: str
+    risk_sign: int = +1  # +1: the label is a bad outcome; -1: a good one (cure), so monotone signs flip
+
+    @property
+    def features(self) -> list[str]:
+        return list(MODEL_FEATURES[self.name])
+
+    def monotone(self) -> list[int]:
+        by_name = {f.name: f.risk for f in FEATURES}
+        return [by_name[f] * self.risk_sign for f in self.features]
+
+
+SPECS: dict[str, ModelSpec] = {
+    "pd": ModelSpec("pd", "risk-pd", "default_12m", "application",
+                    "Application PD for pre-loan review (贷前审核): 90+ days past due within 12 months."),
+    "early_warning": ModelSpec("early_warning", "risk-early-warning", "dpd30_next_90d", "loan",
+                               "Early warning (贷后预警) for active loans 0-29 days past due: 30+ within 90 days."),
+    "cure": ModelSpec("cure", "risk-cure", "cure_30d", "loan",
+                      "Cure for collections (催收): a loan 1-89 days past due is current again within 30 days.",
+                      risk_sign=-1),
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train, validation and test windows by snapshot date, never at random."""
+
+    train: pl.DataFrame
+    valid: pl.DataFrame
+    test: pl.DataFrame
+    windows: dict[str, tuple[dt.date, dt.date]]
+
+
+def training_frame(snapshots: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
+    """Labelled snapshots for ``spec``: booked loans for PD, eligible loan snapshots otherwise."""
+    frame = snapshots.filter(pl.col(spec.label).is_not_null())
+    if spec.dataset == "application":
+        frame = frame.filter(pl.col("loan_id").is_not_null())
+    return frame
+
+
+def time_split(frame: pl.DataFrame, *, label: str, windows: Any, embargo_days: int) -> Split:
+    """Split labelled snapshots by ``as_of``: test is the latest ``test_months``, validation the
+    ``valid_months`` before it, training everything earlier; ``embargo_days`` separate the windows."""
+    if frame.is_empty():
+        msg = f"no labelled snapshots for {label}: the data's history is shorter than the label's horizon"
+        raise ValueError(msg)
+    latest: dt.date = frame["as_of"].max()
+    test_start = _months_before(latest, windows.test_months)
+    valid_end = test_start - dt.timedelta(days=embargo_days)
+    valid_start = _months_before(valid_end, windows.valid_months)
+    train_end = valid_start - dt.timedelta(days=embargo_days)
+    a = pl.col("as_of")
+    split = Split(
+        train=frame.filter(a <= train_end),
+        valid=frame.filter((a > valid_start) & (a <= valid_end)),
+        test=frame.filter(a > test_start),
+        windows={
+            "train": (frame["as_of"].min(), train_end),
+            "valid": (valid_start + dt.timedelta(days=1), valid_end),
+            "test": (test_start + dt.timedelta(days=1), latest),
+        },
+    )
+    for name in ("train", "valid", "test"):
+        part = getattr(split, name)
+        if part.is_empty() or part[label].n_unique() < 2:
+            msg = (f"{label}: the {name} window {split.windows[name]} has {part.height} rows and needs both "
+                   f"classes; shorten train.windows or provide more history")
+            raise ValueError(msg)
+    return split
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    return pl.Series([day]).dt.offset_by(f"-{months}mo").dt.month_end().item()
+
+
+def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: int) -> dict[str, RiskModel]:
+    """The LightGBM champion candidate and the scorecard challenger, both calibrated on validation."""
+    mp: ModelParams = getattr(params, spec.name)
+    train = split.train.sort("as_of").tail(mp.max_train_rows)
+    X, y = to_model_frame(train, spec.features), train[spec.label].to_numpy().astype(int)
+    Xv, yv = to_model_frame(split.valid, spec.features), split.valid[spec.label].to_numpy().astype(int)
+    gbm = fit_lightgbm(X, y, Xv, yv, monotone=spec.monotone(), params=mp, seed=seed)
+    sc = params.scorecard
+    card = Scorecard(max_bins=sc.max_bins, min_bin_share=sc.min_bin_share, C=sc.C, base_score=sc.base_score,
+                     base_odds=sc.base_odds, pdo=sc.pdo, categorical=[c for c in spec.features if c in CATEGORICAL])
+    card.fit(X, y)
+    out = {}
+    for kind, est in ((LIGHTGBM, gbm), (SCORECARD, card)):
+        raw_valid = est.predict_proba(Xv)[:, 1]
+        cal = Calibrator(method=params.calibration).fit(raw_valid, yv)
+        out[kind] = RiskModel(
+            name=spec.name, kind=kind, label=spec.label, features=spec.features, estimator=est, calibrator=cal,
+            meta={"windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
+                  "rows": {"train": train.height, "valid": split.valid.height, "test": split.test.height},
+                  "best_iteration": int(getattr(est, "best_iteration_", 0) or 0) if kind == LIGHTGBM else None},
+        )
+    return out
+
+
+@dataclass
+class Evaluation:
+    """Test-window figures for each candidate, and which one is champion."""
+
+    spec: ModelSpec
+    summary: dict[str, dict[str, float]]
+    calibration: dict[str, pl.DataFrame]
+    roc: dict[str, pl.DataFrame]
+    ks: dict[str, pl.DataFrame]
+    by_vintage: dict[str, pl.DataFrame]
+    importance: pl.DataFrame
+    champion: str
+    oracle: dict[str, float] = field(default_factory=dict)
+
+
+def evaluate_candidates(
+    spec: ModelSpec, models: dict[str, RiskModel], split: Split, params: TrainParams,
+    *, oracle_pd: pl.DataFrame | None = None,
+) -> Evaluation:
+    """Score the test window with each candidate; pick the champion by ``params.champion_rule``."""
+    y = split.test[spec.label].to_numpy().astype(int)
+    vintage = _vintage(split.test)
+    summary, cal, roc, ks, vint = {}, {}, {}, {}, {}
+    for kind, model in models.items():
+        p = model.predict_proba(split.test)
+        ref = model.predict_proba(split.train.sort("as_of").tail(200_000))
+        summary[kind] = metrics.binary_report(y, p, reference=ref)
+        cal[kind] = metrics.calibration_table(y, p)
+        roc[kind] = metrics.roc_points(y, p)
+        ks[kind] = metrics.ks_points(y, p)
+        vint[kind] = metrics.auc_by_group(y, p, vintage)
+    oracle = {}
+    if oracle_pd is not None and spec.dataset == "application":
+        joined = split.test.select("application_id", spec.label).join(oracle_pd, on="application_id", how="inner")
+        if joined.height:
+            auc = metrics.safe_auc(joined[spec.label].to_numpy().astype(int), joined["true_pd"].to_numpy())
+            if auc is not None:
+                oracle = {"auc": auc, "gini": 2 * auc - 1}
+    return Evaluation(spec, summary, cal, roc, ks, vint, _importance(models[LIGHTGBM]),
+                      choose_champion(summary, params), oracle)
+
+
+def choose_champion(summary: dict[str, dict[str, float]], params: TrainParams) -> str:
+    """LightGBM unless the scorecard beats it on the rule's metric by more than ``min_gain``."""
+    rule = params.champion_rule
+    higher_is_better = rule.metric in ("auc", "ks")
+    gbm, card = summary[LIGHTGBM][rule.metric], summary[SCORECARD][rule.metric]
+    gain = (card - gbm) if higher_is_better else (gbm - card)
+    return SCORECARD if gain > rule.min_gain else LIGHTGBM
+
+
+def _vintage(frame: pl.DataFrame) -> np.ndarray:
+    day = pl.coalesce("originated_on", "as_of") if "originated_on" in frame.columns else pl.col("as_of")
+    return frame.select(day.dt.strftime("%Y-%m")).to_series().to_numpy()
+
+
+def _importance(model: RiskModel) -> pl.DataFrame:
+    booster = model.estimator.booster_
+    return pl.DataFrame(
+        {"feature": model.features, "gain": booster.feature_importance("gain").astype(float)}
+    ).sort("gain", descending=True)

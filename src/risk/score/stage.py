@@ -1,0 +1,52 @@
+"""Edge of the score stage: lock the day, load models by alias, score, write both sinks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from risk import io
+from risk.config import Params
+from risk.exceptions import LockHeld, RiskDataError
+from risk.models import tracking
+from risk.models.model import SCORECARD
+from risk.models.train import SPECS
+from risk.paths import Paths
+from risk.score.score import Models, collections_queue, review_queue, score_loans
+from risk.score.sinks import write_day
+
+
+def load_models(alias: str) -> Models:
+    """The three models behind ``alias``, plus the PD scorecard (whichever alias holds it) for points."""
+    models = {name: tracking.load_by_alias(spec.registered, alias) for name, spec in SPECS.items()}
+    card = models["pd"] if models["pd"].kind == SCORECARD else None
+    if card is None:
+        other = "challenger" if alias == "champion" else "champion"
+        candidate = tracking.load_by_alias(SPECS["pd"].registered, other)
+        card = candidate if candidate.kind == SCORECARD else None
+    return Models(pd=models["pd"], early_warning=models["early_warning"], cure=models["cure"], pd_scorecard=card)
+
+
+def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
+    """Score ``as_of``; one line a scheduler can log. Raises LockHeld if the day is being scored."""
+    if as_of > params.data.as_of:
+        msg = f"cannot score {as_of}: the validated data is as of {params.data.as_of} (ingest newer data first)"
+        raise RiskDataError(msg, rule="as_of_within_data")
+    started = time.perf_counter()
+    lock = paths.scored / f".score-{as_of.isoformat()}.lock"
+    busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
+    with io.file_lock(lock, on_busy=busy):
+        tracking.configure(paths.mlflow_uri)
+        models = load_models(params.score.alias)
+        tables = io.read_tables(paths.validated)
+        scored = score_loans(tables, models, params, as_of=as_of)
+        cq = collections_queue(scored, models, params, as_of=as_of)
+        rq = review_queue(tables, models, params, as_of=as_of)
+        write_day({"collections_queue": cq, "review_queue": rq}, scored=paths.scored, database=paths.duckdb,
+                  as_of=as_of)
+    took = time.perf_counter() - started
+    return (
+        f"score {as_of}: ok; {scored.height:,} active loans, collections_queue {cq.height:,} "
+        f"({int(cq['scheduled'].sum()):,} scheduled, {int(cq['legal_referral'].sum()):,} to legal), "
+        f"review_queue {rq.height:,}; {took:.1f}s -> {paths.scored}"
+    )
