@@ -239,6 +239,7 @@ class ScoreParams:
     approve_below: float = 0.06  # PD below: approve
     decline_above: float = 0.25  # PD above: decline; in between: manual review
     reasons: int = 3  # reason codes per row
+    late_responsiveness: float = 0.05  # assumed response to a contact beyond the cure model's range (90+ dpd)
 
     def __post_init__(self) -> None:
         _between("score.lgd", self.lgd, 0.0, 1.0)

@@ -36,6 +36,13 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
 
 
 def configure(default_uri: str) -> str:
+    """Point MLflow at ``MLFLOW_TRACKING_URI`` or the project's sqlite store; keep its chatter to warnings."""
+    import logging
+    import warnings
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*python_model.*CloudPickle.*")
     uri = os.environ.get("MLFLOW_TRACKING_URI") or default_uri
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

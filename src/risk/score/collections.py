@@ -36,8 +36,8 @@ def classify_overdue_type(frame: pl.DataFrame, rules: OverdueTypeRules) -> pl.Da
     refused = c("refusals_90d") >= rules.malicious_refusals
     evading = (c("unreachable_90d") >= rules.malicious_unreachable) & (silence >= rules.malicious_silence_days)
     malicious = refused | evading | fpd
-    insolvent = (c("days_past_due") >= rules.insolvent_dpd) & (c("cure_probability") < rules.insolvent_cure_below) & (
-        silence >= rules.insolvent_silence_days)
+    hopeless = c("cure_probability").is_null() | (c("cure_probability") < rules.insolvent_cure_below)
+    insolvent = (c("days_past_due") >= rules.insolvent_dpd) & hopeless & (silence >= rules.insolvent_silence_days)
     severe = (c("days_past_due") >= rules.severe_dpd) | (c("partial_payments") >= rules.severe_partial_payments)
     overdue = c("days_past_due") > 0
     kind = (
@@ -56,6 +56,7 @@ def classify_overdue_type(frame: pl.DataFrame, rules: OverdueTypeRules) -> pl.Da
         (c("days_past_due") > 0, pl.format("{} days past due", c("days_past_due"))),
         (silence >= 30, pl.format("no payment for {} days", silence)),
         (c("cure_probability") < rules.insolvent_cure_below, pl.lit("cure probability below threshold")),
+        (c("cure_probability").is_null() & (c("days_past_due") > 0), pl.lit("beyond the cure model's range")),
     )
     return frame.with_columns(overdue_type=kind, type_evidence=pl.when(overdue).then(evidence))
 
@@ -147,7 +148,9 @@ def prioritise(frame: pl.DataFrame, params: ScoreParams, *, work_date: dt.date) 
     at_stake = pl.when(c("channel").is_in(["sms", "call"])).then(
         pl.when(c("arrears_amount") > 0).then(c("arrears_amount")).otherwise(c("instalment_amount"))
     ).otherwise(c("exposure") + c("arrears_amount"))
-    responsiveness = pl.when(c("days_past_due") > 0).then(c("cure_probability")).otherwise(c("ew_probability"))
+    responsiveness = pl.when(c("days_past_due") > 0).then(
+        c("cure_probability").fill_null(params.late_responsiveness)
+    ).otherwise(c("ew_probability"))
     uplift = c("channel").replace_strict(params.uplift, default=0.0, return_dtype=pl.Float64)
     cost = c("channel").replace_strict(params.cost, default=0.0, return_dtype=pl.Float64)
     value = pl.when(c("channel").is_in(["litigation", "enforcement"])).then(c("litigation_net_value")).otherwise(

@@ -70,7 +70,11 @@ def score_loans(tables: Mapping[str, pl.DataFrame], models: Models, params: Para
         )
         .with_columns(
             ew_probability=pl.when(dpd < 30).then(pl.col("ew_probability")),
-            cure_probability=pl.when(dpd > 0).then(pl.col("cure_probability")),
+            # each model only where it was trained: early warning below 30 days past due, cure from 1 to
+            # cure_max_dpd; beyond that, no probability rather than an extrapolation
+            cure_probability=pl.when((dpd > 0) & (dpd <= params.features.labels.cure_max_dpd)).then(
+                pl.col("cure_probability")
+            ),
         )
         .join(loans, on="loan_id", how="left")
         .join(history, on="loan_id", how="left")
