@@ -32,8 +32,8 @@ class DataParams:
 
 @dataclass(frozen=True)
 class ShockParams:
-    start: dt.date = dt.date(2024, 4, 1)
-    end: dt.date = dt.date(2024, 9, 30)
+    start: dt.date = dt.date(2023, 4, 1)
+    end: dt.date = dt.date(2023, 9, 30)
     multiplier: float = 1.9  # hazard multiplier on loans exposed during the shock
 
 

@@ -93,7 +93,7 @@ def fit_lightgbm(
         colsample_bytree=params.colsample_bytree,
         reg_lambda=params.reg_lambda,
         monotone_constraints=monotone,
-        monotone_constraints_method="advanced",
+        monotone_constraints_method="intermediate",
         random_state=seed,
         n_jobs=2,
         deterministic=True,
@@ -102,7 +102,8 @@ def fit_lightgbm(
     )
     model.fit(
         X, y,
-        eval_set=[(X_valid, y_valid)],
+        eval_X=(X_valid,),
+        eval_y=(y_valid,),
         eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
     )

@@ -24,14 +24,14 @@ def fitted_dir(paths: Paths) -> Path:
     return paths.models / "fitted"
 
 
-def _snapshots(paths: Paths, spec: ModelSpec) -> pl.DataFrame:
+def _snapshots(paths: Paths, params: Params, spec: ModelSpec) -> pl.DataFrame:
     scan = read_application_snapshots(paths) if spec.dataset == "application" else read_loan_snapshots(paths)
-    return training_frame(scan.collect(), spec)
+    return training_frame(scan.collect(), spec, data_as_of=params.data.as_of, labels=params.features.labels)
 
 
 def _split(paths: Paths, params: Params, spec: ModelSpec) -> Split:
     mp = getattr(params.train, spec.name)
-    return time_split(_snapshots(paths, spec), label=spec.label, windows=params.train.windows,
+    return time_split(_snapshots(paths, params, spec), label=spec.label, windows=params.train.windows,
                       embargo_days=mp.embargo_days)
 
 

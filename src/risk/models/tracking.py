@@ -49,9 +49,9 @@ def configure(default_uri: str) -> str:
     return uri
 
 
-def input_example(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """A few rows in the pyfunc's input form: categoricals as strings, numbers as float."""
-    ex = frame[model.features].head(5).copy()
+def input_example(model: RiskModel, frame: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
+    """The first ``rows`` rows in the pyfunc's input form: categoricals as strings, numbers as float."""
+    ex = frame[model.features].head(rows).copy()
     for c in model.features:
         ex[c] = ex[c].astype("string").astype(object) if c in CATEGORICAL else ex[c].astype("float64")
     return ex

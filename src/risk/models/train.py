@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from risk.config import ModelParams, TrainParams
+from risk.config import LabelParams, ModelParams, TrainParams
 from risk.features.catalogue import CATEGORICAL, FEATURES, MODEL_FEATURES
 from risk.models import metrics
 from risk.models.calibration import Calibrator
@@ -56,11 +56,18 @@ class Split:
     windows: dict[str, tuple[dt.date, dt.date]]
 
 
-def training_frame(snapshots: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
-    """Labelled snapshots for ``spec``: booked loans for PD, eligible loan snapshots otherwise."""
+def training_frame(
+    snapshots: pl.DataFrame, spec: ModelSpec, *, data_as_of: dt.date, labels: LabelParams
+) -> pl.DataFrame:
+    """Labelled snapshots for ``spec``: booked loans for PD, eligible loan snapshots otherwise.
+
+    For PD only cohorts whose every loan, whatever its term, has a known label are kept: later cohorts
+    are labelled for short terms only, and keeping them would tilt the latest windows toward short loans.
+    """
     frame = snapshots.filter(pl.col(spec.label).is_not_null())
     if spec.dataset == "application":
-        frame = frame.filter(pl.col("loan_id").is_not_null())
+        complete = pl.Series([data_as_of]).dt.offset_by(f"-{labels.default_horizon_months}mo").item()
+        frame = frame.filter(pl.col("loan_id").is_not_null() & (pl.col("originated_on") <= complete))
     return frame
 
 

@@ -14,21 +14,11 @@ import numpy as np
 import polars as pl
 
 from risk.config import SimulateParams
-from risk.contract import (
-    APPLICATIONS,
-    COLLECTION_ACTIONS,
-    LOANS,
-    REPAYMENTS,
-    SCHEDULE,
-    TRUTH,
-    LoanStatus,
-    RepaymentMethod,
-    conform,
-)
+from risk.contract import APPLICATIONS, TABLES, LoanStatus, RepaymentMethod, conform
 from risk.simulate.applicants import DAY_S, applications
-from risk.simulate.behaviour import NO_TYPE, simulate_behaviour
+from risk.simulate.behaviour import NO_TYPE, TEMPORARY, Behaviour, simulate_behaviour
 from risk.simulate.collections import collection_actions
-from risk.simulate.ledger import build_ledger, first_day_at_dpd
+from risk.simulate.ledger import Ledger, build_ledger, first_day_at_dpd
 from risk.simulate.loans import CONTRACT_MAX_OVERDUE, Book, book_loans
 from risk.simulate.risk_model import EPOCH, OVERDUE_TYPES, lookup
 from risk.simulate.truth import true_pd
@@ -51,8 +41,22 @@ def _datetimes(seconds: np.ndarray) -> pl.Series:
     return pl.Series((seconds * 1_000_000).astype("datetime64[us]"))
 
 
-def _status(book: Book, closed_on: np.ndarray, charged_off_on: np.ndarray, as_of_day: int) -> np.ndarray:
-    return np.where(closed_on <= as_of_day, LoanStatus.REPAID.value,
+def _overdue_types(book: Book, behaviour: Behaviour, ledger: Ledger, as_of_day: int) -> np.ndarray:
+    """Per loan, the index into ``OVERDUE_TYPES`` of loans overdue by ``as_of_day``, ``NO_TYPE`` otherwise.
+
+    An onset after as_of has not happened yet; a good borrower who was only ever a few days late
+    counts as temporary.
+    """
+    late_rows = (book.row_due < as_of_day) & (ledger.paid_on > book.row_due)
+    ever_overdue = np.zeros(len(book.principal), dtype=bool)
+    ever_overdue[book.row_loan[late_rows]] = True
+    onset_seen = (behaviour.onset_row >= 0) & (book.row_due[np.maximum(behaviour.onset_row, 0)] < as_of_day)
+    return np.where(onset_seen, behaviour.overdue_type, np.where(ever_overdue, TEMPORARY, NO_TYPE))
+
+
+def _status(ledger: Ledger, charged_off_on: np.ndarray, as_of_day: int) -> np.ndarray:
+    """Repaid once settled, charged off once at the charge-off days past due (核销), else active."""
+    return np.where(ledger.closed_on <= as_of_day, LoanStatus.REPAID.value,
                     np.where(charged_off_on <= as_of_day, LoanStatus.CHARGED_OFF.value, LoanStatus.ACTIVE.value))
 
 
@@ -60,84 +64,76 @@ def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, 
     """Simulate a lending book up to ``as_of``: the five contract tables plus ``truth``.
 
     Returns a dict with keys applications, loans, schedule, repayments, collection_actions and
-    truth, each with exactly the contract's columns and types. Nothing is dated after ``as_of``.
+    truth, each with exactly the contract's columns and types. Nothing is dated after ``as_of``;
+    the same ``seed`` gives identical frames.
     """
     rng = np.random.default_rng(seed)
     as_of_day = (as_of - EPOCH).days
     a = applications(rng, params, as_of)
     book = book_loans(rng, a, as_of_day)
     behaviour = simulate_behaviour(rng, book, a, params)
+    # each loan's whole life was drawn; the data stop at as_of
     seen = behaviour.payments.take(np.flatnonzero(behaviour.payments.day <= as_of_day))
     ledger = build_ledger(book, seen)
-    charged_off_on = first_day_at_dpd(book, ledger, params.charge_off_dpd)
     actions = collection_actions(rng, book, behaviour, ledger, as_of_day=as_of_day,
                                  max_per_day=params.max_contacts_per_day)
 
     n_apps, n_loans = len(a["applied_day"]), len(book.principal)
-    width = len(str(max(n_apps, 1)))
+    width = len(str(n_apps))
     application_id = _ids("A", np.arange(n_apps), width)
     loan_id = _ids("L", np.arange(n_loans), width)
     loan_of_app = np.full(n_apps, -1)
     loan_of_app[book.application] = np.arange(n_loans)
     app_loan_id = _ids("L", loan_of_app, width)
     borrower_id = _ids("B", np.unique(a["root"], return_inverse=True)[1], width)
+    app_type = np.full(n_apps, NO_TYPE)
+    app_type[book.application] = _overdue_types(book, behaviour, ledger, as_of_day)
+    charged_off_on = first_day_at_dpd(book, ledger, params.charge_off_dpd)
 
-    overdue_by_as_of = np.zeros(n_loans, dtype=bool)
-    overdue_rows = (book.row_due < as_of_day) & (ledger.paid_on > book.row_due)
-    overdue_by_as_of[book.row_loan[overdue_rows]] = True
-    onset_seen = (behaviour.onset_row >= 0) & (book.row_due[np.maximum(behaviour.onset_row, 0)] < as_of_day)
-    # a good borrower who was only ever a few days late counts as temporary
-    kind = np.where(onset_seen, behaviour.overdue_type, np.where(overdue_by_as_of, 0, NO_TYPE))
-    app_kind = np.full(n_apps, NO_TYPE)
-    app_kind[book.application] = kind
-    app_type = pl.Series(app_kind).replace_strict(
-        {i: t.value for i, t in enumerate(OVERDUE_TYPES)}, default=None, return_dtype=pl.String)
-
-    skip = {"applied_day", "applied_at_s", "root", "underwriting", "onset_logit", "fraud_logit", "stacked"}
-    applications_frame = pl.DataFrame({k: v for k, v in a.items() if k not in skip}).with_columns(
-        application_id=application_id,
-        borrower_id=borrower_id,
-        applied_at=_datetimes(a["applied_at_s"]),
-        loan_id=app_loan_id,
-    )
-    loans_frame = pl.DataFrame({
-        "loan_id": loan_id,
-        "borrower_id": borrower_id.gather(book.application),
-        "application_id": application_id.gather(book.application),
-        "originated_on": _dates(book.originated),
-        "principal": book.principal,
-        "annual_rate": book.rate,
-        "term_months": book.term,
-        "repayment_method": RepaymentMethod.EQUAL_INSTALMENT.value,
-        "product": book.product,
-        "contract_max_overdue_days": lookup(book.product, CONTRACT_MAX_OVERDUE).astype(np.int64),
-        "status": _status(book, ledger.closed_on, charged_off_on, as_of_day),
-    })
-    schedule_frame = pl.DataFrame({
-        "loan_id": loan_id.gather(book.row_loan),
-        "instalment_no": book.row_no,
-        "due_date": _dates(book.row_due),
-        "principal_due": book.row_principal,
-        "interest_due": book.row_interest,
-    })
-    repayments_frame = pl.DataFrame({
-        "repayment_id": _ids("R", np.arange(len(seen.loan)), len(str(max(len(seen.loan), 1)))),
-        "loan_id": loan_id.gather(seen.loan),
-        "paid_at": _datetimes(seen.day * DAY_S + seen.seconds),
-        "amount": seen.amount,
-        "instalment_no": pl.Series(seen.instalment_no).replace(0, None),
-    })
-    actions_frame = actions.with_columns(
-        action_id=_ids("C", np.arange(actions.height), len(str(max(actions.height, 1)))),
-        loan_id=loan_id.gather(actions["loan"].to_numpy()),
-    )
-    truth_frame = pl.DataFrame({"application_id": application_id, "loan_id": app_loan_id,
-                                "true_pd": true_pd(a, params), "overdue_type": app_type})
-    return {
-        "applications": conform(applications_frame, APPLICATIONS),
-        "loans": conform(loans_frame, LOANS),
-        "schedule": conform(schedule_frame, SCHEDULE),
-        "repayments": conform(repayments_frame, REPAYMENTS),
-        "collection_actions": conform(actions_frame, COLLECTION_ACTIONS),
-        "truth": conform(truth_frame, TRUTH),
+    tables = {
+        "applications": pl.DataFrame({k: a[k] for k in APPLICATIONS.schema if k in a}).with_columns(
+            application_id=application_id,
+            borrower_id=borrower_id,
+            applied_at=_datetimes(a["applied_at_s"]),
+            loan_id=app_loan_id,
+        ),
+        "loans": pl.DataFrame({
+            "loan_id": loan_id,
+            "borrower_id": borrower_id.gather(book.application),
+            "application_id": application_id.gather(book.application),
+            "originated_on": _dates(book.originated),
+            "principal": book.principal,
+            "annual_rate": book.rate,
+            "term_months": book.term,
+            "repayment_method": RepaymentMethod.EQUAL_INSTALMENT.value,
+            "product": book.product,
+            "contract_max_overdue_days": lookup(book.product, CONTRACT_MAX_OVERDUE).astype(np.int64),
+            "status": _status(ledger, charged_off_on, as_of_day),
+        }),
+        "schedule": pl.DataFrame({
+            "loan_id": loan_id.gather(book.row_loan),
+            "instalment_no": book.row_no,
+            "due_date": _dates(book.row_due),
+            "principal_due": book.row_principal,
+            "interest_due": book.row_interest,
+        }),
+        "repayments": pl.DataFrame({
+            "repayment_id": _ids("R", np.arange(len(seen.loan)), len(str(len(seen.loan)))),
+            "loan_id": loan_id.gather(seen.loan),
+            "paid_at": _datetimes(seen.day * DAY_S + seen.seconds),
+            "amount": seen.amount,
+            "instalment_no": pl.Series(seen.instalment_no).replace(0, None),
+        }),
+        "collection_actions": actions.with_columns(
+            action_id=_ids("C", np.arange(actions.height), len(str(actions.height))),
+            loan_id=loan_id.gather(actions["loan"].to_numpy()),
+        ),
+        "truth": pl.DataFrame({
+            "application_id": application_id,
+            "loan_id": app_loan_id,
+            "true_pd": true_pd(a, params),
+            "overdue_type": pl.Series(app_type).replace_strict(
+                {i: t.value for i, t in enumerate(OVERDUE_TYPES)}, default=None, return_dtype=pl.String),
+        }),
     }
+    return {name: conform(frame, TABLES[name]) for name, frame in tables.items()}

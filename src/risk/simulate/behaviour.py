@@ -21,6 +21,7 @@ from risk.simulate.ledger import NEVER, Payments
 from risk.simulate.loans import Book
 from risk.simulate.risk_model import (
     LATENT_SD,
+    TYPE_ATTRIBUTES,
     monthly_hazard,
     shock_multiplier,
     sigmoid,
@@ -70,7 +71,7 @@ def _onsets(rng: np.random.Generator, book: Book, a: dict, params: SimulateParam
     onset_row = np.full(n, -1)
     onset_row[loans] = hit_rows[first]
     has = onset_row >= 0
-    attrs = {k: a[k][book.application][has] for k in ("existing_debt", "monthly_income", "identity_verified", "requested_amount")}
+    attrs = {k: a[k][book.application][has] for k in TYPE_ATTRIBUTES}
     probs = type_probabilities(attrs, book.row_no[onset_row[has]], multiplier[onset_row[has]] > 1.0)
     drawn = (rng.random(has.sum())[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)
     kind = np.full(n, NO_TYPE)

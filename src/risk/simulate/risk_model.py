@@ -56,6 +56,8 @@ FRAUD_CHANNEL = {
 OVERDUE_TYPES = (OverdueType.TEMPORARY, OverdueType.SEVERE, OverdueType.INSOLVENT, OverdueType.MALICIOUS)
 # share of each type's onsets that reach 90 days past due (before a cure, a settlement or recovery)
 REACHES_90 = np.array([0.0, 0.75, 1.0, 1.0])
+# the application attributes type_probabilities reads
+TYPE_ATTRIBUTES = ("existing_debt", "monthly_income", "identity_verified", "requested_amount")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from risk.simulate.loans import add_months
 from risk.simulate.risk_model import (
     LATENT_SD,
     REACHES_90,
+    TYPE_ATTRIBUTES,
     monthly_hazard,
     shock_multiplier,
     sigmoid,
@@ -34,21 +35,22 @@ def true_pd(a: dict[str, np.ndarray], params: SimulateParams) -> np.ndarray:
     fraud = sigmoid(a["fraud_logit"])
     nodes, weights = np.polynomial.hermite_e.hermegauss(QUADRATURE_POINTS)
     weights = weights / weights.sum()
-    attrs = {k: a[k] for k in ("existing_debt", "monthly_income", "identity_verified", "requested_amount")}
+    attrs = {k: a[k] for k in TYPE_ATTRIBUTES}
     # a planned early settlement before instalment k means no onset from k on
     settle_span = np.maximum(term - 2, 1)
-    pd = np.zeros(len(term))
-    for node, weight in zip(nodes, weights, strict=True):
-        logit = a["onset_logit"] + LATENT_SD * node
-        no_onset_yet = np.ones(len(term))
-        for k in range(1, int(term.max()) + 1):
-            due = add_months(originated, k)
-            live = (k <= term) & (due + DEFAULT_DPD <= horizon_end)
-            multiplier = shock_multiplier(due, params.shock)
-            hazard = monthly_hazard(logit, np.full(len(term), k), multiplier, params.risk_scale)
-            types = type_probabilities(attrs, np.full(len(term), k), multiplier > 1.0)
-            not_settled = 1.0 - params.prepayment_rate * (term >= 3) * np.clip((k - 1) / settle_span, 0.0, 1.0)
-            pd += weight * live * no_onset_yet * hazard * not_settled * (types @ REACHES_90)
-            no_onset_yet = no_onset_yet * (1.0 - hazard)
+    logit = a["onset_logit"][None, :] + LATENT_SD * nodes[:, None]  # (nodes, applications)
+    no_onset_yet = np.ones_like(logit)
+    pd = np.zeros_like(logit)
+    for k in range(1, int(term.max()) + 1):
+        ix = np.flatnonzero(term >= k)
+        due = add_months(originated[ix], k)
+        multiplier = shock_multiplier(due, params.shock)
+        kth = np.full(len(ix), k)
+        reaches_90 = type_probabilities({c: v[ix] for c, v in attrs.items()}, kth, multiplier > 1.0) @ REACHES_90
+        not_settled = 1.0 - params.prepayment_rate * (term[ix] >= 3) * np.clip((k - 1) / settle_span[ix], 0.0, 1.0)
+        counts = (due + DEFAULT_DPD <= horizon_end[ix]) * not_settled * reaches_90
+        hazard = monthly_hazard(logit[:, ix], kth, multiplier, params.risk_scale)
+        pd[:, ix] += no_onset_yet[:, ix] * hazard * counts
+        no_onset_yet[:, ix] *= 1.0 - hazard
     first_due_in = add_months(originated, 1) + DEFAULT_DPD <= horizon_end
-    return np.clip(fraud * first_due_in + (1.0 - fraud) * pd, 0.0, 1.0)
+    return np.clip(fraud * first_due_in + (1.0 - fraud) * (weights @ pd), 0.0, 1.0)
