@@ -218,6 +218,7 @@ class ScoreParams:
     alias: str = "champion"  # which registered version scores: champion | challenger
     lgd: float = 0.65  # loss given default, for expected loss
     at_risk_threshold: float = 0.15  # current loans with early-warning probability at least this join the queue
+    charge_off_dpd: int = 180  # 核销: from here a loan belongs to the recovery book, not the daily queue
     overdue_types: OverdueTypeRules = field(default_factory=OverdueTypeRules)
     contact: ContactRules = field(default_factory=ContactRules)
     legal: LegalParams = field(default_factory=LegalParams)

@@ -91,9 +91,9 @@ def test_the_four_overdue_types():
 
 
 def test_litigation_only_where_it_pays():
-    big = row(loan_id="big", borrower_id="B1", days_past_due=200, max_ladder_step=3, exposure=50000.0,
+    big = row(loan_id="big", borrower_id="B1", days_past_due=150, max_ladder_step=3, exposure=50000.0,
               refusals_90d=3)
-    small = row(loan_id="small", borrower_id="B2", days_past_due=200, max_ladder_step=3, exposure=300.0,
+    small = row(loan_id="small", borrower_id="B2", days_past_due=150, max_ladder_step=3, exposure=300.0,
                 arrears_amount=100.0, refusals_90d=3)
     out = queue(big, small)
     actions = dict(zip(out["loan_id"], out["next_action"], strict=True))
@@ -133,3 +133,9 @@ def test_current_loan_joins_the_queue_only_when_at_risk():
     assert out["loan_id"].to_list() == ["risky"]
     assert out["overdue_type"].to_list() == [None]
     assert out["next_action"].to_list() == ["sms"]
+
+
+def test_charged_off_loans_leave_the_daily_queue():
+    out = queue(row(loan_id="recent", days_past_due=100),
+                row(loan_id="written_off", borrower_id="B2", days_past_due=PARAMS.charge_off_dpd))
+    assert out["loan_id"].to_list() == ["recent"]

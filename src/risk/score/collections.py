@@ -178,11 +178,12 @@ def prioritise(frame: pl.DataFrame, params: ScoreParams, *, work_date: dt.date) 
 
 
 def build_collections_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.date) -> pl.DataFrame:
-    """Every active loan that is overdue or at risk, with type, next step, legal hand-over, economics,
-    the next lawful contact time and tomorrow's priority within capacity."""
+    """Every active loan that is overdue (short of charge-off) or at risk, with type, next step, legal
+    hand-over, economics, the next lawful contact time and tomorrow's priority within capacity."""
     work_date = as_of + dt.timedelta(days=1)
     c = pl.col
-    queue = scored.filter((c("days_past_due") > 0) | (c("ew_probability") >= params.at_risk_threshold))
+    in_scope = c("days_past_due") < params.charge_off_dpd
+    queue = scored.filter(in_scope & ((c("days_past_due") > 0) | (c("ew_probability") >= params.at_risk_threshold)))
     default_probability = (
         pl.when(c("days_past_due") >= 90).then(1.0)
         .when(c("days_past_due") >= 30).then(1.0 - c("cure_probability"))

@@ -46,7 +46,9 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
                   as_of=as_of)
     took = time.perf_counter() - started
     return (
-        f"score {as_of}: ok; {scored.height:,} active loans, collections_queue {cq.height:,} "
+        f"score {as_of}: ok; {scored.height:,} open loans "
+        f"({int((scored['days_past_due'] >= params.score.charge_off_dpd).sum()):,} charged off), "
+        f"collections_queue {cq.height:,} "
         f"({int(cq['scheduled'].sum()):,} scheduled, {int(cq['legal_referral'].sum()):,} to legal), "
         f"review_queue {rq.height:,}; {took:.1f}s -> {paths.scored}"
     )
