@@ -59,6 +59,24 @@ def _context(params_file: Path) -> tuple[Any, Any]:
 
 @app.command()
 @stage
+def load(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Fill data/raw from data.source: simulate the default book, or ingest your export (the DVC stage)."""
+    from risk import io
+    from risk.ingest import run as run_ingest
+    from risk.simulate import simulate as run_simulation
+
+    paths, params = _context(params_file)
+    if params.data.source == "ingest":
+        typer.echo(run_ingest(paths, params, source=None, fmt=None))
+        return
+    tables = run_simulation(params.simulate, as_of=params.data.as_of, seed=params.seed)
+    io.write_tables(tables, paths.raw)
+    sizes = ", ".join(f"{k} {v.height:,}" for k, v in tables.items())
+    typer.echo(f"load: simulated the default book into {paths.raw} ({sizes})")
+
+
+@app.command()
+@stage
 def simulate(params_file: ParamsOption = Path("params.yaml")) -> None:
     """Simulate the embedded default book: the five tables plus the truth table, into data/raw."""
     from risk import io
@@ -143,6 +161,16 @@ def score(
     paths, params = _context(params_file)
     day = params.data.as_of if as_of is None else _parse_day(as_of)
     typer.echo(run_score(paths, params, as_of=day))
+
+
+@app.command()
+@stage
+def report(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Write the risk report (portfolio, vintages, roll rates, models, queues): reports/risk_report.html."""
+    from risk.report import run as run_report
+
+    paths, params = _context(params_file)
+    typer.echo(run_report(paths, params))
 
 
 def _parse_day(text: str) -> dt.date:

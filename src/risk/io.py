@@ -66,12 +66,29 @@ def write_text(text: str, target: str | Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_tables(tables: Mapping[str, pl.DataFrame], folder: str | Path) -> None:
-    """Write each frame as ``<name>.parquet`` into ``folder``, replacing the whole folder at once."""
+def write_tables(
+    tables: Mapping[str, pl.DataFrame], folder: str | Path, *, manifest: Mapping[str, Any] | None = None
+) -> None:
+    """Write each frame as ``<name>.parquet`` into ``folder`` (plus the manifest, when given), replacing
+    the whole folder at once."""
     with atomic_path(folder) as tmp:
         tmp.mkdir(parents=True)
         for name, frame in tables.items():
             frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
+        if manifest is not None:
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+MANIFEST = "_ingest.json"  # beside the tables: the source's mode, currency and what it lacks
+FULL, APPLICATION_ONLY = "full", "application_only"
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The manifest ingest wrote beside the tables; a simulated or contract book is mode ``full``."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return {"mode": FULL}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def read_parquet(path: str | Path, *, table: str | None = None) -> pl.DataFrame:

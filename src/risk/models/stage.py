@@ -12,11 +12,11 @@ import polars as pl
 
 from risk import io
 from risk.config import Params
-from risk.features.stage import read_application_snapshots, read_loan_snapshots
+from risk.features.stage import read_application_snapshots, read_loan_snapshots, source_mode
 from risk.models import plots, tracking
 from risk.models.card import model_card
 from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, to_model_frame
-from risk.models.train import SPECS, ModelSpec, Split, evaluate_candidates, fit_candidates, time_split, training_frame
+from risk.models.train import SPECS, ModelSpec, Split, evaluate_candidates, fit_candidates, split_for, training_frame
 from risk.paths import Paths
 
 
@@ -26,13 +26,21 @@ def fitted_dir(paths: Paths) -> Path:
 
 def _snapshots(paths: Paths, params: Params, spec: ModelSpec) -> pl.DataFrame:
     scan = read_application_snapshots(paths) if spec.dataset == "application" else read_loan_snapshots(paths)
-    return training_frame(scan.collect(), spec, data_as_of=params.data.as_of, labels=params.features.labels)
+    return training_frame(scan.collect(), spec, data_as_of=params.data.as_of, labels=params.features.labels,
+                          application_only=source_mode(paths) == io.APPLICATION_ONLY)
 
 
 def _split(paths: Paths, params: Params, spec: ModelSpec) -> Split:
     mp = getattr(params.train, spec.name)
-    return time_split(_snapshots(paths, params, spec), label=spec.label, windows=params.train.windows,
-                      embargo_days=mp.embargo_days)
+    return split_for(_snapshots(paths, params, spec), label=spec.label, windows=params.train.windows,
+                     embargo_days=mp.embargo_days, seed=params.seed)
+
+
+def specs_for(paths: Paths) -> list[ModelSpec]:
+    """Every model for a full book; only PD for an application-only source (no history for the others)."""
+    if source_mode(paths) == io.APPLICATION_ONLY:
+        return [SPECS["pd"]]
+    return list(SPECS.values())
 
 
 def run_train(paths: Paths, params: Params) -> str:
@@ -42,7 +50,7 @@ def run_train(paths: Paths, params: Params) -> str:
     lines = []
     with io.atomic_path(fitted_dir(paths)) as tmp:
         tmp.mkdir(parents=True)
-        for spec in SPECS.values():
+        for spec in specs_for(paths):
             started = time.perf_counter()
             split = _split(paths, params, spec)
             models = fit_candidates(spec, split, params.train, seed=params.seed)
@@ -63,7 +71,9 @@ def run_train(paths: Paths, params: Params) -> str:
             lines.append(f"  {spec.name}: train {split.train.height:,} / valid {split.valid.height:,} / "
                          f"test {split.test.height:,} rows, {time.perf_counter() - started:.1f}s")
         io.write_json(registry, tmp / "registry.json")
-    return "train: registered " + ", ".join(s.registered for s in SPECS.values()) + "\n" + "\n".join(lines)
+    skipped = "" if len(registry) == len(SPECS) else (
+        "\n  application-only source: early-warning and cure models skipped (no repayment history)")
+    return "train: registered " + ", ".join(SPECS[n].registered for n in registry) + "\n" + "\n".join(lines) + skipped
 
 
 def load_fitted(paths: Paths, name: str, kind: str) -> RiskModel:
@@ -79,7 +89,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     truth_path = paths.raw / "truth.parquet"
     oracle = pl.read_parquet(truth_path, columns=["application_id", "true_pd"]) if truth_path.exists() else None
     lines = []
-    for spec in SPECS.values():
+    for spec in specs_for(paths):
         split = _split(paths, params, spec)
         models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
         ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle)
@@ -117,4 +127,9 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         oracle_txt = f", oracle AUC {ev.oracle['auc']:.3f}" if ev.oracle else ""
         lines.append(f"  {spec.registered}: champion {champ} v{versions[champ]} test AUC {s['auc']:.3f} "
                      f"KS {s['ks']:.3f} ECE {s['ece']:.4f} PSI {s.get('psi', float('nan')):.3f}{oracle_txt}")
+    for name in SPECS.keys() - {s.name for s in specs_for(paths)}:
+        io.write_json({"skipped": "application-only source: no repayment history to train this model on"},
+                      paths.metrics / f"{name}.json")
+        (paths.plots / name).mkdir(parents=True, exist_ok=True)
+        lines.append(f"  {SPECS[name].registered}: skipped (application-only source)")
     return "evaluate:\n" + "\n".join(lines)

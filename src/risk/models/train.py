@@ -57,15 +57,17 @@ class Split:
 
 
 def training_frame(
-    snapshots: pl.DataFrame, spec: ModelSpec, *, data_as_of: dt.date, labels: LabelParams
+    snapshots: pl.DataFrame, spec: ModelSpec, *, data_as_of: dt.date, labels: LabelParams,
+    application_only: bool = False,
 ) -> pl.DataFrame:
     """Labelled snapshots for ``spec``: booked loans for PD, eligible loan snapshots otherwise.
 
     For PD only cohorts whose every loan, whatever its term, has a known label are kept: later cohorts
     are labelled for short terms only, and keeping them would tilt the latest windows toward short loans.
+    An application-only source carries its own final outcome per application, so every labelled row counts.
     """
     frame = snapshots.filter(pl.col(spec.label).is_not_null())
-    if spec.dataset == "application":
+    if spec.dataset == "application" and not application_only:
         complete = pl.Series([data_as_of]).dt.offset_by(f"-{labels.default_horizon_months}mo").item()
         frame = frame.filter(pl.col("loan_id").is_not_null() & (pl.col("originated_on") <= complete))
     return frame
@@ -100,6 +102,23 @@ def time_split(frame: pl.DataFrame, *, label: str, windows: Any, embargo_days: i
                    f"classes; shorten train.windows or provide more history")
             raise ValueError(msg)
     return split
+
+
+def random_split(frame: pl.DataFrame, *, label: str, seed: int, shares: tuple[float, float] = (0.6, 0.2)) -> Split:
+    """Train / validation / test at random, stratified by nothing but the seed: only for sources with no
+    dates (an application-only public data set), where an out-of-time split is impossible. Reported as such."""
+    order = np.random.default_rng(seed).permutation(frame.height)
+    n_train, n_valid = int(shares[0] * frame.height), int(shares[1] * frame.height)
+    parts = [frame[order[:n_train]], frame[order[n_train:n_train + n_valid]], frame[order[n_train + n_valid:]]]
+    return Split(*parts, windows={"train": ("random", f"{shares[0]:.0%}"), "valid": ("random", f"{shares[1]:.0%}"),
+                                  "test": ("random", f"{1 - sum(shares):.0%}")})
+
+
+def split_for(frame: pl.DataFrame, *, label: str, windows: Any, embargo_days: int, seed: int) -> Split:
+    """Out of time when the snapshots are dated; at random (and said so) when the source has no dates."""
+    if frame["as_of"].null_count() == frame.height:
+        return random_split(frame, label=label, seed=seed)
+    return time_split(frame, label=label, windows=windows, embargo_days=embargo_days)
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:

@@ -32,6 +32,10 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
     if as_of > params.data.as_of:
         msg = f"cannot score {as_of}: the validated data is as of {params.data.as_of} (ingest newer data first)"
         raise RiskDataError(msg, rule="as_of_within_data")
+    if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
+        paths.scored.mkdir(parents=True, exist_ok=True)
+        return (f"score {as_of}: skipped; the source is application-only (no active loans to collect and no "
+                "pending applications), see the PD model's metrics instead")
     started = time.perf_counter()
     lock = paths.scored / f".score-{as_of.isoformat()}.lock"
     busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
+
+import polars as pl
 
 from risk import io
 from risk.config import ValidateParams
@@ -27,9 +30,33 @@ def run(
     """
     names = tuple(t.name for t in INPUT_TABLES)
     tables = io.read_tables(raw_dir, optional=names)  # a missing file is reported as table_present
+    manifest = io.read_manifest(raw_dir)
+    extra: dict[str, pl.DataFrame] = {}
+    if manifest.get("mode") == io.APPLICATION_ONLY:
+        params = replace(params, warn_only=(*params.warn_only, *lacking_columns(tables)))
+        extra["outcomes"] = io.read_parquet(Path(raw_dir) / "outcomes.parquet", table="outcomes")
     report = validate_tables(tables, as_of=as_of, params=params)
     io.write_text(report.to_html(), Path(reports_dir) / "validation.html")
     io.write_json(report.to_dict(), Path(reports_dir) / "validation.json")
     report.raise_for_errors()
-    io.write_tables({t.name: conform(tables[t.name], t) for t in INPUT_TABLES}, validated_dir)
+    conformed = {t.name: conform(tables[t.name], t) for t in INPUT_TABLES}
+    io.write_tables({**conformed, **extra}, validated_dir, manifest=manifest)
     return report
+
+
+def lacking_columns(tables: dict[str, pl.DataFrame]) -> list[str]:
+    """``table.column.not_null`` for every required column a source left wholly empty.
+
+    An application-only source (one row per application with an outcome, no history) lacks many
+    columns; each is reported as a warning naming it, instead of failing the run, and the models
+    simply get no signal from it.
+    """
+    lacking = []
+    for t in INPUT_TABLES:
+        frame = tables.get(t.name)
+        if frame is None or frame.is_empty():
+            continue
+        for c in t.columns:
+            if not c.nullable and c.name in frame.columns and frame[c.name].null_count() == frame.height:
+                lacking.append(f"{t.name}.{c.name}.not_null")
+    return lacking

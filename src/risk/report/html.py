@@ -1,0 +1,347 @@
+"""Assemble the risk report: one self-contained HTML page (inline CSS, charts as data URIs, no links out).
+
+:func:`render_report` is the pure core: frames and dicts in, HTML text out. It opens offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable, Mapping, Sequence
+
+import polars as pl
+
+from risk.report import charts, model_results, portfolio, queues
+from risk.report.model_results import ModelResults
+
+Formatter = Callable[[object], str]
+
+APPLICATION_ONLY_NOTE = "not available: this source is application-only — no repayment history"
+NO_QUEUES_NOTE = "no scored queues for this as_of"
+
+CSS = """
+body{font-family:-apple-system,"Segoe UI","PingFang SC","Noto Sans CJK SC",Arial,sans-serif;margin:0;color:#222;
+background:#f6f7f9;font-size:14px;line-height:1.45}
+main{max-width:1180px;margin:0 auto;padding:24px 32px 64px;background:#fff}
+h1{font-size:26px;margin:8px 0 4px}h2{font-size:20px;margin:40px 0 6px;border-bottom:2px solid #1f5f8b;
+padding-bottom:4px}h3{font-size:15px;margin:22px 0 6px}
+p.lead{color:#555;margin:2px 0 12px}p.note{color:#777;font-size:12px}
+nav a{color:#1f5f8b;margin-right:14px;text-decoration:none}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px;margin:12px 0}
+.kpi{background:#f0f4f8;border-radius:6px;padding:10px 12px}.kpi b{display:block;font-size:20px;color:#1f5f8b}
+.kpi span{font-size:12px;color:#555}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:12.5px}
+th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:right;white-space:nowrap}
+th{background:#eef1f4;font-weight:600}td:first-child,th:first-child{text-align:left}
+img{max-width:100%;height:auto;display:block;margin:8px 0}
+.row{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start}.row>div{flex:1 1 420px;min-width:0}
+"""
+
+
+# --- primitives ---------------------------------------------------------------------------------------
+def pct(digits: int = 1) -> Formatter:
+    return lambda v: "—" if v is None else f"{float(v):.{digits}%}"  # type: ignore[arg-type]
+
+
+def num(digits: int = 0) -> Formatter:
+    return lambda v: "—" if v is None else f"{float(v):,.{digits}f}"  # type: ignore[arg-type]
+
+
+def table(frame: pl.DataFrame, formats: Mapping[str, Formatter] | None = None,
+          headers: Mapping[str, str] | None = None) -> str:
+    """An HTML table of ``frame``; ``formats`` per column, ``headers`` to rename columns for display."""
+    formats, headers = formats or {}, headers or {}
+    head = "".join(f"<th>{html.escape(headers.get(c, c.replace('_', ' ')))}</th>" for c in frame.columns)
+    body = []
+    for row in frame.iter_rows(named=True):
+        cells = []
+        for c, v in row.items():
+            text = formats[c](v) if c in formats else ("—" if v is None else str(v))
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def image(fig: object, alt: str) -> str:
+    return f'<img src="{charts.to_data_uri(fig)}" alt="{html.escape(alt)}">'  # type: ignore[arg-type]
+
+
+def unavailable(text: str) -> str:
+    """The short note a section shows instead of a chart or table when its inputs are absent or empty."""
+    return f'<p class="note unavailable">{html.escape(text)}</p>'
+
+
+def kpis(items: Sequence[tuple[str, str]]) -> str:
+    cells = "".join(f'<div class="kpi"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>' for k, v in items)
+    return f'<div class="kpis">{cells}</div>'
+
+
+def section(anchor: str, title: str, lead: str, body: str) -> str:
+    return (f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p class="lead">{html.escape(lead)}</p>'
+            f"{body}</section>")
+
+
+def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]]) -> str:
+    """The whole document; ``sections`` are (anchor, title, html)."""
+    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in sections)
+    body = "".join(s for _, _, s in sections)
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{CSS}</style></head><body><main><h1>{html.escape(title)}</h1>"
+            f'<p class="lead">{html.escape(subtitle)}</p><nav>{nav}</nav>{body}</main></body></html>\n')
+
+
+# --- sections -----------------------------------------------------------------------------------------
+def applications_kpis(tables: Mapping[str, pl.DataFrame]) -> str:
+    """What an application-only source does hold: applications and their final outcomes."""
+    items = []
+    apps, outcomes = tables.get("applications"), tables.get("outcomes")
+    if apps is not None:
+        items.append(("applications", num()(apps.height)))
+    if outcomes is not None and "default_flag" in outcomes.columns:
+        flags = outcomes["default_flag"].drop_nulls()
+        items.append(("applications with a final outcome", num()(flags.len())))
+        items.append(("defaulted (source's final outcome)", pct(1)(flags.mean() if flags.len() else None)))
+    return kpis(items) if items else ""
+
+
+def overview_section(outcomes: pl.DataFrame, summary: Mapping[str, object], *, as_of: dt.date,
+                     missing: str | None = None, tables: Mapping[str, pl.DataFrame] | None = None) -> str:
+    lead = (f"The book at {as_of}: size, delinquency on balance, early-default and collection figures in the "
+            "vocabulary of Chinese online lenders' disclosures, and where the risk sits by product and channel.")
+    if missing:
+        return section("overview", "1. Portfolio overview", lead,
+                       applications_kpis(tables or {}) + unavailable(f"Loan book figures {missing}"))
+    s = summary
+    items = [
+        ("loans booked", num()(s["loans"])),
+        ("disbursed, RMB", f"{float(s['disbursed']) / 1e6:,.1f} M"),  # type: ignore[arg-type]
+        ("active loans (on balance)", num()(s["active_loans"])),
+        ("outstanding principal, RMB", f"{float(s['balance']) / 1e6:,.2f} M"),  # type: ignore[arg-type]
+        ("90+ dpd on balance (91-180)", pct(2)(s["dpd90_on_balance"])),
+        ("FPD30 (first instalment 30+ late)", pct(2)(s["fpd30"])),
+        ("ever 30+ within 12 MOB", pct(1)(s["ever30_12mob"])),
+        ("30-day collection rate", pct(1)(s["collection_rate_30d"])),
+        ("prepaid (≥ 1 month early)", pct(1)(s["prepayment_share"])),
+        ("written off (180+ dpd), loans", num()(s["written_off_loans"])),
+    ]
+    seg = portfolio.bad_rates_by_segment(outcomes, as_of=as_of)
+    grid = seg.pivot("channel", index="product", values="bad_rate").sort("product")
+    counts = seg.pivot("channel", index="product", values="loans").sort("product")
+    ratio = ""
+    if seg.height > 1 and seg["bad_rate"].min():
+        ratio = f" Worst over best segment: {seg['bad_rate'].max() / seg['bad_rate'].min():.1f}×."
+    body = kpis(items) + "<h3>Ever 30+ dpd within 12 months on book, by product × channel</h3>"
+    if seg.is_empty():
+        body += unavailable(f"not available: no loan was booked at least 12 months before {as_of}")
+    else:
+        body += (f'<p class="note">Loans booked at least 12 months before {as_of}.{ratio}</p>'
+                 + '<div class="row"><div>' + table(grid, {c: pct(1) for c in grid.columns[1:]}) + "</div><div>"
+                 + "<p class=\"note\">Loans observed per segment</p>"
+                 + table(counts, {c: num() for c in counts.columns[1:]}) + "</div></div>")
+    return section("overview", "1. Portfolio overview", lead, body)
+
+
+def vintage_section(outcomes: pl.DataFrame, *, as_of: dt.date, shock: tuple[dt.date, dt.date] | None,
+                    missing: str | None = None) -> str:
+    title = "2. Vintage curves (账龄)"
+    lead = ("Cumulative share of each origination quarter's loans that were ever 30+ days past due, by months "
+            "on book: steep early, flattening later; later vintages should be comparable month for month.")
+    if missing:
+        return section("vintages", title, lead, unavailable(missing))
+    curves = portfolio.vintage_curves(outcomes, as_of=as_of)
+    if curves.is_empty():
+        return section("vintages", title, lead,
+                       unavailable(f"not available: no origination quarter has a month on book by {as_of}"))
+    wide = (curves.filter(pl.col("months_on_book").is_in([3, 6, 9, 12, 18, 24]))
+            .pivot("months_on_book", index="vintage", values="rate").sort("vintage"))
+    wide = wide.rename({c: f"MOB {c}" for c in wide.columns[1:]})
+    loans = outcomes.group_by("vintage").agg(loans=pl.len())
+    wide = loans.join(wide, on="vintage", how="right").select("vintage", "loans", *wide.columns[1:])
+    note = (f"Shock period {shock[0]} to {shock[1]}: vintages whose first six months on book overlap it are red."
+            if shock else "")
+    at_mob6 = (image(charts.vintage_at_mob_figure(curves, shock=shock), "ever 30+ at MOB 6 by vintage")
+               if curves.filter(pl.col("months_on_book") == 6).height
+               else unavailable(f"Ever 30+ at MOB 6: not available, no origination quarter has reached MOB 6 by "
+                                f"{as_of}"))
+    body = (image(charts.vintage_figure(curves, shock=shock), "vintage curves")
+            + at_mob6
+            + f'<p class="note">{html.escape(note)} A point appears only once every loan of the quarter has reached '
+            "that month on book.</p>"
+            + table(wide, {"loans": num(), **{c: pct(1) for c in wide.columns[2:]}}))
+    return section("vintages", title, lead, body)
+
+
+def roll_section(snapshots: pl.DataFrame, outcomes: pl.DataFrame, overdue_types: pl.DataFrame | None,
+                 actions: pl.DataFrame | None = None, *, missing: str | None = None) -> str:
+    title = "3. Roll rates (迁徙率), cures and days past due"
+    lead = ("How loans migrate between current (M0), M1 (1-30 dpd), M2, M3 and M3+ (91-180) from one month end "
+            "to the next, pooled over the last 12 months; written off means beyond 180 dpd.")
+    if missing:
+        return section("rolls", title, lead, unavailable(missing))
+    funnel = funnel_block(outcomes, actions) if actions is not None else ""
+    dist = portfolio.dpd_distribution(outcomes)
+    dist_block = ('<div class="row"><div>' + image(charts.dpd_distribution_figure(dist), "dpd distribution")
+                  + "</div><div><h3>Active book by days past due</h3>"
+                  + table(dist, {"loans": num(), "balance": num(), "loan_share": pct(2), "balance_share": pct(2)},
+                          {"balance": "balance, RMB"}) + "</div></div>"
+                  if dist["loans"].sum() else
+                  "<h3>Active book by days past due</h3>" + unavailable("not available: no active loan"))
+    matrix = portfolio.roll_rates(snapshots)
+    if not matrix["loans"].sum():
+        return section("rolls", title, lead, unavailable(
+            "Roll and cure rates: not available, no loan is observed at two consecutive month ends")
+            + dist_block + funnel)
+    cures = portfolio.cure_rates(snapshots, overdue_types)
+    cure_wide = (cures.pivot("from", index="overdue_type", values="cure_rate")
+                 .join(cures.group_by("overdue_type").agg(loan_months=pl.col("loans").sum()), on="overdue_type"))
+    fwd = {f"{a}→{b}": matrix.filter(pl.col("from") == a)[b].item() for a, b in
+           (("current", "M1"), ("M1", "M2"), ("M2", "M3"), ("M3", "M3+"))}
+    source = "the simulator's truth table" if overdue_types is not None and "true_pd" in overdue_types.columns \
+        else "the collections queue's classification"
+    cure_table = (table(cure_wide, {c: pct(1) for c in cure_wide.columns[1:-1]} | {"loan_months": num()})
+                  if cures.height else unavailable("not available: no overdue loan at a month end with a next one"))
+    body = (image(charts.roll_rate_figure(matrix), "roll-rate matrix")
+            + kpis([(f"roll {k}", pct(1)(v)) for k, v in fwd.items()])
+            + "<h3>Cure rate within a month, by overdue type (四类逾期)</h3>"
+            + f'<p class="note">Share of loans in each bucket that are current (or paid off) at the next month end. '
+            f"Overdue types from {source}.</p>"
+            + cure_table + dist_block + funnel)
+    return section("rolls", title, lead, body)
+
+
+def funnel_block(outcomes: pl.DataFrame, actions: pl.DataFrame) -> str:
+    funnel = portfolio.collection_funnel(outcomes, actions)
+    if not funnel["loans"][0]:
+        return "<h3>Collections ladder funnel</h3>" + unavailable("not available: no delinquent loan")
+    return ("<h3>Collections ladder funnel</h3>" + '<div class="row"><div>'
+            + image(charts.funnel_figure(funnel), "collections ladder funnel") + "</div><div>"
+            + table(funnel, {"loans": num(), "share": pct(1)}) + "</div></div>")
+
+
+def model_block(r: ModelResults) -> str:
+    dist, psi_value, vint = None, None, pl.DataFrame()
+    dated = r.scores is not None and r.scores["vintage"].drop_nulls().len() > 0
+    if r.scores is not None and r.scores.height:
+        dist, psi_value = model_results.score_distribution(r.scores, r.champion)
+        if dated and not r.random_split:
+            vint = model_results.auc_by_vintage(r.scores)
+    where = "a random test hold-out" if r.random_split else "the out-of-time test window"
+    fig = charts.model_figure(f"{r.name}: validation on {where}", r.roc, r.ks, r.calibration,
+                              dist, psi_value, champion=r.champion)
+    comp = model_results.comparison_table(r)
+    fmt = {m: num(3) for m in ("auc", "ks", "brier", "ece", "psi")} | {
+        "capture_top10": pct(1), "capture_top20": pct(1), "n": num()}
+    out = f"<h3>{html.escape(r.title)}</h3>"
+    if r.random_split:
+        out += ('<p class="note">Split at random (' + html.escape(r.split_shares()) + "), not out of time: this "
+                "source has no application dates, so the test figures are on a random hold-out of the same period "
+                "as training and say nothing about drift over time; PSI compares two random samples.</p>")
+    out += image(fig, f"{r.name} validation charts") + table(
+        comp, fmt, {"capture_top10": "capture@10%", "capture_top20": "capture@20%"})
+    if vint.height:
+        auc_cols = [c for c in vint.columns if c.startswith("auc_")]
+        out += ("<p class=\"note\">AUC per origination quarter on the test window (— where a quarter has only one "
+                "class).</p>" + table(vint, {"n": num(), "bad_rate": pct(1), **{c: num(3) for c in auc_cols}}))
+    elif r.scores is None:
+        out += '<p class="note">Score distribution and AUC per vintage skipped: fitted models not available.</p>'
+    elif r.random_split or not dated:
+        out += unavailable("AUC per origination quarter: not available, the source has no dates")
+    return out
+
+
+def models_section(results: Sequence[ModelResults], *, application_only: bool = False) -> str:
+    body = "".join(model_block(r) for r in results) or '<p class="note">No model metrics found.</p>'
+    if application_only:
+        body += unavailable(f"Early-warning and cure models: {APPLICATION_ONLY_NOTE}")
+    return section("models", "4. Models", "Validation on the test window (out of time; a random hold-out for a "
+                   "source without dates) for the application PD, early warning and cure models: LightGBM against "
+                   "the WOE scorecard, discrimination (ROC, KS), calibration, stability (PSI: train vs test scores) "
+                   "and AUC by vintage.", body)
+
+
+def queues_section(qs: Mapping[str, pl.DataFrame]) -> str:
+    cq, rq = qs.get("collections_queue"), qs.get("review_queue")
+    lead = ("The day's work: the collections queue (催收队列) by overdue type, next step and legal hand-over, what "
+            "more contact capacity would buy, and the pre-loan review queue (贷前审核).")
+    if not any(q is not None and q.height for q in (cq, rq)):
+        return section("queues", "5. Queues", lead, unavailable(NO_QUEUES_NOTE))
+    body = ""
+    if cq is not None and cq.height:
+        by_type = queues.collections_by_type_and_action(cq)
+        legal = queues.legal_referrals_by_criterion(cq)
+        curve = queues.recovery_by_capacity(cq)
+        scheduled = int(cq["scheduled"].sum())
+        body += ("<h3>Collections queue: overdue type × next action</h3>"
+                 + table(by_type, {c: num() for c in by_type.columns[1:]})
+                 + '<div class="row"><div><h3>Legal referrals by criterion</h3>'
+                 + '<p class="note">A case can meet several criteria; litigation positive = suing is worth '
+                 "its cost.</p>"
+                 + table(legal, {"loans": num(), "exposure": num(), "litigation_positive": num()},
+                         {"exposure": "exposure, RMB"})
+                 + "</div><div>" + image(charts.capacity_figure(curve, scheduled=scheduled), "capacity curve")
+                 + "</div></div>")
+    else:
+        body += '<p class="note">No collections queue for this date.</p>'
+    if rq is not None and rq.height:
+        grades = queues.review_decisions_by_grade(rq)
+        body += ("<h3>Review queue: recommended decisions by risk grade</h3>"
+                 + table(grades, {"mean_pd": pct(1), "requested_amount": num(), "expected_loss": num(),
+                                  **{c: num() for c in ("applications", "approved", "manual_review", "declined")}},
+                         {"requested_amount": "requested, RMB", "expected_loss": "expected loss, RMB"}))
+    else:
+        body += '<p class="note">No review queue for this date.</p>'
+    return section("queues", "5. Queues", lead, body)
+
+
+def render_report(
+    tables: Mapping[str, pl.DataFrame],
+    snapshots: pl.DataFrame,
+    models: Sequence[ModelResults],
+    queue_frames: Mapping[str, pl.DataFrame],
+    *,
+    as_of: dt.date,
+    shock: tuple[dt.date, dt.date] | None = None,
+    application_only: bool | None = None,
+) -> str:
+    """The risk report as one HTML page.
+
+    ``tables`` are the contract tables (plus ``truth`` on simulated data, for overdue types, and ``outcomes``
+    on an application-only source); ``snapshots`` has loan_id, as_of and days_past_due per loan and month end;
+    ``models`` one :class:`ModelResults` per model; ``queue_frames`` the day's ``collections_queue`` and
+    ``review_queue``. ``application_only`` (None: when the loans table is absent or empty) marks a source with
+    applications and outcomes but no repayment history: every loan-book section then shows a short note
+    instead of charts, and the models section only the PD model.
+    """
+    loans = tables.get("loans")
+    if application_only is None:
+        application_only = loans is None or loans.is_empty()
+    if application_only:
+        missing: str | None = APPLICATION_ONLY_NOTE
+        outcomes = pl.DataFrame()
+        summary: dict[str, object] = {}
+    else:
+        outcomes = portfolio.loan_outcomes(tables, as_of=as_of)
+        missing = None if outcomes.height else f"not available: no loan booked by {as_of}"
+        collection_rate = portfolio.collection_rate_30d(tables, as_of=as_of) if outcomes.height else None
+        summary = portfolio.portfolio_summary(outcomes, as_of=as_of, collection_rate=collection_rate)
+    truth = tables.get("truth")
+    if truth is not None:
+        types = truth.filter(pl.col("loan_id").is_not_null())
+    elif queue_frames.get("collections_queue") is not None:
+        types = queue_frames["collections_queue"].select("loan_id", "overdue_type")
+    else:
+        types = None
+    actions = tables.get("collection_actions")
+    if actions is not None:
+        actions = actions.filter(pl.col("action_at").dt.date() <= as_of)
+    sections = [
+        ("overview", "Overview", overview_section(outcomes, summary, as_of=as_of, missing=missing, tables=tables)),
+        ("vintages", "Vintages", vintage_section(outcomes, as_of=as_of, shock=shock, missing=missing)),
+        ("rolls", "Roll rates", roll_section(snapshots, outcomes, types, actions, missing=missing)),
+        ("models", "Models", models_section(models, application_only=application_only)),
+        ("queues", "Queues", queues_section(queue_frames)),
+    ]
+    source = (" The source is application-only (applications and their final outcomes, no repayment history): "
+              "only the PD model can be shown." if application_only else "")
+    return page("Risk report", f"Data as of {as_of}. Generated by `risk report`; every figure is recomputed "
+                f"from the pipeline's outputs.{source}", sections)
