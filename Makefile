@@ -8,7 +8,7 @@ export GIT_PYTHON_REFRESH := quiet
 TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 
-.PHONY: help env run test lint clean
+.PHONY: help env run test lint clean real-lendingclub real-taiwan
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,17 @@ run: env ## run the whole DVC pipeline on the embedded default book, then list t
 
 test: env ## run the test suite (includes an end-to-end `dvc repro` on a small book)
 	$(UV) run pytest
+
+SHARED ?= ../shared/data
+real-lendingclub: env ## the pipeline on LendingClub 2007-2011 (application-only) as a DVC experiment
+	$(UV) run dvc exp run -n lendingclub -S data.source=ingest -S ingest.format=lendingclub \
+	  -S ingest.path=$(SHARED)/lendingclub-2007-2011 \
+	  -S 'validate.warn_only=[applications.employment_years.not_null]'
+
+real-taiwan: env ## the pipeline on the UCI Taiwan credit-card data (application-only) as a DVC experiment
+	$(UV) run dvc exp run -n taiwan -S data.source=ingest -S ingest.format=taiwan \
+	  -S ingest.path=$(SHARED)/uci-taiwan-credit-card \
+	  -S 'validate.warn_only=[applications.age.not_null,applications.age.in_range,applications.education.not_null]'
 
 lint: env ## ruff lint and format check
 	$(UV) run ruff check src tests
