@@ -28,3 +28,47 @@ def small_features(small_book):
     from risk.features import build_features
 
     return build_features(small_book, FeatureParams(), data_as_of=AS_OF)
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def run_tool(args: list[str], cwd, *, check: bool = True, timeout: int = 1200):
+    """Run a project tool (dvc, risk) in ``cwd`` with analytics off; fail with its output when it fails."""
+    import subprocess
+
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "GIT_PYTHON_REFRESH": "quiet"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def make_project(target, *, n_loans: int = 6000, pending: int = 150):
+    """A copy of the project (code, dvc.yaml, params.yaml with a small book) ready for `dvc repro`."""
+    import shutil
+
+    import yaml
+
+    for name in ("dvc.yaml", "params.yaml", "pyproject.toml"):
+        shutil.copy(ROOT / name, target / name)
+    shutil.copytree(ROOT / "src", target / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    params = yaml.safe_load((target / "params.yaml").read_text())
+    params["simulate"]["n_loans"] = n_loans
+    params["simulate"]["pending_applications"] = pending
+    (target / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    run_tool(["git", "init", "-q"], target)
+    run_tool(["dvc", "init", "-q"], target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def pipeline_project(tmp_path_factory):
+    """A small project after one full `dvc repro`, shared by every test that reads pipeline outputs.
+
+    Tests must not change it; a test that needs to break or rerun things copies it first.
+    """
+    project = make_project(tmp_path_factory.mktemp("pipeline"))
+    run_tool(["dvc", "repro"], project)
+    return project

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
@@ -13,33 +10,14 @@ import polars as pl
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import run_tool
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "GIT_PYTHON_REFRESH": "quiet"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project with a small book, after one `dvc repro`."""
-    work = tmp_path_factory.mktemp("project")
-    for name in ("dvc.yaml", "params.yaml", "pyproject.toml"):
-        shutil.copy(ROOT / name, work / name)
-    shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    params["simulate"]["n_loans"] = 6000
-    params["simulate"]["pending_applications"] = 150
-    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _run(["git", "init", "-q"], work)
-    _run(["dvc", "init", "-q"], work)
-    _run(["dvc", "repro"], work)
-    return work
+def project(pipeline_project: Path) -> Path:
+    return pipeline_project
 
 
 def test_repro_writes_every_output(project: Path):
@@ -73,7 +51,7 @@ def test_scored_day_is_in_parquet_and_duckdb(project: Path):
 
 
 def test_second_repro_reruns_nothing(project: Path):
-    out = _run(["dvc", "status"], project).stdout
+    out = run_tool(["dvc", "status"], project).stdout
     assert "changed" not in out, out
-    repro = _run(["dvc", "repro"], project).stdout
+    repro = run_tool(["dvc", "repro"], project).stdout
     assert "Running stage" not in repro, repro

@@ -113,12 +113,17 @@ def repayment_state(
                 & (pl.col("paid_on").is_null() | (pl.col("paid_on") > pl.col("due_date") + grace))
             ).sum(),
             missed_instalments=((pl.col("due_date") + grace < a) & ~paid_by(a)).sum(),
-            due_total=pl.col("amount_due").filter(due_by).sum(),
-            due_3m=pl.col("amount_due").filter(due_by & (pl.col("due_date") > a - pl.duration(days=90))).sum(),
-            outstanding_principal=pl.col("principal_due").filter(~paid_by(a)).sum(),
+            # money sums are rounded to the fen so the order of addition (which differs between engines
+            # and partitions) cannot turn an exact 0.00 of arrears into 1e-13
+            due_total=pl.col("amount_due").filter(due_by).sum().round(2),
+            due_3m=pl.col("amount_due")
+            .filter(due_by & (pl.col("due_date") > a - pl.duration(days=90)))
+            .sum()
+            .round(2),
+            outstanding_principal=pl.col("principal_due").filter(~paid_by(a)).sum().round(2),
             remaining_term=(pl.col("due_date") > a).sum(),
             term=pl.len(),
-            instalment_amount=pl.col("amount_due").first(),
+            instalment_amount=pl.col("amount_due").sort_by("instalment_no").first(),
         )
     )
     by_payment = (
@@ -128,8 +133,8 @@ def repayment_state(
         .join(by_instalment.select("loan_id", "as_of", "instalment_amount"), on=["loan_id", "as_of"])
         .group_by("loan_id", "as_of")
         .agg(
-            paid_total=pl.col("amount").sum(),
-            paid_3m=pl.col("amount").filter(pl.col("paid_on") > a - pl.duration(days=90)).sum(),
+            paid_total=pl.col("amount").sum().round(2),
+            paid_3m=pl.col("amount").filter(pl.col("paid_on") > a - pl.duration(days=90)).sum().round(2),
             last_paid_on=pl.col("paid_on").max(),
             partial_payments=(pl.col("amount") < 0.95 * pl.col("instalment_amount")).sum(),
         )

@@ -63,9 +63,14 @@ def link_borrowers(rng: np.random.Generator, day: np.ndarray, repeat_share: floa
     their root gives the borrower.
     """
     n = len(day)
-    back = rng.exponential(150.0, n)
-    earlier = np.minimum(np.searchsorted(day, day - back, side="left"), np.arange(n) - 1)
-    repeat = (rng.random(n) < repeat_share) & (earlier >= 0)
+    target = day - np.round(rng.exponential(150.0, n))
+    # any one of the applications made on the target day, not always the first of them: otherwise the
+    # first application of a busy day (or of the whole history) collects thousands of "repeat" borrowers
+    lo = np.searchsorted(day, target, side="left")
+    hi = np.searchsorted(day, target, side="right")
+    earlier = np.minimum(lo + np.floor(rng.random(n) * np.maximum(hi - lo, 1)).astype(np.int64), np.arange(n) - 1)
+    in_history = target >= day[0] if n else np.zeros(0, dtype=bool)
+    repeat = (rng.random(n) < repeat_share) & (earlier >= 0) & in_history
     root = np.where(repeat, earlier, np.arange(n))
     while True:  # pointer jumping: a few rounds reach every chain's root
         jumped = root[root]
