@@ -18,7 +18,7 @@ $(TOOLS)/bin/uv:
 	$(TOOLS)/bin/pip install --quiet 'uv==0.13.9'
 
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
 env: .venv/.synced ## create the environment from the committed lock file (uv.lock)

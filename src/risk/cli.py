@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="Parameters file.")]
+EngineOption = Annotated[str | None, typer.Option("--engine", help="polars (default) | spark; overrides params.yaml")]
 
 
 def _quiet_tools() -> None:
@@ -49,12 +50,18 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _context(params_file: Path) -> tuple[Any, Any]:
-    from risk.config import load_params
+def _context(params_file: Path, engine: str | None = None) -> tuple[Any, Any]:
+    import dataclasses
+
+    from risk.config import check_engine, load_params
     from risk.paths import Paths
 
     paths = Paths.at(params_file.resolve().parent)
-    return paths, load_params(params_file)
+    params = load_params(params_file)
+    if engine is not None:
+        check_engine("--engine", engine)
+        params = dataclasses.replace(params, engine=engine)
+    return paths, params
 
 
 @app.command()
@@ -121,11 +128,16 @@ def validate(params_file: ParamsOption = Path("params.yaml")) -> None:
 
 @app.command()
 @stage
-def features(params_file: ParamsOption = Path("params.yaml")) -> None:
+def features(engine: EngineOption = None, params_file: ParamsOption = Path("params.yaml")) -> None:
     """Build point-in-time loan and application snapshots with labels, into data/features."""
+    paths, params = _context(params_file, engine)
+    if params.engine == "spark":
+        from risk.spark.stage import run_features as run_spark_features
+
+        typer.echo(run_spark_features(paths, params, params.spark))
+        return
     from risk.features.stage import run as run_features
 
-    paths, params = _context(params_file)
     typer.echo(run_features(paths, params))
 
 
@@ -153,12 +165,13 @@ def evaluate(params_file: ParamsOption = Path("params.yaml")) -> None:
 @stage
 def score(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD or 'today'; default data.as_of")] = None,
+    engine: EngineOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score active loans and pending applications: the collections queue and the review queue."""
     from risk.score.stage import run as run_score
 
-    paths, params = _context(params_file)
+    paths, params = _context(params_file, engine)
     day = params.data.as_of if as_of is None else _parse_day(as_of)
     typer.echo(run_score(paths, params, as_of=day))
 

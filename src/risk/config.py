@@ -252,6 +252,42 @@ class ScoreParams:
             raise ConfigError(msg)
 
 
+# --- engines ---------------------------------------------------------------------------------------
+ENGINES = ("polars", "spark")  # polars: one process (the default) | spark: partitions of borrowers on Spark
+
+
+def check_engine(key: str, value: str) -> None:
+    """Raise ConfigError naming ``key`` unless ``value`` is one of :data:`ENGINES`."""
+    if value not in ENGINES:
+        msg = f"{key}: must be one of {list(ENGINES)}, got {value!r}"
+        raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class SparkParams:
+    """How the Spark engine runs: where, with what settings, in how many borrower partitions, on which data."""
+
+    master: str = ""  # "" : whatever spark-submit / spark-defaults.conf says, else local[*]; e.g. local[2], yarn
+    app_name: str = "risk"
+    conf: dict[str, str] = field(default_factory=dict)  # any spark.* setting, e.g. spark.executor.memory: 8g
+    partitions: int = 0  # borrower partitions (each one polars call in one Python worker); 0: from the book's size
+    loans_per_partition: int = 50_000  # with partitions 0: about this many loans per partition
+    tables_uri: str = ""  # folder holding <table>.parquet for the five tables; "" : data/validated
+    features_uri: str = ""  # where `risk features --engine spark` writes; "" : data/features
+
+    def __post_init__(self) -> None:
+        if self.partitions < 0:
+            msg = f"spark.partitions: must be >= 0 (0: from the book's size), got {self.partitions!r}"
+            raise ConfigError(msg)
+        if self.loans_per_partition <= 0:
+            msg = f"spark.loans_per_partition: must be > 0, got {self.loans_per_partition!r}"
+            raise ConfigError(msg)
+        bad = [k for k in self.conf if not k.startswith("spark.")]
+        if bad:
+            msg = f"spark.conf: keys must start with 'spark.', got {bad}"
+            raise ConfigError(msg)
+
+
 @dataclass(frozen=True)
 class Params:
     seed: int = 42
@@ -262,6 +298,11 @@ class Params:
     features: FeatureParams = field(default_factory=FeatureParams)
     train: TrainParams = field(default_factory=TrainParams)
     score: ScoreParams = field(default_factory=ScoreParams)
+    engine: str = "polars"  # polars | spark: how `risk features` and `risk score` run (docs/spark.md)
+    spark: SparkParams = field(default_factory=SparkParams)
+
+    def __post_init__(self) -> None:
+        check_engine("engine", self.engine)
 
 
 # --- loading -----------------------------------------------------------------------------------------

@@ -42,17 +42,25 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
     with io.file_lock(lock, on_busy=busy):
         tracking.configure(paths.mlflow_uri)
         models = load_models(params.score.alias)
-        tables = io.read_tables(paths.validated)
-        scored = score_loans(tables, models, params, as_of=as_of)
-        cq = collections_queue(scored, models, params, as_of=as_of)
-        rq = review_queue(tables, models, params, as_of=as_of)
+        if params.engine == "spark":
+            from risk.spark.stage import score_tables
+
+            day = score_tables(paths, params, params.spark, models, as_of=as_of)
+            n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
+        else:
+            tables = io.read_tables(paths.validated)
+            scored = score_loans(tables, models, params, as_of=as_of)
+            n_open = scored.height
+            n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
+            cq = collections_queue(scored, models, params, as_of=as_of)
+            rq = review_queue(tables, models, params, as_of=as_of)
         write_day({"collections_queue": cq, "review_queue": rq}, scored=paths.scored, database=paths.duckdb,
                   as_of=as_of)
     took = time.perf_counter() - started
     return (
-        f"score {as_of}: ok; {scored.height:,} open loans "
-        f"({int((scored['days_past_due'] >= params.score.charge_off_dpd).sum()):,} charged off), "
-        f"collections_queue {cq.height:,} "
+        f"score {as_of}: ok ({params.engine}); {n_open:,} open loans"
+        + (f" ({n_charged_off:,} charged off), " if n_charged_off is not None else ", ")
+        + f"collections_queue {cq.height:,} "
         f"({int(cq['scheduled'].sum()):,} scheduled, {int(cq['legal_referral'].sum()):,} to legal), "
         f"review_queue {rq.height:,}; {took:.1f}s -> {paths.scored}"
     )
