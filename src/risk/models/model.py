@@ -33,7 +33,9 @@ def to_model_frame(frame: pl.DataFrame | pd.DataFrame, features: list[str]) -> p
     out = {}
     for col in features:
         if col in CATEGORICAL:
-            out[col] = pd.Categorical(pdf[col].astype("string").astype(object), categories=list(CATEGORICAL[col]))
+            values = pdf[col].astype("string").astype(object)
+            known = values.where(values.isin(CATEGORICAL[col]))  # an unknown code scores as missing
+            out[col] = pd.Categorical(known, categories=list(CATEGORICAL[col]))
         else:
             out[col] = pd.to_numeric(pdf[col], errors="coerce").astype("float64")
     return pd.DataFrame(out, index=pdf.index)
