@@ -5,9 +5,13 @@ A run that dies midway leaves the previous output in place, never a half-written
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import glob
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +36,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     tmp = _tmp_beside(target)
     try:
         yield tmp
@@ -41,14 +46,64 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
 
 
+def _remove_stale(target: Path) -> None:
+    """Remove temporary paths beside ``target`` left by runs that were killed before they could clean up.
+
+    Left there, a hidden ``.as_of=2025-12-31.tmp-*`` folder is a second copy of that day to a glob such as
+    ``data/scored/*/collections_queue.parquet``. A path whose process still runs is left alone.
+    """
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.tmp-*"):
+        pid = stale.name.rpartition(".tmp-")[2].partition("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _replace(src: Path, target: Path) -> None:
     if src.is_dir() and target.exists():
+        if _exchange(src, target):  # one atomic step: src now holds the old folder
+            shutil.rmtree(src, ignore_errors=True)
+            return
+        # no atomic exchange here: a crash between these two renames leaves no folder at target
         old = _tmp_beside(target)
         os.rename(target, old)
         os.rename(src, target)
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(src, target)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported.
+
+    A folder cannot be replaced by ``rename`` while it exists, and renaming it aside first leaves a moment
+    with no folder at all; the exchange has none.
+    """
+    if sys.platform != "linux":
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # C library without it (glibc < 2.28)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # kernel or file system without the exchange
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
 def write_parquet(frame: pl.DataFrame, target: str | Path) -> None:

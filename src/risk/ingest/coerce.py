@@ -40,6 +40,15 @@ def _blank_to_null(s: pl.Series, *, markers: bool = False) -> pl.Series:
     return pl.select(pl.when(keep).then(s)).to_series().alias(s.name)
 
 
+def as_text(s: pl.Series, *, table: str, column: str | None = None) -> pl.Series:
+    """``s`` cast to text; a column with no text form (lists, structs from a Parquet export) is an error."""
+    try:
+        return s.cast(pl.String)
+    except pl.exceptions.PolarsError:
+        msg = f"expected text, numbers, dates or flags, got a {s.dtype} column"
+        raise RiskDataError(msg, table=table, column=column or s.name, rule="dtype") from None
+
+
 def _examples(raw: pl.Series, bad: pl.Series) -> list[str]:
     return raw.filter(bad).unique(maintain_order=True).head(5).to_list()
 
@@ -71,9 +80,10 @@ def parse_integer(s: pl.Series, *, table: str, column: str | None = None) -> pl.
     """Parse text as Int64; a fractional value is an error, not silently truncated."""
     column = column or s.name
     value = parse_number(s, table=table, column=column)
-    bad = value.is_not_null() & (value != value.round(0))
+    # infinite or beyond Int64 (an ID read as a number, "1e400") cannot be cast: name it, as for a fraction
+    bad = value.is_not_null() & ((value != value.round(0)) | ~value.is_finite() | (value.abs() >= 2.0**63))
     if bad.any():
-        msg = "fractional value in a whole-number column"
+        msg = "fractional, infinite or out-of-range value in a whole-number column"
         raise RiskDataError(msg, table=table, column=column, rule="integer",
                             failing_rows=int(bad.sum()), examples=_examples(s, bad))
     return value.cast(pl.Int64)
@@ -84,9 +94,7 @@ def parse_boolean(s: pl.Series, *, table: str, column: str | None = None) -> pl.
     column = column or s.name
     if s.dtype == pl.Boolean:
         return s
-    if s.dtype.is_numeric():
-        s = s.cast(pl.String)
-    text = _blank_to_null(s.cast(pl.String), markers=True).str.to_lowercase()
+    text = _blank_to_null(as_text(s, table=table, column=column), markers=True).str.to_lowercase()
     value = pl.select(
         pl.when(text.is_in(TRUE_TEXT)).then(True).when(text.is_in(FALSE_TEXT)).then(False)
     ).to_series()
@@ -125,11 +133,13 @@ def parse_datetime(
                         failing_rows=best[0], examples=_examples(s, bad))
 
 
-def parse_text(s: pl.Series) -> pl.Series:
+def parse_text(s: pl.Series, *, table: str = "", column: str | None = None) -> pl.Series:
     """Text with surrounding blanks removed; numbers become their text (``1`` not ``1.0`` for whole ones)."""
-    if s.dtype.is_float() and bool((s.drop_nulls() == s.drop_nulls().round(0)).all()):
-        s = s.cast(pl.Int64)
-    return _blank_to_null(s.cast(pl.String))
+    if s.dtype.is_float():
+        values = s.drop_nulls()
+        if bool(((values == values.round(0)) & (values.abs() < 2.0**63)).all()):  # NaN, inf, 1e20 stay floats
+            s = s.cast(pl.Int64)
+    return _blank_to_null(as_text(s, table=table, column=column))
 
 
 def parse_column(
@@ -148,7 +158,7 @@ def parse_column(
     name = label or column.name
     dtype = column.dtype
     if dtype == pl.String:
-        out = parse_text(s)
+        out = parse_text(s, table=table, column=name)
     elif dtype == pl.Boolean:
         out = parse_boolean(s, table=table, column=name)
     elif dtype == pl.Int64:

@@ -11,7 +11,7 @@ from risk.config import IngestParams
 from risk.contract import INPUT_TABLES
 from risk.exceptions import ConfigError, RiskDataError
 from risk.ingest import lendingclub, taiwan
-from risk.ingest.coerce import to_contract
+from risk.ingest.coerce import parse_text, to_contract
 from risk.ingest.mapping import apply_mapping, check_params, for_table
 from risk.ingest.pii import pseudonymise
 from risk.ingest.result import OUTCOMES, IngestMode, IngestResult, SourceFormat
@@ -69,9 +69,12 @@ def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt:
         frame, source_names = apply_mapping(frames[table.name], table, params)
         frame, gone = pseudonymise(frame, table=table.name, salt=salt)
         dropped += [f"{table.name}.{source_names.get(c, c)}" for c in gone]
-        if table.name == "loans" and "borrower_id" not in frame.columns and "applications" in tables:
+        if (table.name == "loans" and "borrower_id" not in frame.columns and "application_id" in frame.columns
+                and "applications" in tables):
+            # joined as text, the type applications.application_id already has (a Parquet export may hold numbers)
+            frame = frame.with_columns(parse_text(frame["application_id"], table=table.name, column="application_id"))
             frame = frame.join(tables["applications"].select("application_id", "borrower_id"),
-                               on="application_id", how="left")  # application_id is required in loans
+                               on="application_id", how="left", maintain_order="left")
         conformed, lacking, extra = to_contract(
             frame, table, date_formats=for_table(params.date_formats, table),
             scale=for_table(params.scale, table), source_names=source_names,

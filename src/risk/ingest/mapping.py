@@ -105,7 +105,9 @@ def apply_mapping(frame: pl.DataFrame, table: Table, params: IngestParams) -> tu
         raise RiskDataError(msg, table=table.name, column=missing[0], rule="missing_column")
     mapped_sources = set(mapping.values())
     keep = [c for c in frame.columns if c not in mapped_sources and c not in mapping]
-    out = frame.select([pl.col(src).alias(dst) for dst, src in mapping.items()] + keep)
+    # Series, not pl.col: an export's column may be named "*" or "^...$", which pl.col reads as a pattern
+    out = pl.DataFrame([frame.get_column(src).alias(dst) for dst, src in mapping.items()]
+                       + [frame.get_column(c) for c in keep])
     source_names = {dst: src for dst, src in mapping.items() if dst != src}
     for column, codes in for_table(params.codes, table).items():
         if column in out.columns:

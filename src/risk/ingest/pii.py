@@ -15,6 +15,7 @@ import hashlib
 import polars as pl
 
 from risk.exceptions import RiskDataError
+from risk.ingest.coerce import as_text
 
 PII_COLUMNS = ("id_number", "phone", "name")  # in order of preference for the borrower id
 SALT_ENV = "RISK_PII_SALT"
@@ -52,11 +53,11 @@ def pseudonymise(frame: pl.DataFrame, *, table: str, salt: str | None) -> tuple[
                    f"environment variable {SALT_ENV} to a long secret so they can be replaced by salted "
                    "hashes (keep it stable: it decides the borrower ids)")
             raise RiskDataError(msg, table=table, column=present[0], rule="pii_salt")
-        hashed = [
-            pl.col(c).cast(pl.String).map_elements(
+        hashed = pl.DataFrame([
+            as_text(frame[c], table=table, column=c).map_elements(
                 lambda v, kind=c: hash_value(v, kind=kind, salt=salt), return_dtype=pl.String
             )
             for c in present
-        ]
-        out = out.with_columns(pl.coalesce(hashed).alias("borrower_id"))
+        ])
+        out = out.with_columns(hashed.select(pl.coalesce(present).alias("borrower_id")).to_series())
     return out.drop(present), present
