@@ -265,11 +265,19 @@ def loan_snapshots(
     *,
     as_of_dates: Sequence[dt.date],
     data_as_of: dt.date,
+    with_labels: bool = True,
+    ledger: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Features and labels of every loan active at each of ``as_of_dates``."""
+    """Features and labels of every loan active at each of ``as_of_dates``.
+
+    Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway) and a
+    ``ledger`` it built once for both snapshot tables.
+    """
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
-    ledger = instalment_ledger(loans, t["schedule"], t["repayments"]).cache()
+    if ledger is None:
+        ledger = instalment_ledger(loans, t["schedule"], t["repayments"])
+    ledger = ledger.cache()
     payments = daily_payments(t["repayments"]).cache()
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(loans, ledger, dates).cache()
@@ -303,7 +311,10 @@ def loan_snapshots(
             as_of_month=pl.col("as_of").dt.month().cast(pl.Int64),
         )
     )
-    lab = labels.loan_labels(pairs, ledger, params.labels, data_as_of=data_as_of)
+    if with_labels:
+        lab = labels.loan_labels(pairs, ledger, params.labels, data_as_of=data_as_of)
+    else:
+        lab = pairs.select("loan_id", "as_of", *(pl.lit(None, dtype=pl.Int8).alias(c) for c in labels.LOAN_LABELS))
     keys = ["loan_id", "borrower_id", "application_id", "as_of", "originated_on", "principal", "term_months"]
     feature_cols = [c for c in LOAN_FEATURES if c not in keys]
     return (
@@ -315,12 +326,19 @@ def loan_snapshots(
 
 
 def application_snapshots(
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], params: FeatureParams, *, data_as_of: dt.date
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    params: FeatureParams,
+    *,
+    data_as_of: dt.date,
+    with_labels: bool = True,
+    ledger: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Features of every application at its application day, and ``default_12m`` for booked loans."""
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
-    ledger = instalment_ledger(loans, t["schedule"], t["repayments"]).cache()
+    if ledger is None:
+        ledger = instalment_ledger(loans, t["schedule"], t["repayments"])
+    ledger = ledger.cache()
     # a loan is booked the day its application is approved, so the borrower's other loans are those
     # originated up to the day before the application
     apps = applications.select(
@@ -336,7 +354,10 @@ def application_snapshots(
         loans,
         ledger,
     ).drop("loan_id")
-    lab = labels.default_labels(loans, ledger, params.labels, data_as_of=data_as_of)
+    if with_labels:
+        lab = labels.default_labels(loans, ledger, params.labels, data_as_of=data_as_of)
+    else:
+        lab = loans.select("loan_id", pl.lit(None, dtype=pl.Int8).alias("default_12m"))
     frame = (
         apps.join(application_features(applications).drop("borrower_id"), on="application_id")
         .join(borrower, on=["borrower_id", "as_of"], how="left")

@@ -21,15 +21,18 @@ LIGHTGBM, SCORECARD = "lightgbm", "scorecard"
 
 
 def to_model_frame(frame: pl.DataFrame | pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """The model's input: the features in order, categoricals with fixed categories, numbers as float."""
+    """The model's input: the features in order, categoricals with fixed categories, numbers as float.
+
+    An unknown category code scores as missing. From polars, categoricals go over as integer codes and
+    numbers are cast in polars, which is an order of magnitude faster than converting through pandas.
+    """
     if isinstance(frame, pl.DataFrame):
         missing = [f for f in features if f not in frame.columns]
         if missing:
             msg = f"model input lacks feature column(s) {missing}"
             raise KeyError(msg)
-        pdf = frame.select(features).to_pandas()
-    else:
-        pdf = frame[features].copy()
+        return _from_polars(frame.select(features))
+    pdf = frame[features]
     out = {}
     for col in features:
         if col in CATEGORICAL:
@@ -39,6 +42,23 @@ def to_model_frame(frame: pl.DataFrame | pd.DataFrame, features: list[str]) -> p
         else:
             out[col] = pd.to_numeric(pdf[col], errors="coerce").astype("float64")
     return pd.DataFrame(out, index=pdf.index)
+
+
+def _from_polars(frame: pl.DataFrame) -> pd.DataFrame:
+    out = {}
+    for col in frame.columns:
+        if col in CATEGORICAL:
+            cats = list(CATEGORICAL[col])
+            codes = (
+                frame[col].cast(pl.String)
+                .replace_strict(cats, list(range(len(cats))), default=-1, return_dtype=pl.Int16)
+                .fill_null(-1)
+                .to_numpy()
+            )
+            out[col] = pd.Categorical.from_codes(codes, categories=cats)
+        else:
+            out[col] = frame[col].cast(pl.Float64).to_numpy()
+    return pd.DataFrame(out)
 
 
 @dataclass

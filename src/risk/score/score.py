@@ -53,9 +53,13 @@ def contact_history(actions: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     )
 
 
-def score_loans(tables: Mapping[str, pl.DataFrame], models: Models, params: Params, *, as_of: dt.date) -> pl.DataFrame:
+def score_loans(
+    tables: Mapping[str, pl.DataFrame], models: Models, params: Params, *, as_of: dt.date,
+    ledger: pl.LazyFrame | None = None,
+) -> pl.DataFrame:
     """Every active loan at ``as_of`` with its features and the three probabilities."""
-    snap = loan_snapshots(tables, params.features, as_of_dates=[as_of], data_as_of=as_of).collect()
+    snap = loan_snapshots(tables, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False,
+                          ledger=ledger).collect()
     dpd = snap["days_past_due"]
     ew = models.early_warning.predict_proba(snap)
     cure = models.cure.predict_proba(snap)
@@ -97,10 +101,15 @@ def collections_queue(scored: pl.DataFrame, models: Models, params: Params, *, a
     return queue.select(COLLECTIONS_COLUMNS)
 
 
-def review_queue(tables: Mapping[str, pl.DataFrame], models: Models, params: Params, *, as_of: dt.date) -> pl.DataFrame:
+def review_queue(
+    tables: Mapping[str, pl.DataFrame], models: Models, params: Params, *, as_of: dt.date,
+    ledger: pl.LazyFrame | None = None,
+) -> pl.DataFrame:
     """Every application still pending at ``as_of``, scored by PD with points and reasons."""
-    apps = application_snapshots(tables, params.features, data_as_of=as_of).collect()
-    pending = apps.filter((pl.col("decision") == Decision.PENDING.value) & (pl.col("as_of") <= as_of))
+    only_pending = {**tables, "applications": tables["applications"].filter(
+        (pl.col("decision") == Decision.PENDING.value) & (pl.col("applied_at").dt.date() <= as_of))}
+    pending = application_snapshots(only_pending, params.features, data_as_of=as_of, with_labels=False,
+                                    ledger=ledger).collect()
     scored = pending.with_columns(pd=pl.Series(models.pd.predict_proba(pending), dtype=pl.Float64))
     points = models.pd_scorecard.points(pending) if models.pd_scorecard is not None else None
     scored = scored.with_columns(

@@ -7,6 +7,7 @@ import time
 
 from risk import io
 from risk.config import Params
+from risk.delinquency import instalment_ledger
 from risk.exceptions import LockHeld, RiskDataError
 from risk.models import tracking
 from risk.models.model import SCORECARD
@@ -49,11 +50,14 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
             n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
         else:
             tables = io.read_tables(paths.validated)
-            scored = score_loans(tables, models, params, as_of=as_of)
+            # one instalment ledger for both snapshot tables
+            ledger = instalment_ledger(*(tables[t].lazy() for t in ("loans", "schedule", "repayments")))
+            ledger = ledger.collect().lazy()
+            scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
             n_open = scored.height
             n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
             cq = collections_queue(scored, models, params, as_of=as_of)
-            rq = review_queue(tables, models, params, as_of=as_of)
+            rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger)
         write_day({"collections_queue": cq, "review_queue": rq}, scored=paths.scored, database=paths.duckdb,
                   as_of=as_of)
     took = time.perf_counter() - started
