@@ -90,8 +90,13 @@ def phase_simulate(work: Path, loans: int, sample_loans: int, seed: int) -> dict
         for t in TABLES:
             (tables if name == "full" else sample)[t].write_parquet(folder / f"{t}.parquet")
     per_borrower = tables["loans"]["borrower_id"].value_counts()["count"]
-    return {"seconds": took, "loans": tables["loans"].height, "sample_loans": sample["loans"].height,
-            "rows": {t: tables[t].height for t in TABLES}, "largest_borrower": int(per_borrower.max())}
+    return {
+        "seconds": took,
+        "loans": tables["loans"].height,
+        "sample_loans": sample["loans"].height,
+        "rows": {t: tables[t].height for t in TABLES},
+        "largest_borrower": int(per_borrower.max()),
+    }
 
 
 def phase_polars(folder: Path, chunks: int, out: Path | None, proposed: bool) -> dict:
@@ -106,15 +111,20 @@ def phase_polars(folder: Path, chunks: int, out: Path | None, proposed: bool) ->
     rss_input = _rss()
     started = time.perf_counter()
     if chunks > 1:
-        snap = build_loan_snapshots_chunked(tables, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF,
-                                            chunks=chunks)
+        snap = build_loan_snapshots_chunked(tables, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF, chunks=chunks)
     else:
         snap = loan_snapshots(tables, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF).collect()
     took = time.perf_counter() - started
     if out is not None:
         snap.write_parquet(out)
-    return {"seconds": took, "snapshots": snap.height, "loans": tables["loans"].height, "dates": len(dates),
-            "rss_input": rss_input, "peak": _peak()}
+    return {
+        "seconds": took,
+        "snapshots": snap.height,
+        "loans": tables["loans"].height,
+        "dates": len(dates),
+        "rss_input": rss_input,
+        "peak": _peak(),
+    }
 
 
 def phase_pandas(folder: Path, out: Path) -> dict:
@@ -127,8 +137,9 @@ def phase_pandas(folder: Path, out: Path) -> dict:
     dates = _dates(_read(folder)["loans"])
     rss_input = _rss()
     started = time.perf_counter()
-    snap = pandas_baseline.loan_features(tables, as_of_dates=dates, grace_days=3,
-                                         step_rank={a.value: LADDER_RANK[s] for a, s in ACTION_STEP.items()})
+    snap = pandas_baseline.loan_features(
+        tables, as_of_dates=dates, grace_days=3, step_rank={a.value: LADDER_RANK[s] for a, s in ACTION_STEP.items()}
+    )
     took = time.perf_counter() - started
     snap.to_parquet(out)
     return {"seconds": took, "snapshots": len(snap), "rss_input": rss_input, "peak": _peak()}
@@ -146,15 +157,19 @@ def _use_proposed_borrower_state() -> None:
         closed = ledger.group_by("loan_id").agg(pl.col("closed_on").first())
         # every loan of each borrower at each as_of: O(loans x dates), where the current join is O(k^2) per borrower
         book = (
-            keys.select("borrower_id", "as_of").unique()
+            keys.select("borrower_id", "as_of")
+            .unique()
             .join(loans.select("loan_id", "borrower_id", "originated_on"), on="borrower_id")
             .filter(pl.col("originated_on") <= pl.col("as_of"))
             .join(closed, on="loan_id", how="left")
-            .with_columns(active=pl.col("closed_on").is_null() | (pl.col("closed_on") > pl.col("as_of")),
-                          opened_90d=pl.col("originated_on") > pl.col("as_of") - pl.duration(days=90))
+            .with_columns(
+                active=pl.col("closed_on").is_null() | (pl.col("closed_on") > pl.col("as_of")),
+                opened_90d=pl.col("originated_on") > pl.col("as_of") - pl.duration(days=90),
+            )
         )
         dpd = (
-            book.filter("active").select("loan_id", "as_of")
+            book.filter("active")
+            .select("loan_id", "as_of")
             .join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
             .group_by("loan_id", "as_of")
             .agg(dpd=days_past_due_expr(pl.col("as_of")).max())
@@ -173,10 +188,14 @@ def _use_proposed_borrower_state() -> None:
             .join(me, on=["borrower_id", "as_of", "self_id"], how="left")
             .with_columns(pl.col("active", "opened_90d").fill_null(False))
             .select(
-                "borrower_id", "as_of", pl.col("self_id").alias("loan_id"),
+                "borrower_id",
+                "as_of",
+                pl.col("self_id").alias("loan_id"),
                 other_active_loans=pl.col("n_active").fill_null(0) - pl.col("active").cast(pl.Int64),
                 other_worst_days_past_due=pl.when(pl.col("active") & (pl.col("dpd") == top.get(0, null_on_oob=True)))
-                .then(top.get(1, null_on_oob=True)).otherwise(top.get(0, null_on_oob=True)).fill_null(0),
+                .then(top.get(1, null_on_oob=True))
+                .otherwise(top.get(0, null_on_oob=True))
+                .fill_null(0),
                 loans_opened_90d=pl.col("n_opened").fill_null(0) - pl.col("opened_90d").cast(pl.Int64),
             )
         )
@@ -256,51 +275,88 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mem-limit-gib", type=float, default=16.0, help="stop a phase above this resident memory")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per phase")
     ap.add_argument("--skip-full", action="store_true", help="only the sample phases")
-    ap.add_argument("--proposed-borrower-state", action="store_true",
-                    help="experiment: swap in the linear borrower-state join proposed in docs/performance.md")
+    ap.add_argument(
+        "--proposed-borrower-state",
+        action="store_true",
+        help="experiment: swap in the linear borrower-state join proposed in docs/performance.md",
+    )
     a = ap.parse_args(argv)
     limit, tmo = int(a.mem_limit_gib * GIB), a.timeout
-    print(f"features_bench: {a.loans:,} loans, sample ~{a.sample_loans:,}, chunks {a.chunks}, "
-          f"proposed borrower state: {a.proposed_borrower_state}, {dt.datetime.now():%Y-%m-%d %H:%M}, "
-          f"{os.cpu_count()} cpus", flush=True)
+    print(
+        f"features_bench: {a.loans:,} loans, sample ~{a.sample_loans:,}, chunks {a.chunks}, "
+        f"proposed borrower state: {a.proposed_borrower_state}, {dt.datetime.now():%Y-%m-%d %H:%M}, "
+        f"{os.cpu_count()} cpus",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="features_bench-") as tmp:
         work = Path(tmp)
         sim = run_phase("simulate", "phase_simulate", work, a.loans, a.sample_loans, a.seed, limit=limit, timeout=tmo)
         if "failed" in sim:
             print(sim["failed"])
             return 1
-        print(f"  book: {sim['rows']}; largest borrower holds {sim['largest_borrower']:,} loans; "
-              f"sample {sim['sample_loans']:,} loans; simulated in {sim['seconds']:.0f}s")
-        pol_s = run_phase("polars sample", "phase_polars", work / "sample", 1, work / "polars.parquet",
-                          a.proposed_borrower_state, limit=limit, timeout=tmo)
-        pan_s = run_phase("pandas sample", "phase_pandas", work / "sample", work / "pandas.parquet",
-                          limit=limit, timeout=tmo)
-        full = {"failed": "skipped"} if a.skip_full else run_phase(
-            "polars full", "phase_polars", work / "full", a.chunks, None, a.proposed_borrower_state,
-            limit=limit, timeout=tmo)
+        print(
+            f"  book: {sim['rows']}; largest borrower holds {sim['largest_borrower']:,} loans; "
+            f"sample {sim['sample_loans']:,} loans; simulated in {sim['seconds']:.0f}s"
+        )
+        pol_s = run_phase(
+            "polars sample",
+            "phase_polars",
+            work / "sample",
+            1,
+            work / "polars.parquet",
+            a.proposed_borrower_state,
+            limit=limit,
+            timeout=tmo,
+        )
+        pan_s = run_phase(
+            "pandas sample", "phase_pandas", work / "sample", work / "pandas.parquet", limit=limit, timeout=tmo
+        )
+        full = (
+            {"failed": "skipped"}
+            if a.skip_full
+            else run_phase(
+                "polars full",
+                "phase_polars",
+                work / "full",
+                a.chunks,
+                None,
+                a.proposed_borrower_state,
+                limit=limit,
+                timeout=tmo,
+            )
+        )
 
         rows = []
-        for label, r in (("polars, sample", pol_s), ("pandas, sample", pan_s),
-                         (f"polars, full book{f' ({a.chunks} chunks)' if a.chunks > 1 else ''}", full)):
+        for label, r in (
+            ("polars, sample", pol_s),
+            ("pandas, sample", pan_s),
+            (f"polars, full book{f' ({a.chunks} chunks)' if a.chunks > 1 else ''}", full),
+        ):
             if "failed" in r:
                 rows.append(f"| {label} | failed: {str(r['failed']).strip().splitlines()[-1]} | | | | |")
             else:
                 rate = r["snapshots"] / r["seconds"]
-                rows.append(f"| {label} | {r['snapshots']:,} | {r['seconds']:.1f} | {rate:,.0f} "
-                            f"| {_gib(r['peak'])} | {_gib(r['rss_input'])} |")
+                rows.append(
+                    f"| {label} | {r['snapshots']:,} | {r['seconds']:.1f} | {rate:,.0f} "
+                    f"| {_gib(r['peak'])} | {_gib(r['rss_input'])} |"
+                )
         print("\n| phase | snapshots | seconds | snapshots/s | peak RSS | RSS with inputs loaded |")
         print("|---|---|---|---|---|---|")
         print("\n".join(rows))
         if "failed" not in pol_s and "failed" not in pan_s:
             ratio = (pol_s["snapshots"] / pol_s["seconds"]) / (pan_s["snapshots"] / pan_s["seconds"])
-            print(f"\nthroughput polars / pandas on the same sample: {ratio:.1f}x (goal >= 10x); "
-                  f"peak memory polars / pandas: {pol_s['peak'] / pan_s['peak']:.2f}")
+            print(
+                f"\nthroughput polars / pandas on the same sample: {ratio:.1f}x (goal >= 10x); "
+                f"peak memory polars / pandas: {pol_s['peak'] / pan_s['peak']:.2f}"
+            )
             shared, n = compare(work / "polars.parquet", work / "pandas.parquet")
             print(f"values agree on {n:,} snapshots x {len(shared)} columns: {', '.join(shared)}")
         if "failed" not in full:
             per_loan = full["snapshots"] / full["loans"]
-            print(f"full book: {full['snapshots']:,} snapshots of {full['loans']:,} loans over {full['dates']} "
-                  f"month ends ({per_loan:.1f} per loan); peak {_gib(full['peak'])} (goal < 8 GiB)")
+            print(
+                f"full book: {full['snapshots']:,} snapshots of {full['loans']:,} loans over {full['dates']} "
+                f"month ends ({per_loan:.1f} per loan); peak {_gib(full['peak'])} (goal < 8 GiB)"
+            )
     return 0
 
 

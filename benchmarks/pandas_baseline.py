@@ -25,14 +25,34 @@ REACHED = ["reached", "promise_to_pay", "refused", "agreement_signed"]
 
 # the columns this baseline computes, all named as in the feature catalogue
 REPAYMENT = [
-    "instalment_amount", "days_past_due", "max_dpd_3m", "max_dpd_6m", "max_dpd_12m", "late_instalments",
-    "missed_instalments", "arrears_amount", "prepaid_amount", "days_since_last_payment", "paid_to_due_3m",
-    "paid_to_due_all", "partial_payments", "outstanding_principal", "months_on_book", "remaining_term",
+    "instalment_amount",
+    "days_past_due",
+    "max_dpd_3m",
+    "max_dpd_6m",
+    "max_dpd_12m",
+    "late_instalments",
+    "missed_instalments",
+    "arrears_amount",
+    "prepaid_amount",
+    "days_since_last_payment",
+    "paid_to_due_3m",
+    "paid_to_due_all",
+    "partial_payments",
+    "outstanding_principal",
+    "months_on_book",
+    "remaining_term",
     "term_elapsed_share",
 ]
 COLLECTIONS = [
-    "contacts_7d", "contacts_30d", "reach_rate_90d", "promises_90d", "broken_promises_90d", "refusals_90d",
-    "unreachable_90d", "max_ladder_step", "days_since_last_contact",
+    "contacts_7d",
+    "contacts_30d",
+    "reach_rate_90d",
+    "promises_90d",
+    "broken_promises_90d",
+    "refusals_90d",
+    "unreachable_90d",
+    "max_ladder_step",
+    "days_since_last_contact",
 ]
 LOAN = ["annual_rate", "vintage", "as_of_month"]
 FEATURES = [*LOAN, *REPAYMENT, *COLLECTIONS]
@@ -65,13 +85,20 @@ def instalment_ledger(loans: pd.DataFrame, schedule: pd.DataFrame, repayments: p
     paid = pd.merge_asof(
         sched.sort_values("target")[["loan_id", "instalment_no", "target"]],
         daily.sort_values("cum_paid")[["loan_id", "paid_on", "cum_paid"]],
-        left_on="target", right_on="cum_paid", by="loan_id", direction="forward",
+        left_on="target",
+        right_on="cum_paid",
+        by="loan_id",
+        direction="forward",
     )[["loan_id", "instalment_no", "paid_on"]]
 
     # settled: all principal plus the interest due so far is paid (early repayment waives later interest)
     interest = sched.sort_values("due_date")[["loan_id", "due_date", "cum_interest_due"]]
     settle = pd.merge_asof(
-        daily.sort_values("paid_on"), interest, left_on="paid_on", right_on="due_date", by="loan_id",
+        daily.sort_values("paid_on"),
+        interest,
+        left_on="paid_on",
+        right_on="due_date",
+        by="loan_id",
         direction="backward",
     ).merge(loans[["loan_id", "principal"]], on="loan_id")
     settle = settle[settle["cum_paid"] >= settle["principal"] + settle["cum_interest_due"].fillna(0.0) - PAID_TOLERANCE]
@@ -94,8 +121,9 @@ def active_pairs(loans: pd.DataFrame, ledger: pd.DataFrame, as_of_dates: Sequenc
     return pairs.loc[keep, ["loan_id", "as_of", "originated_on", "annual_rate"]].reset_index(drop=True)
 
 
-def repayment_features(pairs: pd.DataFrame, ledger: pd.DataFrame, payments: pd.DataFrame, *,
-                       grace_days: int) -> pd.DataFrame:
+def repayment_features(
+    pairs: pd.DataFrame, ledger: pd.DataFrame, payments: pd.DataFrame, *, grace_days: int
+) -> pd.DataFrame:
     """Repayment behaviour per (loan_id, as_of)."""
     x = pairs[["loan_id", "as_of"]].merge(ledger, on="loan_id")
     a, due, paid_on = x["as_of"], x["due_date"], x["paid_on"]
@@ -116,10 +144,18 @@ def repayment_features(pairs: pd.DataFrame, ledger: pd.DataFrame, payments: pd.D
     x["first_amount"] = x["amount_due"].where(x["instalment_no"] == 1)
     g = x.groupby(["loan_id", "as_of"], sort=False)
     inst = g.agg(
-        days_past_due=("dpd", "max"), max_dpd_3m=("max_dpd_3m", "max"), max_dpd_6m=("max_dpd_6m", "max"),
-        max_dpd_12m=("max_dpd_12m", "max"), late_instalments=("late", "sum"), missed_instalments=("missed", "sum"),
-        due_total=("due_total", "sum"), due_3m=("due_3m", "sum"), outstanding_principal=("open_principal", "sum"),
-        remaining_term=("remaining", "sum"), term=("remaining", "size"), instalment_amount=("first_amount", "max"),
+        days_past_due=("dpd", "max"),
+        max_dpd_3m=("max_dpd_3m", "max"),
+        max_dpd_6m=("max_dpd_6m", "max"),
+        max_dpd_12m=("max_dpd_12m", "max"),
+        late_instalments=("late", "sum"),
+        missed_instalments=("missed", "sum"),
+        due_total=("due_total", "sum"),
+        due_3m=("due_3m", "sum"),
+        outstanding_principal=("open_principal", "sum"),
+        remaining_term=("remaining", "sum"),
+        term=("remaining", "size"),
+        instalment_amount=("first_amount", "max"),
     ).reset_index()
     for name in ("max_dpd_3m", "max_dpd_6m", "max_dpd_12m"):
         inst[name] = inst[name].fillna(0).astype("int64")
@@ -130,10 +166,16 @@ def repayment_features(pairs: pd.DataFrame, ledger: pd.DataFrame, payments: pd.D
     y = y[y["paid_on"] <= y["as_of"]].merge(inst[["loan_id", "as_of", "instalment_amount"]], on=["loan_id", "as_of"])
     y["paid_3m"] = y["amount"].where(y["paid_on"] > y["as_of"] - pd.Timedelta(days=90), 0.0)
     y["partial"] = (y["amount"] < 0.95 * y["instalment_amount"]).astype(int)
-    pay = y.groupby(["loan_id", "as_of"], sort=False).agg(
-        paid_total=("amount", "sum"), paid_3m=("paid_3m", "sum"), last_paid_on=("paid_on", "max"),
-        partial_payments=("partial", "sum"),
-    ).reset_index()
+    pay = (
+        y.groupby(["loan_id", "as_of"], sort=False)
+        .agg(
+            paid_total=("amount", "sum"),
+            paid_3m=("paid_3m", "sum"),
+            last_paid_on=("paid_on", "max"),
+            partial_payments=("partial", "sum"),
+        )
+        .reset_index()
+    )
 
     out = inst.merge(pay, on=["loan_id", "as_of"], how="left")
     out[["paid_total", "paid_3m"]] = out[["paid_total", "paid_3m"]].fillna(0.0).round(2)
@@ -161,35 +203,54 @@ def collection_features(pairs: pd.DataFrame, actions: pd.DataFrame, step_rank: M
     x["c30"] = (contact & (on > a - pd.Timedelta(days=30))).astype(int)
     x["c90"] = (contact & last_90).astype(int)
     x["r90"] = (contact & last_90 & x["outcome"].isin(REACHED)).astype(int)
-    for col, outcome in (("p90", "promise_to_pay"), ("b90", "broken_promise"), ("f90", "refused"),
-                         ("u90", "unreachable")):
+    for col, outcome in (
+        ("p90", "promise_to_pay"),
+        ("b90", "broken_promise"),
+        ("f90", "refused"),
+        ("u90", "unreachable"),
+    ):
         x[col] = (last_90 & (x["outcome"] == outcome)).astype(int)
-    out = x.groupby(["loan_id", "as_of"], sort=False).agg(
-        contacts_7d=("c7", "sum"), contacts_30d=("c30", "sum"), contacts_90d=("c90", "sum"),
-        reached_90d=("r90", "sum"), promises_90d=("p90", "sum"), broken_promises_90d=("b90", "sum"),
-        refusals_90d=("f90", "sum"), unreachable_90d=("u90", "sum"), max_ladder_step=("step", "max"),
-        last_action_on=("action_on", "max"),
-    ).reset_index()
+    out = (
+        x.groupby(["loan_id", "as_of"], sort=False)
+        .agg(
+            contacts_7d=("c7", "sum"),
+            contacts_30d=("c30", "sum"),
+            contacts_90d=("c90", "sum"),
+            reached_90d=("r90", "sum"),
+            promises_90d=("p90", "sum"),
+            broken_promises_90d=("b90", "sum"),
+            refusals_90d=("f90", "sum"),
+            unreachable_90d=("u90", "sum"),
+            max_ladder_step=("step", "max"),
+            last_action_on=("action_on", "max"),
+        )
+        .reset_index()
+    )
     out["reach_rate_90d"] = (out["reached_90d"] / out["contacts_90d"]).where(out["contacts_90d"] > 0)
     return out.drop(columns=["contacts_90d", "reached_90d"])
 
 
-def loan_features(tables: Mapping[str, pd.DataFrame], *, as_of_dates: Sequence[dt.date], grace_days: int,
-                  step_rank: Mapping[str, int]) -> pd.DataFrame:
+def loan_features(
+    tables: Mapping[str, pd.DataFrame], *, as_of_dates: Sequence[dt.date], grace_days: int, step_rank: Mapping[str, int]
+) -> pd.DataFrame:
     """Every loan active at each of ``as_of_dates`` with the features in :data:`FEATURES`, sorted by as_of, loan_id."""
     loans = tables["loans"]
     ledger = instalment_ledger(loans, tables["schedule"], tables["repayments"])
     pay = tables["repayments"].assign(paid_on=_day(tables["repayments"]["paid_at"]))
     payments = pay.groupby(["loan_id", "paid_on"], as_index=False)["amount"].sum()
     pairs = active_pairs(loans, ledger, as_of_dates)
-    frame = (
-        pairs.merge(repayment_features(pairs, ledger, payments, grace_days=grace_days), on=["loan_id", "as_of"],
-                    how="left")
-        .merge(collection_features(pairs, tables["collection_actions"], step_rank), on=["loan_id", "as_of"],
-               how="left")
-    )
-    counts = ["contacts_7d", "contacts_30d", "promises_90d", "broken_promises_90d", "refusals_90d",
-              "unreachable_90d", "max_ladder_step"]
+    frame = pairs.merge(
+        repayment_features(pairs, ledger, payments, grace_days=grace_days), on=["loan_id", "as_of"], how="left"
+    ).merge(collection_features(pairs, tables["collection_actions"], step_rank), on=["loan_id", "as_of"], how="left")
+    counts = [
+        "contacts_7d",
+        "contacts_30d",
+        "promises_90d",
+        "broken_promises_90d",
+        "refusals_90d",
+        "unreachable_90d",
+        "max_ladder_step",
+    ]
     frame[counts] = frame[counts].fillna(0).astype("int64")
     a, orig = frame["as_of"], frame["originated_on"]
     frame["months_on_book"] = (a.dt.year - orig.dt.year) * 12 + a.dt.month - orig.dt.month

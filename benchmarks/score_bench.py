@@ -68,9 +68,16 @@ def phase_train(work: Path, loans: int, seed: int, proposed: bool) -> dict:
         split = time_split(frame, label=spec.label, windows=params.train.windows, embargo_days=mp.embargo_days)
         models = fit_candidates(spec, split, params.train, seed=seed)
         example = tracking.input_example(models[LIGHTGBM], to_model_frame(split.valid, spec.features))
-        versions = {kind: tracking.log_candidate(m, experiment=f"bench-{spec.name}", registered_name=spec.registered,
-                                                 params={"kind": kind}, example=example)["version"]
-                    for kind, m in models.items()}
+        versions = {
+            kind: tracking.log_candidate(
+                m,
+                experiment=f"bench-{spec.name}",
+                registered_name=spec.registered,
+                params={"kind": kind},
+                example=example,
+            )["version"]
+            for kind, m in models.items()
+        }
         tracking.set_alias(spec.registered, "champion", versions[LIGHTGBM])
         tracking.set_alias(spec.registered, "challenger", versions[SCORECARD])
     return {"seconds": time.perf_counter() - started}
@@ -82,15 +89,22 @@ def phase_simulate(work: Path, active: int, seed: int) -> dict:
 
     n = round(active / ACTIVE_SHARE)
     started = time.perf_counter()
-    tables = simulate(SimulateParams(n_loans=n, start=AS_OF.replace(month=1, day=1),
-                                     pending_applications=max(100, active // 100)), as_of=AS_OF, seed=seed + 1)
+    tables = simulate(
+        SimulateParams(n_loans=n, start=AS_OF.replace(month=1, day=1), pending_applications=max(100, active // 100)),
+        as_of=AS_OF,
+        seed=seed + 1,
+    )
     took = time.perf_counter() - started
     folder = work / "tables"
     folder.mkdir()
     for t in TABLES:
         tables[t].write_parquet(folder / f"{t}.parquet")
-    return {"seconds": took, "rows": {t: tables[t].height for t in TABLES}, "peak": _peak(),
-            "largest_borrower": int(tables["loans"]["borrower_id"].value_counts()["count"].max())}
+    return {
+        "seconds": took,
+        "rows": {t: tables[t].height for t in TABLES},
+        "peak": _peak(),
+        "largest_borrower": int(tables["loans"]["borrower_id"].value_counts()["count"].max()),
+    }
 
 
 def _timed(fn, bucket: str, spent: dict, *, collect: bool = False):
@@ -124,8 +138,9 @@ def phase_score(work: Path, proposed: bool) -> dict:
     spent: dict[str, float] = defaultdict(float)
     # attribute time without changing what runs: wrap the functions score.py calls
     score_mod.loan_snapshots = _timed(score_mod.loan_snapshots, "features: loan snapshots", spent, collect=True)
-    score_mod.application_snapshots = _timed(score_mod.application_snapshots, "features: application snapshots",
-                                             spent, collect=True)
+    score_mod.application_snapshots = _timed(
+        score_mod.application_snapshots, "features: application snapshots", spent, collect=True
+    )
     score_mod.top_reasons = _timed(score_mod.top_reasons, "reasons (contributions)", spent)
     predict = RiskModel.predict_proba
     RiskModel.predict_proba = _timed(predict, "models: predict_proba", spent)
@@ -147,11 +162,18 @@ def phase_score(work: Path, proposed: bool) -> dict:
     scored = score_mod.score_loans(tables, models, params, as_of=AS_OF, ledger=ledger)
     cq = score_mod.collections_queue(scored, models, params, as_of=AS_OF)
     rq = score_mod.review_queue(tables, models, params, as_of=AS_OF, ledger=ledger)
-    spent["queues (rules, joins)"] = time.perf_counter() - t - sum(
-        v for k, v in spent.items() if k.startswith(("features", "models", "reasons")) and "ledger" not in k)
+    spent["queues (rules, joins)"] = (
+        time.perf_counter()
+        - t
+        - sum(v for k, v in spent.items() if k.startswith(("features", "models", "reasons")) and "ledger" not in k)
+    )
     t = time.perf_counter()
-    sinks.write_day({"collections_queue": cq, "review_queue": rq}, scored=work / "scored",
-                    database=work / "scored" / "risk.duckdb", as_of=AS_OF)
+    sinks.write_day(
+        {"collections_queue": cq, "review_queue": rq},
+        scored=work / "scored",
+        database=work / "scored" / "risk.duckdb",
+        as_of=AS_OF,
+    )
     spent["sinks (Parquet + DuckDB)"] = time.perf_counter() - t
     took = time.perf_counter() - started
     RiskModel.predict_proba = predict
@@ -159,12 +181,21 @@ def phase_score(work: Path, proposed: bool) -> dict:
     spent = dict(spent)  # freeze: the inputs below reuse the wrapped functions
     # inputs of the model-call phases, written outside the timings
     scored.drop("ew_probability", "cure_probability").write_parquet(work / "snapshots.parquet")
-    pending = score_mod.application_snapshots(tables, params.features, data_as_of=AS_OF).collect().filter(
-        pl.col("decision") == "pending")
+    pending = (
+        score_mod.application_snapshots(tables, params.features, data_as_of=AS_OF)
+        .collect()
+        .filter(pl.col("decision") == "pending")
+    )
     pending.write_parquet(work / "pending.parquet")
-    return {"seconds": took, "active": scored.height, "collections": cq.height, "reviews": rq.height,
-            "reason_rows": cq.height + int((rq["recommended_decision"] != "approved").sum()),
-            "spent": spent, "peak": _peak()}
+    return {
+        "seconds": took,
+        "active": scored.height,
+        "collections": cq.height,
+        "reviews": rq.height,
+        "reason_rows": cq.height + int((rq["recommended_decision"] != "approved").sum()),
+        "spent": spent,
+        "peak": _peak(),
+    }
 
 
 def phase_models(work: Path) -> dict:
@@ -211,8 +242,13 @@ def phase_pyfunc(work: Path) -> dict:
     started = time.perf_counter()
     for n, model in loaded.items():
         model.predict(frames[n])
-    return {"seconds": time.perf_counter() - started, "convert_seconds": convert, "rows": snap.height,
-            "rss_input": rss, "peak": _peak()}
+    return {
+        "seconds": time.perf_counter() - started,
+        "convert_seconds": convert,
+        "rows": snap.height,
+        "rss_input": rss,
+        "peak": _peak(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,25 +258,41 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--mem-limit-gib", type=float, default=16.0, help="stop a phase above this resident memory")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per phase")
-    ap.add_argument("--proposed-borrower-state", action="store_true",
-                    help="experiment: swap in the linear borrower-state join proposed in docs/performance.md")
+    ap.add_argument(
+        "--proposed-borrower-state",
+        action="store_true",
+        help="experiment: swap in the linear borrower-state join proposed in docs/performance.md",
+    )
     a = ap.parse_args(argv)
     lim, tmo = int(a.mem_limit_gib * GIB), a.timeout
-    print(f"score_bench: ~{a.loans:,} active loans, models trained on {a.train_loans:,}, proposed borrower state: "
-          f"{a.proposed_borrower_state}, {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cpus", flush=True)
+    print(
+        f"score_bench: ~{a.loans:,} active loans, models trained on {a.train_loans:,}, proposed borrower state: "
+        f"{a.proposed_borrower_state}, {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cpus",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="score_bench-") as tmp:
         work = Path(tmp)
-        tr = run_phase("train", "phase_train", work, a.train_loans, a.seed, a.proposed_borrower_state,
-                       limit=lim, timeout=tmo, module=__name__)
+        tr = run_phase(
+            "train",
+            "phase_train",
+            work,
+            a.train_loans,
+            a.seed,
+            a.proposed_borrower_state,
+            limit=lim,
+            timeout=tmo,
+            module=__name__,
+        )
         sim = run_phase("simulate", "phase_simulate", work, a.loans, a.seed, limit=lim, timeout=tmo, module=__name__)
         for r in (tr, sim):
             if "failed" in r:
                 print(r["failed"])
                 return 1
-        print(f"  book: {sim['rows']}; largest borrower holds {sim['largest_borrower']:,} loans; "
-              f"simulated in {sim['seconds']:.0f}s (peak {sim['peak'] / GIB:.2f} GiB)")
-        sc = run_phase("score", "phase_score", work, a.proposed_borrower_state, limit=lim, timeout=tmo,
-                       module=__name__)
+        print(
+            f"  book: {sim['rows']}; largest borrower holds {sim['largest_borrower']:,} loans; "
+            f"simulated in {sim['seconds']:.0f}s (peak {sim['peak'] / GIB:.2f} GiB)"
+        )
+        sc = run_phase("score", "phase_score", work, a.proposed_borrower_state, limit=lim, timeout=tmo, module=__name__)
         if "failed" in sc:
             print(sc["failed"])
             return 1
@@ -248,27 +300,39 @@ def main(argv: list[str] | None = None) -> int:
         pf = run_phase("pyfunc", "phase_pyfunc", work, limit=lim, timeout=tmo, module=__name__)
 
         n = sc["active"]
-        print(f"\nscored {n:,} active loans; collections queue {sc['collections']:,}, review queue {sc['reviews']:,}, "
-              f"reasons for {sc['reason_rows']:,} rows")
+        print(
+            f"\nscored {n:,} active loans; collections queue {sc['collections']:,}, review queue {sc['reviews']:,}, "
+            f"reasons for {sc['reason_rows']:,} rows"
+        )
         print("\n| part | seconds | share |\n|---|---|---|")
         for k, v in sorted(sc["spent"].items(), key=lambda kv: -kv[1]):
             print(f"| {k} | {v:.1f} | {v / sc['seconds']:.0%} |")
         print(f"| **whole run** | {sc['seconds']:.1f} | |")
         print("\n| phase | rows | seconds | loans/s | peak RSS | RSS with inputs loaded |\n|---|---|---|---|---|---|")
-        print(f"| whole scoring run | {n:,} | {sc['seconds']:.1f} | {n / sc['seconds']:,.0f} | "
-              f"{sc['peak'] / GIB:.2f} GiB | |")
-        for label, r in (("model calls: RiskModel.predict_proba (polars)", mo),
-                         ("baseline: mlflow.pyfunc predict (pandas)", pf)):
+        print(
+            f"| whole scoring run | {n:,} | {sc['seconds']:.1f} | {n / sc['seconds']:,.0f} | "
+            f"{sc['peak'] / GIB:.2f} GiB | |"
+        )
+        for label, r in (
+            ("model calls: RiskModel.predict_proba (polars)", mo),
+            ("baseline: mlflow.pyfunc predict (pandas)", pf),
+        ):
             if "failed" in r:
                 print(f"| {label} | failed: {str(r['failed']).strip().splitlines()[-1]} | | | | |")
             else:
-                print(f"| {label} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
-                      f"{r['peak'] / GIB:.2f} GiB | {r['rss_input'] / GIB:.2f} GiB |")
+                print(
+                    f"| {label} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
+                    f"{r['peak'] / GIB:.2f} GiB | {r['rss_input'] / GIB:.2f} GiB |"
+                )
         if "failed" not in mo and "failed" not in pf:
-            print(f"\nmodel calls: package path / pyfunc baseline time = {mo['seconds'] / pf['seconds']:.2f} "
-                  f"(<= 1 meets the goal); converting its input to pandas took a further {pf['convert_seconds']:.1f}s")
-        print(f"whole run: {n / sc['seconds']:,.0f} loans/s (goal >= 50,000), "
-              f"peak {sc['peak'] / GIB:.2f} GiB (goal < 8 GiB)")
+            print(
+                f"\nmodel calls: package path / pyfunc baseline time = {mo['seconds'] / pf['seconds']:.2f} "
+                f"(<= 1 meets the goal); converting its input to pandas took a further {pf['convert_seconds']:.1f}s"
+            )
+        print(
+            f"whole run: {n / sc['seconds']:,.0f} loans/s (goal >= 50,000), "
+            f"peak {sc['peak'] / GIB:.2f} GiB (goal < 8 GiB)"
+        )
     return 0
 
 

@@ -44,19 +44,52 @@ def book(*specs: LoanSpec, pending: int = 0) -> dict[str, pl.DataFrame]:
         borrower = s.borrower_id or f"B-{s.loan_id}"
         app_id = f"A-{s.loan_id}"
         apps.append(_application(app_id, borrower, s.originated_on, s.principal, s.term, "approved", s.loan_id))
-        loans.append({"loan_id": s.loan_id, "borrower_id": borrower, "application_id": app_id,
-                      "originated_on": s.originated_on, "principal": s.principal, "annual_rate": s.annual_rate,
-                      "term_months": s.term, "repayment_method": "equal_instalment", "product": "cash_loan",
-                      "contract_max_overdue_days": 90, "status": "active"})
+        loans.append(
+            {
+                "loan_id": s.loan_id,
+                "borrower_id": borrower,
+                "application_id": app_id,
+                "originated_on": s.originated_on,
+                "principal": s.principal,
+                "annual_rate": s.annual_rate,
+                "term_months": s.term,
+                "repayment_method": "equal_instalment",
+                "product": "cash_loan",
+                "contract_max_overdue_days": 90,
+                "status": "active",
+            }
+        )
         for k in range(1, s.term + 1):
-            sched.append({"loan_id": s.loan_id, "instalment_no": k, "due_date": add_months(s.originated_on, k),
-                          "principal_due": s.principal / s.term, "interest_due": 0.0})
+            sched.append(
+                {
+                    "loan_id": s.loan_id,
+                    "instalment_no": k,
+                    "due_date": add_months(s.originated_on, k),
+                    "principal_due": s.principal / s.term,
+                    "interest_due": 0.0,
+                }
+            )
         for i, (at, amount) in enumerate(s.payments):
-            reps.append({"repayment_id": f"R-{s.loan_id}-{i}", "loan_id": s.loan_id, "paid_at": at,
-                         "amount": amount, "instalment_no": None})
+            reps.append(
+                {
+                    "repayment_id": f"R-{s.loan_id}-{i}",
+                    "loan_id": s.loan_id,
+                    "paid_at": at,
+                    "amount": amount,
+                    "instalment_no": None,
+                }
+            )
         for i, (at, action, channel, outcome) in enumerate(s.actions):
-            acts.append({"action_id": f"C-{s.loan_id}-{i}", "loan_id": s.loan_id, "action_at": at,
-                         "action": action, "channel": channel, "outcome": outcome})
+            acts.append(
+                {
+                    "action_id": f"C-{s.loan_id}-{i}",
+                    "loan_id": s.loan_id,
+                    "action_at": at,
+                    "action": action,
+                    "channel": channel,
+                    "outcome": outcome,
+                }
+            )
     last = max(s.originated_on for s in specs)
     for i in range(pending):
         apps.append(_application(f"P-{i}", f"BP-{i}", last, 2000.0, 6, "pending", None))
@@ -70,10 +103,26 @@ def book(*specs: LoanSpec, pending: int = 0) -> dict[str, pl.DataFrame]:
 
 
 def _application(app_id, borrower, day, amount, term, decision, loan_id) -> dict:
-    return {"application_id": app_id, "borrower_id": borrower,
-            "applied_at": dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12)),
-            "requested_amount": amount, "requested_term": term, "product": "cash_loan", "channel": "app_organic",
-            "age": 30, "monthly_income": 8000.0, "employment_type": "white_collar", "employment_years": 3.0,
-            "city_tier": 2, "education": "bachelor", "credit_history_months": 48, "existing_debt": 10000.0,
-            "credit_inquiries_6m": 1, "prior_loans": 0, "identity_verified": True, "income_verified": True,
-            "decision": decision, "loan_id": loan_id}
+    return {
+        "application_id": app_id,
+        "borrower_id": borrower,
+        "applied_at": dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12)),
+        "requested_amount": amount,
+        "requested_term": term,
+        "product": "cash_loan",
+        "channel": "app_organic",
+        "age": 30,
+        "monthly_income": 8000.0,
+        "employment_type": "white_collar",
+        "employment_years": 3.0,
+        "city_tier": 2,
+        "education": "bachelor",
+        "credit_history_months": 48,
+        "existing_debt": 10000.0,
+        "credit_inquiries_6m": 1,
+        "prior_loans": 0,
+        "identity_verified": True,
+        "income_verified": True,
+        "decision": decision,
+        "loan_id": loan_id,
+    }

@@ -33,32 +33,53 @@ def book() -> dict[str, pl.DataFrame]:
 def instalment_ledger(book: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """One row per instalment with the day it became paid (null if never), waterfall-allocated."""
     pay = (
-        book["repayments"].group_by("loan_id", paid_on=pl.col("paid_at").dt.date()).agg(pl.col("amount").sum())
-        .sort("loan_id", "paid_on").with_columns(cum_paid=pl.col("amount").cum_sum().over("loan_id"))
+        book["repayments"]
+        .group_by("loan_id", paid_on=pl.col("paid_at").dt.date())
+        .agg(pl.col("amount").sum())
+        .sort("loan_id", "paid_on")
+        .with_columns(cum_paid=pl.col("amount").cum_sum().over("loan_id"))
     )
     sched = (
-        book["schedule"].sort("loan_id", "instalment_no")
+        book["schedule"]
+        .sort("loan_id", "instalment_no")
         .with_columns(amount_due=pl.col("principal_due") + pl.col("interest_due"))
-        .with_columns(cum_due=pl.col("amount_due").cum_sum().over("loan_id"),
-                      cum_interest=pl.col("interest_due").cum_sum().over("loan_id"))
+        .with_columns(
+            cum_due=pl.col("amount_due").cum_sum().over("loan_id"),
+            cum_interest=pl.col("interest_due").cum_sum().over("loan_id"),
+        )
     )
     paid = (
-        sched.with_columns(target=pl.col("cum_due") - TOLERANCE).sort("target")
-        .join_asof(pay.sort("cum_paid"), left_on="target", right_on="cum_paid", by="loan_id", strategy="forward",
-                   check_sortedness=False)
+        sched.with_columns(target=pl.col("cum_due") - TOLERANCE)
+        .sort("target")
+        .join_asof(
+            pay.sort("cum_paid"),
+            left_on="target",
+            right_on="cum_paid",
+            by="loan_id",
+            strategy="forward",
+            check_sortedness=False,
+        )
         .select("loan_id", "instalment_no", "paid_on")
     )
     # settled early: all principal plus the interest due so far (提前结清)
     closed = (
         pay.sort("paid_on")
-        .join_asof(sched.select("loan_id", "due_date", "cum_interest").sort("due_date"), left_on="paid_on",
-                   right_on="due_date", by="loan_id", strategy="backward", check_sortedness=False)
+        .join_asof(
+            sched.select("loan_id", "due_date", "cum_interest").sort("due_date"),
+            left_on="paid_on",
+            right_on="due_date",
+            by="loan_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
         .join(book["loans"].select("loan_id", "principal"), on="loan_id")
         .filter(pl.col("cum_paid") >= pl.col("principal") + pl.col("cum_interest").fill_null(0) - TOLERANCE)
-        .group_by("loan_id").agg(closed_on=pl.col("paid_on").min())
+        .group_by("loan_id")
+        .agg(closed_on=pl.col("paid_on").min())
     )
     return (
-        sched.join(paid, on=["loan_id", "instalment_no"], how="left").join(closed, on="loan_id", how="left")
+        sched.join(paid, on=["loan_id", "instalment_no"], how="left")
+        .join(closed, on="loan_id", how="left")
         .with_columns(paid_on=pl.min_horizontal("paid_on", "closed_on"))
         .join(book["loans"].select("loan_id", "originated_on", "term_months", "product", "principal"), on="loan_id")
     )
@@ -74,17 +95,22 @@ def months_later(months: int) -> pl.Expr:
 
 def loan_flags(ledger: pl.DataFrame) -> pl.DataFrame:
     """Per loan: ever 30+ within 12 months on book (null when not yet observed), FPD30, default_12m."""
-    horizon = pl.min_horizontal(months_later(12), pl.col("originated_on").dt.offset_by(
-        pl.format("{}mo", pl.col("term_months"))) + pl.duration(days=90))
+    horizon = pl.min_horizontal(
+        months_later(12),
+        pl.col("originated_on").dt.offset_by(pl.format("{}mo", pl.col("term_months"))) + pl.duration(days=90),
+    )
     late = lambda d: unpaid_at(pl.col("due_date") + pl.duration(days=d))  # noqa: E731
     return ledger.group_by("loan_id").agg(
         pl.col("originated_on", "term_months", "product").first(),
         ever30_12m=pl.when(months_later(12).first() <= AS_OF).then(
-            ((pl.col("due_date") + pl.duration(days=30) <= months_later(12)) & late(30)).any()),
+            ((pl.col("due_date") + pl.duration(days=30) <= months_later(12)) & late(30)).any()
+        ),
         fpd30=pl.when(pl.col("due_date").min() + pl.duration(days=30) <= AS_OF).then(
-            late(30).filter(pl.col("instalment_no") == 1).first()),
+            late(30).filter(pl.col("instalment_no") == 1).first()
+        ),
         default_12m=pl.when(horizon.first() <= AS_OF).then(
-            ((pl.col("due_date") + pl.duration(days=90) <= horizon) & late(90)).any()),
+            ((pl.col("due_date") + pl.duration(days=90) <= horizon) & late(90)).any()
+        ),
         ever30=((pl.col("due_date") + pl.duration(days=30) <= AS_OF) & late(30)).any(),
         closed_on=pl.col("closed_on").first(),
         last_due=pl.col("due_date").max(),
@@ -98,17 +124,22 @@ def month_end_dpd(ledger: pl.DataFrame) -> pl.DataFrame:
     charge_off = pl.col("due_date") + pl.duration(days=PARAMS.charge_off_dpd)
     co = ledger.filter(unpaid_at(charge_off)).group_by("loan_id").agg(charged_off=charge_off.min())
     open_loans = (
-        ledger.group_by("loan_id").agg(pl.col("originated_on", "closed_on").first()).join(ends, how="cross")
-        .filter(pl.col("originated_on") <= pl.col("month_end"),
-                pl.col("closed_on").is_null() | (pl.col("closed_on") > pl.col("month_end")))
+        ledger.group_by("loan_id")
+        .agg(pl.col("originated_on", "closed_on").first())
+        .join(ends, how="cross")
+        .filter(
+            pl.col("originated_on") <= pl.col("month_end"),
+            pl.col("closed_on").is_null() | (pl.col("closed_on") > pl.col("month_end")),
+        )
         .join(co, on="loan_id", how="left")
         .filter(pl.col("charged_off").is_null() | (pl.col("charged_off") > pl.col("month_end")))
     )
     overdue = (
-        ledger.filter(unpaid_at(pl.col("due_date"))).join(ends, how="cross")
+        ledger.filter(unpaid_at(pl.col("due_date")))
+        .join(ends, how="cross")
         .filter(pl.col("due_date") < pl.col("month_end"), unpaid_at(pl.col("month_end")))
-        .group_by("loan_id", "month_end").agg(
-            dpd=(pl.col("month_end").first() - pl.col("due_date").min()).dt.total_days())
+        .group_by("loan_id", "month_end")
+        .agg(dpd=(pl.col("month_end").first() - pl.col("due_date").min()).dt.total_days())
     )
     return open_loans.join(overdue, on=["loan_id", "month_end"], how="left").with_columns(pl.col("dpd").fill_null(0))
 
@@ -130,15 +161,22 @@ def quantile_bin(column: str, n: int = 5) -> pl.Expr:
 
 
 def rate_by(flags: pl.DataFrame, by: str | pl.Expr, flag: str = "ever30_12m") -> pl.DataFrame:
-    return (flags.filter(pl.col(flag).is_not_null()).group_by(by).agg(rate=pl.col(flag).mean(), n=pl.len())
-            .sort(by if isinstance(by, str) else by.meta.output_name()))
+    return (
+        flags.filter(pl.col(flag).is_not_null())
+        .group_by(by)
+        .agg(rate=pl.col(flag).mean(), n=pl.len())
+        .sort(by if isinstance(by, str) else by.meta.output_name())
+    )
 
 
 def realism(book: dict[str, pl.DataFrame], ledger: pl.DataFrame) -> dict[str, float]:
     """Every measure of REALISM.md's target table on ``book``."""
     flags = loan_flags(ledger)
-    apps = book["applications"].join(flags, on="loan_id").with_columns(
-        debt_ratio=pl.col("existing_debt") / pl.col("monthly_income"))
+    apps = (
+        book["applications"]
+        .join(flags, on="loan_id")
+        .with_columns(debt_ratio=pl.col("existing_debt") / pl.col("monthly_income"))
+    )
     m: dict[str, float] = {}
     m["principal_median"] = book["loans"]["principal"].median()
     m["ever30_12m"] = flags["ever30_12m"].drop_nulls().mean()
@@ -149,9 +187,11 @@ def realism(book: dict[str, pl.DataFrame], ledger: pl.DataFrame) -> dict[str, fl
     outstanding = (
         ledger.join(pl.DataFrame({"month_end": ends}), how="cross")
         .filter(unpaid_at(pl.col("month_end")))
-        .group_by("loan_id", "month_end").agg(balance=pl.col("principal_due").sum())
+        .group_by("loan_id", "month_end")
+        .agg(balance=pl.col("principal_due").sum())
         .join(states, on=["loan_id", "month_end"])
-        .group_by("month_end").agg(ratio=pl.col("balance").filter(pl.col("dpd") >= 90).sum() / pl.col("balance").sum())
+        .group_by("month_end")
+        .agg(ratio=pl.col("balance").filter(pl.col("dpd") >= 90).sum() / pl.col("balance").sum())
     )
     m["dpd90_balance_at_as_of"] = outstanding.filter(pl.col("month_end") == AS_OF)["ratio"].item()
     m["dpd90_balance"] = outstanding["ratio"].mean()
@@ -164,10 +204,11 @@ def realism(book: dict[str, pl.DataFrame], ledger: pl.DataFrame) -> dict[str, fl
     halves = rate_by(apps.with_columns(q=quantile_bin("employment_years", 2)), "q")["rate"]
     m["employment_years_low_over_high"] = halves[0] / halves[1]
     m["inquiries_4plus_over_0"] = (lambda r: r[-1] / r[0])(
-        rate_by(apps.with_columns(q=pl.col("credit_inquiries_6m").clip(0, 4)), "q")["rate"])
-    m["term_24_over_3"] = (lambda r: r.filter(pl.col("term_months") == 24)["rate"][0]
-                           / r.filter(pl.col("term_months") == 3)["rate"][0])(
-        rate_by(flags, "term_months", "default_12m"))
+        rate_by(apps.with_columns(q=pl.col("credit_inquiries_6m").clip(0, 4)), "q")["rate"]
+    )
+    m["term_24_over_3"] = (
+        lambda r: r.filter(pl.col("term_months") == 24)["rate"][0] / r.filter(pl.col("term_months") == 3)["rate"][0]
+    )(rate_by(flags, "term_months", "default_12m"))
     fpd = apps.filter(pl.col("fpd30").is_not_null())
     m["fpd30"] = fpd["fpd30"].mean()
     truth = book["truth"].filter(pl.col("loan_id").is_not_null())
@@ -177,15 +218,20 @@ def realism(book: dict[str, pl.DataFrame], ledger: pl.DataFrame) -> dict[str, fl
     entered = (
         ledger.sort("loan_id", "instalment_no")
         .with_columns(prev_paid=pl.col("paid_on").shift(1).over("loan_id"))
-        .filter(pl.col("due_date") + pl.duration(days=30) <= AS_OF, unpaid_at(pl.col("due_date")),
-                (pl.col("instalment_no") == 1) | (pl.col("prev_paid") < pl.col("due_date")))
+        .filter(
+            pl.col("due_date") + pl.duration(days=30) <= AS_OF,
+            unpaid_at(pl.col("due_date")),
+            (pl.col("instalment_no") == 1) | (pl.col("prev_paid") < pl.col("due_date")),
+        )
     )
-    m["collection_30d"] = (entered.filter(~unpaid_at(pl.col("due_date") + pl.duration(days=30)))["amount_due"].sum()
-                           / entered["amount_due"].sum())
+    m["collection_30d"] = (
+        entered.filter(~unpaid_at(pl.col("due_date") + pl.duration(days=30)))["amount_due"].sum()
+        / entered["amount_due"].sum()
+    )
     states = states.with_columns(b=bucket(pl.col("dpd"))).sort("loan_id", "month_end")
-    moves = states.with_columns(next_end=pl.col("month_end").shift(-1).over("loan_id"),
-                                nb=pl.col("b").shift(-1).over("loan_id")).filter(
-        pl.col("next_end") == (pl.col("month_end") + pl.duration(days=1)).dt.month_end())
+    moves = states.with_columns(
+        next_end=pl.col("month_end").shift(-1).over("loan_id"), nb=pl.col("b").shift(-1).over("loan_id")
+    ).filter(pl.col("next_end") == (pl.col("month_end") + pl.duration(days=1)).dt.month_end())
     # a loan that closes during the month has cured: it was paid off
     for a, b in ((1, 2), (2, 3), (3, 4)):
         m[f"roll_m{a}_m{b}"] = (moves.filter(pl.col("b") == a)["nb"] == b).mean()
@@ -200,16 +246,27 @@ def realism(book: dict[str, pl.DataFrame], ledger: pl.DataFrame) -> dict[str, fl
     hit = rate_by(flags, "originated_on").filter(pl.col("originated_on").is_between(first, last))
     year = dt.timedelta(days=365)
     year_before = rate_by(flags, "originated_on").filter(pl.col("originated_on").is_between(first - year, last - year))
-    m["shock_ratio"] = (hit["rate"] * hit["n"]).sum() / hit["n"].sum() / (
-        (year_before["rate"] * year_before["n"]).sum() / year_before["n"].sum())
+    m["shock_ratio"] = (
+        (hit["rate"] * hit["n"]).sum()
+        / hit["n"].sum()
+        / ((year_before["rate"] * year_before["n"]).sum() / year_before["n"].sum())
+    )
     types = flags.filter("ever30").join(truth, on="loan_id")["overdue_type"]
     for t in OverdueType:
         m[f"share_{t.value}"] = (types == t.value).mean()
     # vintage curve: cumulative 30+ by months on book over the vintages with 12 months observed
     curve = [
-        ledger.filter(months_later(12) <= AS_OF).group_by("loan_id").agg(
-            ((pl.col("due_date") + pl.duration(days=30) <= months_later(mob)) & unpaid_at(
-                pl.col("due_date") + pl.duration(days=30))).any().alias("bad"))["bad"].mean()
+        ledger.filter(months_later(12) <= AS_OF)
+        .group_by("loan_id")
+        .agg(
+            (
+                (pl.col("due_date") + pl.duration(days=30) <= months_later(mob))
+                & unpaid_at(pl.col("due_date") + pl.duration(days=30))
+            )
+            .any()
+            .alias("bad")
+        )["bad"]
+        .mean()
         for mob in (3, 6, 9, 12)
     ]
     m["vintage_mob6_share_of_mob12"] = curve[1] / curve[3]
@@ -295,8 +352,7 @@ def test_book_size_and_decisions_follow_the_parameters(book: dict[str, pl.DataFr
     # a loan exactly for each approved application, none for the others
     assert (apps["loan_id"].is_not_null() == (apps["decision"] == Decision.APPROVED.value)).all()
     assert set(apps["loan_id"].drop_nulls()) == set(loans["loan_id"])
-    assert loans.join(apps, on="application_id").filter(
-        pl.col("loan_id") != pl.col("loan_id_right")).height == 0
+    assert loans.join(apps, on="application_id").filter(pl.col("loan_id") != pl.col("loan_id_right")).height == 0
 
 
 def test_some_borrowers_come_back_and_stack_loans(book: dict[str, pl.DataFrame]) -> None:
@@ -307,7 +363,9 @@ def test_some_borrowers_come_back_and_stack_loans(book: dict[str, pl.DataFrame])
     assert (book["applications"]["prior_loans"] > 0).mean() > 0.05
     overlapping = loans.join(loans, on="borrower_id").filter(
         pl.col("loan_id") < pl.col("loan_id_right"),
-        pl.col("originated_on_right") < pl.col("end"), pl.col("originated_on") < pl.col("end_right"))
+        pl.col("originated_on_right") < pl.col("end"),
+        pl.col("originated_on") < pl.col("end_right"),
+    )
     assert overlapping.height > 50
 
 
@@ -315,9 +373,13 @@ def test_schedule_is_a_contiguous_equal_instalment_plan(book: dict[str, pl.DataF
     """等额本息: instalments 1..term, monthly from origination, principal summing to the loan."""
     s = book["schedule"].join(book["loans"], on="loan_id")
     per_loan = s.group_by("loan_id").agg(
-        n=pl.len(), lo=pl.col("instalment_no").min(), hi=pl.col("instalment_no").max(),
-        term=pl.col("term_months").first(), principal=pl.col("principal").first(),
-        repaid=pl.col("principal_due").sum())
+        n=pl.len(),
+        lo=pl.col("instalment_no").min(),
+        hi=pl.col("instalment_no").max(),
+        term=pl.col("term_months").first(),
+        principal=pl.col("principal").first(),
+        repaid=pl.col("principal_due").sum(),
+    )
     assert (per_loan["n"] == per_loan["term"]).all()
     assert (per_loan["lo"] == 1).all() and (per_loan["hi"] == per_loan["term"]).all()
     assert np.allclose(per_loan["repaid"], per_loan["principal"], atol=0.01)
@@ -327,7 +389,8 @@ def test_schedule_is_a_contiguous_equal_instalment_plan(book: dict[str, pl.DataF
     monthly = pl.col("annual_rate") / 12
     regular = s.filter(pl.col("instalment_no") < pl.col("term_months")).select(
         paid=pl.col("principal_due") + pl.col("interest_due"),
-        annuity=pl.col("principal") * monthly / (1 - (1 + monthly) ** -pl.col("term_months")))
+        annuity=pl.col("principal") * monthly / (1 - (1 + monthly) ** -pl.col("term_months")),
+    )
     assert (regular["paid"] - regular["annuity"]).abs().max() < 0.02
 
 
@@ -375,11 +438,19 @@ def test_status_agrees_with_the_ledger(book: dict[str, pl.DataFrame], ledger: pl
     """repaid = settled by as_of; charged_off = reached the charge-off days past due; else active."""
     flags = ledger.group_by("loan_id").agg(
         settled=(pl.col("closed_on") <= AS_OF).fill_null(False).any(),
-        written_off=(unpaid_at(pl.col("due_date") + pl.duration(days=PARAMS.charge_off_dpd))
-                     & (pl.col("due_date") + pl.duration(days=PARAMS.charge_off_dpd) <= AS_OF)).any())
-    expected = flags.select("loan_id", status=pl.when("settled").then(pl.lit(LoanStatus.REPAID.value))
-                            .when("written_off").then(pl.lit(LoanStatus.CHARGED_OFF.value))
-                            .otherwise(pl.lit(LoanStatus.ACTIVE.value)))
+        written_off=(
+            unpaid_at(pl.col("due_date") + pl.duration(days=PARAMS.charge_off_dpd))
+            & (pl.col("due_date") + pl.duration(days=PARAMS.charge_off_dpd) <= AS_OF)
+        ).any(),
+    )
+    expected = flags.select(
+        "loan_id",
+        status=pl.when("settled")
+        .then(pl.lit(LoanStatus.REPAID.value))
+        .when("written_off")
+        .then(pl.lit(LoanStatus.CHARGED_OFF.value))
+        .otherwise(pl.lit(LoanStatus.ACTIVE.value)),
+    )
     got = book["loans"].select("loan_id", "status").join(expected, on="loan_id")
     assert (got["status"] == got["status_right"]).all()
 
@@ -400,7 +471,8 @@ def test_collection_ladder_climbs_with_days_past_due(book: dict[str, pl.DataFram
     dpd = (
         actions.join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
         .filter(pl.col("due_date") < pl.col("day"), unpaid_at(pl.col("day")))
-        .group_by("action_id").agg(dpd=(pl.col("day").first() - pl.col("due_date").min()).dt.total_days())
+        .group_by("action_id")
+        .agg(dpd=(pl.col("day").first() - pl.col("due_date").min()).dt.total_days())
     )
     a = actions.join(dpd, on="action_id", how="left").with_columns(pl.col("dpd").fill_null(0))
     median = a.group_by("action").agg(pl.col("dpd").median()).sort("dpd")
@@ -416,13 +488,19 @@ def test_collection_ladder_climbs_with_days_past_due(book: dict[str, pl.DataFram
 
 def test_outcomes_follow_the_kind_of_borrower(book: dict[str, pl.DataFrame]) -> None:
     """Malicious borrowers refuse or vanish; temporary ones are reached and promise to pay."""
-    talks = book["collection_actions"].filter(pl.col("action") == "call").join(
-        book["truth"].select("loan_id", "overdue_type"), on="loan_id")
+    talks = (
+        book["collection_actions"]
+        .filter(pl.col("action") == "call")
+        .join(book["truth"].select("loan_id", "overdue_type"), on="loan_id")
+    )
     share = lambda kind, outcomes: talks.filter(pl.col("overdue_type") == kind)["outcome"].is_in(outcomes).mean()  # noqa: E731
     assert share("malicious", ["refused", "unreachable", "broken_promise"]) == 1.0
     assert share("temporary", ["reached", "promise_to_pay"]) > 0.7
-    court = book["collection_actions"].filter(pl.col("action").is_in(["litigation", "enforcement"])).join(
-        book["truth"], on="loan_id")
+    court = (
+        book["collection_actions"]
+        .filter(pl.col("action").is_in(["litigation", "enforcement"]))
+        .join(book["truth"], on="loan_id")
+    )
     assert court["overdue_type"].is_in(["malicious", "insolvent", "severe"]).all()
 
 
@@ -430,17 +508,25 @@ def test_a_promise_or_agreement_raises_the_chance_of_a_cure(
     book: dict[str, pl.DataFrame], ledger: pl.DataFrame
 ) -> None:
     """Among overdue accounts contacted, those who promised or signed cure within 30 days more often."""
-    actions = book["collection_actions"].filter(pl.col("action") != "sms").with_columns(
-        day=pl.col("action_at").dt.date(),
-        committed=pl.col("outcome").is_in(["promise_to_pay", "agreement_signed"]))
+    actions = (
+        book["collection_actions"]
+        .filter(pl.col("action") != "sms")
+        .with_columns(
+            day=pl.col("action_at").dt.date(), committed=pl.col("outcome").is_in(["promise_to_pay", "agreement_signed"])
+        )
+    )
     overdue = (
         actions.join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
         .filter(pl.col("due_date") < pl.col("day"), pl.col("day") + pl.duration(days=30) <= AS_OF)
-        .group_by("action_id").agg(
+        .group_by("action_id")
+        .agg(
             pl.col("committed").first(),
             overdue_now=unpaid_at(pl.col("day")).any(),
-            cured=(~unpaid_at(pl.col("day") + pl.duration(days=30))
-                   | (pl.col("due_date") > pl.col("day") + pl.duration(days=30))).all())
+            cured=(
+                ~unpaid_at(pl.col("day") + pl.duration(days=30))
+                | (pl.col("due_date") > pl.col("day") + pl.duration(days=30))
+            ).all(),
+        )
         .filter("overdue_now")
     )
     rate = overdue.group_by("committed").agg(pl.col("cured").mean())
@@ -481,10 +567,13 @@ def test_the_four_overdue_types_are_all_present_and_only_on_overdue_loans(
 ) -> None:
     truth = book["truth"]
     assert set(truth["overdue_type"].drop_nulls().unique()) == {t.value for t in OverdueType}
-    assert truth.filter(pl.col("loan_id").is_null())["overdue_type"].null_count() == truth.filter(
-        pl.col("loan_id").is_null()).height
+    assert (
+        truth.filter(pl.col("loan_id").is_null())["overdue_type"].null_count()
+        == truth.filter(pl.col("loan_id").is_null()).height
+    )
     ever_overdue = ledger.group_by("loan_id").agg(
-        overdue=((pl.col("due_date") < AS_OF) & unpaid_at(pl.col("due_date"))).any())
+        overdue=((pl.col("due_date") < AS_OF) & unpaid_at(pl.col("due_date"))).any()
+    )
     typed = ever_overdue.join(truth, on="loan_id")
     assert (typed["overdue"] == typed["overdue_type"].is_not_null()).all()
 

@@ -118,8 +118,7 @@ def validate(params_file: ParamsOption = Path("params.yaml")) -> None:
     from risk.validate import run as run_validate
 
     paths, params = _context(params_file)
-    report = run_validate(paths.raw, paths.validated, paths.reports, as_of=params.data.as_of,
-                          params=params.validate)
+    report = run_validate(paths.raw, paths.validated, paths.reports, as_of=params.data.as_of, params=params.validate)
     typer.echo(
         f"validate: {len(report.errors)} errors, {len(report.warnings)} warnings; "
         f"report {paths.reports / 'validation.html'}; tables {paths.validated}"

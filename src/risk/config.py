@@ -224,17 +224,35 @@ class ScoreParams:
     legal: LegalParams = field(default_factory=LegalParams)
     # contacts per day per channel (team capacity)
     capacity: dict[str, int] = field(
-        default_factory=lambda: {"sms": 5000, "call": 400, "negotiation": 120, "lawyers_letter": 40,
-                                 "litigation": 10, "enforcement": 10}
+        default_factory=lambda: {
+            "sms": 5000,
+            "call": 400,
+            "negotiation": 120,
+            "lawyers_letter": 40,
+            "litigation": 10,
+            "enforcement": 10,
+        }
     )
     # share of the amount at stake that a contact on this channel brings in, on top of what comes anyway
     uplift: dict[str, float] = field(
-        default_factory=lambda: {"sms": 0.02, "call": 0.06, "negotiation": 0.12, "lawyers_letter": 0.10,
-                                 "litigation": 0.0, "enforcement": 0.0}
+        default_factory=lambda: {
+            "sms": 0.02,
+            "call": 0.06,
+            "negotiation": 0.12,
+            "lawyers_letter": 0.10,
+            "litigation": 0.0,
+            "enforcement": 0.0,
+        }
     )
     cost: dict[str, float] = field(
-        default_factory=lambda: {"sms": 0.1, "call": 3.0, "negotiation": 15.0, "lawyers_letter": 50.0,
-                                 "litigation": 0.0, "enforcement": 0.0}
+        default_factory=lambda: {
+            "sms": 0.1,
+            "call": 3.0,
+            "negotiation": 15.0,
+            "lawyers_letter": 50.0,
+            "litigation": 0.0,
+            "enforcement": 0.0,
+        }
     )
     grade_cutoffs: tuple[float, ...] = (0.03, 0.06, 0.12, 0.25)  # PD upper bounds of grades A, B, C, D; E above
     approve_below: float = 0.06  # PD below: approve

@@ -189,13 +189,11 @@ APPLICATIONS = Table(
         Column("education", pl.String(), "Highest education", domain=_values(Education)),
         Column("credit_history_months", pl.Int64(), "Length of credit bureau history", "months", minimum=0),
         Column("existing_debt", pl.Float64(), "Outstanding debt with other lenders", "RMB", minimum=0),
-        Column("credit_inquiries_6m", pl.Int64(), "Credit bureau inquiries in the last 6 months", "count",
-               minimum=0),
+        Column("credit_inquiries_6m", pl.Int64(), "Credit bureau inquiries in the last 6 months", "count", minimum=0),
         Column("prior_loans", pl.Int64(), "Loans previously taken on this platform", "count", minimum=0),
         Column("identity_verified", pl.Boolean(), "Identity check passed (实名认证)"),
         Column("income_verified", pl.Boolean(), "Income documents verified"),
-        Column("decision", pl.String(), "Underwriting decision; pending = not decided yet",
-               domain=_values(Decision)),
+        Column("decision", pl.String(), "Underwriting decision; pending = not decided yet", domain=_values(Decision)),
         Column("loan_id", pl.String(), "Loan booked from this application, when approved", nullable=True),
     ),
 )
@@ -210,15 +208,18 @@ LOANS = Table(
         Column("application_id", pl.String(), "Application the loan was booked from"),
         Column("originated_on", pl.Date(), "Disbursement date"),
         Column("principal", pl.Float64(), "Amount disbursed", "RMB", minimum=0),
-        Column("annual_rate", pl.Float64(), "Annual interest rate (APR, fraction)", "1/year", minimum=0,
-               maximum=0.36),
+        Column("annual_rate", pl.Float64(), "Annual interest rate (APR, fraction)", "1/year", minimum=0, maximum=0.36),
         Column("term_months", pl.Int64(), "Number of monthly instalments", "months", minimum=1, maximum=60),
         Column("repayment_method", pl.String(), "Amortisation method", domain=_values(RepaymentMethod)),
         Column("product", pl.String(), "Product", domain=_values(Product)),
-        Column("contract_max_overdue_days", pl.Int64(),
-               "Days overdue after which the contract allows acceleration and legal action", "days", minimum=1),
-        Column("status", pl.String(), "Status at the data's as-of date (never a feature)",
-               domain=_values(LoanStatus)),
+        Column(
+            "contract_max_overdue_days",
+            pl.Int64(),
+            "Days overdue after which the contract allows acceleration and legal action",
+            "days",
+            minimum=1,
+        ),
+        Column("status", pl.String(), "Status at the data's as-of date (never a feature)", domain=_values(LoanStatus)),
     ),
 )
 
@@ -244,8 +245,13 @@ REPAYMENTS = Table(
         Column("loan_id", pl.String(), "Loan identifier"),
         Column("paid_at", DT, "When the payment was received", "local time"),
         Column("amount", pl.Float64(), "Amount received", "RMB", minimum=0),
-        Column("instalment_no", pl.Int64(), "Instalment the payment was allocated to, where known",
-               nullable=True, minimum=1),
+        Column(
+            "instalment_no",
+            pl.Int64(),
+            "Instalment the payment was allocated to, where known",
+            nullable=True,
+            minimum=1,
+        ),
     ),
 )
 
@@ -270,10 +276,20 @@ TRUTH = Table(
     columns=(
         Column("application_id", pl.String(), "Application identifier"),
         Column("loan_id", pl.String(), "Loan identifier, when booked", nullable=True),
-        Column("true_pd", pl.Float64(), "True probability of default_12m given what was known at application",
-               minimum=0, maximum=1),
-        Column("overdue_type", pl.String(), "Overdue type when the loan ever went overdue",
-               nullable=True, domain=_values(OverdueType)),
+        Column(
+            "true_pd",
+            pl.Float64(),
+            "True probability of default_12m given what was known at application",
+            minimum=0,
+            maximum=1,
+        ),
+        Column(
+            "overdue_type",
+            pl.String(),
+            "Overdue type when the loan ever went overdue",
+            nullable=True,
+            domain=_values(OverdueType),
+        ),
     ),
 )
 

@@ -45,21 +45,17 @@ def closed_on(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFram
     )
     return (
         payments.sort("paid_on")
-        .join_asof(interest, left_on="paid_on", right_on="due_date", by="loan_id", strategy="backward",
-                   check_sortedness=False)
-        .join(loans.select("loan_id", "principal"), on="loan_id")
-        .filter(
-            pl.col("cum_paid")
-            >= pl.col("principal") + pl.col("cum_interest_due").fill_null(0.0) - PAID_TOLERANCE
+        .join_asof(
+            interest, left_on="paid_on", right_on="due_date", by="loan_id", strategy="backward", check_sortedness=False
         )
+        .join(loans.select("loan_id", "principal"), on="loan_id")
+        .filter(pl.col("cum_paid") >= pl.col("principal") + pl.col("cum_interest_due").fill_null(0.0) - PAID_TOLERANCE)
         .group_by("loan_id")
         .agg(pl.col("paid_on").min().alias("closed_on"))
     )
 
 
-def instalment_ledger(
-    loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame
-) -> pl.LazyFrame:
+def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame) -> pl.LazyFrame:
     """One row per instalment: amounts due, running totals and the day it became paid.
 
     Columns: loan_id, instalment_no, due_date, amount_due, principal_due, cum_due, paid_on (null when
@@ -97,7 +93,13 @@ def instalment_ledger(
         )
         .with_columns(paid_on=pl.when(pl.col("paid_on") == FAR_FUTURE).then(None).otherwise("paid_on"))
         .select(
-            "loan_id", "instalment_no", "due_date", "amount_due", "principal_due", "cum_due", "paid_on",
+            "loan_id",
+            "instalment_no",
+            "due_date",
+            "amount_due",
+            "principal_due",
+            "cum_due",
+            "paid_on",
             "closed_on",
         )
         .sort("loan_id", "instalment_no")

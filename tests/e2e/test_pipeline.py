@@ -9,7 +9,6 @@ import duckdb
 import polars as pl
 import pytest
 import yaml
-
 from tests.conftest import run_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -21,9 +20,16 @@ def project(pipeline_project: Path) -> Path:
 
 
 def test_repro_writes_every_output(project: Path):
-    for rel in ("data/raw/loans.parquet", "data/validated/repayments.parquet", "data/features/feature_dictionary.csv",
-                "models/fitted/registry.json", "metrics/pd.json", "reports/validation.html",
-                "reports/model_cards/early_warning.md", "data/scored/risk.duckdb"):
+    for rel in (
+        "data/raw/loans.parquet",
+        "data/validated/repayments.parquet",
+        "data/features/feature_dictionary.csv",
+        "models/fitted/registry.json",
+        "metrics/pd.json",
+        "reports/validation.html",
+        "reports/model_cards/early_warning.md",
+        "data/scored/risk.duckdb",
+    ):
         assert (project / rel).exists(), rel
 
 

@@ -3,9 +3,9 @@
 import datetime as dt
 
 import polars as pl
+from tests.books import LoanSpec, book, pay_on_schedule
 
 from risk.delinquency import days_past_due_at, instalment_ledger
-from tests.books import LoanSpec, book, pay_on_schedule
 
 D = dt.date
 T = dt.datetime

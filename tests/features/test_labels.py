@@ -3,10 +3,10 @@
 import datetime as dt
 
 import polars as pl
+from tests.books import LoanSpec, book, pay_on_schedule
 
 from risk.config import FeatureParams
 from risk.features import build_features
-from tests.books import LoanSpec, book, pay_on_schedule
 
 D = dt.date
 T = dt.datetime

@@ -6,18 +6,23 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+from tests.books import LoanSpec, book
 
 from risk.config import FeatureParams
 from risk.features import build_features
 from risk.features.labels import APPLICATION_LABELS, LOAN_LABELS
-from tests.books import LoanSpec, book
 
 D0 = dt.date(2024, 1, 1)
 AS_OF = dt.date(2024, 6, 30)
 PARAMS = FeatureParams()
-ACTIONS = [("sms", "sms", "delivered"), ("call", "phone", "reached"), ("call", "phone", "refused"),
-           ("call", "phone", "promise_to_pay"), ("negotiation", "phone", "broken_promise"),
-           ("lawyers_letter", "letter", "delivered")]
+ACTIONS = [
+    ("sms", "sms", "delivered"),
+    ("call", "phone", "reached"),
+    ("call", "phone", "refused"),
+    ("call", "phone", "promise_to_pay"),
+    ("negotiation", "phone", "broken_promise"),
+    ("lawyers_letter", "letter", "delivered"),
+]
 
 
 def _at(day: int, hour: int = 10) -> dt.datetime:
@@ -33,11 +38,14 @@ def loans(draw):
     specs = []
     for i in range(draw(st.integers(1, 4))):
         spec = LoanSpec(
-            f"L{i}", D0 + dt.timedelta(days=draw(st.integers(0, 120))), term=draw(st.sampled_from([3, 6, 12])),
+            f"L{i}",
+            D0 + dt.timedelta(days=draw(st.integers(0, 120))),
+            term=draw(st.sampled_from([3, 6, 12])),
             borrower_id=f"B{draw(st.integers(0, 1))}",
         )
-        spec.payments = [(_at(d), a) for d, a in draw(st.lists(payment, max_size=12))
-                         if _at(d).date() > spec.originated_on]
+        spec.payments = [
+            (_at(d), a) for d, a in draw(st.lists(payment, max_size=12)) if _at(d).date() > spec.originated_on
+        ]
         spec.actions = [(_at(d, 9 + d % 12), *act) for d, act in draw(st.lists(action, max_size=8))]
         specs.append(spec)
     return specs
@@ -46,8 +54,11 @@ def loans(draw):
 def _features(specs, as_of=AS_OF):
     fs = build_features(book(*specs), PARAMS, data_as_of=dt.date(2026, 1, 1), as_of_dates=[as_of])
     loans_ = fs.loan_snapshots.drop(*LOAN_LABELS).sort("loan_id")
-    apps = fs.application_snapshots.filter(pl.col("as_of") <= as_of).drop(*APPLICATION_LABELS,
-                                                                          "originated_on").sort("application_id")
+    apps = (
+        fs.application_snapshots.filter(pl.col("as_of") <= as_of)
+        .drop(*APPLICATION_LABELS, "originated_on")
+        .sort("application_id")
+    )
     return loans_, apps
 
 
@@ -63,15 +74,18 @@ def test_records_after_as_of_do_not_change_features(specs, data):
     before = _features(specs)
     changed = []
     for s in specs:
-        payments = [(at, amt * data.draw(st.sampled_from([0.5, 2.0]))) if _after(at) else (at, amt)
-                    for at, amt in s.payments if not (_after(at) and data.draw(st.booleans()))]
+        payments = [
+            (at, amt * data.draw(st.sampled_from([0.5, 2.0]))) if _after(at) else (at, amt)
+            for at, amt in s.payments
+            if not (_after(at) and data.draw(st.booleans()))
+        ]
         payments += [(_at(200 + d), a) for d, a in data.draw(st.lists(payment, max_size=3))]
         actions = [a for a in s.actions if not (_after(a[0]) and data.draw(st.booleans()))]
         actions += [(_at(200 + d, 10), *act) for d, act in data.draw(st.lists(action, max_size=3))]
-        changed.append(LoanSpec(s.loan_id, s.originated_on, s.principal, s.term, s.annual_rate, s.borrower_id,
-                                payments, actions))
-    changed.append(LoanSpec("LATE", AS_OF + dt.timedelta(days=5), borrower_id="B0",
-                            payments=[(_at(250), 100.0)]))
+        changed.append(
+            LoanSpec(s.loan_id, s.originated_on, s.principal, s.term, s.annual_rate, s.borrower_id, payments, actions)
+        )
+    changed.append(LoanSpec("LATE", AS_OF + dt.timedelta(days=5), borrower_id="B0", payments=[(_at(250), 100.0)]))
     after = _features(changed)
     assert_frame_equal(before[0], after[0])
     assert_frame_equal(before[1], after[1])

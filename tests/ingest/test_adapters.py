@@ -21,8 +21,9 @@ from risk.paths import Paths
 SHARED = Path(os.environ.get("RISK_SHARED_DATA") or Path(__file__).parents[2] / "../shared/data").resolve()
 LC = SHARED / "lendingclub-2007-2011"
 TW = SHARED / "uci-taiwan-credit-card"
-needs_data = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data not present: real-data adapter "
-                                                            "tests need it (or set RISK_SHARED_DATA)")
+needs_data = pytest.mark.skipif(
+    not SHARED.is_dir(), reason="../shared/data not present: real-data adapter tests need it (or set RISK_SHARED_DATA)"
+)
 
 
 def _real(fmt: str, folder: Path):
@@ -60,8 +61,13 @@ def test_lendingclub_rows_label_rate_and_mode(lendingclub):
     assert result.mode == "application_only"
     assert result.currency == "USD"
     assert {k: v.height for k, v in result.tables.items()} == {
-        "applications": 39_786, "loans": 0, "schedule": 0, "repayments": 0, "collection_actions": 0,
-        "outcomes": 39_786}
+        "applications": 39_786,
+        "loans": 0,
+        "schedule": 0,
+        "repayments": 0,
+        "collection_actions": 0,
+        "outcomes": 39_786,
+    }
     assert result.tables["outcomes"]["default_flag"].sum() == 5_670  # Charged Off, as SOURCE.md states
     assert result.tables["outcomes"]["default_flag"].mean() == pytest.approx(0.1425, abs=0.0005)
     assert any("no payment history" in s for s in result.lacks)
@@ -112,7 +118,11 @@ def test_taiwan_maps_what_maps(taiwan):
     apps = taiwan.tables["applications"]
     first = apps.row(0, named=True)
     assert (first["application_id"], first["requested_amount"], first["age"], first["education"]) == (
-        "tw-1", 20000.0, 24, "bachelor")
+        "tw-1",
+        20000.0,
+        24,
+        "bachelor",
+    )
     assert apps["age"].null_count() == 2  # the file writes "nan" for two ages
     assert set(apps["education"].drop_nulls().unique()) <= {"postgraduate", "bachelor", "high_school"}
     assert any("PAY_0" in s for s in taiwan.lacks)
@@ -150,8 +160,9 @@ FULL_LC = (
 def full_lc(tmp_path):
     path = tmp_path / "LoanStats3a.csv"
     path.write_text(FULL_LC, encoding="utf-8")
-    return ingest_tables({"lendingclub": read_single(tmp_path, "LoanStats3a.csv", table="lendingclub")},
-                         "lendingclub", IngestParams())
+    return ingest_tables(
+        {"lendingclub": read_single(tmp_path, "LoanStats3a.csv", table="lendingclub")}, "lendingclub", IngestParams()
+    )
 
 
 def test_full_lendingclub_file_builds_loans_and_schedule(full_lc):
@@ -183,27 +194,62 @@ def test_equal_instalment_schedule_repays_the_principal(full_lc):
 
 
 def test_zero_rate_schedule_splits_principal_evenly():
-    loans = pl.DataFrame({"loan_id": ["z"], "originated_on": [dt.date(2024, 1, 31)], "principal": [300.0],
-                          "annual_rate": [0.0], "term_months": [3]})
+    loans = pl.DataFrame(
+        {
+            "loan_id": ["z"],
+            "originated_on": [dt.date(2024, 1, 31)],
+            "principal": [300.0],
+            "annual_rate": [0.0],
+            "term_months": [3],
+        }
+    )
     schedule = equal_instalment_schedule(loans)
     assert schedule["principal_due"].to_list() == [100.0, 100.0, 100.0]
     assert schedule["interest_due"].to_list() == [0.0, 0.0, 0.0]
     assert schedule["due_date"].to_list() == [dt.date(2024, 2, 29), dt.date(2024, 3, 31), dt.date(2024, 4, 30)]
 
 
-@pytest.mark.parametrize(("fmt", "frame", "match"), [
-    ("lendingclub", pl.DataFrame({"loan_amnt": ["1"], "term": ["36 months"]}), "lendingclub.loan_status"),
-    ("lendingclub", pl.DataFrame({"loan_amnt": ["1"], "term": ["36 months"], "loan_status": ["Paid?"]}),
-     "unknown loan status"),
-    ("lendingclub", pl.DataFrame({"loan_amnt": ["1"], "term": ["36 months"], "loan_status": ["Fully Paid"],
-                                  "emp_length": ["ten years"]}), r"lendingclub.emp_length: unknown.*ten years"),
-    ("lendingclub", pl.DataFrame({"loan_amnt": ["five"], "term": ["36 months"], "loan_status": ["Fully Paid"]}),
-     r"lendingclub.loan_amnt: non-numeric.*five"),
-    ("taiwan", pl.DataFrame({"ID": ["1"], "LIMIT_BAL": ["1"], "AGE": ["30"], "EDUCATION": ["1"]}),
-     "taiwan.default.payment.next.month: required"),
-    ("taiwan", pl.DataFrame({"ID": ["1"], "LIMIT_BAL": ["1"], "AGE": ["30"], "EDUCATION": ["1"],
-                             "default.payment.next.month": ["2"]}), "must be 0 or 1"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "frame", "match"),
+    [
+        ("lendingclub", pl.DataFrame({"loan_amnt": ["1"], "term": ["36 months"]}), "lendingclub.loan_status"),
+        (
+            "lendingclub",
+            pl.DataFrame({"loan_amnt": ["1"], "term": ["36 months"], "loan_status": ["Paid?"]}),
+            "unknown loan status",
+        ),
+        (
+            "lendingclub",
+            pl.DataFrame(
+                {"loan_amnt": ["1"], "term": ["36 months"], "loan_status": ["Fully Paid"], "emp_length": ["ten years"]}
+            ),
+            r"lendingclub.emp_length: unknown.*ten years",
+        ),
+        (
+            "lendingclub",
+            pl.DataFrame({"loan_amnt": ["five"], "term": ["36 months"], "loan_status": ["Fully Paid"]}),
+            r"lendingclub.loan_amnt: non-numeric.*five",
+        ),
+        (
+            "taiwan",
+            pl.DataFrame({"ID": ["1"], "LIMIT_BAL": ["1"], "AGE": ["30"], "EDUCATION": ["1"]}),
+            "taiwan.default.payment.next.month: required",
+        ),
+        (
+            "taiwan",
+            pl.DataFrame(
+                {
+                    "ID": ["1"],
+                    "LIMIT_BAL": ["1"],
+                    "AGE": ["30"],
+                    "EDUCATION": ["1"],
+                    "default.payment.next.month": ["2"],
+                }
+            ),
+            "must be 0 or 1",
+        ),
+    ],
+)
 def test_adapters_reject_broken_sources(fmt, frame, match):
     with pytest.raises(RiskDataError, match=match):
         ingest_tables({fmt: frame}, fmt, IngestParams())

@@ -51,30 +51,78 @@ EXPORT = {
 }
 COLUMNS = {
     "applications": {
-        "application_id": "进件号", "id_number": "身份证号", "phone": "手机号", "applied_at": "申请时间",
-        "requested_amount": "申请金额", "requested_term": "申请期数", "product": "产品", "channel": "渠道",
-        "age": "年龄", "monthly_income": "月收入", "employment_type": "职业", "employment_years": "工作年限",
-        "city_tier": "城市等级", "education": "学历", "credit_history_months": "征信月数", "existing_debt": "负债",
-        "credit_inquiries_6m": "近6月查询", "prior_loans": "历史借款", "identity_verified": "实名认证",
-        "income_verified": "收入认证", "decision": "审批结果", "loan_id": "借据号",
+        "application_id": "进件号",
+        "id_number": "身份证号",
+        "phone": "手机号",
+        "applied_at": "申请时间",
+        "requested_amount": "申请金额",
+        "requested_term": "申请期数",
+        "product": "产品",
+        "channel": "渠道",
+        "age": "年龄",
+        "monthly_income": "月收入",
+        "employment_type": "职业",
+        "employment_years": "工作年限",
+        "city_tier": "城市等级",
+        "education": "学历",
+        "credit_history_months": "征信月数",
+        "existing_debt": "负债",
+        "credit_inquiries_6m": "近6月查询",
+        "prior_loans": "历史借款",
+        "identity_verified": "实名认证",
+        "income_verified": "收入认证",
+        "decision": "审批结果",
+        "loan_id": "借据号",
     },
-    "loans": {"loan_id": "借据号", "application_id": "进件号", "originated_on": "放款日期", "principal": "放款金额",
-              "annual_rate": "年利率", "term_months": "期数", "repayment_method": "还款方式", "product": "产品"},
-    "schedule": {"loan_id": "借据号", "instalment_no": "期次", "due_date": "应还日期",
-                 "principal_due": "应还本金", "interest_due": "应还利息"},
-    "repayments": {"repayment_id": "流水号", "loan_id": "借据号", "paid_at": "还款时间", "amount": "还款金额",
-                   "instalment_no": "期次"},
-    "collection_actions": {"action_id": "记录号", "loan_id": "借据号", "action_at": "催收时间", "action": "催收动作",
-                           "channel": "渠道", "outcome": "结果"},
+    "loans": {
+        "loan_id": "借据号",
+        "application_id": "进件号",
+        "originated_on": "放款日期",
+        "principal": "放款金额",
+        "annual_rate": "年利率",
+        "term_months": "期数",
+        "repayment_method": "还款方式",
+        "product": "产品",
+    },
+    "schedule": {
+        "loan_id": "借据号",
+        "instalment_no": "期次",
+        "due_date": "应还日期",
+        "principal_due": "应还本金",
+        "interest_due": "应还利息",
+    },
+    "repayments": {
+        "repayment_id": "流水号",
+        "loan_id": "借据号",
+        "paid_at": "还款时间",
+        "amount": "还款金额",
+        "instalment_no": "期次",
+    },
+    "collection_actions": {
+        "action_id": "记录号",
+        "loan_id": "借据号",
+        "action_at": "催收时间",
+        "action": "催收动作",
+        "channel": "渠道",
+        "outcome": "结果",
+    },
 }
 PARAMS = IngestParams(
     format="mapping",
     encoding="gbk",
-    files={"applications": "进件.csv", "loans": "借据.csv", "schedule": "还款计划.csv",
-           "repayments": "还款流水.csv", "collection_actions": "催收记录.csv"},
+    files={
+        "applications": "进件.csv",
+        "loans": "借据.csv",
+        "schedule": "还款计划.csv",
+        "repayments": "还款流水.csv",
+        "collection_actions": "催收记录.csv",
+    },
     columns=COLUMNS,
-    date_formats={"applied_at": "%Y/%m/%d %H:%M", "repayments.paid_at": "%Y/%m/%d %H:%M",
-                  "collection_actions.action_at": "%Y/%m/%d %H:%M"},
+    date_formats={
+        "applied_at": "%Y/%m/%d %H:%M",
+        "repayments.paid_at": "%Y/%m/%d %H:%M",
+        "collection_actions.action_at": "%Y/%m/%d %H:%M",
+    },
     codes={
         "product": {"现金贷": "cash_loan", "消费分期": "consumer_instalment", "小微经营贷": "micro_business"},
         "applications.channel": {"自然流量": "app_organic", "广告": "online_ads"},
@@ -121,13 +169,25 @@ def test_worked_example_maps_into_the_contract(export):
     assert apps["loan_id"].to_list() == ["JJ001", None]
     loan = result.tables["loans"].row(0, named=True)
     assert loan | {"borrower_id": None} == {
-        "loan_id": "JJ001", "borrower_id": None, "application_id": "JK01", "originated_on": dt.date(2024, 3, 5),
-        "principal": 12000.0, "annual_rate": 0.24, "term_months": 3, "repayment_method": "equal_instalment",
-        "product": "cash_loan", "contract_max_overdue_days": 90, "status": "active"}
+        "loan_id": "JJ001",
+        "borrower_id": None,
+        "application_id": "JK01",
+        "originated_on": dt.date(2024, 3, 5),
+        "principal": 12000.0,
+        "annual_rate": 0.24,
+        "term_months": 3,
+        "repayment_method": "equal_instalment",
+        "product": "cash_loan",
+        "contract_max_overdue_days": 90,
+        "status": "active",
+    }
     assert result.tables["schedule"]["principal_due"].sum() == pytest.approx(12000.0)
     assert result.tables["repayments"]["amount"].to_list() == [4140.0]
     assert result.tables["collection_actions"].select("action", "channel", "outcome").row(0) == (
-        "sms", "sms", "delivered")
+        "sms",
+        "sms",
+        "delivered",
+    )
 
 
 def test_personal_data_becomes_a_salted_borrower_id(export):
@@ -180,11 +240,14 @@ def test_unmapped_source_column_is_a_warning(export):
     assert result.lacks == ["repayments.instalment_no is not in the source (left empty)."]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("columns", {"loan": {"loan_id": "借据号"}}, "unknown table 'loan'"),
-    ("columns", {"loans": {"loan_no": "借据号"}}, "ingest.columns.loans: unknown contract column 'loan_no'"),
-    ("codes", {"loans.colour": {}}, "ingest.codes: 'loans.colour' is neither"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("columns", {"loan": {"loan_id": "借据号"}}, "unknown table 'loan'"),
+        ("columns", {"loans": {"loan_no": "借据号"}}, "ingest.columns.loans: unknown contract column 'loan_no'"),
+        ("codes", {"loans.colour": {}}, "ingest.codes: 'loans.colour' is neither"),
+    ],
+)
 def test_a_mapping_naming_unknown_tables_or_columns_is_a_config_error(export, field, value, message):
     with pytest.raises(ConfigError, match=message):
         _ingest(export, IngestParams(**{**PARAMS.__dict__, field: value}))
@@ -197,7 +260,9 @@ def test_run_writes_the_five_tables_and_a_manifest_atomically(export, tmp_path, 
     assert summary.startswith("ingest (mapping, mode full)")
     assert "applications 2, loans 1, schedule 3, repayments 1, collection_actions 1" in summary
     assert sorted(p.name for p in paths.raw.iterdir()) == [
-        "_ingest.json", *sorted(f"{t.name}.parquet" for t in INPUT_TABLES)]
+        "_ingest.json",
+        *sorted(f"{t.name}.parquet" for t in INPUT_TABLES),
+    ]
     assert json.loads((paths.raw / "_ingest.json").read_text(encoding="utf-8"))["mode"] == "full"
     before = (paths.raw / "loans.parquet").read_bytes()
     (export / "借据.csv").write_bytes(b"")

@@ -15,7 +15,7 @@ from risk.ingest import ingest_tables
 from risk.ingest.coerce import parse_datetime, parse_number, to_contract
 from risk.ingest.readers import read_folder, read_table_file
 
-CHINESE_CSV = "借据号,还款金额,备注\nJJ001,\"1,200.50\",首期还款\nJJ002,300,提前还款\n"
+CHINESE_CSV = '借据号,还款金额,备注\nJJ001,"1,200.50",首期还款\nJJ002,300,提前还款\n'
 
 
 def _write(tmp_path: Path, name: str, text: str, encoding: str) -> Path:
@@ -26,9 +26,13 @@ def _write(tmp_path: Path, name: str, text: str, encoding: str) -> Path:
 
 def _repayments(**overrides: list) -> pl.DataFrame:
     """Two repayments as an export would have them: every column text."""
-    columns = {"repayment_id": ["r1", "r2"], "loan_id": ["l1", "l1"],
-               "paid_at": ["2024-02-05 10:00:00", "2024-03-05 09:30:00"], "amount": ["100.5", "200"],
-               "instalment_no": ["1", ""]}
+    columns = {
+        "repayment_id": ["r1", "r2"],
+        "loan_id": ["l1", "l1"],
+        "paid_at": ["2024-02-05 10:00:00", "2024-03-05 09:30:00"],
+        "amount": ["100.5", "200"],
+        "instalment_no": ["1", ""],
+    }
     return pl.DataFrame(columns | overrides)
 
 
@@ -110,8 +114,7 @@ def test_non_numeric_amount_is_named_with_examples():
     bad = _repayments(amount=["100", "一百元"])
     with pytest.raises(RiskDataError, match=r"repayments.amount: non-numeric text.*\['一百元'\]") as e:
         to_contract(bad, REPAYMENTS)
-    assert (e.value.table, e.value.column, e.value.rule, e.value.failing_rows) == (
-        "repayments", "amount", "numeric", 1)
+    assert (e.value.table, e.value.column, e.value.rule, e.value.failing_rows) == ("repayments", "amount", "numeric", 1)
 
 
 def test_fractional_instalment_number_is_an_error():
@@ -141,8 +144,9 @@ def test_text_is_parsed_into_contract_types():
     assert frame["instalment_no"].to_list() == [1, None]
 
 
-@pytest.mark.parametrize(("text", "value"), [("12%", 0.12), ("1.00E+05", 100000.0), ("nan", None),
-                                             (" NA ", None), ("", None), ("-3", -3.0)])
+@pytest.mark.parametrize(
+    ("text", "value"), [("12%", 0.12), ("1.00E+05", 100000.0), ("nan", None), (" NA ", None), ("", None), ("-3", -3.0)]
+)
 def test_number_formats(text, value):
     assert parse_number(pl.Series("x", [text]), table="t")[0] == value
 
@@ -156,14 +160,31 @@ def test_contract_folder_with_extra_column_ingests_with_warning(tmp_path):
     """A contract-format folder: CSV and Parquet mixed, an extra column warned about, no collections file."""
     _write(tmp_path, "applications.csv", _csv(_application_row() | {"note": "vip"}), "utf-8")
     _write(tmp_path, "loans.csv", _csv(_loan_row()), "utf-8")
-    _write(tmp_path, "schedule.csv", _csv({"loan_id": "l1", "instalment_no": "1", "due_date": "2024-02-01",
-                                           "principal_due": "1000", "interest_due": "20"}), "utf-8")
+    _write(
+        tmp_path,
+        "schedule.csv",
+        _csv(
+            {
+                "loan_id": "l1",
+                "instalment_no": "1",
+                "due_date": "2024-02-01",
+                "principal_due": "1000",
+                "interest_due": "20",
+            }
+        ),
+        "utf-8",
+    )
     _repayments().write_parquet(tmp_path / "repayments.parquet")
     frames = read_folder(tmp_path, ("applications", "loans", "schedule", "repayments", "collection_actions"))
     result = ingest_tables(frames, "contract", IngestParams())
     assert result.mode == "full"
     assert {k: v.height for k, v in result.tables.items()} == {
-        "applications": 1, "loans": 1, "schedule": 1, "repayments": 2, "collection_actions": 0}
+        "applications": 1,
+        "loans": 1,
+        "schedule": 1,
+        "repayments": 2,
+        "collection_actions": 0,
+    }
     assert result.tables["applications"].schema == pl.Schema(APPLICATIONS.schema)
     assert result.warnings == ["applications: 1 column(s) not in the contract were left out: note."]
     assert result.lacks == ["collection_actions: not in the source (written empty)."]
@@ -182,15 +203,42 @@ def _csv(row: dict[str, str]) -> str:
 
 
 def _application_row() -> dict[str, str]:
-    return {"application_id": "a1", "borrower_id": "b1", "applied_at": "2024-01-01 09:00:00",
-            "requested_amount": "1000", "requested_term": "1", "product": "cash_loan", "channel": "app_organic",
-            "age": "30", "monthly_income": "8000", "employment_type": "white_collar", "employment_years": "2.5",
-            "city_tier": "2", "education": "bachelor", "credit_history_months": "40", "existing_debt": "0",
-            "credit_inquiries_6m": "1", "prior_loans": "0", "identity_verified": "true",
-            "income_verified": "false", "decision": "approved", "loan_id": "l1"}
+    return {
+        "application_id": "a1",
+        "borrower_id": "b1",
+        "applied_at": "2024-01-01 09:00:00",
+        "requested_amount": "1000",
+        "requested_term": "1",
+        "product": "cash_loan",
+        "channel": "app_organic",
+        "age": "30",
+        "monthly_income": "8000",
+        "employment_type": "white_collar",
+        "employment_years": "2.5",
+        "city_tier": "2",
+        "education": "bachelor",
+        "credit_history_months": "40",
+        "existing_debt": "0",
+        "credit_inquiries_6m": "1",
+        "prior_loans": "0",
+        "identity_verified": "true",
+        "income_verified": "false",
+        "decision": "approved",
+        "loan_id": "l1",
+    }
 
 
 def _loan_row() -> dict[str, str]:
-    return {"loan_id": "l1", "borrower_id": "b1", "application_id": "a1", "originated_on": "2024-01-01",
-            "principal": "1000", "annual_rate": "0.24", "term_months": "1", "repayment_method": "equal_instalment",
-            "product": "cash_loan", "contract_max_overdue_days": "90", "status": "repaid"}
+    return {
+        "loan_id": "l1",
+        "borrower_id": "b1",
+        "application_id": "a1",
+        "originated_on": "2024-01-01",
+        "principal": "1000",
+        "annual_rate": "0.24",
+        "term_months": "1",
+        "repayment_method": "equal_instalment",
+        "product": "cash_loan",
+        "contract_max_overdue_days": "90",
+        "status": "repaid",
+    }

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.conftest import AS_OF
 
 from risk.config import LabelParams, ModelParams, TrainParams
 from risk.models import tracking
 from risk.models.model import LIGHTGBM, SCORECARD, to_model_frame
 from risk.models.train import SPECS, fit_candidates, time_split, training_frame
-from tests.conftest import AS_OF
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,12 @@ def registered(small_features, tmp_path_factory):
     split = time_split(frame, label=spec.label, windows=params.windows, embargo_days=30)
     models = fit_candidates(spec, split, params, seed=1)
     example = tracking.input_example(models[LIGHTGBM], to_model_frame(split.valid, spec.features))
-    infos = {k: tracking.log_candidate(m, experiment="test-cure", registered_name="test-risk-cure", params={"k": k},
-                                       example=example) for k, m in models.items()}
+    infos = {
+        k: tracking.log_candidate(
+            m, experiment="test-cure", registered_name="test-risk-cure", params={"k": k}, example=example
+        )
+        for k, m in models.items()
+    }
     tracking.set_alias("test-risk-cure", "champion", infos[LIGHTGBM]["version"])
     tracking.set_alias("test-risk-cure", "challenger", infos[SCORECARD]["version"])
     return split, models

@@ -7,13 +7,13 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from tests.conftest import AS_OF
 
 from risk.config import ChampionRule, LabelParams, TrainParams, WindowParams
 from risk.models.calibration import Calibrator
 from risk.models.metrics import expected_calibration_error
 from risk.models.model import LIGHTGBM, SCORECARD
 from risk.models.train import SPECS, evaluate_candidates, fit_candidates, time_split, training_frame
-from tests.conftest import AS_OF
 
 PARAMS = TrainParams()
 
@@ -27,8 +27,12 @@ def _frame(features, name):
 @pytest.fixture(scope="module")
 def ew(small_features):
     spec = SPECS["early_warning"]
-    split = time_split(_frame(small_features, "early_warning"), label=spec.label, windows=PARAMS.windows,
-                       embargo_days=PARAMS.early_warning.embargo_days)
+    split = time_split(
+        _frame(small_features, "early_warning"),
+        label=spec.label,
+        windows=PARAMS.windows,
+        embargo_days=PARAMS.early_warning.embargo_days,
+    )
     return spec, split, fit_candidates(spec, split, PARAMS, seed=42)
 
 
@@ -56,8 +60,7 @@ def test_pd_keeps_only_cohorts_labelled_for_every_term(small_features):
 def test_too_short_history_is_a_clear_error(small_features):
     frame = _frame(small_features, "early_warning").filter(pl.col("as_of") > dt.date(2025, 6, 1))
     with pytest.raises(ValueError, match="window"):
-        time_split(frame, label="dpd30_next_90d", windows=WindowParams(valid_months=6, test_months=6),
-                   embargo_days=90)
+        time_split(frame, label="dpd30_next_90d", windows=WindowParams(valid_months=6, test_months=6), embargo_days=90)
 
 
 def test_calibrated_probabilities_match_observed_rates(ew):

@@ -51,8 +51,10 @@ def write_export(folder: Path, tables: Book, *, parquet: tuple[str, ...] = (), e
 
 def write_params(project: Path, export: Path, *, encoding: str = "utf-8", fmt: str = "contract") -> Path:
     project.mkdir(parents=True, exist_ok=True)
-    params = {"data": {"source": "ingest", "as_of": AS_OF.isoformat()},
-              "ingest": {"format": fmt, "path": str(export), "encoding": encoding}}
+    params = {
+        "data": {"source": "ingest", "as_of": AS_OF.isoformat()},
+        "ingest": {"format": fmt, "path": str(export), "encoding": encoding},
+    }
     path = project / "params.yaml"
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
     return path
@@ -73,8 +75,12 @@ def assert_no_traceback(result) -> None:
 
 def hashes(*folders: Path) -> dict[str, str]:
     """sha256 of every file under ``folders``, by path."""
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-            for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -167,49 +173,84 @@ def _truncate(name: str) -> Callable[[Path], None]:
 
 
 CASES = {
-    "missing required column": Case(_edit("loans", lambda f: f.drop("principal")),
-                                    "ingest", "loans", "principal", "missing_column"),
+    "missing required column": Case(
+        _edit("loans", lambda f: f.drop("principal")), "ingest", "loans", "principal", "missing_column"
+    ),
     "wrong type: dates stored as integers": Case(
         _edit("loans", lambda f: f.with_columns(pl.col("originated_on").cast(pl.Int32))),
-        "ingest", "loans", "originated_on", "date_format", parquet=("loans",)),
+        "ingest",
+        "loans",
+        "originated_on",
+        "date_format",
+        parquet=("loans",),
+    ),
     "wrong type: amounts stored as dates": Case(
         _edit("repayments", lambda f: f.with_columns(pl.col("paid_at").dt.date().alias("amount"))),
-        "ingest", "repayments", "amount", "numeric", parquet=("repayments",)),
+        "ingest",
+        "repayments",
+        "amount",
+        "numeric",
+        parquet=("repayments",),
+    ),
     "empty CSV file": Case(lambda t: t, "ingest", "repayments", None, "empty_file", damage=_empty("repayments.csv")),
-    "empty Parquet file": Case(lambda t: t, "ingest", "schedule", None, "empty_file", parquet=("schedule",),
-                               damage=_empty("schedule.parquet")),
-    "truncated Parquet": Case(lambda t: t, "ingest", "loans", None, "readable_parquet", parquet=("loans",),
-                              damage=_truncate("loans.parquet")),
-    "GBK declared as UTF-8": Case(_chinese_note, "ingest", "applications", None, "encoding",
-                                  write_encoding="gbk", declared_encoding="utf-8"),
-    "UTF-8 declared as GBK": Case(_chinese_note, "ingest", "applications", None, "encoding",
-                                  write_encoding="utf-8", declared_encoding="gbk"),
-    "non-numeric amount": Case(_set("repayments", "amount", "12O.5", dtype=pl.String),
-                               "ingest", "repayments", "amount", "numeric"),
-    "duplicate key": Case(_set("repayments", "repayment_id", "R0000", row=1),
-                          "validate", "repayments", "repayment_id", "unique_key"),
-    "duplicate compound key": Case(_set("schedule", "instalment_no", 1, row=1),
-                                   "validate", "schedule", "loan_id,instalment_no", "unique_key"),
-    "negative amount": Case(_set("repayments", "amount", -5.0, row=2),
-                            "validate", "repayments", "amount", "in_range"),
-    "NaN in Parquet": Case(_set("loans", "principal", float("nan"), row=3),
-                           "validate", "loans", "principal", "finite", parquet=("loans",)),
-    "NaN in CSV is a missing value": Case(_set("loans", "principal", "NaN", row=3, dtype=pl.String),
-                                          "validate", "loans", "principal", "not_null"),
-    "infinity in CSV": Case(_set("repayments", "amount", "inf", row=4, dtype=pl.String),
-                            "validate", "repayments", "amount", "finite"),
-    "infinity in Parquet": Case(_set("repayments", "amount", float("-inf"), row=4),
-                                "validate", "repayments", "amount", "finite", parquet=("repayments",)),
-    "repayment for unknown loan": Case(_set("repayments", "loan_id", "L-NOT-BOOKED"),
-                                       "validate", "repayments", "loan_id", "fk_loan_exists"),
-    "date after as_of": Case(_set("collection_actions", "action_at", dt.datetime(2026, 1, 1, 9)),
-                             "validate", "collection_actions", "action_at", "not_after_as_of"),
-    "payment before origination": Case(_pay_before_origination,
-                                       "validate", "repayments", "paid_at", "paid_not_before_origination"),
-    "unknown product code": Case(_set("applications", "product", "payday_loan"),
-                                 "validate", "applications", "product", "in_domain"),
-    "unknown action code": Case(_set("collection_actions", "action", "threaten"),
-                                "validate", "collection_actions", "action", "in_domain"),
+    "empty Parquet file": Case(
+        lambda t: t, "ingest", "schedule", None, "empty_file", parquet=("schedule",), damage=_empty("schedule.parquet")
+    ),
+    "truncated Parquet": Case(
+        lambda t: t, "ingest", "loans", None, "readable_parquet", parquet=("loans",), damage=_truncate("loans.parquet")
+    ),
+    "GBK declared as UTF-8": Case(
+        _chinese_note, "ingest", "applications", None, "encoding", write_encoding="gbk", declared_encoding="utf-8"
+    ),
+    "UTF-8 declared as GBK": Case(
+        _chinese_note, "ingest", "applications", None, "encoding", write_encoding="utf-8", declared_encoding="gbk"
+    ),
+    "non-numeric amount": Case(
+        _set("repayments", "amount", "12O.5", dtype=pl.String), "ingest", "repayments", "amount", "numeric"
+    ),
+    "duplicate key": Case(
+        _set("repayments", "repayment_id", "R0000", row=1), "validate", "repayments", "repayment_id", "unique_key"
+    ),
+    "duplicate compound key": Case(
+        _set("schedule", "instalment_no", 1, row=1), "validate", "schedule", "loan_id,instalment_no", "unique_key"
+    ),
+    "negative amount": Case(_set("repayments", "amount", -5.0, row=2), "validate", "repayments", "amount", "in_range"),
+    "NaN in Parquet": Case(
+        _set("loans", "principal", float("nan"), row=3), "validate", "loans", "principal", "finite", parquet=("loans",)
+    ),
+    "NaN in CSV is a missing value": Case(
+        _set("loans", "principal", "NaN", row=3, dtype=pl.String), "validate", "loans", "principal", "not_null"
+    ),
+    "infinity in CSV": Case(
+        _set("repayments", "amount", "inf", row=4, dtype=pl.String), "validate", "repayments", "amount", "finite"
+    ),
+    "infinity in Parquet": Case(
+        _set("repayments", "amount", float("-inf"), row=4),
+        "validate",
+        "repayments",
+        "amount",
+        "finite",
+        parquet=("repayments",),
+    ),
+    "repayment for unknown loan": Case(
+        _set("repayments", "loan_id", "L-NOT-BOOKED"), "validate", "repayments", "loan_id", "fk_loan_exists"
+    ),
+    "date after as_of": Case(
+        _set("collection_actions", "action_at", dt.datetime(2026, 1, 1, 9)),
+        "validate",
+        "collection_actions",
+        "action_at",
+        "not_after_as_of",
+    ),
+    "payment before origination": Case(
+        _pay_before_origination, "validate", "repayments", "paid_at", "paid_not_before_origination"
+    ),
+    "unknown product code": Case(
+        _set("applications", "product", "payday_loan"), "validate", "applications", "product", "in_domain"
+    ),
+    "unknown action code": Case(
+        _set("collection_actions", "action", "threaten"), "validate", "collection_actions", "action", "in_domain"
+    ),
     "schedule with a gap": Case(_schedule_gap, "validate", "schedule", "instalment_no", "instalments_contiguous"),
 }
 
@@ -218,8 +259,7 @@ CASES = {
 def test_bad_export_stops_naming_table_column_and_rule(tmp_path: Path, project: Path, good: Book, name: str):
     """The stage that meets the bad input exits non-zero, names table, column and rule, and keeps earlier outputs."""
     case = CASES[name]
-    export = write_export(tmp_path / "export", case.corrupt(good), parquet=case.parquet,
-                          encoding=case.write_encoding)
+    export = write_export(tmp_path / "export", case.corrupt(good), parquet=case.parquet, encoding=case.write_encoding)
     if case.damage:
         case.damage(export)
     params = write_params(project, export, encoding=case.declared_encoding)
@@ -283,9 +323,44 @@ def test_the_good_export_round_trips(good_project: Path, good: Book):
 # --- fuzz: ingest either succeeds or raises RiskError --------------------------------------------------
 GARBAGE = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["", " ", "nan", "NaN", "inf", "-inf", "1e400", "99999999999999999999", "-0", "1,2,3",
-                     "¥", "12%", "%", "1.5.2", "2024-02-30", "2024/13/01", "0000-00-00", "是", "否", "null",
-                     "\x00", "\u200b", "𠀀𠀁", "Ｌ０００", "١٢٣", "e", "1e", "--1", "﻿", "\r", "\"", "'", ",", "\n"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e400",
+            "99999999999999999999",
+            "-0",
+            "1,2,3",
+            "¥",
+            "12%",
+            "%",
+            "1.5.2",
+            "2024-02-30",
+            "2024/13/01",
+            "0000-00-00",
+            "是",
+            "否",
+            "null",
+            "\x00",
+            "\u200b",
+            "𠀀𠀁",
+            "Ｌ０００",
+            "١٢٣",
+            "e",
+            "1e",
+            "--1",
+            "﻿",
+            "\r",
+            '"',
+            "'",
+            ",",
+            "\n",
+        ]
+    ),
 )
 DTYPES = st.sampled_from(["text", "int", "float", "bool", "date", "datetime", "list", "null"])
 
@@ -298,8 +373,7 @@ def columns(draw, n: int) -> pl.Series:
     if kind == "text":
         return pl.Series(draw(st.lists(opt(GARBAGE), min_size=n, max_size=n)), dtype=pl.String)
     if kind == "int":
-        return pl.Series(draw(st.lists(opt(st.integers(-(2**63), 2**63 - 1)), min_size=n, max_size=n)),
-                         dtype=pl.Int64)
+        return pl.Series(draw(st.lists(opt(st.integers(-(2**63), 2**63 - 1)), min_size=n, max_size=n)), dtype=pl.Int64)
     if kind == "float":
         return pl.Series(draw(st.lists(opt(st.floats()), min_size=n, max_size=n)), dtype=pl.Float64)
     if kind == "bool":
@@ -309,8 +383,10 @@ def columns(draw, n: int) -> pl.Series:
     if kind == "datetime":
         return pl.Series(draw(st.lists(opt(st.datetimes()), min_size=n, max_size=n)), dtype=pl.Datetime("us"))
     if kind == "list":
-        return pl.Series(draw(st.lists(opt(st.lists(st.integers(-5, 5), max_size=2)), min_size=n, max_size=n)),
-                         dtype=pl.List(pl.Int64))
+        return pl.Series(
+            draw(st.lists(opt(st.lists(st.integers(-5, 5), max_size=2)), min_size=n, max_size=n)),
+            dtype=pl.List(pl.Int64),
+        )
     return pl.Series([None] * n, dtype=pl.Null)
 
 
@@ -318,8 +394,13 @@ def columns(draw, n: int) -> pl.Series:
 def random_frame(draw, table: str) -> pl.DataFrame:
     """A frame for ``table``: some of its contract columns, maybe personal or unknown ones, any types."""
     n = draw(st.integers(0, 4))
-    names = draw(st.lists(st.sampled_from([*TABLES[table].schema, "id_number", "phone", "name", "备注"]),
-                          unique=True, max_size=len(TABLES[table].schema) + 2))
+    names = draw(
+        st.lists(
+            st.sampled_from([*TABLES[table].schema, "id_number", "phone", "name", "备注"]),
+            unique=True,
+            max_size=len(TABLES[table].schema) + 2,
+        )
+    )
     names += draw(st.lists(st.text(min_size=1, max_size=6), unique=True, max_size=2))
     names = list(dict.fromkeys(names))
     return pl.DataFrame([draw(columns(n)).alias(c) for c in names]) if names else pl.DataFrame()
@@ -327,8 +408,9 @@ def random_frame(draw, table: str) -> pl.DataFrame:
 
 def tiny_text_book() -> Book:
     """A consistent two-loan book as an export would hand it over: every column as text."""
-    b = book(pay_on_schedule(LoanSpec("L1", dt.date(2024, 1, 15)), through=3), LoanSpec("L2", dt.date(2024, 6, 1)),
-             pending=1)
+    b = book(
+        pay_on_schedule(LoanSpec("L1", dt.date(2024, 1, 15)), through=3), LoanSpec("L2", dt.date(2024, 6, 1)), pending=1
+    )
     return {name: f.with_columns(pl.all().cast(pl.String)) for name, f in b.items()}
 
 
@@ -354,8 +436,9 @@ def damaged_book(draw) -> Book:
         elif action == "empty":
             frame = frame.clear()
         elif action == "rename" and column:
-            frame = frame.rename({column: draw(st.text(min_size=1, max_size=6).filter(
-                lambda s, f=frame: s not in f.columns))})
+            frame = frame.rename(
+                {column: draw(st.text(min_size=1, max_size=6).filter(lambda s, f=frame: s not in f.columns))}
+            )
         tables[name] = frame
     return tables
 
@@ -377,8 +460,11 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 @FUZZ
-@given(frames=st.fixed_dictionaries({}, optional={t.name: random_frame(t.name) for t in INPUT_TABLES}),
-       fmt=st.sampled_from(["contract", "mapping"]), salt=salts())
+@given(
+    frames=st.fixed_dictionaries({}, optional={t.name: random_frame(t.name) for t in INPUT_TABLES}),
+    fmt=st.sampled_from(["contract", "mapping"]),
+    salt=salts(),
+)
 def test_ingest_of_random_tables_succeeds_or_raises_risk_error(frames: Book, fmt: str, salt: str | None):
     """Any tables at all, of any column types: ingest conforms them or raises RiskError, nothing else."""
     _ingest_or_risk_error(frames, fmt, salt)
@@ -394,15 +480,21 @@ def test_ingest_of_a_damaged_book_succeeds_or_raises_risk_error(frames: Book, sa
 def _text_csv(frame: pl.DataFrame) -> bytes:
     """``frame`` as CSV text, as an export would write it (lists in a cell become their text)."""
     # Series, not pl.col: a generated column may be named "*"
-    text = [s.cast(pl.List(pl.String)).list.join("|") if isinstance(s.dtype, pl.List) else s
-            for s in frame.get_columns()]
+    text = [
+        s.cast(pl.List(pl.String)).list.join("|") if isinstance(s.dtype, pl.List) else s for s in frame.get_columns()
+    ]
     return pl.DataFrame(text).write_csv().encode("utf-8") if frame.width else b""
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
-@given(frames=st.one_of(damaged_book(), st.fixed_dictionaries(
-    {t: random_frame(t) for t in ("applications", "loans", "schedule", "repayments")})))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    frames=st.one_of(
+        damaged_book(),
+        st.fixed_dictionaries({t: random_frame(t) for t in ("applications", "loans", "schedule", "repayments")}),
+    )
+)
 def test_cli_ingest_of_written_csvs_exits_with_a_message_not_a_traceback(tmp_path: Path, frames: Book):
     """`risk ingest` on any CSV folder exits 0 or with a RiskError's code and message, never a traceback."""
     folder = tmp_path / "fuzz"

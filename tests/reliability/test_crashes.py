@@ -72,8 +72,14 @@ app()
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "GIT_PYTHON_REFRESH": "quiet",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+    env = {
+        **os.environ,
+        "DVC_NO_ANALYTICS": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "GIT_PYTHON_REFRESH": "quiet",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **extra,
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     return env
 
@@ -102,8 +108,9 @@ def _copy_project(work: Path, *, n_loans: int = 3000) -> Path:
 
 
 def _repro(work: Path) -> subprocess.Popen:
-    return subprocess.Popen(["dvc", "repro"], cwd=work, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        ["dvc", "repro"], cwd=work, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +137,11 @@ def as_of(project: Path) -> dt.date:
 
 
 def hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def duckdb_day(project: Path, day: dt.date) -> dict[str, pl.DataFrame]:
@@ -139,8 +149,10 @@ def duckdb_day(project: Path, day: dt.date) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(project / "data" / "scored" / "risk.duckdb"), read_only=True)
     try:
         out = {name: con.sql(f"SELECT * FROM {name} WHERE as_of = ?", params=[day]).pl() for name in QUEUES}
-        out |= {f"{name} per day": con.sql(f"SELECT as_of, count(*) n FROM {name} GROUP BY 1 ORDER BY 1").pl()
-                for name in QUEUES}
+        out |= {
+            f"{name} per day": con.sql(f"SELECT as_of, count(*) n FROM {name} GROUP BY 1 ORDER BY 1").pl()
+            for name in QUEUES
+        }
     finally:
         con.close()
     return {k: v.sort(v.columns[:3]) if "per day" not in k else v for k, v in out.items()}
@@ -164,9 +176,14 @@ def kill_midway(args: list[str], cwd: Path, *, crash_at: str, ready, timeout: fl
     """Start ``risk <args>`` on a slow disk, SIGKILL it as soon as ``ready()`` holds, and check it was still running."""
     marker = cwd / ".crash-marker"
     marker.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_DISK, *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env=_env(CRASH_AT=crash_at, CRASH_MARKER=str(marker)))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_DISK, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(CRASH_AT=crash_at, CRASH_MARKER=str(marker)),
+    )
     deadline = time.monotonic() + timeout
     try:
         while not ready(marker):
@@ -195,7 +212,8 @@ def _tmp_with_a_file(parent: Path, prefix: str):
 
 def loan_snapshots(project: Path) -> pl.DataFrame:
     return pl.read_parquet(project / "data" / "features" / "loan_snapshots", hive_partitioning=True).sort(
-        "loan_id", "as_of")
+        "loan_id", "as_of"
+    )
 
 
 def test_sigkill_midway_through_features_keeps_the_previous_features(project: Path):
@@ -204,8 +222,12 @@ def test_sigkill_midway_through_features_keeps_the_previous_features(project: Pa
     before, snapshots = hashes(features), loan_snapshots(project)
     # a run whose features differ, so that old and new are told apart
     params = variant_params(project, "params-crash.yaml", "features", "late_grace_days", 9)
-    kill_midway(["features", "--params", str(params)], project, crash_at="parquet",
-                ready=_tmp_with_a_file(project / "data", "features"))
+    kill_midway(
+        ["features", "--params", str(params)],
+        project,
+        crash_at="parquet",
+        ready=_tmp_with_a_file(project / "data", "features"),
+    )
     assert hashes(features) == before
     assert leftovers(project / "data", "features")  # the kill left its half-written folder, hidden
     _run(risk("features"), project)
@@ -231,8 +253,7 @@ def test_sigkill_midway_through_score_keeps_the_previous_day(project: Path, cras
     before_parquet, before_duckdb = hashes(folder), duckdb_day(project, day)
     # a run whose queues differ, so that the old day and the new are told apart
     params = variant_params(project, "params-crash.yaml", "score", "at_risk_threshold", 0.02)
-    ready = (_tmp_with_a_file(folder.parent, folder.name) if crash_at == "parquet"
-             else lambda marker: marker.exists())
+    ready = _tmp_with_a_file(folder.parent, folder.name) if crash_at == "parquet" else lambda marker: marker.exists()
     kill_midway(["score", "--params", str(params)], project, crash_at=crash_at, ready=ready)
     if crash_at == "parquet":
         assert hashes(folder) == before_parquet
@@ -265,8 +286,12 @@ def assert_one_copy(project: Path, day: dt.date) -> None:
 def test_two_concurrent_scorings_of_one_day_leave_one_copy(project: Path):
     """Two `risk score` runs of one as_of at once: each ends ok or with LockHeld (75), and the day is there once."""
     day = as_of(project)
-    procs = [subprocess.Popen(risk("score"), cwd=project, env=_env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            risk("score"), cwd=project, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     codes = [p.returncode for p in procs]
     assert set(codes) <= {0, 75} and 0 in codes, "\n".join(outs)

@@ -34,11 +34,26 @@ STAGES = ("ingest", "validate", "features", "train", "evaluate", "score")
 pytestmark = [pytest.mark.slow]
 
 # Whole tokens only: hex hashes and long numbers hold digit runs, never an 18- or 11-digit token of this shape.
-ID_NUMBER = re.compile(rb"(?<![0-9A-Za-z.])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}"
-                       rb"[\dXx](?![0-9A-Za-z])")
+ID_NUMBER = re.compile(
+    rb"(?<![0-9A-Za-z.])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}"
+    rb"[\dXx](?![0-9A-Za-z])"
+)
 PHONE = re.compile(rb"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z])")
-PROTECTED = ("gender", "sex", "ethnicity", "ethnic", "race", "nation", "religion", "marital", "marriage",
-             "性别", "民族", "宗教", "婚姻")
+PROTECTED = (
+    "gender",
+    "sex",
+    "ethnicity",
+    "ethnic",
+    "race",
+    "nation",
+    "religion",
+    "marital",
+    "marriage",
+    "性别",
+    "民族",
+    "宗教",
+    "婚姻",
+)
 PERSONAL = ("id_number", "phone", "name", "身份证号", "手机号", "姓名")
 ETHNICITIES = ("汉族", "回族", "维吾尔族", "藏族", "壮族")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -59,20 +74,28 @@ def people(borrowers: list[str], ages: dict[str, int], seed: int = 5) -> pl.Data
     rows = []
     for i, b in enumerate(borrowers):
         born = dt.date(AS_OF.year - ages[b], 1 + i % 12, 1 + i % 28)
-        rows.append({
-            "borrower_id": b,
-            "身份证号": id_number(AREAS[i % len(AREAS)], born, i % 1000),
-            "手机号": f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}",
-            "姓名": SURNAMES[i % len(SURNAMES)] + "".join(rng.choice(list(GIVEN), 2)),
-            "性别": "女" if i % 2 else "男",
-            "民族": ETHNICITIES[i % len(ETHNICITIES)],
-        })
+        rows.append(
+            {
+                "borrower_id": b,
+                "身份证号": id_number(AREAS[i % len(AREAS)], born, i % 1000),
+                "手机号": f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}",
+                "姓名": SURNAMES[i % len(SURNAMES)] + "".join(rng.choice(list(GIVEN), 2)),
+                "性别": "女" if i % 2 else "男",
+                "民族": ETHNICITIES[i % len(ETHNICITIES)],
+            }
+        )
     return pl.DataFrame(rows)
 
 
 def _env() -> dict[str, str]:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "GIT_PYTHON_REFRESH": "quiet",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "RISK_PII_SALT": SALT}
+    env = {
+        **os.environ,
+        "DVC_NO_ANALYTICS": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "GIT_PYTHON_REFRESH": "quiet",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "RISK_PII_SALT": SALT,
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     return env
 
@@ -91,10 +114,12 @@ def write_export(folder: Path, n_loans: int) -> pl.DataFrame:
     who = people(sorted(ages), ages)
     folder.mkdir(parents=True)
     export = {
-        "进件.csv": apps.join(who, on="borrower_id", how="left", maintain_order="left").drop("borrower_id")
+        "进件.csv": apps.join(who, on="borrower_id", how="left", maintain_order="left")
+        .drop("borrower_id")
         .rename({"application_id": "进件号", "applied_at": "申请时间"}),
-        "借据.csv": tables["loans"].join(who.select("borrower_id", "身份证号", "姓名"), on="borrower_id",
-                                        how="left", maintain_order="left").drop("borrower_id"),
+        "借据.csv": tables["loans"]
+        .join(who.select("borrower_id", "身份证号", "姓名"), on="borrower_id", how="left", maintain_order="left")
+        .drop("borrower_id"),
         **{f"{t}.csv": tables[t] for t in ("schedule", "repayments", "collection_actions")},
     }
     for name, frame in export.items():
@@ -105,11 +130,18 @@ def write_export(folder: Path, n_loans: int) -> pl.DataFrame:
 
 def ingest_params(export: Path) -> dict:
     return {
-        "format": "mapping", "path": str(export), "encoding": "gbk",
+        "format": "mapping",
+        "path": str(export),
+        "encoding": "gbk",
         "files": {"applications": "进件.csv", "loans": "借据.csv"},
         "columns": {
-            "applications": {"application_id": "进件号", "applied_at": "申请时间", "id_number": "身份证号",
-                             "phone": "手机号", "name": "姓名"},
+            "applications": {
+                "application_id": "进件号",
+                "applied_at": "申请时间",
+                "id_number": "身份证号",
+                "phone": "手机号",
+                "name": "姓名",
+            },
             "loans": {"id_number": "身份证号", "name": "姓名"},
         },
     }
@@ -120,8 +152,7 @@ def make_project(folder: Path, export: Path) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"] = {"source": "ingest", "as_of": AS_OF.isoformat()}
     params["ingest"] = ingest_params(export)
-    (folder / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False),
-                                        encoding="utf-8")
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return folder
 
 
@@ -139,7 +170,8 @@ def run(tmp_path_factory) -> tuple[Path, pl.DataFrame]:
 def output_files(project: Path) -> list[Path]:
     files = [p for p in sorted(project.rglob("*")) if p.is_file() and p.name != "params.yaml"]
     assert {"data", "models", "metrics", "plots", "reports", "mlflow.db", "mlruns"} <= {
-        p.relative_to(project).parts[0] for p in files}
+        p.relative_to(project).parts[0] for p in files
+    }
     return files
 
 

@@ -52,8 +52,10 @@ def test_loan_missing_its_second_instalment_rolls_m1_then_m2_then_m3():
 
 def test_paid_off_loan_rolls_to_settled():
     """A 2-instalment loan paid on schedule leaves the book: current -> settled (in March)."""
-    tables = book(pay_on_schedule(LoanSpec("S", D(2024, 1, 10), term=2)),
-                  pay_on_schedule(LoanSpec("LONG", D(2024, 1, 10), term=12)))
+    tables = book(
+        pay_on_schedule(LoanSpec("S", D(2024, 1, 10), term=2)),
+        pay_on_schedule(LoanSpec("LONG", D(2024, 1, 10), term=12)),
+    )
     snaps = _snapshots(tables, D(2024, 4, 30))
     moves = portfolio.roll_rates(snaps.filter(pl.col("loan_id") == "S"), last_months=None)
     assert moves.filter(pl.col("from") == "current")["loans"].item() == 1  # Jan -> Feb only: March is not observed
@@ -125,13 +127,22 @@ def test_funnel_counts_delinquent_loans_reaching_each_ladder_step_or_beyond():
     outcomes = portfolio.loan_outcomes(tables, as_of=D(2024, 6, 30))
     funnel = portfolio.collection_funnel(outcomes, tables["collection_actions"])
     funnel = dict(funnel.select("step", "share").iter_rows())
-    assert funnel == {"delinquent (1+ dpd)": 1.0, "reminder": 1.0, "negotiation": 0.5, "lawyers_letter": 0.5,
-                      "litigation": 0.0, "enforcement": 0.0}
+    assert funnel == {
+        "delinquent (1+ dpd)": 1.0,
+        "reminder": 1.0,
+        "negotiation": 0.5,
+        "lawyers_letter": 0.5,
+        "litigation": 0.0,
+        "enforcement": 0.0,
+    }
 
 
 def test_bad_rates_by_segment_only_count_loans_with_twelve_months_on_book():
-    tables = book(LoanSpec("OLD_BAD", D(2023, 1, 1)), pay_on_schedule(LoanSpec("OLD_GOOD", D(2023, 1, 1))),
-                  LoanSpec("YOUNG_BAD", D(2024, 6, 1)))
+    tables = book(
+        LoanSpec("OLD_BAD", D(2023, 1, 1)),
+        pay_on_schedule(LoanSpec("OLD_GOOD", D(2023, 1, 1))),
+        LoanSpec("YOUNG_BAD", D(2024, 6, 1)),
+    )
     seg = portfolio.bad_rates_by_segment(portfolio.loan_outcomes(tables, as_of=AS_OF), as_of=AS_OF)
     assert seg.select("loans", "bad_rate").row(0) == (2, 0.5)
 
@@ -145,39 +156,64 @@ def _model_results(book_tables, features) -> list[ModelResults]:
     rng = np.random.default_rng(0)
     noisy = np.clip(p + rng.normal(0, 0.02, len(p)), 1e-4, 1)
     half = len(p) // 2
-    summary = {"champion": LIGHTGBM, "oracle": {"auc": metrics.safe_auc(y, p)},
-               LIGHTGBM: metrics.binary_report(y, p, reference=p[:half]),
-               SCORECARD: metrics.binary_report(y, noisy, reference=noisy[:half])}
+    summary = {
+        "champion": LIGHTGBM,
+        "oracle": {"auc": metrics.safe_auc(y, p)},
+        LIGHTGBM: metrics.binary_report(y, p, reference=p[:half]),
+        SCORECARD: metrics.binary_report(y, noisy, reference=noisy[:half]),
+    }
     vintage = frame.select(pl.format("{}Q{}", pl.col("as_of").dt.year(), pl.col("as_of").dt.quarter())).to_series()
-    scores = pl.concat([
-        pl.DataFrame({"kind": kind, "sample": sample, "probability": q[sl], "label": y[sl], "vintage": vintage[sl]})
-        for kind, q in ((LIGHTGBM, p), (SCORECARD, noisy))
-        for sample, sl in (("train", slice(0, half)), ("test", slice(half, None)))
-    ])
-    return [ModelResults(
-        "pd", "risk-pd — application PD", summary,
-        roc={LIGHTGBM: metrics.roc_points(y, p), SCORECARD: metrics.roc_points(y, noisy)},
-        calibration={LIGHTGBM: metrics.calibration_table(y, p), SCORECARD: metrics.calibration_table(y, noisy)},
-        ks=metrics.ks_points(y, p), scores=scores,
-    )]
+    scores = pl.concat(
+        [
+            pl.DataFrame({"kind": kind, "sample": sample, "probability": q[sl], "label": y[sl], "vintage": vintage[sl]})
+            for kind, q in ((LIGHTGBM, p), (SCORECARD, noisy))
+            for sample, sl in (("train", slice(0, half)), ("test", slice(half, None)))
+        ]
+    )
+    return [
+        ModelResults(
+            "pd",
+            "risk-pd — application PD",
+            summary,
+            roc={LIGHTGBM: metrics.roc_points(y, p), SCORECARD: metrics.roc_points(y, noisy)},
+            calibration={LIGHTGBM: metrics.calibration_table(y, p), SCORECARD: metrics.calibration_table(y, noisy)},
+            ks=metrics.ks_points(y, p),
+            scores=scores,
+        )
+    ]
 
 
 def _queues(loans: pl.DataFrame) -> dict[str, pl.DataFrame]:
     ids = loans["loan_id"].head(6).to_list()
-    cq = pl.DataFrame({
-        "loan_id": ids, "overdue_type": [None, "temporary", "temporary", "severe", "malicious", "insolvent"],
-        "next_action": ["sms", "sms", "call", "instalment_plan", "lawyers_letter", "settlement"],
-        "scheduled": [True, True, True, False, True, False],
-        "legal_referral": [False, False, False, True, True, True],
-        "legal_criteria": [[], [], [], ["overdue_beyond_contract_max"],
-                           ["fraud_or_malicious_evasion", "refuses_to_communicate"], ["overdue_beyond_contract_max"]],
-        "exposure": [1000.0, 2000.0, 1500.0, 3000.0, 5000.0, 800.0],
-        "litigation_net_value": [None, None, None, -100.0, 900.0, -50.0],
-        "expected_value": [5.0, 20.0, 35.0, 60.0, 300.0, -10.0],
-    })
-    rq = pl.DataFrame({"risk_grade": ["A", "C", "E"], "recommended_decision": ["approved", "manual_review", "declined"],
-                       "pd": [0.01, 0.09, 0.4], "requested_amount": [3000.0, 5000.0, 8000.0],
-                       "expected_loss": [19.5, 292.5, 2080.0]})
+    cq = pl.DataFrame(
+        {
+            "loan_id": ids,
+            "overdue_type": [None, "temporary", "temporary", "severe", "malicious", "insolvent"],
+            "next_action": ["sms", "sms", "call", "instalment_plan", "lawyers_letter", "settlement"],
+            "scheduled": [True, True, True, False, True, False],
+            "legal_referral": [False, False, False, True, True, True],
+            "legal_criteria": [
+                [],
+                [],
+                [],
+                ["overdue_beyond_contract_max"],
+                ["fraud_or_malicious_evasion", "refuses_to_communicate"],
+                ["overdue_beyond_contract_max"],
+            ],
+            "exposure": [1000.0, 2000.0, 1500.0, 3000.0, 5000.0, 800.0],
+            "litigation_net_value": [None, None, None, -100.0, 900.0, -50.0],
+            "expected_value": [5.0, 20.0, 35.0, 60.0, 300.0, -10.0],
+        }
+    )
+    rq = pl.DataFrame(
+        {
+            "risk_grade": ["A", "C", "E"],
+            "recommended_decision": ["approved", "manual_review", "declined"],
+            "pd": [0.01, 0.09, 0.4],
+            "requested_amount": [3000.0, 5000.0, 8000.0],
+            "expected_loss": [19.5, 292.5, 2080.0],
+        }
+    )
     return {"collections_queue": cq, "review_queue": rq}
 
 
@@ -195,13 +231,26 @@ def test_report_is_one_self_contained_page_with_every_section(small_book, small_
     """Five h2 sections; every image is a data: URI; nothing is fetched from the network."""
     as_of = small_features.loan_snapshots["as_of"].max()
     snapshots = small_features.loan_snapshots.select("loan_id", "as_of", "days_past_due")
-    page = render_report(small_book, snapshots, _model_results(small_book, small_features),
-                         _queues(small_book["loans"]), as_of=as_of, shock=(D(2024, 4, 1), D(2024, 9, 30)))
+    page = render_report(
+        small_book,
+        snapshots,
+        _model_results(small_book, small_features),
+        _queues(small_book["loans"]),
+        as_of=as_of,
+        shock=(D(2024, 4, 1), D(2024, 9, 30)),
+    )
     headings = re.findall(r"<h2>(.*?)</h2>", page)
     assert [h.split(" ", 1)[1].split(" ")[0] for h in headings] == ["Portfolio", "Vintage", "Roll", "Models", "Queues"]
     assert len(_self_contained_images(page)) == 7
-    for text in ("90+ dpd on balance", "FPD30", "capture@10%", "oracle (true PD)", "Legal referrals by criterion",
-                  "fraud_or_malicious_evasion", "manual review"):
+    for text in (
+        "90+ dpd on balance",
+        "FPD30",
+        "capture@10%",
+        "oracle (true PD)",
+        "Legal referrals by criterion",
+        "fraud_or_malicious_evasion",
+        "manual review",
+    ):
         assert text in page
 
 
@@ -210,13 +259,19 @@ def test_application_only_report_notes_missing_history_and_still_shows_the_pd_mo
     model split at random): every loan-book section says why it is empty and the PD section renders fully."""
     empty = ("loans", "schedule", "repayments", "collection_actions")
     tables = {k: (v.clear() if k in empty else v) for k, v in small_book.items() if k != "truth"}
-    tables["outcomes"] = pl.DataFrame({"application_id": tables["applications"]["application_id"].head(100),
-                                       "default_flag": pl.Series([0, 1] * 50, dtype=pl.Int8)})
+    tables["outcomes"] = pl.DataFrame(
+        {
+            "application_id": tables["applications"]["application_id"].head(100),
+            "default_flag": pl.Series([0, 1] * 50, dtype=pl.Int8),
+        }
+    )
     snapshots = small_features.loan_snapshots.select("loan_id", "as_of", "days_past_due").clear()
     pd_result = _model_results(small_book, small_features)[0]
     pd_result = dataclasses.replace(
-        pd_result, windows={"train": ("random", "60%"), "valid": ("random", "20%"), "test": ("random", "20%")},
-        scores=pd_result.scores.with_columns(vintage=pl.lit(None, dtype=pl.String)))
+        pd_result,
+        windows={"train": ("random", "60%"), "valid": ("random", "20%"), "test": ("random", "20%")},
+        scores=pd_result.scores.with_columns(vintage=pl.lit(None, dtype=pl.String)),
+    )
     page = render_report(tables, snapshots, [pd_result], {}, as_of=AS_OF)  # application-only: inferred
     assert re.findall(r"<h2>(.*?)</h2>", page)[3] == "4. Models"
     assert page.count(APPLICATION_ONLY_NOTE) >= 3  # overview, vintages, roll rates (and the other models)

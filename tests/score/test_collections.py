@@ -16,12 +16,28 @@ PARAMS = ScoreParams()
 
 def row(**over) -> dict:
     base = {
-        "loan_id": "L", "borrower_id": "B", "days_past_due": 10, "exposure": 5000.0, "arrears_amount": 600.0,
-        "instalment_amount": 600.0, "outstanding_principal": 5000.0, "ew_probability": 0.3,
-        "cure_probability": 0.5, "refusals_90d": 0, "unreachable_90d": 0, "broken_promises_90d": 0,
-        "promises_90d": 0, "reach_rate_90d": 1.0, "partial_payments": 0, "days_since_last_payment": 10,
-        "paid_to_due_all": 0.8, "months_on_book": 6, "max_ladder_step": 1, "contract_max_overdue_days": 90,
-        "last_refusal_at": None, "contacts_on_work_date": 0,
+        "loan_id": "L",
+        "borrower_id": "B",
+        "days_past_due": 10,
+        "exposure": 5000.0,
+        "arrears_amount": 600.0,
+        "instalment_amount": 600.0,
+        "outstanding_principal": 5000.0,
+        "ew_probability": 0.3,
+        "cure_probability": 0.5,
+        "refusals_90d": 0,
+        "unreachable_90d": 0,
+        "broken_promises_90d": 0,
+        "promises_90d": 0,
+        "reach_rate_90d": 1.0,
+        "partial_payments": 0,
+        "days_since_last_payment": 10,
+        "paid_to_due_all": 0.8,
+        "months_on_book": 6,
+        "max_ladder_step": 1,
+        "contract_max_overdue_days": 90,
+        "last_refusal_at": None,
+        "contacts_on_work_date": 0,
     }
     return {**base, **over}
 
@@ -45,8 +61,9 @@ def queue(*rows: dict, params: ScoreParams = PARAMS) -> pl.DataFrame:
 def test_next_contact_is_always_lawful(refusal, contacts, start, end, cooling):
     """Within hours, after the cooling-off period, never on a day the daily cap is reached."""
     rules = ContactRules(start_hour=start, end_hour=end, cooling_off_hours_after_refusal=cooling)
-    out = next_contact_at(frame(row(last_refusal_at=refusal, contacts_on_work_date=contacts)), rules,
-                          work_date=WORK)["next_contact_at"].item()
+    out = next_contact_at(frame(row(last_refusal_at=refusal, contacts_on_work_date=contacts)), rules, work_date=WORK)[
+        "next_contact_at"
+    ].item()
     assert start <= out.hour + out.minute / 60 < end
     assert out.date() >= WORK
     if refusal is not None:
@@ -64,8 +81,12 @@ def test_each_legal_criterion_refers_the_case():
     ).with_columns(overdue_type=pl.lit("temporary"))
     out = legal_referral(rows, PARAMS.legal)
     got = dict(zip(out["loan_id"], out["legal_criteria"].to_list(), strict=True))
-    assert got == {"beyond": ["overdue_beyond_contract_max"], "refuses": ["refuses_to_communicate"],
-                   "broken": ["unreasonable_proposal"], "ordinary": []}
+    assert got == {
+        "beyond": ["overdue_beyond_contract_max"],
+        "refuses": ["refuses_to_communicate"],
+        "broken": ["unreasonable_proposal"],
+        "ordinary": [],
+    }
     assert out["legal_referral"].to_list() == [True, True, True, False]
 
 
@@ -85,16 +106,26 @@ def test_the_four_overdue_types():
         row(loan_id="i", days_past_due=150, cure_probability=0.01, days_since_last_payment=120),
     )
     assert dict(zip(out["loan_id"], out["overdue_type"], strict=True)) == {
-        "t": "temporary", "m": "malicious", "s": "severe", "i": "insolvent"}
+        "t": "temporary",
+        "m": "malicious",
+        "s": "severe",
+        "i": "insolvent",
+    }
     actions = dict(zip(out["loan_id"], out["next_action"], strict=True))
     assert actions["t"] == "sms" and actions["s"] == "instalment_plan"
 
 
 def test_litigation_only_where_it_pays():
-    big = row(loan_id="big", borrower_id="B1", days_past_due=150, max_ladder_step=3, exposure=50000.0,
-              refusals_90d=3)
-    small = row(loan_id="small", borrower_id="B2", days_past_due=150, max_ladder_step=3, exposure=300.0,
-                arrears_amount=100.0, refusals_90d=3)
+    big = row(loan_id="big", borrower_id="B1", days_past_due=150, max_ladder_step=3, exposure=50000.0, refusals_90d=3)
+    small = row(
+        loan_id="small",
+        borrower_id="B2",
+        days_past_due=150,
+        max_ladder_step=3,
+        exposure=300.0,
+        arrears_amount=100.0,
+        refusals_90d=3,
+    )
     out = queue(big, small)
     actions = dict(zip(out["loan_id"], out["next_action"], strict=True))
     assert actions == {"big": "litigation", "small": "settlement"}
@@ -108,8 +139,16 @@ def test_capacity_is_never_exceeded_and_one_contact_per_borrower(n, cap, borrowe
     import random
 
     rnd = random.Random(seed)
-    rows = [row(loan_id=f"L{i}", borrower_id=f"B{rnd.randrange(borrowers)}", days_past_due=rnd.randrange(1, 30),
-                arrears_amount=rnd.uniform(100, 5000), cure_probability=rnd.random()) for i in range(n)]
+    rows = [
+        row(
+            loan_id=f"L{i}",
+            borrower_id=f"B{rnd.randrange(borrowers)}",
+            days_past_due=rnd.randrange(1, 30),
+            arrears_amount=rnd.uniform(100, 5000),
+            cure_probability=rnd.random(),
+        )
+        for i in range(n)
+    ]
     params = ScoreParams(capacity={"sms": cap, "call": cap})
     out = queue(*rows, params=params)
     per_channel = out.filter("scheduled").group_by("channel").len()
@@ -119,8 +158,7 @@ def test_capacity_is_never_exceeded_and_one_contact_per_borrower(n, cap, borrowe
 
 def test_capacity_goes_to_the_most_valuable_contacts_not_the_likeliest():
     """With one call a day, a likely-to-pay small debt loses to a less likely but much larger one."""
-    likely_small = row(loan_id="small", borrower_id="B1", days_past_due=20, arrears_amount=200.0,
-                       cure_probability=0.9)
+    likely_small = row(loan_id="small", borrower_id="B1", days_past_due=20, arrears_amount=200.0, cure_probability=0.9)
     larger = row(loan_id="large", borrower_id="B2", days_past_due=20, arrears_amount=8000.0, cure_probability=0.4)
     out = queue(likely_small, larger, params=ScoreParams(capacity={"call": 1}))
     assert out.filter("scheduled")["loan_id"].to_list() == ["large"]
@@ -128,14 +166,18 @@ def test_capacity_goes_to_the_most_valuable_contacts_not_the_likeliest():
 
 
 def test_current_loan_joins_the_queue_only_when_at_risk():
-    out = queue(row(loan_id="risky", days_past_due=0, ew_probability=0.4),
-                row(loan_id="safe", borrower_id="B2", days_past_due=0, ew_probability=0.01))
+    out = queue(
+        row(loan_id="risky", days_past_due=0, ew_probability=0.4),
+        row(loan_id="safe", borrower_id="B2", days_past_due=0, ew_probability=0.01),
+    )
     assert out["loan_id"].to_list() == ["risky"]
     assert out["overdue_type"].to_list() == [None]
     assert out["next_action"].to_list() == ["sms"]
 
 
 def test_charged_off_loans_leave_the_daily_queue():
-    out = queue(row(loan_id="recent", days_past_due=100),
-                row(loan_id="written_off", borrower_id="B2", days_past_due=PARAMS.charge_off_dpd))
+    out = queue(
+        row(loan_id="recent", days_past_due=100),
+        row(loan_id="written_off", borrower_id="B2", days_past_due=PARAMS.charge_off_dpd),
+    )
     assert out["loan_id"].to_list() == ["recent"]

@@ -19,11 +19,13 @@ def test_grade_follows_the_cutoffs(pd_value, expected):
 
 
 def test_decisions_and_review_order():
-    scored = pl.DataFrame({
-        "application_id": ["a", "b", "c", "d"],
-        "pd": [0.01, 0.10, 0.20, 0.40],
-        "requested_amount": [5000.0, 1000.0, 9000.0, 3000.0],
-    })
+    scored = pl.DataFrame(
+        {
+            "application_id": ["a", "b", "c", "d"],
+            "pd": [0.01, 0.10, 0.20, 0.40],
+            "requested_amount": [5000.0, 1000.0, 9000.0, 3000.0],
+        }
+    )
     out = build_review_queue(scored, PARAMS, as_of=dt.date(2025, 12, 31))
     decisions = dict(zip(out["application_id"], out["recommended_decision"], strict=True))
     assert decisions == {"a": "approved", "b": "manual_review", "c": "manual_review", "d": "declined"}

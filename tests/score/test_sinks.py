@@ -27,8 +27,12 @@ def test_rerun_of_a_day_leaves_exactly_one_copy(tmp_path):
 def test_other_days_are_kept(tmp_path):
     db = tmp_path / "risk.duckdb"
     other = dt.date(2025, 12, 30)
-    write_day({"collections_queue": pl.DataFrame({"as_of": [other], "loan_id": ["x"]})}, scored=tmp_path,
-              database=db, as_of=other)
+    write_day(
+        {"collections_queue": pl.DataFrame({"as_of": [other], "loan_id": ["x"]})},
+        scored=tmp_path,
+        database=db,
+        as_of=other,
+    )
     write_day(_tables(2, "a"), scored=tmp_path, database=db, as_of=DAY)
     assert read_day(db, "collections_queue", other)["loan_id"].to_list() == ["x"]
 

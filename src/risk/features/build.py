@@ -87,12 +87,8 @@ def repayment_state(
     a = pl.col("as_of")
     grace = pl.duration(days=grace_days)
     # last day instalment k was unpaid within history up to as_of
-    unpaid_until = pl.min_horizontal(
-        (pl.col("paid_on") - pl.duration(days=1)).fill_null(a), a
-    )
-    overdue_days = pl.when(unpaid_until > pl.col("due_date")).then(
-        (unpaid_until - pl.col("due_date")).dt.total_days()
-    )
+    unpaid_until = pl.min_horizontal((pl.col("paid_on") - pl.duration(days=1)).fill_null(a), a)
+    overdue_days = pl.when(unpaid_until > pl.col("due_date")).then((unpaid_until - pl.col("due_date")).dt.total_days())
 
     def max_dpd(days: int) -> pl.Expr:
         in_window = unpaid_until >= a - pl.duration(days=days - 1)
@@ -116,10 +112,7 @@ def repayment_state(
             # money sums are rounded to the fen so the order of addition (which differs between engines
             # and partitions) cannot turn an exact 0.00 of arrears into 1e-13
             due_total=pl.col("amount_due").filter(due_by).sum().round(2),
-            due_3m=pl.col("amount_due")
-            .filter(due_by & (pl.col("due_date") > a - pl.duration(days=90)))
-            .sum()
-            .round(2),
+            due_3m=pl.col("amount_due").filter(due_by & (pl.col("due_date") > a - pl.duration(days=90))).sum().round(2),
             outstanding_principal=pl.col("principal_due").filter(~paid_by(a)).sum().round(2),
             remaining_term=(pl.col("due_date") > a).sum(),
             term=pl.len(),
@@ -190,17 +183,22 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
             last_action_on=on.max(),
         )
         .with_columns(
-            reach_rate_90d=pl.when(pl.col("contacts_90d") > 0).then(
-                pl.col("reached_90d") / pl.col("contacts_90d")
-            )
+            reach_rate_90d=pl.when(pl.col("contacts_90d") > 0).then(pl.col("reached_90d") / pl.col("contacts_90d"))
         )
         .drop("contacts_90d", "reached_90d")
     )
 
 
 def _fill_collections(frame: pl.LazyFrame) -> pl.LazyFrame:
-    counts = ["contacts_7d", "contacts_30d", "promises_90d", "broken_promises_90d", "refusals_90d",
-              "unreachable_90d", "max_ladder_step"]
+    counts = [
+        "contacts_7d",
+        "contacts_30d",
+        "promises_90d",
+        "broken_promises_90d",
+        "refusals_90d",
+        "unreachable_90d",
+        "max_ladder_step",
+    ]
     return frame.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
 
 
@@ -283,14 +281,15 @@ def loan_snapshots(
     pairs = _active_at(loans, ledger, dates).cache()
 
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
-    loan_terms = loans.select(
-        "loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months"
-    )
+    loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
     frame = (
         pairs.join(loan_terms, on="loan_id")
         .join(app, on="application_id", how="left")
-        .join(repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days),
-              on=["loan_id", "as_of"], how="left")
+        .join(
+            repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days),
+            on=["loan_id", "as_of"],
+            how="left",
+        )
         .join(collection_state(pairs, t["collection_actions"]), on=["loan_id", "as_of"], how="left")
         .join(_borrower_state(pairs, loans, ledger), on=["borrower_id", "as_of", "loan_id"], how="left")
         .pipe(_fill_collections)
@@ -301,13 +300,9 @@ def loan_snapshots(
                 + pl.col("as_of").dt.month()
                 - pl.col("originated_on").dt.month()
             ).cast(pl.Int64),
-            days_since_last_payment=(
-                pl.col("as_of") - pl.coalesce("last_paid_on", "originated_on")
-            ).dt.total_days(),
+            days_since_last_payment=(pl.col("as_of") - pl.coalesce("last_paid_on", "originated_on")).dt.total_days(),
             days_since_last_contact=(pl.col("as_of") - pl.col("last_action_on")).dt.total_days(),
-            vintage=(pl.col("originated_on").dt.year() * 100 + pl.col("originated_on").dt.month()).cast(
-                pl.Int64
-            ),
+            vintage=(pl.col("originated_on").dt.year() * 100 + pl.col("originated_on").dt.month()).cast(pl.Int64),
             as_of_month=pl.col("as_of").dt.month().cast(pl.Int64),
         )
     )
@@ -397,4 +392,3 @@ def _first_origination(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> dt.
         msg = "loans: no loans, so there is no month end to snapshot"
         raise ValueError(msg)
     return first
-

@@ -43,21 +43,28 @@ FEATURES: tuple[Feature, ...] = (
     Feature("education", "application", "Highest education", "category", _APP),
     Feature("credit_history_months", "application", "Length of credit bureau history", "months", _APP),
     Feature("existing_debt", "application", "Outstanding debt with other lenders", "RMB", _APP),
-    Feature("credit_inquiries_6m", "application", "Credit inquiries in the 6 months before applying", "count",
-            _APP, +1),
+    Feature(
+        "credit_inquiries_6m", "application", "Credit inquiries in the 6 months before applying", "count", _APP, +1
+    ),
     Feature("prior_loans", "application", "Loans previously taken on this platform", "count", _APP),
     Feature("identity_verified", "application", "Identity check passed (实名认证)", "flag", _APP),
     Feature("income_verified", "application", "Income documents verified", "flag", _APP),
     Feature("debt_to_income", "application", "Existing debt / annual income", "ratio", _APP, +1),
     Feature("loan_to_income", "application", "Requested amount / annual income", "ratio", _APP),
-    Feature("payment_to_income", "application", "Requested amount per month of term / monthly income",
-            "ratio", _APP),
+    Feature("payment_to_income", "application", "Requested amount per month of term / monthly income", "ratio", _APP),
     # borrower across loans on the platform, at the snapshot
     Feature("other_active_loans", "borrower", "Borrower's other active loans on the platform", "count", _APP),
-    Feature("other_worst_days_past_due", "borrower", "Worst days past due across the borrower's other loans",
-            "days", _APP, +1),
-    Feature("loans_opened_90d", "borrower", "Borrower's loans originated in the last 90 days (stacking)",
-            "count", _APP),
+    Feature(
+        "other_worst_days_past_due",
+        "borrower",
+        "Worst days past due across the borrower's other loans",
+        "days",
+        _APP,
+        +1,
+    ),
+    Feature(
+        "loans_opened_90d", "borrower", "Borrower's loans originated in the last 90 days (stacking)", "count", _APP
+    ),
     # calendar
     Feature("application_month", "calendar", "Calendar month of the application", "1-12", (PD,)),
     # loan terms
@@ -68,14 +75,15 @@ FEATURES: tuple[Feature, ...] = (
     Feature("max_dpd_3m", "repayment", "Max days past due in the last 90 days", "days", _LOAN, +1),
     Feature("max_dpd_6m", "repayment", "Max days past due in the last 180 days", "days", _LOAN, +1),
     Feature("max_dpd_12m", "repayment", "Max days past due in the last 365 days", "days", _LOAN, +1),
-    Feature("late_instalments", "repayment", "Instalments paid (or still unpaid) after due + grace", "count",
-            _LOAN, +1),
-    Feature("missed_instalments", "repayment", "Instalments past due + grace and unpaid at as_of", "count",
-            _LOAN, +1),
+    Feature(
+        "late_instalments", "repayment", "Instalments paid (or still unpaid) after due + grace", "count", _LOAN, +1
+    ),
+    Feature("missed_instalments", "repayment", "Instalments past due + grace and unpaid at as_of", "count", _LOAN, +1),
     Feature("arrears_amount", "repayment", "Amount due by as_of and not paid", "RMB", _LOAN, +1),
     Feature("prepaid_amount", "repayment", "Amount paid ahead of the schedule", "RMB", _LOAN),
-    Feature("days_since_last_payment", "repayment", "Days since the last payment (since origination if none)",
-            "days", _LOAN),
+    Feature(
+        "days_since_last_payment", "repayment", "Days since the last payment (since origination if none)", "days", _LOAN
+    ),
     Feature("paid_to_due_3m", "repayment", "Paid / due over the last 90 days", "ratio", _LOAN),
     Feature("paid_to_due_all", "repayment", "Paid / due since origination", "ratio", _LOAN),
     Feature("partial_payments", "repayment", "Days with a payment below 95% of the instalment", "count", _LOAN),
@@ -86,15 +94,24 @@ FEATURES: tuple[Feature, ...] = (
     # collections at as_of
     Feature("contacts_7d", "collections", "Collection contacts in the last 7 days", "count", _LOAN),
     Feature("contacts_30d", "collections", "Collection contacts in the last 30 days", "count", _LOAN),
-    Feature("reach_rate_90d", "collections", "Share of contacts in the last 90 days that reached the borrower",
-            "ratio", _LOAN),
+    Feature(
+        "reach_rate_90d",
+        "collections",
+        "Share of contacts in the last 90 days that reached the borrower",
+        "ratio",
+        _LOAN,
+    ),
     Feature("promises_90d", "collections", "Promises to pay in the last 90 days", "count", _LOAN),
     Feature("broken_promises_90d", "collections", "Broken promises in the last 90 days", "count", _LOAN),
     Feature("refusals_90d", "collections", "Refusals in the last 90 days", "count", _LOAN),
-    Feature("unreachable_90d", "collections", "Contacts that did not reach the borrower, last 90 days", "count",
-            _LOAN),
-    Feature("max_ladder_step", "collections", "Highest collections ladder step reached (0 none .. 5 enforcement)",
-            "rank", _LOAN),
+    Feature("unreachable_90d", "collections", "Contacts that did not reach the borrower, last 90 days", "count", _LOAN),
+    Feature(
+        "max_ladder_step",
+        "collections",
+        "Highest collections ladder step reached (0 none .. 5 enforcement)",
+        "rank",
+        _LOAN,
+    ),
     Feature("days_since_last_contact", "collections", "Days since the last collection action", "days", _LOAN),
     # calendar
     Feature("vintage", "calendar", "Origination month as YYYYMM (放款月)", "YYYYMM", _LOAN),

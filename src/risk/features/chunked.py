@@ -59,8 +59,9 @@ def build_loan_snapshots_chunked(
     # collect the inputs once, so a lazy source is not re-read per chunk
     eager = {k: (v.collect() if isinstance(v, pl.LazyFrame) else v) for k, v in tables.items()}
     parts = [
-        loan_snapshots(borrower_chunk(eager, i, chunks), params, as_of_dates=as_of_dates,
-                       data_as_of=data_as_of).collect()
+        loan_snapshots(
+            borrower_chunk(eager, i, chunks), params, as_of_dates=as_of_dates, data_as_of=data_as_of
+        ).collect()
         for i in range(chunks)
     ]
     return _sorted_without_copy(pl.concat(parts, rechunk=False), ["as_of", "loan_id"])

@@ -23,9 +23,7 @@ def _unpaid_at(day: pl.Expr) -> pl.Expr:
     return pl.col("paid_on").is_null() | (pl.col("paid_on") > day)
 
 
-def default_labels(
-    loans: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *, data_as_of: dt.date
-) -> pl.LazyFrame:
+def default_labels(loans: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *, data_as_of: dt.date) -> pl.LazyFrame:
     """``default_12m`` per loan; null when the horizon ends after ``data_as_of``."""
     dpd = pl.duration(days=lp.default_dpd)
     horizon_end = pl.min_horizontal(
@@ -48,9 +46,7 @@ def default_labels(
     )
 
 
-def loan_labels(
-    pairs: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *, data_as_of: dt.date
-) -> pl.LazyFrame:
+def loan_labels(pairs: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *, data_as_of: dt.date) -> pl.LazyFrame:
     """``dpd30_next_90d`` and ``cure_30d`` for each (loan_id, as_of) pair."""
     a = pl.col("as_of")
     ew_days = pl.duration(days=lp.early_warning_horizon_days)

@@ -58,8 +58,12 @@ def run(paths: Paths, params: Params) -> str:
     return (
         f"features: {fs.loan_snapshots.height:,} loan snapshots over {n_dates} month ends, "
         f"{fs.application_snapshots.height:,} application snapshots in {took:.1f}s -> {paths.features}"
-        + ("\n  application-only source: no repayment history, so no loan snapshots (early-warning and cure "
-           "models are skipped)" if manifest.get("mode") == io.APPLICATION_ONLY else "")
+        + (
+            "\n  application-only source: no repayment history, so no loan snapshots (early-warning and cure "
+            "models are skipped)"
+            if manifest.get("mode") == io.APPLICATION_ONLY
+            else ""
+        )
     )
 
 

@@ -71,8 +71,9 @@ def parse_number(s: pl.Series, *, table: str, column: str | None = None) -> pl.S
     bad = text.is_not_null() & value.is_null()
     if bad.any():
         msg = "non-numeric text in a numeric column"
-        raise RiskDataError(msg, table=table, column=column, rule="numeric",
-                            failing_rows=int(bad.sum()), examples=_examples(s, bad))
+        raise RiskDataError(
+            msg, table=table, column=column, rule="numeric", failing_rows=int(bad.sum()), examples=_examples(s, bad)
+        )
     return pl.select(pl.when(percent).then(value / 100).otherwise(value)).to_series().alias(s.name)
 
 
@@ -84,8 +85,9 @@ def parse_integer(s: pl.Series, *, table: str, column: str | None = None) -> pl.
     bad = value.is_not_null() & ((value != value.round(0)) | ~value.is_finite() | (value.abs() >= 2.0**63))
     if bad.any():
         msg = "fractional, infinite or out-of-range value in a whole-number column"
-        raise RiskDataError(msg, table=table, column=column, rule="integer",
-                            failing_rows=int(bad.sum()), examples=_examples(s, bad))
+        raise RiskDataError(
+            msg, table=table, column=column, rule="integer", failing_rows=int(bad.sum()), examples=_examples(s, bad)
+        )
     return value.cast(pl.Int64)
 
 
@@ -95,20 +97,17 @@ def parse_boolean(s: pl.Series, *, table: str, column: str | None = None) -> pl.
     if s.dtype == pl.Boolean:
         return s
     text = _blank_to_null(as_text(s, table=table, column=column), markers=True).str.to_lowercase()
-    value = pl.select(
-        pl.when(text.is_in(TRUE_TEXT)).then(True).when(text.is_in(FALSE_TEXT)).then(False)
-    ).to_series()
+    value = pl.select(pl.when(text.is_in(TRUE_TEXT)).then(True).when(text.is_in(FALSE_TEXT)).then(False)).to_series()
     bad = text.is_not_null() & value.is_null()
     if bad.any():
         msg = f"not a yes/no value (allowed: {', '.join(TRUE_TEXT)} / {', '.join(FALSE_TEXT)})"
-        raise RiskDataError(msg, table=table, column=column, rule="boolean",
-                            failing_rows=int(bad.sum()), examples=_examples(s, bad))
+        raise RiskDataError(
+            msg, table=table, column=column, rule="boolean", failing_rows=int(bad.sum()), examples=_examples(s, bad)
+        )
     return value.alias(s.name)
 
 
-def parse_datetime(
-    s: pl.Series, *, table: str, column: str | None = None, fmt: str | None = None
-) -> pl.Series:
+def parse_datetime(s: pl.Series, *, table: str, column: str | None = None, fmt: str | None = None) -> pl.Series:
     """Parse text as Datetime(us) with ``fmt``, or with the first of :data:`DATE_FORMATS` that fits all."""
     column = column or s.name
     if s.dtype in (pl.Date, pl.Datetime):
@@ -129,8 +128,9 @@ def parse_datetime(
     bad = text.is_not_null() & best[1].is_null()
     tried = f"format {fmt!r}" if fmt else f"formats {', '.join(DATE_FORMATS)}"
     msg = f"dates that do not parse with {tried}; set ingest.date_formats for this column"
-    raise RiskDataError(msg, table=table, column=column, rule="date_format",
-                        failing_rows=best[0], examples=_examples(s, bad))
+    raise RiskDataError(
+        msg, table=table, column=column, rule="date_format", failing_rows=best[0], examples=_examples(s, bad)
+    )
 
 
 def parse_text(s: pl.Series, *, table: str = "", column: str | None = None) -> pl.Series:
@@ -201,8 +201,16 @@ def to_contract(
     for c in table.columns:
         if c.name in frame.columns:
             label = f"{c.name} (source column {source_names[c.name]!r})" if c.name in source_names else None
-            columns.append(parse_column(frame[c.name], c, table=table.name, fmt=date_formats.get(c.name),
-                                        scale=scale.get(c.name), label=label))
+            columns.append(
+                parse_column(
+                    frame[c.name],
+                    c,
+                    table=table.name,
+                    fmt=date_formats.get(c.name),
+                    scale=scale.get(c.name),
+                    label=label,
+                )
+            )
         elif c.nullable:
             columns.append(pl.Series(c.name, [None] * frame.height, dtype=c.dtype))
             lacks.append(f"{table.name}.{c.name} is not in the source (left empty).")
@@ -220,5 +228,6 @@ def to_contract(
 
 def complete(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Add every contract column ``frame`` lacks, empty, so that ``contract.conform`` can select them."""
-    return frame.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in table.schema.items()
-                               if c not in frame.columns])
+    return frame.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in table.schema.items() if c not in frame.columns]
+    )

@@ -55,8 +55,10 @@ def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt:
     check_params(params)
     absent = [t for t in REQUIRED_TABLES if t not in frames]
     if absent:
-        msg = (f"no file for table(s) {', '.join(absent)}; a lender's export needs applications, loans, "
-               "schedule and repayments (collection_actions may be absent)")
+        msg = (
+            f"no file for table(s) {', '.join(absent)}; a lender's export needs applications, loans, "
+            "schedule and repayments (collection_actions may be absent)"
+        )
         raise RiskDataError(msg, table=absent[0], rule="file_exists")
     tables: dict[str, pl.DataFrame] = {}
     lacks: list[str] = []
@@ -69,15 +71,26 @@ def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt:
         frame, source_names = apply_mapping(frames[table.name], table, params)
         frame, gone = pseudonymise(frame, table=table.name, salt=salt)
         dropped += [f"{table.name}.{source_names.get(c, c)}" for c in gone]
-        if (table.name == "loans" and "borrower_id" not in frame.columns and "application_id" in frame.columns
-                and "applications" in tables):
+        if (
+            table.name == "loans"
+            and "borrower_id" not in frame.columns
+            and "application_id" in frame.columns
+            and "applications" in tables
+        ):
             # joined as text, the type applications.application_id already has (a Parquet export may hold numbers)
             frame = frame.with_columns(parse_text(frame["application_id"], table=table.name, column="application_id"))
-            frame = frame.join(tables["applications"].select("application_id", "borrower_id"),
-                               on="application_id", how="left", maintain_order="left")
+            frame = frame.join(
+                tables["applications"].select("application_id", "borrower_id"),
+                on="application_id",
+                how="left",
+                maintain_order="left",
+            )
         conformed, lacking, extra = to_contract(
-            frame, table, date_formats=for_table(params.date_formats, table),
-            scale=for_table(params.scale, table), source_names=source_names,
+            frame,
+            table,
+            date_formats=for_table(params.date_formats, table),
+            scale=for_table(params.scale, table),
+            source_names=source_names,
         )
         tables[table.name] = conformed
         lacks += lacking
@@ -93,8 +106,14 @@ def _finish(result: IngestResult) -> IngestResult:
     }
     if result.mode is IngestMode.APPLICATION_ONLY:
         tables[OUTCOMES.name] = contract.conform(result.tables[OUTCOMES.name], OUTCOMES)
-    return IngestResult(tables=tables, lacks=result.lacks, mode=result.mode, warnings=result.warnings,
-                        dropped=result.dropped, currency=result.currency)
+    return IngestResult(
+        tables=tables,
+        lacks=result.lacks,
+        mode=result.mode,
+        warnings=result.warnings,
+        dropped=result.dropped,
+        currency=result.currency,
+    )
 
 
 def summarise(result: IngestResult, *, fmt: str, source: str, target: str) -> str:

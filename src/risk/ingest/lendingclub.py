@@ -35,9 +35,23 @@ FILE_NAME = "LoanStats3a.csv"
 LABEL = "loan_status"
 REQUIRED = ("loan_amnt", "term", LABEL)
 DROPPED = ("zip_code", "addr_state")  # location: personal data and a proxy for protected attributes
-MAPPED = ("id", "member_id", "loan_amnt", "funded_amnt", "term", "int_rate", "issue_d", "purpose",
-          "emp_length", "annual_inc", "verification_status", "inq_last_6mths", "revol_bal",
-          "earliest_cr_line", LABEL)
+MAPPED = (
+    "id",
+    "member_id",
+    "loan_amnt",
+    "funded_amnt",
+    "term",
+    "int_rate",
+    "issue_d",
+    "purpose",
+    "emp_length",
+    "annual_inc",
+    "verification_status",
+    "inq_last_6mths",
+    "revol_bal",
+    "earliest_cr_line",
+    LABEL,
+)
 POLICY_PREFIX = "Does not meet the credit policy. Status:"
 STATUS = {
     "Fully Paid": LoanStatus.REPAID,
@@ -69,8 +83,14 @@ def _month(frame: pl.DataFrame, column: str) -> pl.Series:
     bad = text.is_not_null() & (text != "") & value.is_null()
     if bad.any():
         msg = "not a month like Dec-2011"
-        raise RiskDataError(msg, table=SOURCE, column=column, rule="date_format", failing_rows=int(bad.sum()),
-                            examples=text.filter(bad).head(5).to_list())
+        raise RiskDataError(
+            msg,
+            table=SOURCE,
+            column=column,
+            rule="date_format",
+            failing_rows=int(bad.sum()),
+            examples=text.filter(bad).head(5).to_list(),
+        )
     return value
 
 
@@ -80,8 +100,14 @@ def _employment_years(emp_length: pl.Series) -> pl.Series:
     unknown = text.is_not_null() & (text != "n/a") & years.is_null()
     if unknown.any():
         msg = f"unknown employment length; known: {list(EMP_YEARS)} and n/a"
-        raise RiskDataError(msg, table=SOURCE, column="emp_length", rule="code_list",
-                            failing_rows=int(unknown.sum()), examples=text.filter(unknown).unique().head(5).to_list())
+        raise RiskDataError(
+            msg,
+            table=SOURCE,
+            column="emp_length",
+            rule="code_list",
+            failing_rows=int(unknown.sum()),
+            examples=text.filter(unknown).unique().head(5).to_list(),
+        )
     return years
 
 
@@ -91,8 +117,14 @@ def _status(frame: pl.DataFrame) -> pl.Series:
     bad = text.is_not_null() & status.is_null()
     if bad.any():
         msg = f"unknown loan status; known: {sorted(STATUS)}"
-        raise RiskDataError(msg, table=SOURCE, column=LABEL, rule="code_list", failing_rows=int(bad.sum()),
-                            examples=text.filter(bad).unique().head(5).to_list())
+        raise RiskDataError(
+            msg,
+            table=SOURCE,
+            column=LABEL,
+            rule="code_list",
+            failing_rows=int(bad.sum()),
+            examples=text.filter(bad).unique().head(5).to_list(),
+        )
     return status
 
 
@@ -109,14 +141,14 @@ def adapt(source: pl.DataFrame) -> IngestResult:
         source = source.filter(~blank)
     n = source.height
     has = set(source.columns)
-    app_id = (source["id"].str.strip_chars() if "id" in has
-              else pl.Series([f"lc-{i:06d}" for i in range(1, n + 1)]))
+    app_id = source["id"].str.strip_chars() if "id" in has else pl.Series([f"lc-{i:06d}" for i in range(1, n + 1)])
     borrower = source["member_id"].str.strip_chars() if "member_id" in has else app_id
     term = parse_integer(source["term"].str.replace(r"(?i)\s*months?\s*$", ""), table=SOURCE, column="term")
     product = pl.Series([Product.CASH_LOAN.value] * n)
     if "purpose" in has:
-        product = pl.select(pl.when(source["purpose"] == "small_business").then(pl.lit(Product.MICRO_BUSINESS.value))
-                            .otherwise(product)).to_series()
+        product = pl.select(
+            pl.when(source["purpose"] == "small_business").then(pl.lit(Product.MICRO_BUSINESS.value)).otherwise(product)
+        ).to_series()
     status = _status(source)
     build_loans = {"funded_amnt", "int_rate", "issue_d"} <= has
     issued = _month(source, "issue_d") if "issue_d" in has else None
@@ -141,18 +173,22 @@ def adapt(source: pl.DataFrame) -> IngestResult:
     if "revol_bal" in has:
         cols["existing_debt"] = _num(source, "revol_bal")
     if "verification_status" in has:
-        cols["income_verified"] = source["verification_status"].str.strip_chars().is_in(
-            ["Verified", "Source Verified"])
+        cols["income_verified"] = source["verification_status"].str.strip_chars().is_in(["Verified", "Source Verified"])
     if issued is not None and "earliest_cr_line" in has:
         first = _month(source, "earliest_cr_line")
-        cols["credit_history_months"] = ((issued.dt.year() - first.dt.year()) * 12
-                                         + issued.dt.month().cast(pl.Int32) - first.dt.month().cast(pl.Int32))
+        cols["credit_history_months"] = (
+            (issued.dt.year() - first.dt.year()) * 12
+            + issued.dt.month().cast(pl.Int32)
+            - first.dt.month().cast(pl.Int32)
+        )
     applications = complete(pl.DataFrame({k: v.alias(k) for k, v in cols.items()}), APPLICATIONS)
 
-    flag = status.replace_strict({LoanStatus.CHARGED_OFF.value: 1, LoanStatus.REPAID.value: 0},
-                                 default=None, return_dtype=pl.Int8)
-    outcomes = pl.DataFrame({"application_id": app_id, "default_flag": flag,
-                             "source_label_name": pl.Series([LABEL] * n)}).filter(pl.col("default_flag").is_not_null())
+    flag = status.replace_strict(
+        {LoanStatus.CHARGED_OFF.value: 1, LoanStatus.REPAID.value: 0}, default=None, return_dtype=pl.Int8
+    )
+    outcomes = pl.DataFrame(
+        {"application_id": app_id, "default_flag": flag, "source_label_name": pl.Series([LABEL] * n)}
+    ).filter(pl.col("default_flag").is_not_null())
     if outcomes.height < n:
         warnings.append(f"{SOURCE}: {n - outcomes.height} loan(s) still running (no final outcome) have no label.")
 
@@ -160,24 +196,41 @@ def adapt(source: pl.DataFrame) -> IngestResult:
     lacks = list(ALWAYS_LACKS)
     if build_loans:
         assert issued is not None
-        loans = pl.DataFrame({
-            "loan_id": app_id, "borrower_id": borrower, "application_id": app_id, "originated_on": issued,
-            "principal": _num(source, "funded_amnt"), "annual_rate": _num(source, "int_rate"),
-            "term_months": term, "repayment_method": [RepaymentMethod.EQUAL_INSTALMENT.value] * n,
-            "product": product, "contract_max_overdue_days": pl.Series([None] * n, dtype=pl.Int64),
-            "status": status,
-        })
+        loans = pl.DataFrame(
+            {
+                "loan_id": app_id,
+                "borrower_id": borrower,
+                "application_id": app_id,
+                "originated_on": issued,
+                "principal": _num(source, "funded_amnt"),
+                "annual_rate": _num(source, "int_rate"),
+                "term_months": term,
+                "repayment_method": [RepaymentMethod.EQUAL_INSTALMENT.value] * n,
+                "product": product,
+                "contract_max_overdue_days": pl.Series([None] * n, dtype=pl.Int64),
+                "status": status,
+            }
+        )
         tables |= {"loans": loans, "schedule": equal_instalment_schedule(loans)}
-        lacks.append("loans.contract_max_overdue_days: not published (left empty); originated_on is the 1st "
-                     "of the issue month.")
+        lacks.append(
+            "loans.contract_max_overdue_days: not published (left empty); originated_on is the 1st of the issue month."
+        )
     else:
-        lacks.append("loans, schedule: this extract has no interest rate, issue date or funded amount "
-                     "(int_rate, issue_d, funded_amnt), so no loans or instalment schedule can be built.")
+        lacks.append(
+            "loans, schedule: this extract has no interest rate, issue date or funded amount "
+            "(int_rate, issue_d, funded_amnt), so no loans or instalment schedule can be built."
+        )
     extra = sorted(has - set(MAPPED) - set(DROPPED))
     if extra:
         warnings.append(f"{SOURCE}: column(s) with no place in the contract left out: {', '.join(extra)}.")
-    return IngestResult(tables=tables, lacks=lacks, mode=IngestMode.APPLICATION_ONLY, warnings=warnings,
-                        dropped=[c for c in DROPPED if c in has], currency="USD")
+    return IngestResult(
+        tables=tables,
+        lacks=lacks,
+        mode=IngestMode.APPLICATION_ONLY,
+        warnings=warnings,
+        dropped=[c for c in DROPPED if c in has],
+        currency="USD",
+    )
 
 
 def equal_instalment_schedule(loans: pl.DataFrame) -> pl.DataFrame:
@@ -197,9 +250,11 @@ def equal_instalment_schedule(loans: pl.DataFrame) -> pl.DataFrame:
     growth = (1 + r).pow(n)
     payment = pl.when(r > 0).then(pl.col("principal") * r * growth / (growth - 1)).otherwise(pl.col("principal") / n)
     # balance before instalment k: P(1+r)^(k-1) - A((1+r)^(k-1) - 1)/r
-    before = pl.when(r > 0).then(
-        pl.col("principal") * (1 + r).pow(k - 1) - pl.col("payment") * ((1 + r).pow(k - 1) - 1) / r
-    ).otherwise(pl.col("principal") - pl.col("payment") * (k - 1))
+    before = (
+        pl.when(r > 0)
+        .then(pl.col("principal") * (1 + r).pow(k - 1) - pl.col("payment") * ((1 + r).pow(k - 1) - 1) / r)
+        .otherwise(pl.col("principal") - pl.col("payment") * (k - 1))
+    )
     return (
         loans.select("loan_id", "originated_on", "principal", "annual_rate", "term_months")
         .with_columns(payment=payment, instalment_no=pl.int_ranges(1, n + 1))
@@ -212,4 +267,3 @@ def equal_instalment_schedule(loans: pl.DataFrame) -> pl.DataFrame:
         )
         .select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
     )
-

@@ -106,21 +106,24 @@ def apply_mapping(frame: pl.DataFrame, table: Table, params: IngestParams) -> tu
     mapped_sources = set(mapping.values())
     keep = [c for c in frame.columns if c not in mapped_sources and c not in mapping]
     # Series, not pl.col: an export's column may be named "*" or "^...$", which pl.col reads as a pattern
-    out = pl.DataFrame([frame.get_column(src).alias(dst) for dst, src in mapping.items()]
-                       + [frame.get_column(c) for c in keep])
+    out = pl.DataFrame(
+        [frame.get_column(src).alias(dst) for dst, src in mapping.items()] + [frame.get_column(c) for c in keep]
+    )
     source_names = {dst: src for dst, src in mapping.items() if dst != src}
     for column, codes in for_table(params.codes, table).items():
         if column in out.columns:
-            out = out.with_columns(translate(out[column], codes, table=table, column=column,
-                                             source=source_names.get(column)))
+            out = out.with_columns(
+                translate(out[column], codes, table=table, column=column, source=source_names.get(column))
+            )
     for column, value in for_table(params.constants, table).items():
         if column not in out.columns:
             out = out.with_columns(pl.lit(value).alias(column))
     return out, source_names
 
 
-def translate(s: pl.Series, codes: Mapping[Any, Any], *, table: Table, column: str,
-              source: str | None = None) -> pl.Series:
+def translate(
+    s: pl.Series, codes: Mapping[Any, Any], *, table: Table, column: str, source: str | None = None
+) -> pl.Series:
     """Replace source codes by contract values; a value in neither is an error naming a few of them."""
     lookup = {str(k): str(v) for k, v in codes.items()}
     text = s.cast(pl.String).str.strip_chars()
@@ -131,7 +134,12 @@ def translate(s: pl.Series, codes: Mapping[Any, Any], *, table: Table, column: s
     if bad.any():
         where = f"{column} (source column {source!r})" if source else column
         msg = f"values missing from ingest.codes.{column}; known: {sorted(lookup)}"
-        raise RiskDataError(msg, table=table.name, column=where, rule="code_list",
-                            failing_rows=int(bad.sum()),
-                            examples=text.filter(bad).unique(maintain_order=True).head(5).to_list())
+        raise RiskDataError(
+            msg,
+            table=table.name,
+            column=where,
+            rule="code_list",
+            failing_rows=int(bad.sum()),
+            examples=text.filter(bad).unique(maintain_order=True).head(5).to_list(),
+        )
     return out.alias(column)

@@ -49,15 +49,19 @@ def pseudonymise(frame: pl.DataFrame, *, table: str, salt: str | None) -> tuple[
     out = frame
     if "borrower_id" not in frame.columns:
         if not salt:
-            msg = (f"the source has personal data ({', '.join(present)}) and no borrower id; set the "
-                   f"environment variable {SALT_ENV} to a long secret so they can be replaced by salted "
-                   "hashes (keep it stable: it decides the borrower ids)")
-            raise RiskDataError(msg, table=table, column=present[0], rule="pii_salt")
-        hashed = pl.DataFrame([
-            as_text(frame[c], table=table, column=c).map_elements(
-                lambda v, kind=c: hash_value(v, kind=kind, salt=salt), return_dtype=pl.String
+            msg = (
+                f"the source has personal data ({', '.join(present)}) and no borrower id; set the "
+                f"environment variable {SALT_ENV} to a long secret so they can be replaced by salted "
+                "hashes (keep it stable: it decides the borrower ids)"
             )
-            for c in present
-        ])
+            raise RiskDataError(msg, table=table, column=present[0], rule="pii_salt")
+        hashed = pl.DataFrame(
+            [
+                as_text(frame[c], table=table, column=c).map_elements(
+                    lambda v, kind=c: hash_value(v, kind=kind, salt=salt), return_dtype=pl.String
+                )
+                for c in present
+            ]
+        )
         out = out.with_columns(hashed.select(pl.coalesce(present).alias("borrower_id")).to_series())
     return out.drop(present), present

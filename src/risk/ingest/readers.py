@@ -41,7 +41,7 @@ def decode(raw: bytes, encoding: str, *, table: str, path: Path | str = "") -> s
                 hint = "; it decodes as GBK/GB18030: set ingest.encoding: gbk"
             except UnicodeDecodeError:
                 pass
-            msg = f"file{where} is not valid UTF-8 (byte {e.start}: {raw[e.start:e.start + 2]!r}){hint}"
+            msg = f"file{where} is not valid UTF-8 (byte {e.start}: {raw[e.start : e.start + 2]!r}){hint}"
             raise RiskDataError(msg, table=table, rule="encoding") from None
     if not raw.isascii():
         try:
@@ -49,13 +49,15 @@ def decode(raw: bytes, encoding: str, *, table: str, path: Path | str = "") -> s
         except UnicodeDecodeError:
             pass
         else:
-            msg = (f"file{where} is declared {encoding} but its text is UTF-8 (reading it as {encoding} "
-                   "would garble every Chinese character); set ingest.encoding: utf-8")
+            msg = (
+                f"file{where} is declared {encoding} but its text is UTF-8 (reading it as {encoding} "
+                "would garble every Chinese character); set ingest.encoding: utf-8"
+            )
             raise RiskDataError(msg, table=table, rule="encoding")
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as e:
-        msg = f"file{where} is not valid {encoding} (byte {e.start}: {raw[e.start:e.start + 2]!r})"
+        msg = f"file{where} is not valid {encoding} (byte {e.start}: {raw[e.start : e.start + 2]!r})"
         raise RiskDataError(msg, table=table, rule="encoding") from None
 
 
@@ -66,8 +68,7 @@ def read_csv_text(text: str, *, table: str, path: Path | str = "", skip_rows: in
         msg = f"file{where} is empty (no header, no rows)"
         raise RiskDataError(msg, table=table, rule="empty_file")
     try:
-        return pl.read_csv(text.encode("utf-8"), infer_schema=False, skip_rows=skip_rows,
-                           truncate_ragged_lines=False)
+        return pl.read_csv(text.encode("utf-8"), infer_schema=False, skip_rows=skip_rows, truncate_ragged_lines=False)
     except (pl.exceptions.ComputeError, pl.exceptions.DuplicateError, pl.exceptions.NoDataError) as e:
         msg = f"cannot parse CSV{where}: {str(e).splitlines()[0][:200]}"
         raise RiskDataError(msg, table=table, rule="readable_csv") from e

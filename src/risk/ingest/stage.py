@@ -27,10 +27,10 @@ def read_source(source: str | Path, fmt: str, params: Params) -> dict[str, pl.Da
     encoding = params.ingest.encoding
     if kind in ADAPTERS:
         adapter = ADAPTERS[kind]
-        return {adapter.SOURCE: readers.read_single(source, adapter.FILE_NAME, table=adapter.SOURCE,
-                                                    encoding=encoding)}
-    return readers.read_folder(source, tuple(t.name for t in INPUT_TABLES), encoding=encoding,
-                               files=params.ingest.files)
+        return {adapter.SOURCE: readers.read_single(source, adapter.FILE_NAME, table=adapter.SOURCE, encoding=encoding)}
+    return readers.read_folder(
+        source, tuple(t.name for t in INPUT_TABLES), encoding=encoding, files=params.ingest.files
+    )
 
 
 def write_raw(result: IngestResult, folder: Path) -> None:
@@ -39,8 +39,9 @@ def write_raw(result: IngestResult, folder: Path) -> None:
         tmp.mkdir(parents=True)
         for name, frame in result.tables.items():
             frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
-        (tmp / MANIFEST).write_text(json.dumps(result.manifest(), indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+        (tmp / MANIFEST).write_text(
+            json.dumps(result.manifest(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
 
 def run(paths: Paths, params: Params, *, source: str | None = None, fmt: str | None = None) -> str:

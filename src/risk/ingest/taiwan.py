@@ -34,7 +34,8 @@ LABEL = "default.payment.next.month"
 REQUIRED = ("ID", "LIMIT_BAL", "AGE", "EDUCATION", LABEL)
 PROTECTED = ("SEX", "MARRIAGE")
 BEHAVIOUR = (
-    "PAY_0", *(f"PAY_{i}" for i in range(2, 7)),
+    "PAY_0",
+    *(f"PAY_{i}" for i in range(2, 7)),
     *(f"BILL_AMT{i}" for i in range(1, 7)),
     *(f"PAY_AMT{i}" for i in range(1, 7)),
 )
@@ -63,27 +64,43 @@ def adapt(source: pl.DataFrame) -> IngestResult:
     bad = label.is_null() | ~label.is_in([0, 1])
     if bad.any():
         msg = "the label must be 0 or 1"
-        raise RiskDataError(msg, table=SOURCE, column=LABEL, rule="label_values", failing_rows=int(bad.sum()),
-                            examples=source[LABEL].filter(bad).head(5).to_list())
+        raise RiskDataError(
+            msg,
+            table=SOURCE,
+            column=LABEL,
+            rule="label_values",
+            failing_rows=int(bad.sum()),
+            examples=source[LABEL].filter(bad).head(5).to_list(),
+        )
     n = source.height
-    applications = complete(pl.DataFrame({
-        "application_id": app_id,
-        "borrower_id": app_id,
-        "requested_amount": parse_integer(source["LIMIT_BAL"], table=SOURCE, column="LIMIT_BAL").cast(pl.Float64),
-        "age": parse_integer(source["AGE"], table=SOURCE, column="AGE"),
-        "education": education,
-        "decision": [Decision.APPROVED.value] * n,
-    }), APPLICATIONS)
-    outcomes = pl.DataFrame({"application_id": app_id, "default_flag": label.cast(pl.Int8),
-                             "source_label_name": [LABEL] * n})
+    applications = complete(
+        pl.DataFrame(
+            {
+                "application_id": app_id,
+                "borrower_id": app_id,
+                "requested_amount": parse_integer(source["LIMIT_BAL"], table=SOURCE, column="LIMIT_BAL").cast(
+                    pl.Float64
+                ),
+                "age": parse_integer(source["AGE"], table=SOURCE, column="AGE"),
+                "education": education,
+                "decision": [Decision.APPROVED.value] * n,
+            }
+        ),
+        APPLICATIONS,
+    )
+    outcomes = pl.DataFrame(
+        {"application_id": app_id, "default_flag": label.cast(pl.Int8), "source_label_name": [LABEL] * n}
+    )
     warnings = []
     no_age = int(applications["age"].is_null().sum())
     if no_age:
         warnings.append(f"{SOURCE}: {no_age} client(s) without AGE (written as nan in the file).")
     undocumented = int(education.is_null().sum())
     if undocumented:
-        warnings.append(f"{SOURCE}: {undocumented} client(s) with EDUCATION 4 (others) or an undocumented code "
-                        "(0, 5, 6) have no education.")
+        warnings.append(
+            f"{SOURCE}: {undocumented} client(s) with EDUCATION 4 (others) or an undocumented code "
+            "(0, 5, 6) have no education."
+        )
     known = {*REQUIRED, *PROTECTED, *BEHAVIOUR}
     extra = [c for c in source.columns if c not in known]
     if extra:

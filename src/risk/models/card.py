@@ -7,11 +7,11 @@ from risk.models.train import Evaluation
 
 LIMITATIONS = {
     "pd": "Trained on booked loans only (reject inference is not attempted): applicants like those declined "
-          "are out of sample. Labels need 12 months of history, so the newest vintages are not in training.",
+    "are out of sample. Labels need 12 months of history, so the newest vintages are not in training.",
     "early_warning": "Only loans 0-29 days past due at a month end; a loan that rolls within the month and "
-                     "cures before the next month end is invisible. Collections contacts shape the outcome.",
+    "cures before the next month end is invisible. Collections contacts shape the outcome.",
     "cure": "Collections actions after as_of change the outcome the model predicts, so the model reflects "
-            "the collections strategy in force during training.",
+    "the collections strategy in force during training.",
 }
 
 
@@ -41,19 +41,45 @@ def model_card(ev: Evaluation, *, versions: dict[str, str], windows: dict[str, l
         "| metric | " + " | ".join(ev.summary) + (" | oracle |" if ev.oracle else " |"),
         "|---|" + "---|" * (len(ev.summary) + (1 if ev.oracle else 0)),
     ]
-    for m in ("n", "bad_rate", "mean_predicted", "auc", "gini", "ks", "brier", "log_loss", "ece",
-              "capture_top10", "capture_top20", "psi"):
+    for m in (
+        "n",
+        "bad_rate",
+        "mean_predicted",
+        "auc",
+        "gini",
+        "ks",
+        "brier",
+        "log_loss",
+        "ece",
+        "capture_top10",
+        "capture_top20",
+        "psi",
+    ):
         row = [_fmt(ev.summary[k].get(m)) for k in ev.summary]
         if ev.oracle:
             row.append(_fmt(ev.oracle.get(m)))
         lines.append(f"| {m} | " + " | ".join(row) + " |")
-    lines += ["", "## Calibration by decile (champion)", "", "| decile | n | predicted | observed |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Calibration by decile (champion)",
+        "",
+        "| decile | n | predicted | observed |",
+        "|---|---|---|---|",
+    ]
     for r in ev.calibration[ev.champion].iter_rows(named=True):
         lines.append(f"| {r['decile']} | {r['n']} | {r['predicted']:.4f} | {r['observed']:.4f} |")
-    lines += ["", "## Stability", "",
-              f"PSI of the champion's score, training vs test: {_fmt(ev.summary[ev.champion].get('psi'))} "
-              "(< 0.10 stable, 0.10-0.25 watch, > 0.25 investigate).", "",
-              "## AUC by vintage (champion)", "", "| vintage | n | bad rate | AUC |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Stability",
+        "",
+        f"PSI of the champion's score, training vs test: {_fmt(ev.summary[ev.champion].get('psi'))} "
+        "(< 0.10 stable, 0.10-0.25 watch, > 0.25 investigate).",
+        "",
+        "## AUC by vintage (champion)",
+        "",
+        "| vintage | n | bad rate | AUC |",
+        "|---|---|---|---|",
+    ]
     for r in ev.by_vintage[ev.champion].iter_rows(named=True):
         lines.append(f"| {r['group']} | {r['n']} | {r['bad_rate']:.4f} | {_fmt(r['auc'])} |")
     meaning = {f.name: f.meaning for f in FEATURES}

@@ -102,6 +102,4 @@ def ks_points(y: np.ndarray, p: np.ndarray, points: int = 100) -> pl.DataFrame:
     cum_bad = np.cumsum(ys) / max(1, ys.sum())
     cum_good = np.cumsum(1 - ys) / max(1, (1 - ys).sum())
     idx = np.unique(np.linspace(0, len(ys) - 1, min(points, len(ys))).astype(int))
-    return pl.DataFrame(
-        {"population_share": (idx + 1) / len(ys), "cum_bad": cum_bad[idx], "cum_good": cum_good[idx]}
-    )
+    return pl.DataFrame({"population_share": (idx + 1) / len(ys), "cum_bad": cum_bad[idx], "cum_good": cum_good[idx]})

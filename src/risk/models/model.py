@@ -50,7 +50,8 @@ def _from_polars(frame: pl.DataFrame) -> pd.DataFrame:
         if col in CATEGORICAL:
             cats = list(CATEGORICAL[col])
             codes = (
-                frame[col].cast(pl.String)
+                frame[col]
+                .cast(pl.String)
                 .replace_strict(cats, list(range(len(cats))), default=-1, return_dtype=pl.Int16)
                 .fill_null(-1)
                 .to_numpy()
@@ -100,8 +101,14 @@ class RiskModel:
 
 
 def fit_lightgbm(
-    X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame, y_valid: np.ndarray, *,
-    monotone: list[int], params: Any, seed: int,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    *,
+    monotone: list[int],
+    params: Any,
+    seed: int,
 ) -> lgb.LGBMClassifier:
     """LightGBM with early stopping on the validation window, monotone constraints and a fixed seed."""
     model = lgb.LGBMClassifier(
@@ -123,7 +130,8 @@ def fit_lightgbm(
         verbose=-1,
     )
     model.fit(
-        X, y,
+        X,
+        y,
         eval_X=(X_valid,),
         eval_y=(y_valid,),
         eval_metric="binary_logloss",

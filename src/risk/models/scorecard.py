@@ -45,8 +45,13 @@ class WoeBinner(TransformerMixin, BaseEstimator):
             self.woe_[col] = {str(k): float(v) for k, v in woe.items()}
             for b in stats.index:
                 self.table_.append(
-                    {"feature": col, "bin": str(b), "n": int(stats.loc[b, "count"]),
-                     "bad_rate": float(bads[b] / stats.loc[b, "count"]), "woe": float(woe[b])}
+                    {
+                        "feature": col,
+                        "bin": str(b),
+                        "n": int(stats.loc[b, "count"]),
+                        "bad_rate": float(bads[b] / stats.loc[b, "count"]),
+                        "woe": float(woe[b]),
+                    }
                 )
         return self
 

@@ -26,14 +26,24 @@ def fitted_dir(paths: Paths) -> Path:
 
 def _snapshots(paths: Paths, params: Params, spec: ModelSpec) -> pl.DataFrame:
     scan = read_application_snapshots(paths) if spec.dataset == "application" else read_loan_snapshots(paths)
-    return training_frame(scan.collect(), spec, data_as_of=params.data.as_of, labels=params.features.labels,
-                          application_only=source_mode(paths) == io.APPLICATION_ONLY)
+    return training_frame(
+        scan.collect(),
+        spec,
+        data_as_of=params.data.as_of,
+        labels=params.features.labels,
+        application_only=source_mode(paths) == io.APPLICATION_ONLY,
+    )
 
 
 def _split(paths: Paths, params: Params, spec: ModelSpec) -> Split:
     mp = getattr(params.train, spec.name)
-    return split_for(_snapshots(paths, params, spec), label=spec.label, windows=params.train.windows,
-                     embargo_days=mp.embargo_days, seed=params.seed)
+    return split_for(
+        _snapshots(paths, params, spec),
+        label=spec.label,
+        windows=params.train.windows,
+        embargo_days=mp.embargo_days,
+        seed=params.seed,
+    )
 
 
 def specs_for(paths: Paths) -> list[ModelSpec]:
@@ -62,17 +72,32 @@ def run_train(paths: Paths, params: Params) -> str:
                 extra = {}
                 if kind == SCORECARD:
                     extra["scorecard_points.csv"] = model.estimator.points_table().write_csv()
-                logged_params = {**(mp if kind == LIGHTGBM else dataclasses.asdict(params.train.scorecard)),
-                                 "calibration": params.train.calibration, "seed": params.seed,
-                                 "label": spec.label, "n_features": len(spec.features)}
-                info = tracking.log_candidate(model, experiment=f"risk-{spec.name}", registered_name=spec.registered,
-                                              params=logged_params, example=example, artifacts=extra)
+                logged_params = {
+                    **(mp if kind == LIGHTGBM else dataclasses.asdict(params.train.scorecard)),
+                    "calibration": params.train.calibration,
+                    "seed": params.seed,
+                    "label": spec.label,
+                    "n_features": len(spec.features),
+                }
+                info = tracking.log_candidate(
+                    model,
+                    experiment=f"risk-{spec.name}",
+                    registered_name=spec.registered,
+                    params=logged_params,
+                    example=example,
+                    artifacts=extra,
+                )
                 registry[spec.name][kind] = info
-            lines.append(f"  {spec.name}: train {split.train.height:,} / valid {split.valid.height:,} / "
-                         f"test {split.test.height:,} rows, {time.perf_counter() - started:.1f}s")
+            lines.append(
+                f"  {spec.name}: train {split.train.height:,} / valid {split.valid.height:,} / "
+                f"test {split.test.height:,} rows, {time.perf_counter() - started:.1f}s"
+            )
         io.write_json(registry, tmp / "registry.json")
-    skipped = "" if len(registry) == len(SPECS) else (
-        "\n  application-only source: early-warning and cure models skipped (no repayment history)")
+    skipped = (
+        ""
+        if len(registry) == len(SPECS)
+        else ("\n  application-only source: early-warning and cure models skipped (no repayment history)")
+    )
     return "train: registered " + ", ".join(SPECS[n].registered for n in registry) + "\n" + "\n".join(lines) + skipped
 
 
@@ -101,8 +126,9 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         pdir = paths.plots / spec.name
         for kind in (LIGHTGBM, SCORECARD):
             io.write_text(ev.roc[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"roc_{kind}.csv")
-            io.write_text(ev.calibration[kind].with_columns(model=pl.lit(kind)).write_csv(),
-                          pdir / f"calibration_{kind}.csv")
+            io.write_text(
+                ev.calibration[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"calibration_{kind}.csv"
+            )
         io.write_text(ev.ks[champ].write_csv(), pdir / "ks.csv")
         card = model_card(ev, versions=versions, windows=models[champ].meta["windows"])
         card_path = paths.reports / "model_cards" / f"{spec.name}.md"
@@ -119,17 +145,22 @@ def run_evaluate(paths: Paths, params: Params) -> str:
                 plots.close(fig)
             for kind in (LIGHTGBM, SCORECARD):
                 tracking.log_evaluation(registry[spec.name][kind]["run_id"], ev.summary[kind], {})
-            tracking.log_evaluation(registry[spec.name][champ]["run_id"], {},
-                                    {"plots": Path(tmpdir), "model_card": card_path})
+            tracking.log_evaluation(
+                registry[spec.name][champ]["run_id"], {}, {"plots": Path(tmpdir), "model_card": card_path}
+            )
         tracking.set_alias(spec.registered, "champion", versions[champ])
         tracking.set_alias(spec.registered, "challenger", versions[other])
         s = ev.summary[champ]
         oracle_txt = f", oracle AUC {ev.oracle['auc']:.3f}" if ev.oracle else ""
-        lines.append(f"  {spec.registered}: champion {champ} v{versions[champ]} test AUC {s['auc']:.3f} "
-                     f"KS {s['ks']:.3f} ECE {s['ece']:.4f} PSI {s.get('psi', float('nan')):.3f}{oracle_txt}")
+        lines.append(
+            f"  {spec.registered}: champion {champ} v{versions[champ]} test AUC {s['auc']:.3f} "
+            f"KS {s['ks']:.3f} ECE {s['ece']:.4f} PSI {s.get('psi', float('nan')):.3f}{oracle_txt}"
+        )
     for name in SPECS.keys() - {s.name for s in specs_for(paths)}:
-        io.write_json({"skipped": "application-only source: no repayment history to train this model on"},
-                      paths.metrics / f"{name}.json")
+        io.write_json(
+            {"skipped": "application-only source: no repayment history to train this model on"},
+            paths.metrics / f"{name}.json",
+        )
         (paths.plots / name).mkdir(parents=True, exist_ok=True)
         lines.append(f"  {SPECS[name].registered}: skipped (application-only source)")
     return "evaluate:\n" + "\n".join(lines)

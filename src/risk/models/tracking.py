@@ -5,7 +5,6 @@ Tracking defaults to ``sqlite:///mlflow.db`` in the project root (MLFLOW_TRACKIN
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -83,8 +82,7 @@ def log_candidate(
             pip_requirements=PIP_REQUIREMENTS,
             registered_model_name=registered_name,
         )
-    return {"run_id": run.info.run_id, "version": str(info.registered_model_version),
-            "model_uri": info.model_uri}
+    return {"run_id": run.info.run_id, "version": str(info.registered_model_version), "model_uri": info.model_uri}
 
 
 def log_evaluation(run_id: str, metrics: dict[str, float], files: dict[str, Path]) -> None:
@@ -107,9 +105,6 @@ def load_by_alias(registered_name: str, alias: str) -> RiskModel:
     try:
         return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
     except mlflow.exceptions.MlflowException as e:
-        msg = f"cannot load {uri} from {mlflow.get_tracking_uri()}: {str(e).splitlines()[0]} (run `dvc repro train evaluate`)"
+        first_line = str(e).splitlines()[0]
+        msg = f"cannot load {uri} from {mlflow.get_tracking_uri()}: {first_line} (run `dvc repro train evaluate`)"
         raise ModelNotFound(msg) from e
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)

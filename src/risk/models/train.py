@@ -36,13 +36,28 @@ class ModelSpec:
 
 
 SPECS: dict[str, ModelSpec] = {
-    "pd": ModelSpec("pd", "risk-pd", "default_12m", "application",
-                    "Application PD for pre-loan review (贷前审核): 90+ days past due within 12 months."),
-    "early_warning": ModelSpec("early_warning", "risk-early-warning", "dpd30_next_90d", "loan",
-                               "Early warning (贷后预警) for active loans 0-29 days past due: 30+ within 90 days."),
-    "cure": ModelSpec("cure", "risk-cure", "cure_30d", "loan",
-                      "Cure for collections (催收): a loan 1-89 days past due is current again within 30 days.",
-                      risk_sign=-1),
+    "pd": ModelSpec(
+        "pd",
+        "risk-pd",
+        "default_12m",
+        "application",
+        "Application PD for pre-loan review (贷前审核): 90+ days past due within 12 months.",
+    ),
+    "early_warning": ModelSpec(
+        "early_warning",
+        "risk-early-warning",
+        "dpd30_next_90d",
+        "loan",
+        "Early warning (贷后预警) for active loans 0-29 days past due: 30+ within 90 days.",
+    ),
+    "cure": ModelSpec(
+        "cure",
+        "risk-cure",
+        "cure_30d",
+        "loan",
+        "Cure for collections (催收): a loan 1-89 days past due is current again within 30 days.",
+        risk_sign=-1,
+    ),
 }
 
 
@@ -57,7 +72,11 @@ class Split:
 
 
 def training_frame(
-    snapshots: pl.DataFrame, spec: ModelSpec, *, data_as_of: dt.date, labels: LabelParams,
+    snapshots: pl.DataFrame,
+    spec: ModelSpec,
+    *,
+    data_as_of: dt.date,
+    labels: LabelParams,
     application_only: bool = False,
 ) -> pl.DataFrame:
     """Labelled snapshots for ``spec``: booked loans for PD, eligible loan snapshots otherwise.
@@ -98,8 +117,10 @@ def time_split(frame: pl.DataFrame, *, label: str, windows: Any, embargo_days: i
     for name in ("train", "valid", "test"):
         part = getattr(split, name)
         if part.is_empty() or part[label].n_unique() < 2:
-            msg = (f"{label}: the {name} window {split.windows[name]} has {part.height} rows and needs both "
-                   f"classes; shorten train.windows or provide more history")
+            msg = (
+                f"{label}: the {name} window {split.windows[name]} has {part.height} rows and needs both "
+                f"classes; shorten train.windows or provide more history"
+            )
             raise ValueError(msg)
     return split
 
@@ -109,9 +130,15 @@ def random_split(frame: pl.DataFrame, *, label: str, seed: int, shares: tuple[fl
     dates (an application-only public data set), where an out-of-time split is impossible. Reported as such."""
     order = np.random.default_rng(seed).permutation(frame.height)
     n_train, n_valid = int(shares[0] * frame.height), int(shares[1] * frame.height)
-    parts = [frame[order[:n_train]], frame[order[n_train:n_train + n_valid]], frame[order[n_train + n_valid:]]]
-    return Split(*parts, windows={"train": ("random", f"{shares[0]:.0%}"), "valid": ("random", f"{shares[1]:.0%}"),
-                                  "test": ("random", f"{1 - sum(shares):.0%}")})
+    parts = [frame[order[:n_train]], frame[order[n_train : n_train + n_valid]], frame[order[n_train + n_valid :]]]
+    return Split(
+        *parts,
+        windows={
+            "train": ("random", f"{shares[0]:.0%}"),
+            "valid": ("random", f"{shares[1]:.0%}"),
+            "test": ("random", f"{1 - sum(shares):.0%}"),
+        },
+    )
 
 
 def split_for(frame: pl.DataFrame, *, label: str, windows: Any, embargo_days: int, seed: int) -> Split:
@@ -133,18 +160,32 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
     Xv, yv = to_model_frame(split.valid, spec.features), split.valid[spec.label].to_numpy().astype(int)
     gbm = fit_lightgbm(X, y, Xv, yv, monotone=spec.monotone(), params=mp, seed=seed)
     sc = params.scorecard
-    card = Scorecard(max_bins=sc.max_bins, min_bin_share=sc.min_bin_share, C=sc.C, base_score=sc.base_score,
-                     base_odds=sc.base_odds, pdo=sc.pdo, categorical=[c for c in spec.features if c in CATEGORICAL])
+    card = Scorecard(
+        max_bins=sc.max_bins,
+        min_bin_share=sc.min_bin_share,
+        C=sc.C,
+        base_score=sc.base_score,
+        base_odds=sc.base_odds,
+        pdo=sc.pdo,
+        categorical=[c for c in spec.features if c in CATEGORICAL],
+    )
     card.fit(X, y)
     out = {}
     for kind, est in ((LIGHTGBM, gbm), (SCORECARD, card)):
         raw_valid = est.predict_proba(Xv)[:, 1]
         cal = Calibrator(method=params.calibration).fit(raw_valid, yv)
         out[kind] = RiskModel(
-            name=spec.name, kind=kind, label=spec.label, features=spec.features, estimator=est, calibrator=cal,
-            meta={"windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
-                  "rows": {"train": train.height, "valid": split.valid.height, "test": split.test.height},
-                  "best_iteration": int(getattr(est, "best_iteration_", 0) or 0) if kind == LIGHTGBM else None},
+            name=spec.name,
+            kind=kind,
+            label=spec.label,
+            features=spec.features,
+            estimator=est,
+            calibrator=cal,
+            meta={
+                "windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
+                "rows": {"train": train.height, "valid": split.valid.height, "test": split.test.height},
+                "best_iteration": int(getattr(est, "best_iteration_", 0) or 0) if kind == LIGHTGBM else None,
+            },
         )
     return out
 
@@ -165,8 +206,12 @@ class Evaluation:
 
 
 def evaluate_candidates(
-    spec: ModelSpec, models: dict[str, RiskModel], split: Split, params: TrainParams,
-    *, oracle_pd: pl.DataFrame | None = None,
+    spec: ModelSpec,
+    models: dict[str, RiskModel],
+    split: Split,
+    params: TrainParams,
+    *,
+    oracle_pd: pl.DataFrame | None = None,
 ) -> Evaluation:
     """Score the test window with each candidate; pick the champion by ``params.champion_rule``."""
     y = split.test[spec.label].to_numpy().astype(int)
@@ -187,8 +232,9 @@ def evaluate_candidates(
             auc = metrics.safe_auc(joined[spec.label].to_numpy().astype(int), joined["true_pd"].to_numpy())
             if auc is not None:
                 oracle = {"auc": auc, "gini": 2 * auc - 1}
-    return Evaluation(spec, summary, cal, roc, ks, vint, _importance(models[LIGHTGBM]),
-                      choose_champion(summary, params), oracle)
+    return Evaluation(
+        spec, summary, cal, roc, ks, vint, _importance(models[LIGHTGBM]), choose_champion(summary, params), oracle
+    )
 
 
 def choose_champion(summary: dict[str, dict[str, float]], params: TrainParams) -> str:
@@ -207,6 +253,6 @@ def _vintage(frame: pl.DataFrame) -> np.ndarray:
 
 def _importance(model: RiskModel) -> pl.DataFrame:
     booster = model.estimator.booster_
-    return pl.DataFrame(
-        {"feature": model.features, "gain": booster.feature_importance("gain").astype(float)}
-    ).sort("gain", descending=True)
+    return pl.DataFrame({"feature": model.features, "gain": booster.feature_importance("gain").astype(float)}).sort(
+        "gain", descending=True
+    )

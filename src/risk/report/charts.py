@@ -25,8 +25,17 @@ BLUE, ORANGE, RED, GREY = "#1f5f8b", "#e07b39", "#c0392b", "#8a8a8a"
 CANDIDATE_COLOURS = {"lightgbm": BLUE, "scorecard": ORANGE}
 PCT = PercentFormatter(1.0, decimals=0)
 
-plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False, "axes.spines.right": False,
-                     "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100})
+plt.rcParams.update(
+    {
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "figure.dpi": 100,
+    }
+)
 
 
 def to_data_uri(fig: Figure, *, dpi: int = 100) -> str:
@@ -77,32 +86,59 @@ def vintage_figure(curves: pl.DataFrame, *, shock: tuple[dt.date, dt.date] | Non
     for v in vintages:
         c = curves.filter(pl.col("vintage") == v)
         label = f"{v} (shock)" if v in hit else v
-        ax.plot(c["months_on_book"], c["rate"], color=colour[v], lw=2.2 if v in hit else 1.4, label=label,
-                marker="o" if c.height == 1 else None, ms=3)
+        ax.plot(
+            c["months_on_book"],
+            c["rate"],
+            color=colour[v],
+            lw=2.2 if v in hit else 1.4,
+            label=label,
+            marker="o" if c.height == 1 else None,
+            ms=3,
+        )
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-    ax.set(title="Vintage curves: cumulative share of loans ever 30+ days past due",
-           xlabel="Months on book (MOB)", ylabel="Loans ever 30+ dpd (% of vintage)")
+    ax.set(
+        title="Vintage curves: cumulative share of loans ever 30+ days past due",
+        xlabel="Months on book (MOB)",
+        ylabel="Loans ever 30+ dpd (% of vintage)",
+    )
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    ax.legend(title="Origination quarter", ncol=2, fontsize=7, title_fontsize=8, loc="upper left",
-              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(
+        title="Origination quarter",
+        ncol=2,
+        fontsize=7,
+        title_fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+    )
     return fig
 
 
-def vintage_at_mob_figure(curves: pl.DataFrame, *, months: int = 6,
-                          shock: tuple[dt.date, dt.date] | None = None) -> Figure:
+def vintage_at_mob_figure(
+    curves: pl.DataFrame, *, months: int = 6, shock: tuple[dt.date, dt.date] | None = None
+) -> Figure:
     """Bars: each origination quarter's ever-30+ rate at ``months`` on book; shock vintages in red."""
     t = curves.filter(pl.col("months_on_book") == months).sort("vintage")
     hit = shock_vintages(t["vintage"].to_list(), shock)
     fig, ax = plt.subplots(figsize=(8, 2.8))
     if t.is_empty():  # matplotlib's bar() cannot take empty data
-        ax.text(0.5, 0.5, f"no origination quarter has reached MOB {months} yet", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            f"no origination quarter has reached MOB {months} yet",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     else:
         ax.bar(t["vintage"].to_list(), t["rate"].to_list(), color=[RED if v in hit else BLUE for v in t["vintage"]])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-    ax.set(title=f"Ever 30+ dpd at MOB {months} by origination quarter (red: first 6 months in the shock)",
-           xlabel="Origination quarter", ylabel=f"Loans 30+ by MOB {months} (%)")
+    ax.set(
+        title=f"Ever 30+ dpd at MOB {months} by origination quarter (red: first 6 months in the shock)",
+        xlabel="Origination quarter",
+        ylabel=f"Loans 30+ by MOB {months} (%)",
+    )
     ax.tick_params(axis="x", rotation=45)
     return fig
 
@@ -116,14 +152,24 @@ def roll_rate_figure(matrix: pl.DataFrame) -> Figure:
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v = values[i, j]
-            ax.text(j, i, f"{v:.1%}" if v else "·", ha="center", va="center", fontsize=8,
-                    color="white" if v > 0.55 else "black")
+            ax.text(
+                j,
+                i,
+                f"{v:.1%}" if v else "·",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if v > 0.55 else "black",
+            )
     ax.set_xticks(range(len(cols)), [c.replace("_", " ") for c in cols])
     rows = [f"{f} (n={n:,})" for f, n in zip(matrix["from"], matrix["loans"], strict=True)]
     ax.set_yticks(range(len(rows)), rows)
     ax.grid(False)
-    ax.set(title="Roll rates: where loans are one month end later (% of row)",
-           xlabel="Bucket at the next month end", ylabel="Bucket at month end")
+    ax.set(
+        title="Roll rates: where loans are one month end later (% of row)",
+        xlabel="Bucket at the next month end",
+        ylabel="Bucket at month end",
+    )
     return fig
 
 
@@ -136,8 +182,11 @@ def dpd_distribution_figure(dist: pl.DataFrame) -> Figure:
     ax.set_xticks(x, dist["band"].to_list())
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-    ax.set(title="Active book by days past due at the as-of date", xlabel="Days past due (band)",
-           ylabel="Share of active book (%, log scale)")
+    ax.set(
+        title="Active book by days past due at the as-of date",
+        xlabel="Days past due (band)",
+        ylabel="Share of active book (%, log scale)",
+    )
     ax.legend()
     return fig
 
@@ -151,22 +200,35 @@ def funnel_figure(funnel: pl.DataFrame) -> Figure:
         ax.text(s + 0.01, y, f"{s:.1%} ({n:,})", va="center", fontsize=8)
     ax.xaxis.set_major_formatter(PCT)
     ax.set_xlim(0, 1.2)
-    ax.set(title="Collections ladder: how far delinquent loans went", xlabel="Share of delinquent loans (%)",
-           ylabel="Highest step reached")
+    ax.set(
+        title="Collections ladder: how far delinquent loans went",
+        xlabel="Share of delinquent loans (%)",
+        ylabel="Highest step reached",
+    )
     return fig
 
 
-def model_figure(title: str, roc: dict[str, pl.DataFrame], ks: pl.DataFrame | None,
-                 calibration: dict[str, pl.DataFrame], distribution: pl.DataFrame | None, psi: float | None,
-                 *, champion: str) -> Figure:
+def model_figure(
+    title: str,
+    roc: dict[str, pl.DataFrame],
+    ks: pl.DataFrame | None,
+    calibration: dict[str, pl.DataFrame],
+    distribution: pl.DataFrame | None,
+    psi: float | None,
+    *,
+    champion: str,
+) -> Figure:
     """Four panels for one model: ROC (both candidates), KS (champion), calibration, train vs test scores."""
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
     ax = axes[0]
     for kind, c in roc.items():
         ax.plot(c["fpr"], c["tpr"], label=kind, color=CANDIDATE_COLOURS.get(kind, GREY))
     ax.plot([0, 1], [0, 1], ls=":", c=GREY)
-    ax.set(title="ROC, test window", xlabel="False positive rate (share of goods)",
-           ylabel="True positive rate (share of bads)")
+    ax.set(
+        title="ROC, test window",
+        xlabel="False positive rate (share of goods)",
+        ylabel="True positive rate (share of bads)",
+    )
     ax.legend(fontsize=8)
     ax = axes[1]
     if ks is not None:
@@ -199,8 +261,11 @@ def model_figure(title: str, roc: dict[str, pl.DataFrame], ks: pl.DataFrame | No
         ax.set_xticks(ticks - 0.5, [_short_pct(distribution["lower"][int(i)]) for i in ticks])
         ax.yaxis.set_major_formatter(PCT)
         ax.legend(fontsize=8)
-        ax.set(title=f"Score distribution ({champion}), PSI = {psi:.3f}",
-               xlabel="Predicted probability (log-odds bins)", ylabel="Share of sample (%)")
+        ax.set(
+            title=f"Score distribution ({champion}), PSI = {psi:.3f}",
+            xlabel="Predicted probability (log-odds bins)",
+            ylabel="Share of sample (%)",
+        )
     else:
         ax.text(0.5, 0.5, "score sample not available", ha="center", va="center", transform=ax.transAxes)
         ax.set(title="Score distribution", xlabel="Score bin", ylabel="Share of sample (%)")
@@ -224,6 +289,9 @@ def capacity_figure(curve: pl.DataFrame, *, scheduled: int | None = None) -> Fig
             ax.plot([scheduled], row["cumulative_expected_value"], "o", color=ORANGE)
         ax.legend()
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e3:,.0f}k"))
-    ax.set(title="What capacity buys: expected recovery of the best k contacts",
-           xlabel="Contacts worked (k, best expected value first)", ylabel="Cumulative expected value (RMB)")
+    ax.set(
+        title="What capacity buys: expected recovery of the best k contacts",
+        xlabel="Contacts worked (k, best expected value first)",
+        ylabel="Cumulative expected value (RMB)",
+    )
     return fig

@@ -47,8 +47,9 @@ def num(digits: int = 0) -> Formatter:
     return lambda v: "—" if v is None else f"{float(v):,.{digits}f}"  # type: ignore[arg-type]
 
 
-def table(frame: pl.DataFrame, formats: Mapping[str, Formatter] | None = None,
-          headers: Mapping[str, str] | None = None) -> str:
+def table(
+    frame: pl.DataFrame, formats: Mapping[str, Formatter] | None = None, headers: Mapping[str, str] | None = None
+) -> str:
     """An HTML table of ``frame``; ``formats`` per column, ``headers`` to rename columns for display."""
     formats, headers = formats or {}, headers or {}
     head = "".join(f"<th>{html.escape(headers.get(c, c.replace('_', ' ')))}</th>" for c in frame.columns)
@@ -77,17 +78,20 @@ def kpis(items: Sequence[tuple[str, str]]) -> str:
 
 
 def section(anchor: str, title: str, lead: str, body: str) -> str:
-    return (f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p class="lead">{html.escape(lead)}</p>'
-            f"{body}</section>")
+    return (
+        f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p class="lead">{html.escape(lead)}</p>{body}</section>'
+    )
 
 
 def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]]) -> str:
     """The whole document; ``sections`` are (anchor, title, html)."""
     nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in sections)
     body = "".join(s for _, _, s in sections)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{CSS}</style></head><body><main><h1>{html.escape(title)}</h1>"
-            f'<p class="lead">{html.escape(subtitle)}</p><nav>{nav}</nav>{body}</main></body></html>\n')
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{CSS}</style></head><body><main><h1>{html.escape(title)}</h1>"
+        f'<p class="lead">{html.escape(subtitle)}</p><nav>{nav}</nav>{body}</main></body></html>\n'
+    )
 
 
 # --- sections -----------------------------------------------------------------------------------------
@@ -104,13 +108,25 @@ def applications_kpis(tables: Mapping[str, pl.DataFrame]) -> str:
     return kpis(items) if items else ""
 
 
-def overview_section(outcomes: pl.DataFrame, summary: Mapping[str, object], *, as_of: dt.date,
-                     missing: str | None = None, tables: Mapping[str, pl.DataFrame] | None = None) -> str:
-    lead = (f"The book at {as_of}: size, delinquency on balance, early-default and collection figures in the "
-            "vocabulary of Chinese online lenders' disclosures, and where the risk sits by product and channel.")
+def overview_section(
+    outcomes: pl.DataFrame,
+    summary: Mapping[str, object],
+    *,
+    as_of: dt.date,
+    missing: str | None = None,
+    tables: Mapping[str, pl.DataFrame] | None = None,
+) -> str:
+    lead = (
+        f"The book at {as_of}: size, delinquency on balance, early-default and collection figures in the "
+        "vocabulary of Chinese online lenders' disclosures, and where the risk sits by product and channel."
+    )
     if missing:
-        return section("overview", "1. Portfolio overview", lead,
-                       applications_kpis(tables or {}) + unavailable(f"Loan book figures {missing}"))
+        return section(
+            "overview",
+            "1. Portfolio overview",
+            lead,
+            applications_kpis(tables or {}) + unavailable(f"Loan book figures {missing}"),
+        )
     s = summary
     items = [
         ("loans booked", num()(s["loans"])),
@@ -134,78 +150,128 @@ def overview_section(outcomes: pl.DataFrame, summary: Mapping[str, object], *, a
     if seg.is_empty():
         body += unavailable(f"not available: no loan was booked at least 12 months before {as_of}")
     else:
-        body += (f'<p class="note">Loans booked at least 12 months before {as_of}.{ratio}</p>'
-                 + '<div class="row"><div>' + table(grid, {c: pct(1) for c in grid.columns[1:]}) + "</div><div>"
-                 + "<p class=\"note\">Loans observed per segment</p>"
-                 + table(counts, {c: num() for c in counts.columns[1:]}) + "</div></div>")
+        body += (
+            f'<p class="note">Loans booked at least 12 months before {as_of}.{ratio}</p>'
+            + '<div class="row"><div>'
+            + table(grid, {c: pct(1) for c in grid.columns[1:]})
+            + "</div><div>"
+            + '<p class="note">Loans observed per segment</p>'
+            + table(counts, {c: num() for c in counts.columns[1:]})
+            + "</div></div>"
+        )
     return section("overview", "1. Portfolio overview", lead, body)
 
 
-def vintage_section(outcomes: pl.DataFrame, *, as_of: dt.date, shock: tuple[dt.date, dt.date] | None,
-                    missing: str | None = None) -> str:
+def vintage_section(
+    outcomes: pl.DataFrame, *, as_of: dt.date, shock: tuple[dt.date, dt.date] | None, missing: str | None = None
+) -> str:
     title = "2. Vintage curves (账龄)"
-    lead = ("Cumulative share of each origination quarter's loans that were ever 30+ days past due, by months "
-            "on book: steep early, flattening later; later vintages should be comparable month for month.")
+    lead = (
+        "Cumulative share of each origination quarter's loans that were ever 30+ days past due, by months "
+        "on book: steep early, flattening later; later vintages should be comparable month for month."
+    )
     if missing:
         return section("vintages", title, lead, unavailable(missing))
     curves = portfolio.vintage_curves(outcomes, as_of=as_of)
     if curves.is_empty():
-        return section("vintages", title, lead,
-                       unavailable(f"not available: no origination quarter has a month on book by {as_of}"))
-    wide = (curves.filter(pl.col("months_on_book").is_in([3, 6, 9, 12, 18, 24]))
-            .pivot("months_on_book", index="vintage", values="rate").sort("vintage"))
+        return section(
+            "vintages",
+            title,
+            lead,
+            unavailable(f"not available: no origination quarter has a month on book by {as_of}"),
+        )
+    wide = (
+        curves.filter(pl.col("months_on_book").is_in([3, 6, 9, 12, 18, 24]))
+        .pivot("months_on_book", index="vintage", values="rate")
+        .sort("vintage")
+    )
     wide = wide.rename({c: f"MOB {c}" for c in wide.columns[1:]})
     loans = outcomes.group_by("vintage").agg(loans=pl.len())
     wide = loans.join(wide, on="vintage", how="right").select("vintage", "loans", *wide.columns[1:])
-    note = (f"Shock period {shock[0]} to {shock[1]}: vintages whose first six months on book overlap it are red."
-            if shock else "")
-    at_mob6 = (image(charts.vintage_at_mob_figure(curves, shock=shock), "ever 30+ at MOB 6 by vintage")
-               if curves.filter(pl.col("months_on_book") == 6).height
-               else unavailable(f"Ever 30+ at MOB 6: not available, no origination quarter has reached MOB 6 by "
-                                f"{as_of}"))
-    body = (image(charts.vintage_figure(curves, shock=shock), "vintage curves")
-            + at_mob6
-            + f'<p class="note">{html.escape(note)} A point appears only once every loan of the quarter has reached '
-            "that month on book.</p>"
-            + table(wide, {"loans": num(), **{c: pct(1) for c in wide.columns[2:]}}))
+    note = (
+        f"Shock period {shock[0]} to {shock[1]}: vintages whose first six months on book overlap it are red."
+        if shock
+        else ""
+    )
+    at_mob6 = (
+        image(charts.vintage_at_mob_figure(curves, shock=shock), "ever 30+ at MOB 6 by vintage")
+        if curves.filter(pl.col("months_on_book") == 6).height
+        else unavailable(f"Ever 30+ at MOB 6: not available, no origination quarter has reached MOB 6 by {as_of}")
+    )
+    body = (
+        image(charts.vintage_figure(curves, shock=shock), "vintage curves")
+        + at_mob6
+        + f'<p class="note">{html.escape(note)} A point appears only once every loan of the quarter has reached '
+        "that month on book.</p>" + table(wide, {"loans": num(), **{c: pct(1) for c in wide.columns[2:]}})
+    )
     return section("vintages", title, lead, body)
 
 
-def roll_section(snapshots: pl.DataFrame, outcomes: pl.DataFrame, overdue_types: pl.DataFrame | None,
-                 actions: pl.DataFrame | None = None, *, missing: str | None = None) -> str:
+def roll_section(
+    snapshots: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    overdue_types: pl.DataFrame | None,
+    actions: pl.DataFrame | None = None,
+    *,
+    missing: str | None = None,
+) -> str:
     title = "3. Roll rates (迁徙率), cures and days past due"
-    lead = ("How loans migrate between current (M0), M1 (1-30 dpd), M2, M3 and M3+ (91-180) from one month end "
-            "to the next, pooled over the last 12 months; written off means beyond 180 dpd.")
+    lead = (
+        "How loans migrate between current (M0), M1 (1-30 dpd), M2, M3 and M3+ (91-180) from one month end "
+        "to the next, pooled over the last 12 months; written off means beyond 180 dpd."
+    )
     if missing:
         return section("rolls", title, lead, unavailable(missing))
     funnel = funnel_block(outcomes, actions) if actions is not None else ""
     dist = portfolio.dpd_distribution(outcomes)
-    dist_block = ('<div class="row"><div>' + image(charts.dpd_distribution_figure(dist), "dpd distribution")
-                  + "</div><div><h3>Active book by days past due</h3>"
-                  + table(dist, {"loans": num(), "balance": num(), "loan_share": pct(2), "balance_share": pct(2)},
-                          {"balance": "balance, RMB"}) + "</div></div>"
-                  if dist["loans"].sum() else
-                  "<h3>Active book by days past due</h3>" + unavailable("not available: no active loan"))
+    dist_block = (
+        '<div class="row"><div>'
+        + image(charts.dpd_distribution_figure(dist), "dpd distribution")
+        + "</div><div><h3>Active book by days past due</h3>"
+        + table(
+            dist,
+            {"loans": num(), "balance": num(), "loan_share": pct(2), "balance_share": pct(2)},
+            {"balance": "balance, RMB"},
+        )
+        + "</div></div>"
+        if dist["loans"].sum()
+        else "<h3>Active book by days past due</h3>" + unavailable("not available: no active loan")
+    )
     matrix = portfolio.roll_rates(snapshots)
     if not matrix["loans"].sum():
-        return section("rolls", title, lead, unavailable(
-            "Roll and cure rates: not available, no loan is observed at two consecutive month ends")
-            + dist_block + funnel)
+        return section(
+            "rolls",
+            title,
+            lead,
+            unavailable("Roll and cure rates: not available, no loan is observed at two consecutive month ends")
+            + dist_block
+            + funnel,
+        )
     cures = portfolio.cure_rates(snapshots, overdue_types)
-    cure_wide = (cures.pivot("from", index="overdue_type", values="cure_rate")
-                 .join(cures.group_by("overdue_type").agg(loan_months=pl.col("loans").sum()), on="overdue_type"))
-    fwd = {f"{a}→{b}": matrix.filter(pl.col("from") == a)[b].item() for a, b in
-           (("current", "M1"), ("M1", "M2"), ("M2", "M3"), ("M3", "M3+"))}
-    source = "the simulator's truth table" if overdue_types is not None and "true_pd" in overdue_types.columns \
+    cure_wide = cures.pivot("from", index="overdue_type", values="cure_rate").join(
+        cures.group_by("overdue_type").agg(loan_months=pl.col("loans").sum()), on="overdue_type"
+    )
+    fwd = {
+        f"{a}→{b}": matrix.filter(pl.col("from") == a)[b].item()
+        for a, b in (("current", "M1"), ("M1", "M2"), ("M2", "M3"), ("M3", "M3+"))
+    }
+    source = (
+        "the simulator's truth table"
+        if overdue_types is not None and "true_pd" in overdue_types.columns
         else "the collections queue's classification"
-    cure_table = (table(cure_wide, {c: pct(1) for c in cure_wide.columns[1:-1]} | {"loan_months": num()})
-                  if cures.height else unavailable("not available: no overdue loan at a month end with a next one"))
-    body = (image(charts.roll_rate_figure(matrix), "roll-rate matrix")
-            + kpis([(f"roll {k}", pct(1)(v)) for k, v in fwd.items()])
-            + "<h3>Cure rate within a month, by overdue type (四类逾期)</h3>"
-            + f'<p class="note">Share of loans in each bucket that are current (or paid off) at the next month end. '
-            f"Overdue types from {source}.</p>"
-            + cure_table + dist_block + funnel)
+    )
+    cure_table = (
+        table(cure_wide, {c: pct(1) for c in cure_wide.columns[1:-1]} | {"loan_months": num()})
+        if cures.height
+        else unavailable("not available: no overdue loan at a month end with a next one")
+    )
+    body = (
+        image(charts.roll_rate_figure(matrix), "roll-rate matrix")
+        + kpis([(f"roll {k}", pct(1)(v)) for k, v in fwd.items()])
+        + "<h3>Cure rate within a month, by overdue type (四类逾期)</h3>"
+        + f'<p class="note">Share of loans in each bucket that are current (or paid off) at the next month end. '
+        f"Overdue types from {source}.</p>" + cure_table + dist_block + funnel
+    )
     return section("rolls", title, lead, body)
 
 
@@ -213,9 +279,14 @@ def funnel_block(outcomes: pl.DataFrame, actions: pl.DataFrame) -> str:
     funnel = portfolio.collection_funnel(outcomes, actions)
     if not funnel["loans"][0]:
         return "<h3>Collections ladder funnel</h3>" + unavailable("not available: no delinquent loan")
-    return ("<h3>Collections ladder funnel</h3>" + '<div class="row"><div>'
-            + image(charts.funnel_figure(funnel), "collections ladder funnel") + "</div><div>"
-            + table(funnel, {"loans": num(), "share": pct(1)}) + "</div></div>")
+    return (
+        "<h3>Collections ladder funnel</h3>"
+        + '<div class="row"><div>'
+        + image(charts.funnel_figure(funnel), "collections ladder funnel")
+        + "</div><div>"
+        + table(funnel, {"loans": num(), "share": pct(1)})
+        + "</div></div>"
+    )
 
 
 def model_block(r: ModelResults) -> str:
@@ -226,22 +297,31 @@ def model_block(r: ModelResults) -> str:
         if dated and not r.random_split:
             vint = model_results.auc_by_vintage(r.scores)
     where = "a random test hold-out" if r.random_split else "the out-of-time test window"
-    fig = charts.model_figure(f"{r.name}: validation on {where}", r.roc, r.ks, r.calibration,
-                              dist, psi_value, champion=r.champion)
+    fig = charts.model_figure(
+        f"{r.name}: validation on {where}", r.roc, r.ks, r.calibration, dist, psi_value, champion=r.champion
+    )
     comp = model_results.comparison_table(r)
     fmt = {m: num(3) for m in ("auc", "ks", "brier", "ece", "psi")} | {
-        "capture_top10": pct(1), "capture_top20": pct(1), "n": num()}
+        "capture_top10": pct(1),
+        "capture_top20": pct(1),
+        "n": num(),
+    }
     out = f"<h3>{html.escape(r.title)}</h3>"
     if r.random_split:
-        out += ('<p class="note">Split at random (' + html.escape(r.split_shares()) + "), not out of time: this "
-                "source has no application dates, so the test figures are on a random hold-out of the same period "
-                "as training and say nothing about drift over time; PSI compares two random samples.</p>")
+        out += (
+            '<p class="note">Split at random (' + html.escape(r.split_shares()) + "), not out of time: this "
+            "source has no application dates, so the test figures are on a random hold-out of the same period "
+            "as training and say nothing about drift over time; PSI compares two random samples.</p>"
+        )
     out += image(fig, f"{r.name} validation charts") + table(
-        comp, fmt, {"capture_top10": "capture@10%", "capture_top20": "capture@20%"})
+        comp, fmt, {"capture_top10": "capture@10%", "capture_top20": "capture@20%"}
+    )
     if vint.height:
         auc_cols = [c for c in vint.columns if c.startswith("auc_")]
-        out += ("<p class=\"note\">AUC per origination quarter on the test window (— where a quarter has only one "
-                "class).</p>" + table(vint, {"n": num(), "bad_rate": pct(1), **{c: num(3) for c in auc_cols}}))
+        out += (
+            '<p class="note">AUC per origination quarter on the test window (— where a quarter has only one '
+            "class).</p>" + table(vint, {"n": num(), "bad_rate": pct(1), **{c: num(3) for c in auc_cols}})
+        )
     elif r.scores is None:
         out += '<p class="note">Score distribution and AUC per vintage skipped: fitted models not available.</p>'
     elif r.random_split or not dated:
@@ -253,16 +333,23 @@ def models_section(results: Sequence[ModelResults], *, application_only: bool = 
     body = "".join(model_block(r) for r in results) or '<p class="note">No model metrics found.</p>'
     if application_only:
         body += unavailable(f"Early-warning and cure models: {APPLICATION_ONLY_NOTE}")
-    return section("models", "4. Models", "Validation on the test window (out of time; a random hold-out for a "
-                   "source without dates) for the application PD, early warning and cure models: LightGBM against "
-                   "the WOE scorecard, discrimination (ROC, KS), calibration, stability (PSI: train vs test scores) "
-                   "and AUC by vintage.", body)
+    return section(
+        "models",
+        "4. Models",
+        "Validation on the test window (out of time; a random hold-out for a "
+        "source without dates) for the application PD, early warning and cure models: LightGBM against "
+        "the WOE scorecard, discrimination (ROC, KS), calibration, stability (PSI: train vs test scores) "
+        "and AUC by vintage.",
+        body,
+    )
 
 
 def queues_section(qs: Mapping[str, pl.DataFrame]) -> str:
     cq, rq = qs.get("collections_queue"), qs.get("review_queue")
-    lead = ("The day's work: the collections queue (催收队列) by overdue type, next step and legal hand-over, what "
-            "more contact capacity would buy, and the pre-loan review queue (贷前审核).")
+    lead = (
+        "The day's work: the collections queue (催收队列) by overdue type, next step and legal hand-over, what "
+        "more contact capacity would buy, and the pre-loan review queue (贷前审核)."
+    )
     if not any(q is not None and q.height for q in (cq, rq)):
         return section("queues", "5. Queues", lead, unavailable(NO_QUEUES_NOTE))
     body = ""
@@ -271,23 +358,33 @@ def queues_section(qs: Mapping[str, pl.DataFrame]) -> str:
         legal = queues.legal_referrals_by_criterion(cq)
         curve = queues.recovery_by_capacity(cq)
         scheduled = int(cq["scheduled"].sum())
-        body += ("<h3>Collections queue: overdue type × next action</h3>"
-                 + table(by_type, {c: num() for c in by_type.columns[1:]})
-                 + '<div class="row"><div><h3>Legal referrals by criterion</h3>'
-                 + '<p class="note">A case can meet several criteria; litigation positive = suing is worth '
-                 "its cost.</p>"
-                 + table(legal, {"loans": num(), "exposure": num(), "litigation_positive": num()},
-                         {"exposure": "exposure, RMB"})
-                 + "</div><div>" + image(charts.capacity_figure(curve, scheduled=scheduled), "capacity curve")
-                 + "</div></div>")
+        body += (
+            "<h3>Collections queue: overdue type × next action</h3>"
+            + table(by_type, {c: num() for c in by_type.columns[1:]})
+            + '<div class="row"><div><h3>Legal referrals by criterion</h3>'
+            + '<p class="note">A case can meet several criteria; litigation positive = suing is worth '
+            "its cost.</p>"
+            + table(
+                legal, {"loans": num(), "exposure": num(), "litigation_positive": num()}, {"exposure": "exposure, RMB"}
+            )
+            + "</div><div>"
+            + image(charts.capacity_figure(curve, scheduled=scheduled), "capacity curve")
+            + "</div></div>"
+        )
     else:
         body += '<p class="note">No collections queue for this date.</p>'
     if rq is not None and rq.height:
         grades = queues.review_decisions_by_grade(rq)
-        body += ("<h3>Review queue: recommended decisions by risk grade</h3>"
-                 + table(grades, {"mean_pd": pct(1), "requested_amount": num(), "expected_loss": num(),
-                                  **{c: num() for c in ("applications", "approved", "manual_review", "declined")}},
-                         {"requested_amount": "requested, RMB", "expected_loss": "expected loss, RMB"}))
+        body += "<h3>Review queue: recommended decisions by risk grade</h3>" + table(
+            grades,
+            {
+                "mean_pd": pct(1),
+                "requested_amount": num(),
+                "expected_loss": num(),
+                **{c: num() for c in ("applications", "approved", "manual_review", "declined")},
+            },
+            {"requested_amount": "requested, RMB", "expected_loss": "expected loss, RMB"},
+        )
     else:
         body += '<p class="note">No review queue for this date.</p>'
     return section("queues", "5. Queues", lead, body)
@@ -341,7 +438,15 @@ def render_report(
         ("models", "Models", models_section(models, application_only=application_only)),
         ("queues", "Queues", queues_section(queue_frames)),
     ]
-    source = (" The source is application-only (applications and their final outcomes, no repayment history): "
-              "only the PD model can be shown." if application_only else "")
-    return page("Risk report", f"Data as of {as_of}. Generated by `risk report`; every figure is recomputed "
-                f"from the pipeline's outputs.{source}", sections)
+    source = (
+        " The source is application-only (applications and their final outcomes, no repayment history): "
+        "only the PD model can be shown."
+        if application_only
+        else ""
+    )
+    return page(
+        "Risk report",
+        f"Data as of {as_of}. Generated by `risk report`; every figure is recomputed "
+        f"from the pipeline's outputs.{source}",
+        sections,
+    )

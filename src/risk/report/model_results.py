@@ -67,10 +67,17 @@ def score_sample(
         day = pl.coalesce("originated_on", "as_of") if "originated_on" in frame.columns else pl.col("as_of")
         vintage = frame.select(pl.format("{}Q{}", day.dt.year(), day.dt.quarter())).to_series()
         for kind, model in models.items():
-            parts.append(pl.DataFrame({
-                "kind": kind, "sample": sample, "probability": model.predict_proba(frame),
-                "label": frame[label].cast(pl.Int8), "vintage": vintage,
-            }))
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "kind": kind,
+                        "sample": sample,
+                        "probability": model.predict_proba(frame),
+                        "label": frame[label].cast(pl.Int8),
+                        "vintage": vintage,
+                    }
+                )
+            )
     return pl.concat(parts)
 
 
@@ -90,12 +97,14 @@ def score_distribution(scores: pl.DataFrame, kind: str, *, bins: int = 20) -> tu
 
     both = logit(np.concatenate([train, test]))
     edges = np.linspace(both.min(), both.max() + 1e-9, bins + 1)
-    table = pl.DataFrame({
-        "lower": 1 / (1 + np.exp(-edges[:-1])),
-        "upper": 1 / (1 + np.exp(-edges[1:])),
-        "train": np.histogram(logit(train), edges)[0] / max(len(train), 1),
-        "test": np.histogram(logit(test), edges)[0] / max(len(test), 1),
-    })
+    table = pl.DataFrame(
+        {
+            "lower": 1 / (1 + np.exp(-edges[:-1])),
+            "upper": 1 / (1 + np.exp(-edges[1:])),
+            "train": np.histogram(logit(train), edges)[0] / max(len(train), 1),
+            "test": np.histogram(logit(test), edges)[0] / max(len(test), 1),
+        }
+    )
     return table, metrics.psi(train, test)
 
 
@@ -121,8 +130,7 @@ def comparison_table(results: ModelResults) -> pl.DataFrame:
         if not s:
             continue
         role = "champion" if kind == results.champion else "challenger"
-        rows.append({"candidate": kind, "role": role, "n": int(s.get("n", 0)),
-                     **{m: s.get(m) for m in TABLE_METRICS}})
+        rows.append({"candidate": kind, "role": role, "n": int(s.get("n", 0)), **{m: s.get(m) for m in TABLE_METRICS}})
     oracle = results.summary.get("oracle") or {}
     if oracle.get("auc") is not None:
         rows.append({"candidate": "oracle (true PD)", "role": "ceiling", "n": None, "auc": oracle["auc"]})

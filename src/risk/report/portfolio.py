@@ -27,8 +27,14 @@ BUCKETS = ("current", "M1", "M2", "M3", "M3+")  # M0..M3+: the rows of a roll-ra
 EXITS = ("written_off", "settled")  # where a loan can leave the active book between two month ends
 PREPAID_DAYS_AHEAD = 30  # settled more than this before the last due date counts as prepaid
 WRITE_OFF_DPD = 180  # 核销: beyond this a loan leaves the on-balance book (Qifu's 90+ counts 91-180)
-DPD_BANDS = ((0, 0, "current"), (1, 7, "1-7"), (8, 30, "8-30"), (31, 60, "31-60"), (61, 90, "61-90"),
-             (91, 180, "91-180"))
+DPD_BANDS = (
+    (0, 0, "current"),
+    (1, 7, "1-7"),
+    (8, 30, "8-30"),
+    (31, 60, "31-60"),
+    (61, 90, "61-90"),
+    (91, 180, "91-180"),
+)
 
 
 def dpd_bucket(dpd: pl.Expr | str = "days_past_due", *, write_off_dpd: int = WRITE_OFF_DPD) -> pl.Expr:
@@ -41,11 +47,16 @@ def dpd_bucket(dpd: pl.Expr | str = "days_past_due", *, write_off_dpd: int = WRI
     """
     d = pl.col(dpd) if isinstance(dpd, str) else dpd
     return (
-        pl.when(d <= 0).then(pl.lit("current"))
-        .when(d <= 30).then(pl.lit("M1"))
-        .when(d <= 60).then(pl.lit("M2"))
-        .when(d <= 90).then(pl.lit("M3"))
-        .when(d <= write_off_dpd).then(pl.lit("M3+"))
+        pl.when(d <= 0)
+        .then(pl.lit("current"))
+        .when(d <= 30)
+        .then(pl.lit("M1"))
+        .when(d <= 60)
+        .then(pl.lit("M2"))
+        .when(d <= 90)
+        .then(pl.lit("M3"))
+        .when(d <= write_off_dpd)
+        .then(pl.lit("M3+"))
         .otherwise(pl.lit("written_off"))
         .alias("bucket")
     )
@@ -83,10 +94,12 @@ def loan_outcomes(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, as_of: d
     per_loan = ledger.group_by("loan_id").agg(
         first_30_on=_reached_on(30).filter(_reached_on(30) <= a).min(),
         first_90_on=_reached_on(90).filter(_reached_on(90) <= a).min(),
-        fpd30=pl.when(pl.col("due_date").min() + pl.duration(days=30) <= a)
-        .then(_reached_on(30).sort_by("due_date").first().is_not_null()),
-        ever_overdue=((pl.col("due_date") < a) & (pl.col("paid_on").is_null() | (pl.col("paid_on") > pl.col(
-            "due_date")))).any(),
+        fpd30=pl.when(pl.col("due_date").min() + pl.duration(days=30) <= a).then(
+            _reached_on(30).sort_by("due_date").first().is_not_null()
+        ),
+        ever_overdue=(
+            (pl.col("due_date") < a) & (pl.col("paid_on").is_null() | (pl.col("paid_on") > pl.col("due_date")))
+        ).any(),
         closed_on=pl.col("closed_on").first(),
         last_due=pl.col("due_date").max(),
         days_past_due=days_past_due_expr(a).max(),
@@ -104,12 +117,27 @@ def loan_outcomes(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, as_of: d
             & (pl.col("closed_on") < pl.col("last_due") - pl.duration(days=PREPAID_DAYS_AHEAD)),
             days_past_due=pl.when(pl.col("closed_on").is_null()).then(pl.col("days_past_due")).otherwise(0),
             outstanding_principal=pl.when(pl.col("closed_on").is_null())
-            .then(pl.col("outstanding_principal")).otherwise(0.0),
+            .then(pl.col("outstanding_principal"))
+            .otherwise(0.0),
             ever_overdue=pl.col("ever_overdue").fill_null(False),
         )
-        .select("loan_id", "product", "channel", "originated_on", "vintage", "principal", "term_months",
-                "first_30_on", "first_90_on", "fpd30", "ever_overdue", "closed_on", "prepaid", "days_past_due",
-                "outstanding_principal")
+        .select(
+            "loan_id",
+            "product",
+            "channel",
+            "originated_on",
+            "vintage",
+            "principal",
+            "term_months",
+            "first_30_on",
+            "first_90_on",
+            "fpd30",
+            "ever_overdue",
+            "closed_on",
+            "prepaid",
+            "days_past_due",
+            "outstanding_principal",
+        )
         .sort("loan_id")
         .collect()
     )
@@ -134,8 +162,10 @@ def vintage_curves(outcomes: pl.DataFrame, *, as_of: dt.date, max_months_on_book
         .join(last, on="vintage")
         .join(mob, how="cross")
         .filter(_months_after("last_originated", pl.col("months_on_book")) <= as_of)
-        .with_columns(bad=pl.col("first_30_on").is_not_null()
-                      & (pl.col("first_30_on") <= _months_after("originated_on", pl.col("months_on_book"))))
+        .with_columns(
+            bad=pl.col("first_30_on").is_not_null()
+            & (pl.col("first_30_on") <= _months_after("originated_on", pl.col("months_on_book")))
+        )
         .group_by("vintage", "months_on_book")
         .agg(
             loans=pl.len(),
@@ -147,9 +177,7 @@ def vintage_curves(outcomes: pl.DataFrame, *, as_of: dt.date, max_months_on_book
     )
 
 
-def _month_pairs(
-    snapshots: pl.DataFrame | pl.LazyFrame, last_months: int | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _month_pairs(snapshots: pl.DataFrame | pl.LazyFrame, last_months: int | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The snapshots, and their rows with ``next_as_of`` (the next month end) for the pooled months.
 
     Month ends run up to the latest one in ``snapshots``; a month end whose next one lies beyond it has no
@@ -160,7 +188,8 @@ def _month_pairs(
     if latest is None:  # no snapshots at all (an application-only source): no transitions
         return s, s.with_columns(next_as_of=pl.col("as_of"))
     start = s.with_columns(next_as_of=pl.col("as_of").dt.offset_by("1mo").dt.month_end()).filter(
-        pl.col("next_as_of") <= latest)
+        pl.col("next_as_of") <= latest
+    )
     if last_months is not None and start.height:
         first = pl.Series([latest]).dt.offset_by(f"-{last_months}mo").dt.month_end().item()
         start = start.filter(pl.col("as_of") >= first)
@@ -179,8 +208,7 @@ def roll_rates(
     starting bucket with its loan count ``loans`` and the share going to each column; rows sum to 1.
     """
     s, start = _month_pairs(snapshots, last_months)
-    start = start.with_columns(dpd_bucket(write_off_dpd=write_off_dpd)).filter(
-        pl.col("bucket") != "written_off")
+    start = start.with_columns(dpd_bucket(write_off_dpd=write_off_dpd)).filter(pl.col("bucket") != "written_off")
     end = s.select("loan_id", next_as_of="as_of", to=dpd_bucket(write_off_dpd=write_off_dpd))
     moves = (
         start.join(end, on=["loan_id", "next_as_of"], how="left")
@@ -200,8 +228,11 @@ def roll_rates(
 
 
 def cure_rates(
-    snapshots: pl.DataFrame | pl.LazyFrame, overdue_types: pl.DataFrame | None = None, *,
-    last_months: int | None = 12, write_off_dpd: int = WRITE_OFF_DPD,
+    snapshots: pl.DataFrame | pl.LazyFrame,
+    overdue_types: pl.DataFrame | None = None,
+    *,
+    last_months: int | None = 12,
+    write_off_dpd: int = WRITE_OFF_DPD,
 ) -> pl.DataFrame:
     """Share of overdue loans current again (or paid off) at the next month end, by bucket and overdue type.
 
@@ -217,7 +248,8 @@ def cure_rates(
     )
     end = s.select("loan_id", next_as_of="as_of", next_dpd="days_past_due")
     moves = start.join(end, on=["loan_id", "next_as_of"], how="left").with_columns(
-        cured=pl.col("next_dpd").fill_null(0) == 0)
+        cured=pl.col("next_dpd").fill_null(0) == 0
+    )
     if overdue_types is not None:
         types = overdue_types.select("loan_id", "overdue_type").unique("loan_id")
         moves = moves.join(types, on="loan_id", how="left").with_columns(pl.col("overdue_type").fill_null("unknown"))
@@ -266,8 +298,11 @@ def collection_funnel(outcomes: pl.DataFrame, actions: pl.DataFrame | pl.LazyFra
     rank = {a.value: LADDER_RANK[s] for a, s in ACTION_STEP.items()}
     delinquent = outcomes.filter("ever_overdue").select("loan_id")
     top = (
-        _lazy(actions).select("loan_id", step=pl.col("action").replace_strict(rank, default=0, return_dtype=pl.Int64))
-        .group_by("loan_id").agg(pl.col("step").max()).collect()
+        _lazy(actions)
+        .select("loan_id", step=pl.col("action").replace_strict(rank, default=0, return_dtype=pl.Int64))
+        .group_by("loan_id")
+        .agg(pl.col("step").max())
+        .collect()
     )
     reached = delinquent.join(top, on="loan_id", how="left").with_columns(pl.col("step").fill_null(0))
     base = max(delinquent.height, 1)
@@ -295,8 +330,11 @@ def collection_rate_30d(
     ledger = instalment_ledger(_lazy(tables["loans"]), _lazy(tables["schedule"]), _lazy(tables["repayments"]))
     late = (
         ledger.with_columns(
-            earlier_paid_by=pl.col("paid_on").fill_null(FAR_FUTURE).cum_max().shift(1).over(
-                "loan_id", order_by="instalment_no")
+            earlier_paid_by=pl.col("paid_on")
+            .fill_null(FAR_FUTURE)
+            .cum_max()
+            .shift(1)
+            .over("loan_id", order_by="instalment_no")
         )
         .filter(pl.col("earlier_paid_by").is_null() | (pl.col("earlier_paid_by") <= pl.col("due_date")))
         .filter(pl.col("due_date").is_between(first_due, last_due, closed="right"))
@@ -332,7 +370,10 @@ def bad_rates_by_segment(outcomes: pl.DataFrame, *, as_of: dt.date, months: int 
 
 
 def portfolio_summary(
-    outcomes: pl.DataFrame, *, as_of: dt.date, collection_rate: float | None = None,
+    outcomes: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    collection_rate: float | None = None,
     write_off_dpd: int = WRITE_OFF_DPD,
 ) -> dict[str, float | int | None]:
     """Headline figures of the book at ``as_of``.
@@ -354,8 +395,9 @@ def portfolio_summary(
         "active_loans": on_book.height,
         "balance": balance,
         "dpd90_on_balance": late90 / balance if balance else None,
-        "written_off_loans": int(outcomes.filter(pl.col("closed_on").is_null()
-                                                 & (pl.col("days_past_due") > write_off_dpd)).height),
+        "written_off_loans": int(
+            outcomes.filter(pl.col("closed_on").is_null() & (pl.col("days_past_due") > write_off_dpd)).height
+        ),
         "fpd30": float(fpd.mean()) if fpd.len() else None,
         "ever30_12mob": float(bad12.mean()) if bad12.len() else None,
         "prepayment_share": float(outcomes["prepaid"].mean()) if outcomes.height else None,

@@ -32,8 +32,11 @@ def legal_referrals_by_criterion(queue: pl.DataFrame) -> pl.DataFrame:
         .explode("criterion")
         .drop_nulls("criterion")
         .group_by("criterion")
-        .agg(loans=pl.len(), exposure=pl.col("exposure").sum(),
-             litigation_positive=(pl.col("litigation_net_value") > 0).sum())
+        .agg(
+            loans=pl.len(),
+            exposure=pl.col("exposure").sum(),
+            litigation_positive=(pl.col("litigation_net_value") > 0).sum(),
+        )
         .sort("loans", descending=True)
     )
 
@@ -61,5 +64,6 @@ def review_decisions_by_grade(queue: pl.DataFrame) -> pl.DataFrame:
         requested_amount=pl.col("requested_amount").sum(),
         expected_loss=pl.col("expected_loss").sum(),
     )
-    return counts.select("risk_grade", "applications", *decisions, "mean_pd", "requested_amount",
-                         "expected_loss").sort("risk_grade")
+    return counts.select("risk_grade", "applications", *decisions, "mean_pd", "requested_amount", "expected_loss").sort(
+        "risk_grade"
+    )

@@ -61,8 +61,11 @@ def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True
             continue
         pdir = paths.plots / name
         roc = {k: pl.read_csv(pdir / f"roc_{k}.csv") for k in (LIGHTGBM, SCORECARD) if (pdir / f"roc_{k}.csv").exists()}
-        cal = {k: pl.read_csv(pdir / f"calibration_{k}.csv") for k in (LIGHTGBM, SCORECARD)
-               if (pdir / f"calibration_{k}.csv").exists()}
+        cal = {
+            k: pl.read_csv(pdir / f"calibration_{k}.csv")
+            for k in (LIGHTGBM, SCORECARD)
+            if (pdir / f"calibration_{k}.csv").exists()
+        }
         ks = pl.read_csv(pdir / "ks.csv") if (pdir / "ks.csv").exists() else None
         scores, windows = None, None
         if with_scores:
@@ -98,13 +101,22 @@ def run(paths: Paths, params: Params) -> str:
     snapshots = read_snapshots(paths)
     models = read_model_results(paths, params)
     loaded = time.perf_counter()
-    text = render_report(tables, snapshots, models, read_queues(paths, as_of), as_of=as_of,
-                         shock=shock_period(params), application_only=application_only(paths))
+    text = render_report(
+        tables,
+        snapshots,
+        models,
+        read_queues(paths, as_of),
+        as_of=as_of,
+        shock=shock_period(params),
+        application_only=application_only(paths),
+    )
     target = report_path(paths)
     io.write_text(text, target)
     took = time.perf_counter() - started
-    return (f"report: {target} ({len(text) / 1e6:.1f} MB, {len(models)} models) in {took:.1f}s "
-            f"(reading and scoring {loaded - started:.1f}s)")
+    return (
+        f"report: {target} ({len(text) / 1e6:.1f} MB, {len(models)} models) in {took:.1f}s "
+        f"(reading and scoring {loaded - started:.1f}s)"
+    )
 
 
 def write_readme_figure(paths: Paths, params: Params, target: str | Path | None = None) -> Path:

@@ -14,12 +14,25 @@ from risk.config import ContactRules, LegalParams, OverdueTypeRules, ScoreParams
 from risk.contract import Action, LadderStep, OverdueType
 
 CHANNEL_OF_ACTION = {
-    Action.SMS: "sms", Action.CALL: "call", Action.EXTENSION: "negotiation", Action.INSTALMENT_PLAN: "negotiation",
-    Action.INTEREST_RELIEF: "negotiation", Action.SETTLEMENT: "negotiation", Action.NEGOTIATION: "negotiation",
-    Action.LAWYERS_LETTER: "lawyers_letter", Action.LITIGATION: "litigation", Action.ENFORCEMENT: "enforcement",
+    Action.SMS: "sms",
+    Action.CALL: "call",
+    Action.EXTENSION: "negotiation",
+    Action.INSTALMENT_PLAN: "negotiation",
+    Action.INTEREST_RELIEF: "negotiation",
+    Action.SETTLEMENT: "negotiation",
+    Action.NEGOTIATION: "negotiation",
+    Action.LAWYERS_LETTER: "lawyers_letter",
+    Action.LITIGATION: "litigation",
+    Action.ENFORCEMENT: "enforcement",
 }
-STEP_OF_RANK = {0: LadderStep.NONE, 1: LadderStep.REMINDER, 2: LadderStep.NEGOTIATION,
-                3: LadderStep.LAWYERS_LETTER, 4: LadderStep.LITIGATION, 5: LadderStep.ENFORCEMENT}
+STEP_OF_RANK = {
+    0: LadderStep.NONE,
+    1: LadderStep.REMINDER,
+    2: LadderStep.NEGOTIATION,
+    3: LadderStep.LAWYERS_LETTER,
+    4: LadderStep.LITIGATION,
+    5: LadderStep.ENFORCEMENT,
+}
 
 
 def _evidence(*parts: tuple[pl.Expr, pl.Expr]) -> pl.Expr:
@@ -41,10 +54,14 @@ def classify_overdue_type(frame: pl.DataFrame, rules: OverdueTypeRules) -> pl.Da
     severe = (c("days_past_due") >= rules.severe_dpd) | (c("partial_payments") >= rules.severe_partial_payments)
     overdue = c("days_past_due") > 0
     kind = (
-        pl.when(~overdue).then(None)
-        .when(malicious).then(pl.lit(OverdueType.MALICIOUS.value))
-        .when(insolvent).then(pl.lit(OverdueType.INSOLVENT.value))
-        .when(severe).then(pl.lit(OverdueType.SEVERE.value))
+        pl.when(~overdue)
+        .then(None)
+        .when(malicious)
+        .then(pl.lit(OverdueType.MALICIOUS.value))
+        .when(insolvent)
+        .then(pl.lit(OverdueType.INSOLVENT.value))
+        .when(severe)
+        .then(pl.lit(OverdueType.SEVERE.value))
         .otherwise(pl.lit(OverdueType.TEMPORARY.value))
     )
     evidence = _evidence(
@@ -66,18 +83,19 @@ def legal_referral(frame: pl.DataFrame, legal: LegalParams) -> pl.DataFrame:
     c = pl.col
     beyond_max = c("days_past_due") > c("contract_max_overdue_days")
     refuses = (c("refusals_90d") >= legal.refusals_to_refer) | (
-        (c("unreachable_90d") >= legal.refusals_to_refer) & (c("reach_rate_90d").fill_null(0) == 0))
+        (c("unreachable_90d") >= legal.refusals_to_refer) & (c("reach_rate_90d").fill_null(0) == 0)
+    )
     unreasonable = c("broken_promises_90d") >= legal.broken_promises_to_refer
     malicious = c("overdue_type") == OverdueType.MALICIOUS.value
-    criteria = pl.concat_list([
-        pl.when(beyond_max).then(pl.lit("overdue_beyond_contract_max")),
-        pl.when(refuses).then(pl.lit("refuses_to_communicate")),
-        pl.when(unreasonable).then(pl.lit("unreasonable_proposal")),
-        pl.when(malicious).then(pl.lit("fraud_or_malicious_evasion")),
-    ]).list.drop_nulls()
-    return frame.with_columns(legal_criteria=criteria).with_columns(
-        legal_referral=c("legal_criteria").list.len() > 0
-    )
+    criteria = pl.concat_list(
+        [
+            pl.when(beyond_max).then(pl.lit("overdue_beyond_contract_max")),
+            pl.when(refuses).then(pl.lit("refuses_to_communicate")),
+            pl.when(unreasonable).then(pl.lit("unreasonable_proposal")),
+            pl.when(malicious).then(pl.lit("fraud_or_malicious_evasion")),
+        ]
+    ).list.drop_nulls()
+    return frame.with_columns(legal_criteria=criteria).with_columns(legal_referral=c("legal_criteria").list.len() > 0)
 
 
 def litigation_economics(frame: pl.DataFrame, legal: LegalParams) -> pl.DataFrame:
@@ -98,16 +116,26 @@ def next_action(frame: pl.DataFrame) -> pl.DataFrame:
     t, dpd, step = c("overdue_type"), c("days_past_due"), c("max_ladder_step")
     suing_pays = c("litigation_net_value") > 0
     action = (
-        pl.when(t.is_null()).then(pl.lit(Action.SMS.value))  # current but at risk: a reminder before due
-        .when(c("legal_referral") & (step >= 4) & suing_pays).then(pl.lit(Action.ENFORCEMENT.value))
-        .when(c("legal_referral") & (step >= 3) & suing_pays).then(pl.lit(Action.LITIGATION.value))
-        .when(c("legal_referral") & (step < 3)).then(pl.lit(Action.LAWYERS_LETTER.value))
-        .when(c("legal_referral")).then(pl.lit(Action.SETTLEMENT.value))  # suing does not pay: settle
-        .when(t == OverdueType.MALICIOUS.value).then(pl.lit(Action.LAWYERS_LETTER.value))
-        .when(t == OverdueType.INSOLVENT.value).then(pl.lit(Action.SETTLEMENT.value))
-        .when(t == OverdueType.SEVERE.value).then(pl.lit(Action.INSTALMENT_PLAN.value))
-        .when(dpd <= 7).then(pl.lit(Action.SMS.value))
-        .when(dpd <= 30).then(pl.lit(Action.CALL.value))
+        pl.when(t.is_null())
+        .then(pl.lit(Action.SMS.value))  # current but at risk: a reminder before due
+        .when(c("legal_referral") & (step >= 4) & suing_pays)
+        .then(pl.lit(Action.ENFORCEMENT.value))
+        .when(c("legal_referral") & (step >= 3) & suing_pays)
+        .then(pl.lit(Action.LITIGATION.value))
+        .when(c("legal_referral") & (step < 3))
+        .then(pl.lit(Action.LAWYERS_LETTER.value))
+        .when(c("legal_referral"))
+        .then(pl.lit(Action.SETTLEMENT.value))  # suing does not pay: settle
+        .when(t == OverdueType.MALICIOUS.value)
+        .then(pl.lit(Action.LAWYERS_LETTER.value))
+        .when(t == OverdueType.INSOLVENT.value)
+        .then(pl.lit(Action.SETTLEMENT.value))
+        .when(t == OverdueType.SEVERE.value)
+        .then(pl.lit(Action.INSTALMENT_PLAN.value))
+        .when(dpd <= 7)
+        .then(pl.lit(Action.SMS.value))
+        .when(dpd <= 30)
+        .then(pl.lit(Action.CALL.value))
         .otherwise(pl.lit(Action.EXTENSION.value))  # temporary hardship past a month: grace / extension
     )
     channel = action.replace_strict({a.value: ch for a, ch in CHANNEL_OF_ACTION.items()}, return_dtype=pl.String)
@@ -123,17 +151,22 @@ def next_contact_at(frame: pl.DataFrame, rules: ContactRules, *, work_date: dt.d
     earliest = pl.max_horizontal(opening, cooled.fill_null(opening))
     hour = earliest.dt.hour() + earliest.dt.minute() / 60
     next_day_opening = (earliest.dt.date() + pl.duration(days=1)).cast(pl.Datetime("us")) + pl.duration(
-        hours=rules.start_hour)
+        hours=rules.start_hour
+    )
     same_day_opening = earliest.dt.date().cast(pl.Datetime("us")) + pl.duration(hours=rules.start_hour)
     lawful = (
-        pl.when(hour >= rules.end_hour).then(next_day_opening)
-        .when(hour < rules.start_hour).then(same_day_opening)
+        pl.when(hour >= rules.end_hour)
+        .then(next_day_opening)
+        .when(hour < rules.start_hour)
+        .then(same_day_opening)
         .otherwise(earliest)
     )
     capped = c("contacts_on_work_date").fill_null(0) >= rules.daily_cap_per_borrower
-    lawful = pl.when(capped & (lawful.dt.date() == work_date)).then(
-        pl.lit(dt.datetime.combine(work_date + dt.timedelta(days=1), dt.time(rules.start_hour)))
-    ).otherwise(lawful)
+    lawful = (
+        pl.when(capped & (lawful.dt.date() == work_date))
+        .then(pl.lit(dt.datetime.combine(work_date + dt.timedelta(days=1), dt.time(rules.start_hour))))
+        .otherwise(lawful)
+    )
     return frame.with_columns(next_contact_at=lawful.cast(pl.Datetime("us")))
 
 
@@ -145,16 +178,22 @@ def prioritise(frame: pl.DataFrame, params: ScoreParams, *, work_date: dt.date) 
     value), then each channel's capacity is filled by value, not by probability.
     """
     c = pl.col
-    at_stake = pl.when(c("channel").is_in(["sms", "call"])).then(
-        pl.when(c("arrears_amount") > 0).then(c("arrears_amount")).otherwise(c("instalment_amount"))
-    ).otherwise(c("exposure") + c("arrears_amount"))
-    responsiveness = pl.when(c("days_past_due") > 0).then(
-        c("cure_probability").fill_null(params.late_responsiveness)
-    ).otherwise(c("ew_probability"))
+    at_stake = (
+        pl.when(c("channel").is_in(["sms", "call"]))
+        .then(pl.when(c("arrears_amount") > 0).then(c("arrears_amount")).otherwise(c("instalment_amount")))
+        .otherwise(c("exposure") + c("arrears_amount"))
+    )
+    responsiveness = (
+        pl.when(c("days_past_due") > 0)
+        .then(c("cure_probability").fill_null(params.late_responsiveness))
+        .otherwise(c("ew_probability"))
+    )
     uplift = c("channel").replace_strict(params.uplift, default=0.0, return_dtype=pl.Float64)
     cost = c("channel").replace_strict(params.cost, default=0.0, return_dtype=pl.Float64)
-    value = pl.when(c("channel").is_in(["litigation", "enforcement"])).then(c("litigation_net_value")).otherwise(
-        uplift * at_stake * responsiveness.fill_null(0.0) - cost
+    value = (
+        pl.when(c("channel").is_in(["litigation", "enforcement"]))
+        .then(c("litigation_net_value"))
+        .otherwise(uplift * at_stake * responsiveness.fill_null(0.0) - cost)
     )
     capacity = c("channel").replace_strict(params.capacity, default=0, return_dtype=pl.Int64)
     contactable = c("next_contact_at").dt.date() == work_date
@@ -185,8 +224,10 @@ def build_collections_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of:
     in_scope = c("days_past_due") < params.charge_off_dpd
     queue = scored.filter(in_scope & ((c("days_past_due") > 0) | (c("ew_probability") >= params.at_risk_threshold)))
     default_probability = (
-        pl.when(c("days_past_due") >= 90).then(1.0)
-        .when(c("days_past_due") >= 30).then(1.0 - c("cure_probability"))
+        pl.when(c("days_past_due") >= 90)
+        .then(1.0)
+        .when(c("days_past_due") >= 30)
+        .then(1.0 - c("cure_probability"))
         .otherwise(c("ew_probability"))
     )
     return (

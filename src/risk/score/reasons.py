@@ -79,8 +79,13 @@ def top_reasons(model: RiskModel, frame: pl.DataFrame, *, n: int, sign: int = +1
     reasons always explain why the case is risky. Returns codes, English and Chinese text as lists.
     """
     if frame.is_empty():
-        return pl.DataFrame(schema={"reason_codes": pl.List(pl.String), "reasons_en": pl.List(pl.String),
-                                    "reasons_zh": pl.List(pl.String)})
+        return pl.DataFrame(
+            schema={
+                "reason_codes": pl.List(pl.String),
+                "reasons_en": pl.List(pl.String),
+                "reasons_zh": pl.List(pl.String),
+            }
+        )
     contrib = model.contributions(frame) * sign
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :n]
     names = np.array(model.features, dtype=object)
@@ -90,6 +95,7 @@ def top_reasons(model: RiskModel, frame: pl.DataFrame, *, n: int, sign: int = +1
         codes.append([reason_code(f) for f in picked])
         en.append([REASON_TEXT.get(f, (f, f))[0] for f in picked])
         zh.append([REASON_TEXT.get(f, (f, f))[1] for f in picked])
-    return pl.DataFrame({"reason_codes": codes, "reasons_en": en, "reasons_zh": zh},
-                        schema={"reason_codes": pl.List(pl.String), "reasons_en": pl.List(pl.String),
-                                "reasons_zh": pl.List(pl.String)})
+    return pl.DataFrame(
+        {"reason_codes": codes, "reasons_en": en, "reasons_zh": zh},
+        schema={"reason_codes": pl.List(pl.String), "reasons_en": pl.List(pl.String), "reasons_zh": pl.List(pl.String)},
+    )

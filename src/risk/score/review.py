@@ -23,8 +23,10 @@ def grade(pd_expr: pl.Expr, cutoffs: tuple[float, ...]) -> pl.Expr:
 def decide(pd_expr: pl.Expr, params: ScoreParams) -> pl.Expr:
     """Approve below ``approve_below``, decline at or above ``decline_above``, manual review between."""
     return (
-        pl.when(pd_expr < params.approve_below).then(pl.lit(Decision.APPROVED.value))
-        .when(pd_expr >= params.decline_above).then(pl.lit(Decision.DECLINED.value))
+        pl.when(pd_expr < params.approve_below)
+        .then(pl.lit(Decision.APPROVED.value))
+        .when(pd_expr >= params.decline_above)
+        .then(pl.lit(Decision.DECLINED.value))
         .otherwise(pl.lit("manual_review"))
     )
 
@@ -42,10 +44,7 @@ def build_review_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.d
         expected_loss=c("pd") * c("requested_amount") * params.lgd,
     )
     review = c("recommended_decision") == "manual_review"
-    return (
-        out.sort([review, "expected_loss", "application_id"], descending=[True, True, False])
-        .with_columns(
-            review_order=pl.when(review).then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),
-            as_of=pl.lit(as_of),
-        )
+    return out.sort([review, "expected_loss", "application_id"], descending=[True, True, False]).with_columns(
+        review_order=pl.when(review).then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),
+        as_of=pl.lit(as_of),
     )

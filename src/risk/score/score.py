@@ -17,16 +17,52 @@ from risk.score.reasons import top_reasons
 from risk.score.review import build_review_queue
 
 COLLECTIONS_COLUMNS = [
-    "as_of", "work_date", "priority_rank", "scheduled", "loan_id", "borrower_id", "product", "days_past_due",
-    "exposure", "arrears_amount", "ew_probability", "cure_probability", "default_probability", "expected_loss",
-    "overdue_type", "type_evidence", "next_action", "channel", "legal_referral", "legal_criteria",
-    "litigation_expected_recovery", "litigation_cost", "litigation_net_value", "next_contact_at",
-    "expected_value", "reason_codes", "reasons_en", "reasons_zh",
+    "as_of",
+    "work_date",
+    "priority_rank",
+    "scheduled",
+    "loan_id",
+    "borrower_id",
+    "product",
+    "days_past_due",
+    "exposure",
+    "arrears_amount",
+    "ew_probability",
+    "cure_probability",
+    "default_probability",
+    "expected_loss",
+    "overdue_type",
+    "type_evidence",
+    "next_action",
+    "channel",
+    "legal_referral",
+    "legal_criteria",
+    "litigation_expected_recovery",
+    "litigation_cost",
+    "litigation_net_value",
+    "next_contact_at",
+    "expected_value",
+    "reason_codes",
+    "reasons_en",
+    "reasons_zh",
 ]
 REVIEW_COLUMNS = [
-    "as_of", "review_order", "application_id", "borrower_id", "product", "channel", "requested_amount",
-    "requested_term", "pd", "risk_grade", "scorecard_points", "recommended_decision", "expected_loss",
-    "reason_codes", "reasons_en", "reasons_zh",
+    "as_of",
+    "review_order",
+    "application_id",
+    "borrower_id",
+    "product",
+    "channel",
+    "requested_amount",
+    "requested_term",
+    "pd",
+    "risk_grade",
+    "scorecard_points",
+    "recommended_decision",
+    "expected_loss",
+    "reason_codes",
+    "reasons_en",
+    "reasons_zh",
 ]
 
 
@@ -54,12 +90,17 @@ def contact_history(actions: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
 
 
 def score_loans(
-    tables: Mapping[str, pl.DataFrame], models: Models, params: Params, *, as_of: dt.date,
+    tables: Mapping[str, pl.DataFrame],
+    models: Models,
+    params: Params,
+    *,
+    as_of: dt.date,
     ledger: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Every active loan at ``as_of`` with its features and the three probabilities."""
-    snap = loan_snapshots(tables, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False,
-                          ledger=ledger).collect()
+    snap = loan_snapshots(
+        tables, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False, ledger=ledger
+    ).collect()
     dpd = snap["days_past_due"]
     ew = models.early_warning.predict_proba(snap)
     cure = models.cure.predict_proba(snap)
@@ -94,35 +135,51 @@ def collections_queue(scored: pl.DataFrame, models: Models, params: Params, *, a
     # reasons only for queue rows: early-warning reasons before 30 days past due, cure reasons after
     early = queue.filter(pl.col("days_past_due") < 30)
     late = queue.filter(pl.col("days_past_due") >= 30)
-    queue = pl.concat([
-        _with_reasons(early, models.early_warning, params.score.reasons, +1),
-        _with_reasons(late, models.cure, params.score.reasons, -1),
-    ]).sort("priority_rank")
+    queue = pl.concat(
+        [
+            _with_reasons(early, models.early_warning, params.score.reasons, +1),
+            _with_reasons(late, models.cure, params.score.reasons, -1),
+        ]
+    ).sort("priority_rank")
     return queue.select(COLLECTIONS_COLUMNS)
 
 
 def review_queue(
-    tables: Mapping[str, pl.DataFrame], models: Models, params: Params, *, as_of: dt.date,
+    tables: Mapping[str, pl.DataFrame],
+    models: Models,
+    params: Params,
+    *,
+    as_of: dt.date,
     ledger: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Every application still pending at ``as_of``, scored by PD with points and reasons."""
-    only_pending = {**tables, "applications": tables["applications"].filter(
-        (pl.col("decision") == Decision.PENDING.value) & (pl.col("applied_at").dt.date() <= as_of))}
-    pending = application_snapshots(only_pending, params.features, data_as_of=as_of, with_labels=False,
-                                    ledger=ledger).collect()
+    only_pending = {
+        **tables,
+        "applications": tables["applications"].filter(
+            (pl.col("decision") == Decision.PENDING.value) & (pl.col("applied_at").dt.date() <= as_of)
+        ),
+    }
+    pending = application_snapshots(
+        only_pending, params.features, data_as_of=as_of, with_labels=False, ledger=ledger
+    ).collect()
     scored = pending.with_columns(pd=pl.Series(models.pd.predict_proba(pending), dtype=pl.Float64))
     points = models.pd_scorecard.points(pending) if models.pd_scorecard is not None else None
     scored = scored.with_columns(
-        scorecard_points=pl.Series(points, dtype=pl.Float64).round(0) if points is not None
+        scorecard_points=pl.Series(points, dtype=pl.Float64).round(0)
+        if points is not None
         else pl.lit(None, dtype=pl.Float64)
     )
     queue = build_review_queue(scored, params.score, as_of=as_of)
     needs = queue.filter(pl.col("recommended_decision") != Decision.APPROVED.value)
     fine = queue.filter(pl.col("recommended_decision") == Decision.APPROVED.value)
     empty = top_reasons(models.pd, fine.head(0), n=params.score.reasons)
-    queue = pl.concat([
-        _with_reasons(needs, models.pd, params.score.reasons, +1),
-        pl.concat([fine, empty.extend(pl.DataFrame({c: [[]] * fine.height for c in empty.columns},
-                                                  schema=empty.schema))], how="horizontal"),
-    ]).sort(pl.col("review_order").is_null(), "review_order", "application_id")
+    queue = pl.concat(
+        [
+            _with_reasons(needs, models.pd, params.score.reasons, +1),
+            pl.concat(
+                [fine, empty.extend(pl.DataFrame({c: [[]] * fine.height for c in empty.columns}, schema=empty.schema))],
+                how="horizontal",
+            ),
+        ]
+    ).sort(pl.col("review_order").is_null(), "review_order", "application_id")
     return queue.select(REVIEW_COLUMNS)

@@ -35,8 +35,10 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
         raise RiskDataError(msg, rule="as_of_within_data")
     if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
         paths.scored.mkdir(parents=True, exist_ok=True)
-        return (f"score {as_of}: skipped; the source is application-only (no active loans to collect and no "
-                "pending applications), see the PD model's metrics instead")
+        return (
+            f"score {as_of}: skipped; the source is application-only (no active loans to collect and no "
+            "pending applications), see the PD model's metrics instead"
+        )
     started = time.perf_counter()
     lock = paths.scored / f".score-{as_of.isoformat()}.lock"
     busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
@@ -58,8 +60,9 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
             n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
             cq = collections_queue(scored, models, params, as_of=as_of)
             rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger)
-        write_day({"collections_queue": cq, "review_queue": rq}, scored=paths.scored, database=paths.duckdb,
-                  as_of=as_of)
+        write_day(
+            {"collections_queue": cq, "review_queue": rq}, scored=paths.scored, database=paths.duckdb, as_of=as_of
+        )
     took = time.perf_counter() - started
     return (
         f"score {as_of}: ok ({params.engine}); {n_open:,} open loans"

@@ -28,9 +28,11 @@ __all__ = ["simulate"]
 
 def _ids(prefix: str, index: np.ndarray, width: int) -> pl.Series:
     """Identifiers like ``L000042``; a negative index gives null."""
-    return pl.DataFrame({"i": index}, schema={"i": pl.Int64}).select(
-        pl.when(pl.col("i") >= 0).then(pl.lit(prefix) + pl.col("i").cast(pl.String).str.zfill(width))
-    ).to_series()
+    return (
+        pl.DataFrame({"i": index}, schema={"i": pl.Int64})
+        .select(pl.when(pl.col("i") >= 0).then(pl.lit(prefix) + pl.col("i").cast(pl.String).str.zfill(width)))
+        .to_series()
+    )
 
 
 def _dates(days: np.ndarray) -> pl.Series:
@@ -56,8 +58,11 @@ def _overdue_types(book: Book, behaviour: Behaviour, ledger: Ledger, as_of_day: 
 
 def _status(ledger: Ledger, charged_off_on: np.ndarray, as_of_day: int) -> np.ndarray:
     """Repaid once settled, charged off once at the charge-off days past due (核销), else active."""
-    return np.where(ledger.closed_on <= as_of_day, LoanStatus.REPAID.value,
-                    np.where(charged_off_on <= as_of_day, LoanStatus.CHARGED_OFF.value, LoanStatus.ACTIVE.value))
+    return np.where(
+        ledger.closed_on <= as_of_day,
+        LoanStatus.REPAID.value,
+        np.where(charged_off_on <= as_of_day, LoanStatus.CHARGED_OFF.value, LoanStatus.ACTIVE.value),
+    )
 
 
 def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, pl.DataFrame]:
@@ -75,8 +80,9 @@ def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, 
     # each loan's whole life was drawn; the data stop at as_of
     seen = behaviour.payments.take(np.flatnonzero(behaviour.payments.day <= as_of_day))
     ledger = build_ledger(book, seen)
-    actions = collection_actions(rng, book, behaviour, ledger, as_of_day=as_of_day,
-                                 max_per_day=params.max_contacts_per_day)
+    actions = collection_actions(
+        rng, book, behaviour, ledger, as_of_day=as_of_day, max_per_day=params.max_contacts_per_day
+    )
 
     n_apps, n_loans = len(a["applied_day"]), len(book.principal)
     width = len(str(n_apps))
@@ -97,43 +103,52 @@ def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, 
             applied_at=_datetimes(a["applied_at_s"]),
             loan_id=app_loan_id,
         ),
-        "loans": pl.DataFrame({
-            "loan_id": loan_id,
-            "borrower_id": borrower_id.gather(book.application),
-            "application_id": application_id.gather(book.application),
-            "originated_on": _dates(book.originated),
-            "principal": book.principal,
-            "annual_rate": book.rate,
-            "term_months": book.term,
-            "repayment_method": RepaymentMethod.EQUAL_INSTALMENT.value,
-            "product": book.product,
-            "contract_max_overdue_days": lookup(book.product, CONTRACT_MAX_OVERDUE).astype(np.int64),
-            "status": _status(ledger, charged_off_on, as_of_day),
-        }),
-        "schedule": pl.DataFrame({
-            "loan_id": loan_id.gather(book.row_loan),
-            "instalment_no": book.row_no,
-            "due_date": _dates(book.row_due),
-            "principal_due": book.row_principal,
-            "interest_due": book.row_interest,
-        }),
-        "repayments": pl.DataFrame({
-            "repayment_id": _ids("R", np.arange(len(seen.loan)), len(str(len(seen.loan)))),
-            "loan_id": loan_id.gather(seen.loan),
-            "paid_at": _datetimes(seen.day * DAY_S + seen.seconds),
-            "amount": seen.amount,
-            "instalment_no": pl.Series(seen.instalment_no).replace(0, None),
-        }),
+        "loans": pl.DataFrame(
+            {
+                "loan_id": loan_id,
+                "borrower_id": borrower_id.gather(book.application),
+                "application_id": application_id.gather(book.application),
+                "originated_on": _dates(book.originated),
+                "principal": book.principal,
+                "annual_rate": book.rate,
+                "term_months": book.term,
+                "repayment_method": RepaymentMethod.EQUAL_INSTALMENT.value,
+                "product": book.product,
+                "contract_max_overdue_days": lookup(book.product, CONTRACT_MAX_OVERDUE).astype(np.int64),
+                "status": _status(ledger, charged_off_on, as_of_day),
+            }
+        ),
+        "schedule": pl.DataFrame(
+            {
+                "loan_id": loan_id.gather(book.row_loan),
+                "instalment_no": book.row_no,
+                "due_date": _dates(book.row_due),
+                "principal_due": book.row_principal,
+                "interest_due": book.row_interest,
+            }
+        ),
+        "repayments": pl.DataFrame(
+            {
+                "repayment_id": _ids("R", np.arange(len(seen.loan)), len(str(len(seen.loan)))),
+                "loan_id": loan_id.gather(seen.loan),
+                "paid_at": _datetimes(seen.day * DAY_S + seen.seconds),
+                "amount": seen.amount,
+                "instalment_no": pl.Series(seen.instalment_no).replace(0, None),
+            }
+        ),
         "collection_actions": actions.with_columns(
             action_id=_ids("C", np.arange(actions.height), len(str(actions.height))),
             loan_id=loan_id.gather(actions["loan"].to_numpy()),
         ),
-        "truth": pl.DataFrame({
-            "application_id": application_id,
-            "loan_id": app_loan_id,
-            "true_pd": true_pd(a, params),
-            "overdue_type": pl.Series(app_type).replace_strict(
-                {i: t.value for i, t in enumerate(OVERDUE_TYPES)}, default=None, return_dtype=pl.String),
-        }),
+        "truth": pl.DataFrame(
+            {
+                "application_id": application_id,
+                "loan_id": app_loan_id,
+                "true_pd": true_pd(a, params),
+                "overdue_type": pl.Series(app_type).replace_strict(
+                    {i: t.value for i, t in enumerate(OVERDUE_TYPES)}, default=None, return_dtype=pl.String
+                ),
+            }
+        ),
     }
     return {name: conform(frame, TABLES[name]) for name, frame in tables.items()}

@@ -24,8 +24,12 @@ TERMS = {  # requested term (months) and its probabilities by product
 MEDIAN_AMOUNT = {Product.CASH_LOAN: 4000.0, Product.CONSUMER_INSTALMENT: 6000.0, Product.MICRO_BUSINESS: 20000.0}
 CHANNELS = (Channel.APP_ORGANIC, Channel.PARTNER_REFERRAL, Channel.ONLINE_ADS, Channel.OFFLINE_AGENT)
 CHANNEL_SHARE = (0.35, 0.25, 0.3, 0.1)
-EMPLOYMENT = (EmploymentType.WHITE_COLLAR, EmploymentType.BLUE_COLLAR, EmploymentType.SELF_EMPLOYED,
-              EmploymentType.FREELANCE)
+EMPLOYMENT = (
+    EmploymentType.WHITE_COLLAR,
+    EmploymentType.BLUE_COLLAR,
+    EmploymentType.SELF_EMPLOYED,
+    EmploymentType.FREELANCE,
+)
 EMPLOYMENT_SHARE = (0.4, 0.3, 0.15, 0.15)
 EDUCATION = tuple(Education)
 EDUCATION_SHARE = (0.12, 0.3, 0.3, 0.23, 0.05)
@@ -86,15 +90,17 @@ def applicant_attributes(rng: np.random.Generator, day: np.ndarray, root: np.nda
     education_ix = rng.choice(len(EDUCATION), size=n, p=EDUCATION_SHARE)[root]
     tier = (rng.choice(5, size=n, p=TIER_SHARE) + 1)[root]
     age = np.clip(np.round(rng.normal(31.0, 7.5, n)), 18, 65)[root] + np.floor(years_since)
-    income = (6500.0 * np.exp(rng.normal(0.0, 0.55, n)) * EDUCATION_INCOME[education_ix]
-              * TIER_INCOME[tier - 1])[root] * np.exp(rng.normal(0.0, 0.08, n))
+    income = (6500.0 * np.exp(rng.normal(0.0, 0.55, n)) * EDUCATION_INCOME[education_ix] * TIER_INCOME[tier - 1])[
+        root
+    ] * np.exp(rng.normal(0.0, 0.08, n))
     income = np.maximum(np.round(income, -2), 1500.0)
     employment_years = np.minimum(rng.gamma(1.5, 2.5, n), np.maximum(age - 16, 0))  # redrawn: jobs change
     history = (np.maximum(age - 18, 0) * 12 * rng.uniform(0.1, 0.9, n)[root] + years_since * 12).astype(np.int64)
     repeat = root != np.arange(n)
     product = _pick(rng, PRODUCTS, PRODUCT_SHARE, n)
-    channel = np.where(repeat & (rng.random(n) < 0.6), Channel.APP_ORGANIC.value,
-                       _pick(rng, CHANNELS, CHANNEL_SHARE, n))
+    channel = np.where(
+        repeat & (rng.random(n) < 0.6), Channel.APP_ORGANIC.value, _pick(rng, CHANNELS, CHANNEL_SHARE, n)
+    )
     term = np.zeros(n, dtype=np.int64)
     amount = np.zeros(n)
     for p in PRODUCTS:
@@ -107,7 +113,8 @@ def applicant_attributes(rng: np.random.Generator, day: np.ndarray, root: np.nda
     debt = np.where(has_debt, np.round(income * 4.0 * np.exp(rng.normal(0.0, 0.9, n)), -2), 0.0)
     identity_ok = rng.random(n) < np.where(channel == Channel.ONLINE_ADS.value, 0.86, 0.95)
     income_ok = rng.random(n) < np.where(
-        (product == Product.MICRO_BUSINESS.value) | (channel == Channel.OFFLINE_AGENT.value), 0.7, 0.4)
+        (product == Product.MICRO_BUSINESS.value) | (channel == Channel.OFFLINE_AGENT.value), 0.7, 0.4
+    )
     return {
         "requested_amount": amount,
         "requested_term": term,
@@ -137,9 +144,7 @@ def _borrower_history(root: np.ndarray, day: np.ndarray, approved: np.ndarray) -
     return frame["prior"].to_numpy(), stacked
 
 
-def applications(
-    rng: np.random.Generator, params: SimulateParams, as_of: dt.date
-) -> dict[str, np.ndarray]:
+def applications(rng: np.random.Generator, params: SimulateParams, as_of: dt.date) -> dict[str, np.ndarray]:
     """Every application, sorted by time, with its decision and the true risk logits behind it.
 
     The lender approves the lowest ``approval_rate`` share of its own (noisy) risk score; pending
@@ -147,10 +152,12 @@ def applications(
     """
     n_decided = int(round(params.n_loans / params.approval_rate))
     n_pending = params.pending_applications
-    day = np.concatenate([
-        application_days(rng, params, as_of, n_decided),
-        _days(as_of) - rng.integers(0, PENDING_DAYS, n_pending),
-    ])
+    day = np.concatenate(
+        [
+            application_days(rng, params, as_of, n_decided),
+            _days(as_of) - rng.integers(0, PENDING_DAYS, n_pending),
+        ]
+    )
     pending = np.arange(len(day)) >= n_decided
     order = np.argsort(day, kind="stable")
     day, pending = day[order], pending[order]
@@ -160,13 +167,13 @@ def applications(
     # nor the borrower's history with us
     a["prior_loans"] = np.zeros(len(day), dtype=np.int64)
     a["stacked"] = np.zeros(len(day), dtype=bool)
-    underwriting = (onset_logit(a, segment=False) + 0.5 * fraud_logit(a, segment=False)
-                    + rng.normal(0.0, 1.0, len(day)))
+    underwriting = onset_logit(a, segment=False) + 0.5 * fraud_logit(a, segment=False) + rng.normal(0.0, 1.0, len(day))
     cutoff = np.quantile(underwriting[~pending], params.approval_rate)
     approved = (underwriting <= cutoff) & ~pending
     a["prior_loans"], a["stacked"] = _borrower_history(root, day, approved)
-    a["decision"] = np.where(pending, Decision.PENDING.value,
-                             np.where(approved, Decision.APPROVED.value, Decision.DECLINED.value))
+    a["decision"] = np.where(
+        pending, Decision.PENDING.value, np.where(approved, Decision.APPROVED.value, Decision.DECLINED.value)
+    )
     seconds = rng.integers(7 * 3600, DAY_S, len(day))
     a["applied_at_s"] = day * DAY_S + seconds
     a["applied_day"] = day

@@ -106,11 +106,13 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     # in a downturn a temporary setback lasts longer
     shocked = shock_multiplier(onset_due, params.shock) > 1.0
     u = rng.random(n) + np.where(shocked, 0.5, 0.0)
-    gap = np.where(u < 0.4, rng.integers(1, 30, n), np.where(u < 0.93, rng.integers(30, 60, n),
-                                                             rng.integers(60, 90, n)))
+    gap = np.where(
+        u < 0.4, rng.integers(1, 30, n), np.where(u < 0.93, rng.integers(30, 60, n), rng.integers(60, 90, n))
+    )
     severe_cures = (kind == SEVERE) & (rng.random(n) < SEVERE_CURE_SHARE)
-    cure_day = np.where(kind == TEMPORARY, onset_due + gap,
-                        np.where(severe_cures, onset_due + rng.integers(35, 121, n), NEVER))
+    cure_day = np.where(
+        kind == TEMPORARY, onset_due + gap, np.where(severe_cures, onset_due + rng.integers(35, 121, n), NEVER)
+    )
     prev_due = due[book.first_row + np.maximum(prepay_k, 2) - 2]
     keeps_plan = (prepay_k > 0) & ((onset_row < 0) | (cure_day < prev_due))
     prepay_k = np.where(keeps_plan, prepay_k, 0)
@@ -134,15 +136,22 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     risk = logit - np.median(logit)
     late_share = np.clip(BASE_LATE_SHARE * np.exp(0.6 * risk), 0.003, 0.25)[loan_of[rows]]
     late = rng.random(len(rows)) < late_share
-    offset = np.where(late, np.minimum(rng.geometric(0.12, len(rows)), 25),
-                      -np.minimum(rng.geometric(0.45, len(rows)) - 1, 10))
+    offset = np.where(
+        late, np.minimum(rng.geometric(0.12, len(rows)), 25), -np.minimum(rng.geometric(0.45, len(rows)) - 1, 10)
+    )
     floor = np.maximum(book.originated[loan_of[rows]], np.where(after_cure[rows], cure_day[loan_of[rows]], 0)) + 1
     day = np.maximum(due[rows] + offset, floor)
     split = rng.random(len(rows)) < SPLIT_SHARE
     first_part = np.round(amount[rows] * rng.uniform(0.3, 0.7, len(rows)), 2)
     s = np.flatnonzero(split)
-    parts.append((loan_of[rows[s]], np.maximum(day[s] - rng.integers(1, 4, len(s)), floor[s]), first_part[s],
-                  book.row_no[rows[s]]))
+    parts.append(
+        (
+            loan_of[rows[s]],
+            np.maximum(day[s] - rng.integers(1, 4, len(s)), floor[s]),
+            first_part[s],
+            book.row_no[rows[s]],
+        )
+    )
     parts.append((loan_of[rows], day, np.where(split, amount[rows] - first_part, amount[rows]), book.row_no[rows]))
     late_row, late_paid_day = rows[late], day[late]
 
@@ -151,8 +160,9 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     last_paid = book.first_row[p] + prepay_k[p] - 2
     since = due[last_paid + 1] - due[last_paid]
     settle_day = due[last_paid] + 13 + (rng.random(len(p)) * (since - 15)).astype(np.int64)
-    balance = book.principal[p] - (np.cumsum(book.row_principal)[last_paid]
-                                   - np.r_[0.0, np.cumsum(book.row_principal)][book.first_row[p]])
+    balance = book.principal[p] - (
+        np.cumsum(book.row_principal)[last_paid] - np.r_[0.0, np.cumsum(book.row_principal)][book.first_row[p]]
+    )
     accrued = np.round(balance * book.rate[p] / 365.0 * (settle_day - due[last_paid]), 2)
     parts.append((p, settle_day, np.round(balance + accrued, 2), prepay_k[p]))
 
@@ -164,8 +174,9 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     for month in range(12):
         day = onset_due[sev] + 10 + 30 * month + rng.integers(0, 16, len(sev))
         pays = (rng.random(len(sev)) < 0.65) & (day < stop)
-        amt = np.minimum(np.round(instalment[sev] * rng.uniform(0.25, 0.8, len(sev)), 2),
-                         owed[sev] - paid_partial[sev] - 5.0)
+        amt = np.minimum(
+            np.round(instalment[sev] * rng.uniform(0.25, 0.8, len(sev)), 2), owed[sev] - paid_partial[sev] - 5.0
+        )
         pays &= amt > 0
         paid_partial[sev[pays]] += amt[pays]
         parts.append((sev[pays], day[pays], amt[pays], np.zeros(pays.sum(), dtype=np.int64)))
@@ -193,8 +204,9 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     inst = np.where(rng.random(len(inst)) < UNKNOWN_ALLOCATION_SHARE, 0, inst)
     seconds = rng.integers(8 * 3600, 23 * 3600, len(loan))
     order = np.lexsort((seconds, day, loan))
-    payments = Payments(loan=loan[order], day=day[order], amount=amt[order], instalment_no=inst[order],
-                        seconds=seconds[order])
+    payments = Payments(
+        loan=loan[order], day=day[order], amount=amt[order], instalment_no=inst[order], seconds=seconds[order]
+    )
     return Behaviour(
         payments=payments,
         overdue_type=kind,

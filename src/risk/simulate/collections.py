@@ -20,18 +20,56 @@ from risk.simulate.loans import Book
 
 DAY_S = 86_400
 # days into an episode at which the collector may act, denser early (早期催收)
-CONTACT_GRID = np.array([1, 2, 3, 4, 5, 7, 9, 11, 14, 17, 20, 23, 26, 29, 32, 36, 40, 45, 50, 55, 60, 66, 72,
-                         78, 85, 92, 100, 110, 120, 135, 150, 165, 180])
-NEGOTIATIONS = (Action.NEGOTIATION, Action.INSTALMENT_PLAN, Action.EXTENSION, Action.INTEREST_RELIEF,
-                Action.SETTLEMENT)
+CONTACT_GRID = np.array(
+    [
+        1,
+        2,
+        3,
+        4,
+        5,
+        7,
+        9,
+        11,
+        14,
+        17,
+        20,
+        23,
+        26,
+        29,
+        32,
+        36,
+        40,
+        45,
+        50,
+        55,
+        60,
+        66,
+        72,
+        78,
+        85,
+        92,
+        100,
+        110,
+        120,
+        135,
+        150,
+        165,
+        180,
+    ]
+)
+NEGOTIATIONS = (Action.NEGOTIATION, Action.INSTALMENT_PLAN, Action.EXTENSION, Action.INTEREST_RELIEF, Action.SETTLEMENT)
 NEGOTIATION_SHARE = (0.4, 0.2, 0.15, 0.1, 0.15)
 # outcome of a conversation attempt, by overdue type
 TALK_OUTCOMES = {
     TEMPORARY: ((Outcome.REACHED, Outcome.PROMISE_TO_PAY, Outcome.UNREACHABLE), (0.45, 0.3, 0.25)),
-    SEVERE: ((Outcome.REACHED, Outcome.PROMISE_TO_PAY, Outcome.BROKEN_PROMISE, Outcome.UNREACHABLE),
-             (0.3, 0.25, 0.25, 0.2)),
-    INSOLVENT: ((Outcome.REACHED, Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.BROKEN_PROMISE),
-                (0.3, 0.4, 0.15, 0.15)),
+    SEVERE: (
+        (Outcome.REACHED, Outcome.PROMISE_TO_PAY, Outcome.BROKEN_PROMISE, Outcome.UNREACHABLE),
+        (0.3, 0.25, 0.25, 0.2),
+    ),
+    INSOLVENT: (
+        (Outcome.REACHED, Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.BROKEN_PROMISE),
+        (0.3, 0.4, 0.15, 0.15),
+    ),
     MALICIOUS: ((Outcome.REFUSED, Outcome.UNREACHABLE, Outcome.BROKEN_PROMISE), (0.35, 0.45, 0.2)),
 }
 
@@ -62,8 +100,9 @@ def _late_reminders(rng: np.random.Generator, book: Book, b: Behaviour, as_of_da
         if action is Action.SMS:
             blocks.append(_rows(loan[m], day[m], Action.SMS.value, ContactChannel.SMS.value, Outcome.DELIVERED.value))
         else:
-            outcome = _choose(rng, (Outcome.PROMISE_TO_PAY, Outcome.REACHED, Outcome.UNREACHABLE),
-                              (0.6, 0.3, 0.1), len(m))
+            outcome = _choose(
+                rng, (Outcome.PROMISE_TO_PAY, Outcome.REACHED, Outcome.UNREACHABLE), (0.6, 0.3, 0.1), len(m)
+            )
             evasive = b.overdue_type[loan[m]] == MALICIOUS  # evasive even before they stop paying
             outcome[evasive] = _choose(rng, *TALK_OUTCOMES[MALICIOUS], int(evasive.sum()))
             blocks.append(_rows(loan[m], day[m], Action.CALL.value, ContactChannel.PHONE.value, outcome))
@@ -92,9 +131,11 @@ def _ladder(rng: np.random.Generator, book: Book, b: Behaviour, ledger: Ledger, 
     action = np.where(sms, Action.SMS.value, np.where(email, Action.EMAIL.value, Action.CALL.value)).astype(object)
     negotiate = talk & ~call
     action[negotiate] = _choose(rng, NEGOTIATIONS, NEGOTIATION_SHARE, int(negotiate.sum()))
-    channel = np.where(sms, np.where(rng.random(len(loan)) < 0.8, ContactChannel.SMS.value,
-                                     ContactChannel.APP.value),
-                       np.where(email, ContactChannel.EMAIL.value, ContactChannel.PHONE.value)).astype(object)
+    channel = np.where(
+        sms,
+        np.where(rng.random(len(loan)) < 0.8, ContactChannel.SMS.value, ContactChannel.APP.value),
+        np.where(email, ContactChannel.EMAIL.value, ContactChannel.PHONE.value),
+    ).astype(object)
     outcome = np.full(len(loan), Outcome.DELIVERED.value, dtype=object)
     for k, (options, share) in TALK_OUTCOMES.items():
         m = talk & (kind == k)
@@ -102,8 +143,7 @@ def _ladder(rng: np.random.Generator, book: Book, b: Behaviour, ledger: Ledger, 
     return [_rows(loan, day, action, channel, outcome)]
 
 
-def _turning_points(rng: np.random.Generator, book: Book, b: Behaviour, ledger: Ledger,
-                    as_of_day: int) -> list[dict]:
+def _turning_points(rng: np.random.Generator, book: Book, b: Behaviour, ledger: Ledger, as_of_day: int) -> list[dict]:
     """The promise or agreement before a cure, the lawyer's letter, and the court steps."""
     blocks = []
     cured = np.flatnonzero((b.cure_day <= as_of_day) & (rng.random(len(b.cure_day)) < 0.85))
@@ -111,12 +151,19 @@ def _turning_points(rng: np.random.Generator, book: Book, b: Behaviour, ledger: 
     day = np.maximum(b.cure_day[cured] - rng.integers(1, 5, len(cured)), start)
     dpd = days_past_due(book, ledger, cured, day)
     promise = (dpd <= 30) & (b.overdue_type[cured] == TEMPORARY)
-    blocks.append(_rows(cured[promise], day[promise], Action.CALL.value, ContactChannel.PHONE.value,
-                        Outcome.PROMISE_TO_PAY.value))
+    blocks.append(
+        _rows(cured[promise], day[promise], Action.CALL.value, ContactChannel.PHONE.value, Outcome.PROMISE_TO_PAY.value)
+    )
     agree = ~promise
-    blocks.append(_rows(cured[agree], day[agree],
-                        _choose(rng, NEGOTIATIONS[1:], (0.4, 0.2, 0.1, 0.3), int(agree.sum())),
-                        ContactChannel.PHONE.value, Outcome.AGREEMENT_SIGNED.value))
+    blocks.append(
+        _rows(
+            cured[agree],
+            day[agree],
+            _choose(rng, NEGOTIATIONS[1:], (0.4, 0.2, 0.1, 0.3), int(agree.sum())),
+            ContactChannel.PHONE.value,
+            Outcome.AGREEMENT_SIGNED.value,
+        )
+    )
     # lawyer's letter (律师函) once 60+ days past due: try around day 60-90, else later
     letter_sent = np.zeros(len(b.cure_day), dtype=bool)
     episode = np.flatnonzero(b.onset_row >= 0)
@@ -126,29 +173,50 @@ def _turning_points(rng: np.random.Generator, book: Book, b: Behaviour, ledger: 
         ok = (day <= as_of_day) & (day < b.cure_day[loan])
         ok[ok] = days_past_due(book, ledger, loan[ok], day[ok]) >= 60
         letter_sent[loan[ok]] = True
-        blocks.append(_rows(loan[ok], day[ok], Action.LAWYERS_LETTER.value, ContactChannel.LETTER.value,
-                            Outcome.DELIVERED.value))
+        blocks.append(
+            _rows(loan[ok], day[ok], Action.LAWYERS_LETTER.value, ContactChannel.LETTER.value, Outcome.DELIVERED.value)
+        )
     sued = np.flatnonzero(b.litigation_day <= as_of_day)
-    blocks.append(_rows(sued, b.litigation_day[sued], Action.LITIGATION.value, ContactChannel.COURT.value,
-                        Outcome.FILED.value))
+    blocks.append(
+        _rows(sued, b.litigation_day[sued], Action.LITIGATION.value, ContactChannel.COURT.value, Outcome.FILED.value)
+    )
     judged = b.litigation_day[sued] + rng.integers(30, 91, len(sued))
     j = judged <= as_of_day
-    blocks.append(_rows(sued[j], judged[j], Action.LITIGATION.value, ContactChannel.COURT.value,
-                        Outcome.JUDGMENT.value))
+    blocks.append(
+        _rows(sued[j], judged[j], Action.LITIGATION.value, ContactChannel.COURT.value, Outcome.JUDGMENT.value)
+    )
     enforced = np.flatnonzero(b.enforcement_day <= as_of_day)
-    blocks.append(_rows(enforced, b.enforcement_day[enforced], Action.ENFORCEMENT.value,
-                        ContactChannel.COURT.value, Outcome.FILED.value))
+    blocks.append(
+        _rows(
+            enforced,
+            b.enforcement_day[enforced],
+            Action.ENFORCEMENT.value,
+            ContactChannel.COURT.value,
+            Outcome.FILED.value,
+        )
+    )
     recovered = np.flatnonzero(b.recovery_day <= as_of_day)
-    blocks.append(_rows(recovered, b.recovery_day[recovered], Action.ENFORCEMENT.value,
-                        ContactChannel.COURT.value, Outcome.RECOVERED.value))
+    blocks.append(
+        _rows(
+            recovered,
+            b.recovery_day[recovered],
+            Action.ENFORCEMENT.value,
+            ContactChannel.COURT.value,
+            Outcome.RECOVERED.value,
+        )
+    )
     return blocks
 
 
-def collection_actions(rng: np.random.Generator, book: Book, b: Behaviour, ledger: Ledger, *, as_of_day: int,
-                       max_per_day: int) -> pl.DataFrame:
+def collection_actions(
+    rng: np.random.Generator, book: Book, b: Behaviour, ledger: Ledger, *, as_of_day: int, max_per_day: int
+) -> pl.DataFrame:
     """Every collection action up to ``as_of_day``: loan index, action_at and what happened."""
-    blocks = (_late_reminders(rng, book, b, as_of_day) + _ladder(rng, book, b, ledger, as_of_day)
-              + _turning_points(rng, book, b, ledger, as_of_day))
+    blocks = (
+        _late_reminders(rng, book, b, as_of_day)
+        + _ladder(rng, book, b, ledger, as_of_day)
+        + _turning_points(rng, book, b, ledger, as_of_day)
+    )
     cols = {k: np.concatenate([blk[k] for blk in blocks]) for k in blocks[0]}
     seconds = rng.integers(8 * 3600, 21 * 3600, len(cols["loan"]))  # 08:00-20:59 (催收时间合规)
     order = np.lexsort((seconds, cols["day"], cols["loan"]))
@@ -156,10 +224,12 @@ def collection_actions(rng: np.random.Generator, book: Book, b: Behaviour, ledge
     new_day = np.r_[True, (loan[1:] != loan[:-1]) | (day[1:] != day[:-1])]
     first = np.maximum.accumulate(np.where(new_day, np.arange(len(loan)), 0))
     keep = order[(np.arange(len(loan)) - first) < max_per_day]
-    return pl.DataFrame({
-        "loan": cols["loan"][keep],
-        "action_at": ((cols["day"][keep] * DAY_S + seconds[keep]) * 1_000_000).astype("datetime64[us]"),
-        "action": cols["action"][keep].astype(str),
-        "channel": cols["channel"][keep].astype(str),
-        "outcome": cols["outcome"][keep].astype(str),
-    })
+    return pl.DataFrame(
+        {
+            "loan": cols["loan"][keep],
+            "action_at": ((cols["day"][keep] * DAY_S + seconds[keep]) * 1_000_000).astype("datetime64[us]"),
+            "action": cols["action"][keep].astype(str),
+            "channel": cols["channel"][keep].astype(str),
+            "outcome": cols["outcome"][keep].astype(str),
+        }
+    )

@@ -68,8 +68,7 @@ def build_ledger(book: Book, payments: Payments) -> Ledger:
     due_key = book.row_loan.astype(np.int64) * _STRIDE + book.row_due
     last_due = np.searchsorted(due_key, payments.loan.astype(np.int64) * _STRIDE + payments.day, side="right") - 1
     same = (last_due >= 0) & (book.row_loan[np.maximum(last_due, 0)] == payments.loan)
-    interest_due = np.where(same, cum_interest[np.maximum(last_due, 0)] - interest_before[np.maximum(last_due, 0)],
-                            0.0)
+    interest_due = np.where(same, cum_interest[np.maximum(last_due, 0)] - interest_before[np.maximum(last_due, 0)], 0.0)
     settled = cum_paid >= book.principal[payments.loan] + interest_due - PAID_TOLERANCE
     closed_on = np.full(n, NEVER, dtype=np.int64)
     np.minimum.at(closed_on, payments.loan[settled], payments.day[settled])

@@ -93,7 +93,9 @@ def onset_logit(a: dict[str, np.ndarray], *, segment: bool = True) -> np.ndarray
         + segment * (lookup(a["product"], PRODUCT_RISK) + lookup(a["channel"], CHANNEL_RISK))
         + 0.45 * ~a["identity_verified"]
         + 0.25 * ~a["income_verified"]
-        + 0.25 * (age < 23) + 0.15 * ((age >= 23) & (age < 27)) + 0.1 * (age >= 50)
+        + 0.25 * (age < 23)
+        + 0.15 * ((age >= 23) & (age < 27))
+        + 0.1 * (age >= 50)
         + 0.07 * (a["city_tier"] - 3)
         + lookup(a["education"], EDUCATION_RISK)
         + lookup(a["employment_type"], EMPLOYMENT_RISK)
@@ -141,9 +143,7 @@ def monthly_hazard(
     return np.minimum(base * multiplier * risk_scale, 0.9)
 
 
-def type_probabilities(
-    a: dict[str, np.ndarray], instalment_no: np.ndarray, shocked: np.ndarray
-) -> np.ndarray:
+def type_probabilities(a: dict[str, np.ndarray], instalment_no: np.ndarray, shocked: np.ndarray) -> np.ndarray:
     """Probabilities of each of ``OVERDUE_TYPES`` for an onset at ``instalment_no``, shape (n, 4).
 
     Weak income and heavy debt make an onset more often severe or insolvent; early onsets and
