@@ -39,7 +39,7 @@ class ShockParams:
 
 @dataclass(frozen=True)
 class SimulateParams:
-    n_loans: int = 20_000  # loans booked over the history
+    n_loans: int = 40_000  # loans booked over the history
     start: dt.date = dt.date(2022, 1, 1)  # first vintage
     pending_applications: int = 400
     approval_rate: float = 0.6
