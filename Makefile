@@ -46,4 +46,4 @@ lint: env ## ruff lint and format check
 	$(UV) run ruff format --check src tests
 
 clean: ## remove pipeline outputs (not the environment)
-	rm -rf data/raw data/validated data/features data/scored models metrics plots reports mlflow.db
+	rm -rf data/raw data/validated data/features data/scored models/fitted metrics plots reports mlflow.db dvc_plots
