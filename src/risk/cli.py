@@ -68,32 +68,25 @@ def _context(params_file: Path, engine: str | None = None) -> tuple[Any, Any]:
 @stage
 def load(params_file: ParamsOption = Path("params.yaml")) -> None:
     """Fill data/raw from data.source: simulate the default book, or ingest your export (the DVC stage)."""
-    from risk import io
-    from risk.ingest import run as run_ingest
-    from risk.simulate import simulate as run_simulation
-
     paths, params = _context(params_file)
     if params.data.source == "ingest":
+        from risk.ingest import run as run_ingest
+
         typer.echo(run_ingest(paths, params, source=None, fmt=None))
         return
-    tables = run_simulation(params.simulate, as_of=params.data.as_of, seed=params.seed)
-    io.write_tables(tables, paths.raw)
-    sizes = ", ".join(f"{k} {v.height:,}" for k, v in tables.items())
-    typer.echo(f"load: simulated the default book into {paths.raw} ({sizes})")
+    from risk.simulate.stage import run as run_simulation
+
+    typer.echo(f"load: {run_simulation(paths, params)}")
 
 
 @app.command()
 @stage
 def simulate(params_file: ParamsOption = Path("params.yaml")) -> None:
     """Simulate the embedded default book: the five tables plus the truth table, into data/raw."""
-    from risk import io
-    from risk.simulate import simulate as run_simulation
+    from risk.simulate.stage import run as run_simulation
 
     paths, params = _context(params_file)
-    tables = run_simulation(params.simulate, as_of=params.data.as_of, seed=params.seed)
-    io.write_tables(tables, paths.raw)
-    sizes = ", ".join(f"{k} {v.height:,}" for k, v in tables.items())
-    typer.echo(f"simulate: wrote {paths.raw} ({sizes})")
+    typer.echo(f"simulate: {run_simulation(paths, params)}")
 
 
 @app.command()

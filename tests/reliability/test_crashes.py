@@ -26,6 +26,7 @@ import polars as pl
 import pytest
 import yaml
 from polars.testing import assert_frame_equal
+from tests.conftest import make_project
 
 from risk import io
 
@@ -95,16 +96,7 @@ def risk(*args: str) -> list[str]:
 
 
 def _copy_project(work: Path, *, n_loans: int = 3000) -> Path:
-    for name in ("dvc.yaml", "params.yaml", "pyproject.toml"):
-        shutil.copy(ROOT / name, work / name)
-    shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    params["simulate"]["n_loans"] = n_loans
-    params["simulate"]["pending_applications"] = 100
-    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _run(["git", "init", "-q"], work)
-    _run(["dvc", "init", "-q"], work)
-    return work
+    return make_project(work, n_loans=n_loans, pending=100)
 
 
 def _repro(work: Path) -> subprocess.Popen:

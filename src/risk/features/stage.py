@@ -32,7 +32,8 @@ def write_features(
 def application_only_features(tables: dict[str, pl.DataFrame], params: Params) -> FeatureSet:
     """An application-only source: application features with the source's own outcome as ``default_12m``,
     and no loan snapshots (there is no repayment history to build them from)."""
-    outcomes = tables.pop("outcomes").select("application_id", pl.col("default_flag").cast(pl.Int8))
+    outcomes = tables["outcomes"].select("application_id", pl.col("default_flag").cast(pl.Int8))
+    tables = {name: frame for name, frame in tables.items() if name != "outcomes"}
     apps = application_snapshots(tables, params.features, data_as_of=params.data.as_of).collect()
     apps = (
         apps.drop("default_12m")

@@ -35,7 +35,8 @@ def _snapshots(paths: Paths, params: Params, spec: ModelSpec) -> pl.DataFrame:
     )
 
 
-def _split(paths: Paths, params: Params, spec: ModelSpec) -> Split:
+def split_of(paths: Paths, params: Params, spec: ModelSpec) -> Split:
+    """The train / validation / test split of ``spec`` that train, evaluate and the report all use."""
     mp = getattr(params.train, spec.name)
     return split_for(
         _snapshots(paths, params, spec),
@@ -62,7 +63,7 @@ def run_train(paths: Paths, params: Params) -> str:
         tmp.mkdir(parents=True)
         for spec in specs_for(paths):
             started = time.perf_counter()
-            split = _split(paths, params, spec)
+            split = split_of(paths, params, spec)
             models = fit_candidates(spec, split, params.train, seed=params.seed)
             example = tracking.input_example(models[LIGHTGBM], to_model_frame(split.valid, spec.features))
             mp = dataclasses.asdict(getattr(params.train, spec.name))
@@ -115,7 +116,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     oracle = pl.read_parquet(truth_path, columns=["application_id", "true_pd"]) if truth_path.exists() else None
     lines = []
     for spec in specs_for(paths):
-        split = _split(paths, params, spec)
+        split = split_of(paths, params, spec)
         models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
         ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle)
         champ = ev.champion

@@ -52,7 +52,7 @@ def read_snapshots(paths: Paths) -> pl.DataFrame:
 def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True) -> list[ModelResults]:
     """Per model: metrics/<name>.json, plots/<name>/*.csv, the split's windows and, if asked, scores of the
     fitted candidates. Models evaluate skipped (``{"skipped": ...}``) are left out."""
-    from risk.models.stage import _split, fitted_dir, load_fitted
+    from risk.models.stage import fitted_dir, load_fitted, split_of
 
     out = []
     for name, spec in SPECS.items():
@@ -69,7 +69,7 @@ def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True
         ks = pl.read_csv(pdir / "ks.csv") if (pdir / "ks.csv").exists() else None
         scores, windows = None, None
         if with_scores:
-            split = _split(paths, params, spec)
+            split = split_of(paths, params, spec)
             models = {k: load_fitted(paths, name, k) for k in (LIGHTGBM, SCORECARD)}
             scores = score_sample(models, split.train, split.test, label=spec.label)
             windows = {k: (str(a), str(b)) for k, (a, b) in split.windows.items()}

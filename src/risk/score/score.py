@@ -172,14 +172,11 @@ def review_queue(
     queue = build_review_queue(scored, params.score, as_of=as_of)
     needs = queue.filter(pl.col("recommended_decision") != Decision.APPROVED.value)
     fine = queue.filter(pl.col("recommended_decision") == Decision.APPROVED.value)
-    empty = top_reasons(models.pd, fine.head(0), n=params.score.reasons)
+    no_reasons = [pl.lit([], dtype=pl.List(pl.String)).alias(c) for c in ("reason_codes", "reasons_en", "reasons_zh")]
     queue = pl.concat(
         [
             _with_reasons(needs, models.pd, params.score.reasons, +1),
-            pl.concat(
-                [fine, empty.extend(pl.DataFrame({c: [[]] * fine.height for c in empty.columns}, schema=empty.schema))],
-                how="horizontal",
-            ),
+            fine.with_columns(no_reasons),  # approvals need no adverse-action reasons
         ]
     ).sort(pl.col("review_order").is_null(), "review_order", "application_id")
     return queue.select(REVIEW_COLUMNS)
