@@ -49,9 +49,14 @@ class SimulateParams:
     risk_scale: float = 1.08  # multiplier on every loan's monthly hazard of falling overdue
     prepayment_rate: float = 0.25  # share of loans whose borrower plans to repay early (提前还款)
     charge_off_dpd: int = 180  # days past due at which a loan is charged off (核销)
-    max_contacts_per_day: int = 3  # collection contacts allowed per loan per day (催收合规)
+    holdout_share: float = 0.05  # eligible loan-days left without action by design (对照组), logged
+    violation_share: float = 0.003  # contacts made against the collection rules on purpose (validation flags them)
+    collections_policy: str = "logged"  # logged: the lender's ladder with its hold-outs | withhold: no action at all
 
     def __post_init__(self) -> None:
+        _between("simulate.holdout_share", self.holdout_share, 0.0, 0.5)
+        _between("simulate.violation_share", self.violation_share, 0.0, 0.1)
+        _one_of("simulate.collections_policy", self.collections_policy, ("logged", "withhold"))
         _positive("simulate.n_loans", self.n_loans)
         _between("simulate.approval_rate", self.approval_rate, 0.01, 1.0)
         _positive("simulate.volume_growth", self.volume_growth)
@@ -59,7 +64,31 @@ class SimulateParams:
         _positive("simulate.risk_scale", self.risk_scale)
         _between("simulate.prepayment_rate", self.prepayment_rate, 0.0, 1.0)
         _positive("simulate.charge_off_dpd", self.charge_off_dpd)
-        _positive("simulate.max_contacts_per_day", self.max_contacts_per_day)
+
+
+@dataclass(frozen=True)
+class CollectionRules:
+    """Lawful collection (合规催收), GB/T 45251-2025 and the China Banking Association's 2026 guideline.
+
+    One place for the limits the simulator's lender follows, validation flags and scoring plans within.
+    """
+
+    quiet_start_hour: int = 22  # no contact from 22:00 ...
+    quiet_end_hour: int = 8  # ... to 08:00
+    max_voice_contacts_per_day: int = 3  # effective (answered) voice contacts per debtor per day, all loans together
+    max_unanswered_per_day: int = 6  # unanswered attempts per phone number per day
+    third_party_after_failed_attempts: int = 3  # consecutive failed attempts before a third party may be contacted
+    no_contact_days_after_request: int = 30  # none after a no-contact request or a complaint, until resolved
+    promise_grace_days: int = 3  # a promise to pay suppresses contact until its date plus this
+
+    def __post_init__(self) -> None:
+        _between("collection_rules.quiet_start_hour", self.quiet_start_hour, 12, 24)
+        _between("collection_rules.quiet_end_hour", self.quiet_end_hour, 0, 12)
+        _positive("collection_rules.max_voice_contacts_per_day", self.max_voice_contacts_per_day)
+        _positive("collection_rules.max_unanswered_per_day", self.max_unanswered_per_day)
+        _positive("collection_rules.third_party_after_failed_attempts", self.third_party_after_failed_attempts)
+        _positive("collection_rules.no_contact_days_after_request", self.no_contact_days_after_request)
+        _between("collection_rules.promise_grace_days", self.promise_grace_days, 0, 30)
 
 
 @dataclass(frozen=True)
@@ -311,6 +340,7 @@ class Params:
     seed: int = 42
     data: DataParams = field(default_factory=DataParams)
     simulate: SimulateParams = field(default_factory=SimulateParams)
+    collection_rules: CollectionRules = field(default_factory=CollectionRules)
     ingest: IngestParams = field(default_factory=IngestParams)
     validate: ValidateParams = field(default_factory=ValidateParams)
     features: FeatureParams = field(default_factory=FeatureParams)
