@@ -34,7 +34,7 @@ class DataParams:
 class ShockParams:
     start: dt.date = dt.date(2023, 4, 1)
     end: dt.date = dt.date(2023, 9, 30)
-    multiplier: float = 1.9  # hazard multiplier on loans exposed during the shock
+    multiplier: float = 2.1  # hazard multiplier on loans exposed during the shock
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class SimulateParams:
     shock: ShockParams = field(default_factory=ShockParams)
     volume_growth: float = 2.0  # monthly volume in the last vintage over the first
     repeat_borrower_share: float = 0.3  # applications from a borrower who applied before (复贷)
-    risk_scale: float = 1.08  # multiplier on every loan's monthly hazard of falling overdue
+    risk_scale: float = 1.2  # multiplier on every loan's monthly hazard of falling overdue
     prepayment_rate: float = 0.25  # share of loans whose borrower plans to repay early (提前还款)
     charge_off_dpd: int = 180  # days past due at which a loan is charged off (核销)
     holdout_share: float = 0.05  # eligible loan-days left without action by design (对照组), logged

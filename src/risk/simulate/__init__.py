@@ -13,15 +13,15 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from risk.config import SimulateParams
+from risk.config import CollectionRules, SimulateParams
 from risk.contract import APPLICATIONS, TABLES, LoanStatus, RepaymentMethod, conform
 from risk.simulate.applicants import DAY_S, applications
 from risk.simulate.behaviour import NO_TYPE, TEMPORARY, Behaviour, simulate_behaviour
-from risk.simulate.collections import collection_actions
+from risk.simulate.collections import agreements, borrower_profiles, collection_actions, legal_cases
 from risk.simulate.ledger import Ledger, build_ledger, first_day_at_dpd
 from risk.simulate.loans import CONTRACT_MAX_OVERDUE, Book, book_loans
 from risk.simulate.risk_model import EPOCH, OVERDUE_TYPES, lookup
-from risk.simulate.truth import true_pd
+from risk.simulate.truth import potential_outcomes, snapshot_hazards, true_pd
 
 __all__ = ["simulate"]
 
@@ -65,24 +65,32 @@ def _status(ledger: Ledger, charged_off_on: np.ndarray, as_of_day: int) -> np.nd
     )
 
 
-def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, pl.DataFrame]:
-    """Simulate a lending book up to ``as_of``: the five contract tables plus ``truth``.
+def simulate(
+    params: SimulateParams, *, as_of: dt.date, seed: int, rules: CollectionRules | None = None
+) -> dict[str, pl.DataFrame]:
+    """Simulate a lending book up to ``as_of``: the contract's input and case tables, plus the truth.
 
-    Returns a dict with keys applications, loans, schedule, repayments, collection_actions and
-    truth, each with exactly the contract's columns and types. Nothing is dated after ``as_of``;
-    the same ``seed`` gives identical frames.
+    Returns a dict with keys applications, loans, schedule, repayments, collection_actions, agreements,
+    legal_cases, borrower_profiles, truth, truth_actions and truth_snapshots, each with exactly the
+    contract's columns and types. Nothing is dated after ``as_of`` (bar the future terms of an agreement
+    and a letter's deadline); the same ``seed`` gives identical frames. The lender's collections follow
+    ``rules`` (the defaults when None) but for ``params.violation_share`` of contacts.
     """
+    rules = rules or CollectionRules()
     rng = np.random.default_rng(seed)
     as_of_day = (as_of - EPOCH).days
     a = applications(rng, params, as_of)
     book = book_loans(rng, a, as_of_day)
-    behaviour = simulate_behaviour(rng, book, a, params)
+    behaviour = simulate_behaviour(rng, book, a, params, rules=rules, as_of_day=as_of_day)
     # each loan's whole life was drawn; the data stop at as_of
     seen = behaviour.payments.take(np.flatnonzero(behaviour.payments.day <= as_of_day))
     ledger = build_ledger(book, seen)
     actions = collection_actions(
-        rng, book, behaviour, ledger, as_of_day=as_of_day, max_per_day=params.max_contacts_per_day
+        rng, book, behaviour, as_of_day=as_of_day, rules=rules, violation_share=params.violation_share
     )
+    agreed = agreements(rng, book, behaviour, as_of_day=as_of_day)
+    cases = legal_cases(behaviour, as_of_day=as_of_day)
+    profiles = borrower_profiles(book, behaviour, a, as_of_day=as_of_day)
 
     n_apps, n_loans = len(a["applied_day"]), len(book.principal)
     width = len(str(n_apps))
@@ -116,6 +124,7 @@ def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, 
                 "product": book.product,
                 "contract_max_overdue_days": lookup(book.product, CONTRACT_MAX_OVERDUE).astype(np.int64),
                 "status": _status(ledger, charged_off_on, as_of_day),
+                "acceleration_clause": True,
             }
         ),
         "schedule": pl.DataFrame(
@@ -140,6 +149,17 @@ def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, 
             action_id=_ids("C", np.arange(actions.height), len(str(actions.height))),
             loan_id=loan_id.gather(actions["loan"].to_numpy()),
         ),
+        "agreements": agreed.with_columns(
+            agreement_id=_ids("G", np.arange(agreed.height), len(str(agreed.height))),
+            loan_id=loan_id.gather(agreed["loan"].to_numpy()),
+        ),
+        "legal_cases": cases.with_columns(
+            case_id=_ids("J", np.arange(cases.height), len(str(cases.height))),
+            loan_id=loan_id.gather(cases["loan"].to_numpy()),
+        ),
+        "borrower_profiles": profiles.with_columns(
+            borrower_id=borrower_id.gather(book.application).gather(profiles["loan"].to_numpy())
+        ).unique(["borrower_id", "observed_on", "source"], keep="first", maintain_order=True),
         "truth": pl.DataFrame(
             {
                 "application_id": application_id,
@@ -151,4 +171,25 @@ def simulate(params: SimulateParams, *, as_of: dt.date, seed: int) -> dict[str, 
             }
         ),
     }
+    po = potential_outcomes(behaviour.episode_inputs, behaviour.episodes, as_of_day=as_of_day)
+    tables["truth_actions"] = pl.DataFrame(
+        {
+            "loan_id": loan_id.gather(behaviour.episode_loans[po["episode"]]),
+            "action": po["action"].astype(str),
+            "p_pay_30d": po["p"],
+            "expected_paid_30d": np.round(po["paid"], 2),
+        }
+    )
+    month_ends = pl.date_range(params.start, as_of, "1mo", eager=True).dt.month_end().cast(pl.Int64).to_numpy()
+    month_ends = month_ends[month_ends <= as_of_day]
+    ended = np.minimum(np.minimum(ledger.closed_on, charged_off_on), as_of_day + 1)
+    hz = snapshot_hazards(book, behaviour, a, params, month_ends, ended)
+    tables["truth_snapshots"] = pl.DataFrame(
+        {
+            "loan_id": loan_id.gather(hz["loan"]),
+            "as_of": _dates(hz["as_of"]),
+            "p_dpd30_next_90d": pl.Series(hz["p_dpd30_next_90d"]).fill_nan(None),
+            "p_cure_30d": pl.Series(hz["p_cure_30d"]).fill_nan(None),
+        }
+    )
     return {name: conform(frame, TABLES[name]) for name, frame in tables.items()}

@@ -1,13 +1,15 @@
 """How borrowers repay: on time, a little late, early, or through one of four kinds of overdue.
 
-Each loan's whole life is drawn at once (then cut at as_of by the caller): the instalment at which it
-first misses a payment (逾期起点), which kind of overdue follows, and the payments each kind makes.
+Each loan's whole life is drawn (then cut at as_of by the caller): the instalment at which it first
+misses a payment (逾期起点) and which kind of overdue follows are drawn up front; what happens after is
+not. The overdue episode runs day by day in :mod:`risk.simulate.episodes`, where the lender's actions
+come first and the borrower's payments are drawn from what was done:
 
-- temporary (暂时性逾期): misses one or two instalments, then pays the arrears in one go and carries on;
-- severe (严重逾期): keeps paying a little, too little; some sign a plan and catch up;
-- insolvent (无力偿还): stops for good, perhaps one token payment;
-- malicious (恶意逾期): stops at once (first-payment fraud included) and refuses contact;
-  litigation recovers part of the debt from some of the last three.
+- temporary (暂时性逾期): able and willing after a one-off shock: pays the arrears, sooner when reminded;
+- severe (严重逾期): weak ability: pays a little, now and then; a plan (分期方案) is their way back;
+- insolvent (无力偿还): cannot pay: almost never current again, whatever is done; a plan brings partial payment;
+- malicious (恶意逾期): able but unwilling (first-payment fraud included): avoids contact; a lawyer's
+  letter or a suit moves some, a court judgment recovers from those with assets.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from risk.config import SimulateParams
+from risk.config import CollectionRules, SimulateParams
+from risk.contract import EmploymentType
+from risk.simulate.episodes import Balances, EpisodeInputs, Episodes, late_reminders, run_episodes
 from risk.simulate.ledger import NEVER, Payments
-from risk.simulate.loans import Book
+from risk.simulate.loans import CONTRACT_MAX_OVERDUE, Book
 from risk.simulate.risk_model import (
     LATENT_SD,
     TYPE_ATTRIBUTES,
+    lookup,
     monthly_hazard,
     shock_multiplier,
     sigmoid,
@@ -30,8 +35,19 @@ from risk.simulate.risk_model import (
 
 TEMPORARY, SEVERE, INSOLVENT, MALICIOUS = range(4)  # positions in risk_model.OVERDUE_TYPES
 NO_TYPE = -1
-SEVERE_CURE_SHARE = 0.3  # severe borrowers who sign a plan (分期方案) and catch up
-LITIGATION_SHARE = np.array([0.0, 0.2, 0.2, 0.45])  # by type, among the never-cured
+# latent ability and willingness to pay, by type (uniform ranges that overlap: no one signal tells the type)
+ABILITY_RANGE = np.array([[0.5, 1.0], [0.15, 0.6], [0.0, 0.3], [0.45, 1.0]])
+WILLINGNESS_RANGE = np.array([[0.55, 1.0], [0.35, 0.9], [0.3, 0.9], [0.0, 0.4]])
+# assets a court can reach: log-odds shift by type (the malicious are able; the insolvent lost theirs)
+ASSET_SHIFT = np.array([0.0, -0.4, -1.2, 0.6])
+SOCIAL_INSURANCE = {  # employer-paid social insurance (社保): wages a court can garnish
+    EmploymentType.WHITE_COLLAR: 0.8,
+    EmploymentType.BLUE_COLLAR: 0.55,
+    EmploymentType.SELF_EMPLOYED: 0.15,
+    EmploymentType.FREELANCE: 0.2,
+}
+# other online loans outstanding (多头借贷) added by the time of the onset, by type
+EXTRA_PLATFORM_LOANS = np.array([0.3, 1.5, 2.5, 1.0])
 BASE_LATE_SHARE = 0.075  # instalments a good borrower pays a few days late
 SPLIT_SHARE = 0.05  # instalments paid in two parts
 UNKNOWN_ALLOCATION_SHARE = 0.05  # payments whose instalment_no the source did not record
@@ -45,9 +61,15 @@ class Behaviour:
     overdue_type: np.ndarray  # per loan: index into OVERDUE_TYPES, NO_TYPE without an onset
     onset_row: np.ndarray  # per loan: schedule row of the first missed instalment, -1 without
     cure_day: np.ndarray  # per loan: day the arrears were paid off
-    litigation_day: np.ndarray
-    enforcement_day: np.ndarray
-    recovery_day: np.ndarray
+    close_day: np.ndarray  # per loan: day a plan or a settlement closed it
+    episode_loans: np.ndarray  # the loans with an overdue episode, in the order of ``episodes``
+    episode_inputs: EpisodeInputs
+    episodes: Episodes
+    reminders: dict[str, np.ndarray]  # reminder rows for instalments a good borrower pays late (row, day, ...)
+    latent: tuple[np.ndarray, np.ndarray]  # per loan: ability, willingness
+    assets: dict[str, np.ndarray]  # per loan: true and observed assets (borrower_profiles)
+    logit: np.ndarray  # per loan: the onset log-odds, latent risk included
+    prepay_k: np.ndarray  # per loan: the instalment before which it is settled early, 0 if not
     late_row: np.ndarray  # schedule rows a good borrower paid a few days late ...
     late_paid_day: np.ndarray  # ... and the day they were paid
 
@@ -80,8 +102,82 @@ def _onsets(rng: np.random.Generator, book: Book, a: dict, params: SimulateParam
     return onset_row, kind, logit
 
 
-def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: SimulateParams) -> Behaviour:
-    """Draw every loan's repayment life: onsets, cures, payments and legal recoveries."""
+def _latents(rng: np.random.Generator, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per loan, latent ability and willingness to pay (good borrowers: both high)."""
+    n = len(kind)
+    u = rng.random((2, n))
+    k = np.maximum(kind, 0)
+    ability = np.where(kind >= 0, ABILITY_RANGE[k, 0] + u[0] * (ABILITY_RANGE[k, 1] - ABILITY_RANGE[k, 0]), 0.9)
+    will = np.where(
+        kind >= 0, WILLINGNESS_RANGE[k, 0] + u[1] * (WILLINGNESS_RANGE[k, 1] - WILLINGNESS_RANGE[k, 0]), 0.9
+    )
+    return ability, will
+
+
+def _assets(rng: np.random.Generator, book: Book, a: dict, kind: np.ndarray) -> dict[str, np.ndarray]:
+    """Per loan: assets at application (as declared and checked), at the onset (the truth), and as the lender sees them.
+
+    What a judgment can recover depends on property or an employer to garnish (enforceable).
+    """
+    n = len(kind)
+    app = book.application
+    income = np.log(a["monthly_income"][app] / 6500.0)
+    age = a["age"][app]
+    shift = np.where(kind >= 0, ASSET_SHIFT[np.maximum(kind, 0)], 0.0)
+    u = rng.random((8, n))
+    p_property = sigmoid(-1.0 + 1.0 * income + 0.04 * (age - 30))
+    p_vehicle = sigmoid(-1.2 + 0.8 * income + 0.02 * (age - 30))
+    p_social = lookup(a["employment_type"][app], SOCIAL_INSURANCE)
+    property_at_app = u[0] < p_property
+    vehicle_at_app = u[1] < p_vehicle
+    social_at_app = u[2] < p_social
+    # by the onset, the type has shown: the insolvent lost a job or sold assets, the malicious kept theirs
+    property_now = np.where(
+        kind >= 0,
+        u[3] < sigmoid(np.log(p_property / (1 - p_property)) + 1.5 * property_at_app - 0.75 + shift),
+        property_at_app,
+    )
+    social_now = np.where(
+        kind >= 0,
+        u[4] < sigmoid(np.log(p_social / (1 - p_social)) + 1.5 * social_at_app - 0.75 + 1.5 * shift),
+        social_at_app,
+    )
+    vehicle_now = np.where(kind >= 0, vehicle_at_app & (u[5] > 0.2 - 0.1 * shift), vehicle_at_app)
+    inquiries = a["credit_inquiries_6m"][app]
+    platforms_at_app = rng.poisson(0.3 + 0.35 * np.minimum(inquiries, 10))
+    extra = np.where(kind >= 0, EXTRA_PLATFORM_LOANS[np.maximum(kind, 0)], 0.0)
+    platforms_now = platforms_at_app + rng.poisson(extra)
+    enforceable = property_now | social_now
+    # the legal team's asset search (财产线索) gets each wrong now and then
+    property_seen = property_now ^ (u[6] < 0.07)
+    social_seen = social_now ^ (u[7] < 0.07)
+    return {
+        "property_at_app": property_at_app,
+        "vehicle_at_app": vehicle_at_app,
+        "social_at_app": social_at_app,
+        "platforms_at_app": platforms_at_app,
+        "property_now": property_now,
+        "vehicle_now": vehicle_now,
+        "social_now": social_now,
+        "platforms_now": platforms_now,
+        "property_seen": property_seen,
+        "social_seen": social_seen,
+        "enforceable": enforceable,
+        "seen_enforceable": property_seen | social_seen,
+        "refresh_lag": rng.integers(5, 21, n),  # days after the onset of the bureau query (征信复查)
+    }
+
+
+def simulate_behaviour(
+    rng: np.random.Generator,
+    book: Book,
+    a: dict,
+    params: SimulateParams,
+    *,
+    rules: CollectionRules,
+    as_of_day: int,
+) -> Behaviour:
+    """Draw every loan's repayment life: onsets, the overdue episodes with their actions, and payments."""
     n, n_rows = len(book.principal), len(book.row_loan)
     loan_of, due, amount = book.row_loan, book.row_due, book.row_amount
     cum_due = book.row_cum_due
@@ -89,7 +185,6 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     onset_k = np.where(onset_row >= 0, book.row_no[np.maximum(onset_row, 0)], 0)
     onset_due = np.where(onset_row >= 0, due[np.maximum(onset_row, 0)], NEVER)
     due_before_onset = np.where(onset_row >= 0, cum_due[onset_row] - amount[onset_row], 0.0)
-    total_due = cum_due[book.first_row + book.term - 1]
     instalment = amount[book.first_row]
 
     # early repayment plans (提前还款): the instalment before which the borrower settles
@@ -102,28 +197,42 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     onset_k = np.where(cancelled, 0, onset_k)
     onset_due = np.where(cancelled, NEVER, onset_due)
 
-    # cures: temporary borrowers pay the arrears after 1-89 days; some severe ones sign a plan
-    # in a downturn a temporary setback lasts longer
-    shocked = shock_multiplier(onset_due, params.shock) > 1.0
-    u = rng.random(n) + np.where(shocked, 0.5, 0.0)
-    gap = np.where(
-        u < 0.4, rng.integers(1, 30, n), np.where(u < 0.93, rng.integers(30, 60, n), rng.integers(60, 90, n))
+    # the overdue episodes, day by day: the lender acts, then the borrower responds (episodes.py)
+    latent = _latents(rng, kind)
+    assets = _assets(rng, book, a, kind)
+    ep_loans = np.flatnonzero(onset_row >= 0)
+    inputs = EpisodeInputs(
+        loan=ep_loans,
+        kind=kind[ep_loans],
+        onset_due=onset_due[ep_loans],
+        ability=latent[0][ep_loans],
+        willingness=latent[1][ep_loans],
+        contract_max=lookup(book.product[ep_loans], CONTRACT_MAX_OVERDUE).astype(np.int64),
+        enforceable=assets["enforceable"][ep_loans],
+        seen_enforceable=assets["seen_enforceable"][ep_loans],
+        shocked=shock_multiplier(onset_due[ep_loans], params.shock) > 1.0,
+        instalment=instalment[ep_loans],
+        paid_before=due_before_onset[ep_loans],
+        to_close_at=Balances(book, ep_loans),
     )
-    severe_cures = (kind == SEVERE) & (rng.random(n) < SEVERE_CURE_SHARE)
-    cure_day = np.where(
-        kind == TEMPORARY, onset_due + gap, np.where(severe_cures, onset_due + rng.integers(35, 121, n), NEVER)
+    engine_rng = np.random.default_rng(rng.integers(2**63))  # drawn in the same place whatever the policy
+    episodes = run_episodes(
+        engine_rng,
+        inputs,
+        rules=rules,
+        holdout_share=params.holdout_share,
+        act=params.collections_policy == "logged",
+        as_of_day=as_of_day,
     )
+    cure_day = np.full(n, NEVER)
+    cure_day[ep_loans] = episodes.cure_day
+    close_day = np.full(n, NEVER)
+    close_day[ep_loans] = episodes.close_day
+    paid_partial = np.zeros(n)
+    paid_partial[ep_loans] = episodes.paid
     prev_due = due[book.first_row + np.maximum(prepay_k, 2) - 2]
     keeps_plan = (prepay_k > 0) & ((onset_row < 0) | (cure_day < prev_due))
     prepay_k = np.where(keeps_plan, prepay_k, 0)
-
-    # legal route for those who never cure (诉讼, 强制执行) and what it recovers
-    sued = (kind >= SEVERE) & (cure_day == NEVER) & (rng.random(n) < LITIGATION_SHARE[np.maximum(kind, 0)])
-    litigation_day = np.where(sued, onset_due + rng.integers(100, 201, n), NEVER)
-    enforced = sued & (rng.random(n) < 0.5)
-    enforcement_day = np.where(enforced, litigation_day + rng.integers(60, 151, n), NEVER)
-    recovered = enforced & (rng.random(n) < 0.6)
-    recovery_day = np.where(recovered, enforcement_day + rng.integers(0, 21, n), NEVER)
 
     parts: list[tuple[np.ndarray, ...]] = []  # (loan, day, amount, instalment_no)
 
@@ -132,22 +241,36 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     before_onset = (onset_row[loan_of] < 0) | (row_ix < onset_row[loan_of])
     after_cure = due > cure_day[loan_of]
     regular = (before_onset | after_cure) & ((prepay_k[loan_of] == 0) | (book.row_no < prepay_k[loan_of]))
-    rows = np.flatnonzero(regular)
     risk = logit - np.median(logit)
-    late_share = np.clip(BASE_LATE_SHARE * np.exp(0.6 * risk), 0.003, 0.25)[loan_of[rows]]
-    late = rng.random(len(rows)) < late_share
-    offset = np.where(
-        late, np.minimum(rng.geometric(0.12, len(rows)), 25), -np.minimum(rng.geometric(0.45, len(rows)) - 1, 10)
+    late_share = np.clip(BASE_LATE_SHARE * np.exp(0.6 * risk), 0.003, 0.25)[loan_of]
+    late_all = rng.random(n_rows) < late_share
+    natural = np.minimum(rng.geometric(0.12, n_rows), 25)  # days late with no reminder at all
+    early = -np.minimum(rng.geometric(0.45, n_rows) - 1, 10)
+    split_all = rng.random(n_rows) < SPLIT_SHARE
+    first_share = rng.uniform(0.3, 0.7, n_rows)
+    split_lead = rng.integers(1, 4, n_rows)
+    late_days, reminders = late_reminders(
+        rng,
+        natural,
+        late_all & regular,
+        kind[loan_of],
+        due=due,
+        holdout_share=params.holdout_share,
+        act=params.collections_policy == "logged",
+        promise_grace_days=rules.promise_grace_days,
     )
+    rows = np.flatnonzero(regular)
+    late = late_all[rows]
+    offset = np.where(late, late_days[rows], early[rows])
     floor = np.maximum(book.originated[loan_of[rows]], np.where(after_cure[rows], cure_day[loan_of[rows]], 0)) + 1
     day = np.maximum(due[rows] + offset, floor)
-    split = rng.random(len(rows)) < SPLIT_SHARE
-    first_part = np.round(amount[rows] * rng.uniform(0.3, 0.7, len(rows)), 2)
+    split = split_all[rows]
+    first_part = np.round(amount[rows] * first_share[rows], 2)
     s = np.flatnonzero(split)
     parts.append(
         (
             loan_of[rows[s]],
-            np.maximum(day[s] - rng.integers(1, 4, len(s)), floor[s]),
+            np.maximum(day[s] - split_lead[rows[s]], floor[s]),
             first_part[s],
             book.row_no[rows[s]],
         )
@@ -166,26 +289,9 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     accrued = np.round(balance * book.rate[p] / 365.0 * (settle_day - due[last_paid]), 2)
     parts.append((p, settle_day, np.round(balance + accrued, 2), prepay_k[p]))
 
-    # severe: small irregular payments until a cure or a lawsuit, never more than is owed
-    owed = total_due - due_before_onset
-    paid_partial = np.zeros(n)
-    sev = np.flatnonzero(kind == SEVERE)
-    stop = np.minimum(cure_day[sev], litigation_day[sev])
-    for month in range(12):
-        day = onset_due[sev] + 10 + 30 * month + rng.integers(0, 16, len(sev))
-        pays = (rng.random(len(sev)) < 0.65) & (day < stop)
-        amt = np.minimum(
-            np.round(instalment[sev] * rng.uniform(0.25, 0.8, len(sev)), 2), owed[sev] - paid_partial[sev] - 5.0
-        )
-        pays &= amt > 0
-        paid_partial[sev[pays]] += amt[pays]
-        parts.append((sev[pays], day[pays], amt[pays], np.zeros(pays.sum(), dtype=np.int64)))
-
-    # insolvent: sometimes one token payment soon after the onset
-    ins = np.flatnonzero((kind == INSOLVENT) & (rng.random(n) < 0.25))
-    token = np.round(instalment[ins] * rng.uniform(0.05, 0.3, len(ins)), 2)
-    paid_partial[ins] += token
-    parts.append((ins, onset_due[ins] + rng.integers(3, 46, len(ins)), token, np.zeros(len(ins), dtype=np.int64)))
+    # what the episodes paid: small payments, plans, settlements, court recoveries
+    pe = episodes.payments
+    parts.append((ep_loans[pe["episode"]], pe["day"], pe["amount"], np.zeros(len(pe["day"]), dtype=np.int64)))
 
     # a cure pays every instalment due by that day, net of what was paid since the onset
     c = np.flatnonzero(cure_day < NEVER)
@@ -193,12 +299,6 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
     lump = np.round(through - due_before_onset[c] - paid_partial[c], 2)
     ok = lump > 0
     parts.append((c[ok], cure_day[c[ok]], lump[ok], onset_k[c[ok]]))
-
-    # enforcement recovers part of what is owed, sometimes all of it
-    r = np.flatnonzero(recovered)
-    share = np.where(rng.random(len(r)) < 0.3, 1.0, rng.uniform(0.3, 0.9, len(r)))
-    outstanding = owed[r] - paid_partial[r]
-    parts.append((r, recovery_day[r], np.round(share * outstanding, 2), np.zeros(len(r), dtype=np.int64)))
 
     loan, day, amt, inst = (np.concatenate(x) for x in zip(*parts, strict=True))
     inst = np.where(rng.random(len(inst)) < UNKNOWN_ALLOCATION_SHARE, 0, inst)
@@ -212,9 +312,15 @@ def simulate_behaviour(rng: np.random.Generator, book: Book, a: dict, params: Si
         overdue_type=kind,
         onset_row=onset_row,
         cure_day=cure_day,
-        litigation_day=litigation_day,
-        enforcement_day=enforcement_day,
-        recovery_day=recovery_day,
+        close_day=close_day,
+        episode_loans=ep_loans,
+        episode_inputs=inputs,
+        episodes=episodes,
+        reminders=reminders,
+        latent=latent,
+        assets=assets,
+        logit=logit,
+        prepay_k=prepay_k,
         late_row=late_row,
         late_paid_day=late_paid_day,
     )
