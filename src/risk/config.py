@@ -34,7 +34,7 @@ class DataParams:
 class ShockParams:
     start: dt.date = dt.date(2023, 4, 1)
     end: dt.date = dt.date(2023, 9, 30)
-    multiplier: float = 2.1  # hazard multiplier on loans exposed during the shock
+    multiplier: float = 2.3  # hazard multiplier on loans exposed during the shock
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ BASE_HAZARD = np.array([0.0, 0.0004, 0.00015, 0.0004])
 # where reminders do part of the work
 TEMPORARY_RECOVERY = ((1, 30, 0.40), (30, 60, 0.53), (60, 90, 0.07))
 TEMPORARY_RECOVERY_SHOCKED = ((30, 60, 0.43), (60, 90, 0.57))
-FIRST_MONTH_SHARE = 0.3
+FIRST_MONTH_SHARE = 0.1
 MAX_DAILY_HAZARD = 0.5
 
 
@@ -52,11 +52,11 @@ TEMPORARY_HAZARD = _recovery_hazard(TEMPORARY_RECOVERY)
 TEMPORARY_HAZARD_SHOCKED = _recovery_hazard(TEMPORARY_RECOVERY_SHOCKED)
 # added daily hazard while an action's effect lasts, by action and type (temporary, severe, insolvent, malicious)
 BOOST: dict[str, np.ndarray] = {
-    Action.SMS.value: np.array([0.0050, 0.0005, 0.0, 0.0002]),
-    Action.EMAIL.value: np.array([0.0030, 0.0006, 0.0, 0.0001]),
-    Action.CALL.value: np.array([0.0085, 0.0012, 0.0001, 0.0006]),  # when reached; a quarter of it when not
+    Action.SMS.value: np.array([0.0110, 0.0005, 0.0, 0.0002]),
+    Action.EMAIL.value: np.array([0.0080, 0.0004, 0.0, 0.0001]),
+    Action.CALL.value: np.array([0.0170, 0.0012, 0.0001, 0.0006]),  # when reached; a quarter of it when not
     Action.THIRD_PARTY_CONTACT.value: np.array([0.0020, 0.0008, 0.0, 0.0008]),
-    Action.NEGOTIATION.value: np.array([0.0090, 0.0030, 0.0002, 0.0008]),
+    Action.NEGOTIATION.value: np.array([0.0200, 0.0020, 0.0002, 0.0008]),
     Action.LAWYERS_LETTER.value: np.array([0.0040, 0.0015, 0.0, 0.0055]),
     Action.LITIGATION.value: np.array([0.0030, 0.0008, 0.0, 0.0040]),
 }
@@ -122,7 +122,7 @@ TALK = (
 
 def talk_probabilities(ability: np.ndarray, willingness: np.ndarray, over_contacted: np.ndarray) -> np.ndarray:
     """Probabilities of each of ``TALK`` when a debtor answers, shape (n, 7); from ability and willingness."""
-    promise = 0.12 * willingness
+    promise = 0.08 * willingness
     hardship = 0.40 * (1.0 - ability) * (0.3 + 0.7 * willingness) + 0.04
     refused = 0.32 * (1.0 - willingness)
     disputed = 0.06 * (1.0 - willingness) + 0.01
@@ -168,7 +168,7 @@ def acceptance(offer: np.ndarray, ability: np.ndarray, willingness: np.ndarray) 
 
 def plan_month_keep(ability: np.ndarray, willingness: np.ndarray) -> np.ndarray:
     """Probability that a plan's monthly instalment is paid on time (the first miss breaks the plan)."""
-    return np.clip(0.86 + 0.12 * willingness - 0.12 * (ability < 0.15), 0.5, 0.99)
+    return np.clip(0.9 + 0.09 * willingness - 0.1 * (ability < 0.15), 0.5, 0.99)
 
 
 def settlement_paid(ability: np.ndarray) -> np.ndarray:

@@ -571,9 +571,7 @@ def run_episodes(
             # court steps: the judgment, then enforcement for those still unpaid (强制执行)
             judge_today = live & (judged_at == k)
             log(judge_today, k, Action.LITIGATION.value, O.JUDGMENT.value, None, np.nan)
-            enforce = (
-                live & (judged_at != NONE) & (judged_at + 15 + (u[6] * 26).astype(np.int64) == k) & (enforce_k == NONE)
-            )
+            enforce = live & (judged_at != NONE) & (judged_at + 15 + partial_offset == k) & (enforce_k == NONE)
             enforce_k[enforce] = k
             log(enforce, k, Action.ENFORCEMENT.value, O.FILED.value, LEGAL_POLICY, 1.0)
             done |= enforce  # from here the court recovers what it can (below)
@@ -597,7 +595,7 @@ def run_episodes(
             amt = np.minimum(
                 np.round(
                     ep.instalment[partial]
-                    * (0.25 + 0.55 * u[2][partial])
+                    * (0.2 + 0.4 * u[2][partial])
                     * np.where(kind[partial] == INSOLVENT, 0.3, 1.0),
                     2,
                 ),

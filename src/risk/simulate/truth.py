@@ -78,11 +78,14 @@ WINDOW = 30
 EXTENSION_WITHIN_WINDOW = 0.45  # share of kept extensions paid within 30 days of signing
 
 
-def potential_outcomes(ep: EpisodeInputs, done: Episodes, *, as_of_day: int) -> dict[str, np.ndarray]:
+def potential_outcomes(
+    ep: EpisodeInputs, done: Episodes, *, as_of_day: int, running: bool = True
+) -> dict[str, np.ndarray]:
     """For each episode open at as_of: P(arrears paid within 30 days) and the expected amount, per next action.
 
     The action is taken on the day after as_of and nothing else for 30 days; the effect of what was done
-    before as_of still runs. The same functions as the episodes (``effects``), integrated instead of drawn.
+    before as_of still runs (``running=False``: as if nothing had been done before, which measures an
+    action's own effect). The same functions as the episodes (``effects``), integrated instead of drawn.
     """
     open_ = (done.k_at != NONE) & (done.cure_day > as_of_day) & (done.close_day > as_of_day)
     e = np.flatnonzero(open_)
@@ -97,7 +100,7 @@ def potential_outcomes(ep: EpisodeInputs, done: Episodes, *, as_of_day: int) -> 
         np.repeat(ep.shocked[e], WINDOW),
     )
     base = base.reshape(len(e), WINDOW)
-    running = np.where(days <= done.boost_until_at[e][:, None], done.boost_at[e][:, None], 0.0)
+    running = np.where(days <= done.boost_until_at[e][:, None], done.boost_at[e][:, None], 0.0) * running
     day0 = ep.onset_due[e] + k0
     arrears = np.maximum(ep.to_close_at.due_by(e, day0) - ep.paid_before[e] - done.paid_at[e], 0.0)
     to_close = np.maximum(ep.to_close_at(e, day0) - ep.paid_before[e] - done.paid_at[e], 0.0)
@@ -106,6 +109,8 @@ def potential_outcomes(ep: EpisodeInputs, done: Episodes, *, as_of_day: int) -> 
     keep = fx.promise_keep(a, w)
     out: dict[str, list[np.ndarray]] = {"episode": [], "action": [], "p": [], "paid": []}
 
+    running_boost = running
+
     def survive(action: str, reached: bool) -> np.ndarray:
         if action == Action.HOLD_OUT.value:
             extra = np.zeros((len(e), WINDOW))
@@ -113,7 +118,7 @@ def potential_outcomes(ep: EpisodeInputs, done: Episodes, *, as_of_day: int) -> 
             step = fx.boost(np.full(len(e), action, dtype=object), kind, k0, np.full(len(e), reached))
             lasting = 60 if action == Action.LITIGATION.value else fx.BOOST_DAYS
             extra = np.where(np.arange(WINDOW)[None, :] < lasting, step[:, None], 0.0)
-        return np.exp(-(base + np.maximum(running, extra)).sum(axis=1))
+        return np.exp(-(base + np.maximum(running_boost, extra)).sum(axis=1))
 
     for action in TRUTH_ACTIONS:
         voice = action in (Action.CALL.value, *fx.NEGOTIATION_OFFERS)
