@@ -551,6 +551,13 @@ TRUTH_ACTIONS = Table(
             "p_pay_30d", pl.Float64(), "True probability that the arrears are paid within 30 days", minimum=0, maximum=1
         ),
         Column("expected_paid_30d", pl.Float64(), "Expected amount paid within 30 days", "RMB", minimum=0),
+        Column(
+            "p_pay_30d_alone",
+            pl.Float64(),
+            "The same as if nothing had been done before as_of: the action's own effect against hold_out",
+            minimum=0,
+            maximum=1,
+        ),
     ),
 )
 

@@ -114,11 +114,13 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     registry = json.loads((fitted_dir(paths) / "registry.json").read_text())
     truth_path = paths.raw / "truth.parquet"
     oracle = pl.read_parquet(truth_path, columns=["application_id", "true_pd"]) if truth_path.exists() else None
+    snapshots_path = paths.raw / "truth_snapshots.parquet"
+    oracle_snapshots = pl.read_parquet(snapshots_path) if snapshots_path.exists() else None
     lines = []
     for spec in specs_for(paths):
         split = split_of(paths, params, spec)
         models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
-        ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle)
+        ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle, oracle_snapshots=oracle_snapshots)
         champ = ev.champion
         other = SCORECARD if champ == LIGHTGBM else LIGHTGBM
         versions = {k: v["version"] for k, v in registry[spec.name].items()}

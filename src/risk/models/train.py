@@ -212,8 +212,14 @@ def evaluate_candidates(
     params: TrainParams,
     *,
     oracle_pd: pl.DataFrame | None = None,
+    oracle_snapshots: pl.DataFrame | None = None,
 ) -> Evaluation:
-    """Score the test window with each candidate; pick the champion by ``params.champion_rule``."""
+    """Score the test window with each candidate; pick the champion by ``params.champion_rule``.
+
+    ``oracle_pd`` (application_id, true_pd) and ``oracle_snapshots`` (loan_id, as_of and the true
+    probability of each loan label) are the simulator's truth: the same test rows scored by them give
+    the oracle AUC, the best any model could do on this book.
+    """
     y = split.test[spec.label].to_numpy().astype(int)
     vintage = _vintage(split.test)
     summary, cal, roc, ks, vint = {}, {}, {}, {}, {}
@@ -225,16 +231,36 @@ def evaluate_candidates(
         roc[kind] = metrics.roc_points(y, p)
         ks[kind] = metrics.ks_points(y, p)
         vint[kind] = metrics.auc_by_group(y, p, vintage)
-    oracle = {}
-    if oracle_pd is not None and spec.dataset == "application":
-        joined = split.test.select("application_id", spec.label).join(oracle_pd, on="application_id", how="inner")
-        if joined.height:
-            auc = metrics.safe_auc(joined[spec.label].to_numpy().astype(int), joined["true_pd"].to_numpy())
-            if auc is not None:
-                oracle = {"auc": auc, "gini": 2 * auc - 1}
+    oracle = _oracle(spec, split.test, oracle_pd, oracle_snapshots)
     return Evaluation(
         spec, summary, cal, roc, ks, vint, _importance(models[LIGHTGBM]), choose_champion(summary, params), oracle
     )
+
+
+ORACLE_COLUMN = {"dpd30_next_90d": "p_dpd30_next_90d", "cure_30d": "p_cure_30d"}
+
+
+def _oracle(
+    spec: ModelSpec, test: pl.DataFrame, oracle_pd: pl.DataFrame | None, oracle_snapshots: pl.DataFrame | None
+) -> dict[str, float]:
+    """AUC and Gini of the truth's probability on the test rows it covers (empty without a truth)."""
+    if spec.dataset == "application" and oracle_pd is not None:
+        joined = test.select("application_id", spec.label).join(oracle_pd, on="application_id", how="inner")
+        score = "true_pd"
+    elif spec.dataset == "loan" and oracle_snapshots is not None and spec.label in ORACLE_COLUMN:
+        score = ORACLE_COLUMN[spec.label]
+        joined = test.select("loan_id", "as_of", spec.label).join(
+            oracle_snapshots.select("loan_id", "as_of", score), on=["loan_id", "as_of"], how="inner"
+        )
+        joined = joined.filter(pl.col(score).is_not_null())
+    else:
+        return {}
+    if not joined.height:
+        return {}
+    auc = metrics.safe_auc(joined[spec.label].to_numpy().astype(int), joined[score].to_numpy())
+    if auc is None:
+        return {}
+    return {"auc": auc, "gini": 2 * auc - 1, "coverage": joined.height / max(test.height, 1)}
 
 
 def choose_champion(summary: dict[str, dict[str, float]], params: TrainParams) -> str:

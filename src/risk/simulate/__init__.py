@@ -172,12 +172,14 @@ def simulate(
         ),
     }
     po = potential_outcomes(behaviour.episode_inputs, behaviour.episodes, as_of_day=as_of_day)
+    alone = potential_outcomes(behaviour.episode_inputs, behaviour.episodes, as_of_day=as_of_day, running=False)
     tables["truth_actions"] = pl.DataFrame(
         {
             "loan_id": loan_id.gather(behaviour.episode_loans[po["episode"]]),
             "action": po["action"].astype(str),
             "p_pay_30d": po["p"],
             "expected_paid_30d": np.round(po["paid"], 2),
+            "p_pay_30d_alone": alone["p"],
         }
     )
     month_ends = pl.date_range(params.start, as_of, "1mo", eager=True).dt.month_end().cast(pl.Int64).to_numpy()

@@ -29,6 +29,7 @@ from risk.contract import Action, AgreementKind, AgreementStatus, CloseReason, C
 from risk.contract import Outcome as O
 from risk.simulate import effects as fx
 from risk.simulate.effects import INSOLVENT, SEVERE
+from risk.simulate.ledger import PAID_TOLERANCE
 from risk.simulate.loans import Book
 
 HORIZON_DAYS = 420  # an episode is followed this long (legal recoveries may come later)
@@ -95,6 +96,16 @@ class Balances:
         """Everything scheduled to fall due by ``day``."""
         row, ok = self._last_row(e, day)
         return np.where(ok, self.cum_due[row], 0.0)
+
+    def days_past_due(self, e: np.ndarray, day: np.ndarray, paid: np.ndarray) -> np.ndarray:
+        """Days past due on ``day`` after ``paid`` in all, waterfall-style (the oldest instalment first)."""
+        loan = self.loan[e]
+        stride = 1e9
+        key = self.book.row_loan * stride + self.cum_due
+        row = np.searchsorted(key, loan * stride + paid + PAID_TOLERANCE, side="right")
+        row = np.minimum(row, len(key) - 1)
+        open_ = (self.book.row_loan[row] == loan) & (self.cum_due[row] > paid + PAID_TOLERANCE)
+        return np.where(open_, np.maximum(day - self.book.row_due[row], 0), 0)
 
     def __call__(self, e: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The amount that settles the loan on ``day``: all principal plus the interest due by then."""
@@ -213,6 +224,7 @@ def run_episodes(
     unreach_run = np.zeros(n, dtype=np.int64)
     quiet_until = np.full(n, NONE)  # no contact until then: a no-contact request or a complaint
     hold_until = np.full(n, NONE)
+    max_done = np.zeros(n, dtype=bool)  # the contract's maximum was reached (and acted on, or not)
     # one pending one-off payment at a time: a promise, an extension, a relief or a settlement
     pend_k = np.full(n, NONE)  # day the payment is made if kept
     pend_end = np.full(n, NONE)  # day it counts as broken if not
@@ -354,7 +366,8 @@ def run_episodes(
         live = ~done
 
         # 2. the lender decides -------------------------------------------------------------------------------
-        b = fx.band(np.full(n, k))
+        dpd = ep.to_close_at.days_past_due(ix, day, ep.paid_before + paid)  # the ledger's, as the lender sees it
+        b = fx.band(dpd)
         if act:
             # monitoring: a reminder three days before each agreed date (履约提醒)
             remind = live & (((plan_next - 3) == k) | ((pend_k - 3) == k))
@@ -369,11 +382,12 @@ def run_episodes(
             log(eligible & held, k, Action.HOLD_OUT.value, O.NOT_CONTACTED.value, HOLDOUT_POLICY, holdout_share)
             choose = eligible & ~held
             # the contract's maximum reached: the legal team registers the case and sends a letter (80%)
-            at_max = live & ~in_plan & ~pending & (k == ep.contract_max) & (letter_k == NONE) & ~held
+            at_max = live & ~in_plan & ~pending & (dpd >= ep.contract_max) & ~max_done & (letter_k == NONE) & ~held
+            max_done |= at_max
             letter_now = at_max & (u[2] < 0.8)
             share = LADDER_SHARE[b].copy()
             has_letter = letter_k != NONE
-            no_letter_yet = (k < 60) | has_letter
+            no_letter_yet = (dpd < 60) | has_letter
             share[no_letter_yet, 1] += share[no_letter_yet, 4]
             share[no_letter_yet, 4] = 0.0
             cum = np.cumsum(share, axis=1)
@@ -562,7 +576,7 @@ def run_episodes(
             judged = sue & (u[4] < JUDGMENT_SHARE)
             judged_at[judged] = k + gap[judged]
             withdrawn_at[sue & ~judged] = k + 30 + (u[5][sue & ~judged] * 60).astype(np.int64)
-            step = fx.boost(action, kind, np.full(n, k), reached)
+            step = fx.boost(action, kind, dpd, reached)
             step[sue] = fx.BOOST[Action.LITIGATION.value][kind[sue]] * fx.LETTER_BAND[b[sue]]
             lasting = np.where(sue, 60, fx.BOOST_DAYS)
             running = boost_until >= k

@@ -104,6 +104,7 @@ def potential_outcomes(
     day0 = ep.onset_due[e] + k0
     arrears = np.maximum(ep.to_close_at.due_by(e, day0) - ep.paid_before[e] - done.paid_at[e], 0.0)
     to_close = np.maximum(ep.to_close_at(e, day0) - ep.paid_before[e] - done.paid_at[e], 0.0)
+    dpd0 = ep.to_close_at.days_past_due(e, day0, ep.paid_before[e] + done.paid_at[e])
     talk = fx.talk_probabilities(a, w, np.zeros(len(e), dtype=bool))
     reach = fx.REACH[kind]
     keep = fx.promise_keep(a, w)
@@ -115,7 +116,7 @@ def potential_outcomes(
         if action == Action.HOLD_OUT.value:
             extra = np.zeros((len(e), WINDOW))
         else:
-            step = fx.boost(np.full(len(e), action, dtype=object), kind, k0, np.full(len(e), reached))
+            step = fx.boost(np.full(len(e), action, dtype=object), kind, dpd0, np.full(len(e), reached))
             lasting = 60 if action == Action.LITIGATION.value else fx.BOOST_DAYS
             extra = np.where(np.arange(WINDOW)[None, :] < lasting, step[:, None], 0.0)
         return np.exp(-(base + np.maximum(running_boost, extra)).sum(axis=1))
