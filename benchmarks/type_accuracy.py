@@ -134,9 +134,8 @@ def main() -> None:
     for lo, hi in ((1, 7), (8, 30), (31, 90), (91, 10_000)):
         m = (frame["dpd"].to_numpy() >= lo) & (frame["dpd"].to_numpy() <= hi)
         if m.any():
-            print(
-                f"  at {lo}-{hi if hi < 10_000 else '+'} days past due ({m.sum():,} loans): {(pred[m] == y[m]).mean():.3f}"
-            )
+            span = f"{lo}-{hi}" if hi < 10_000 else f"{lo}+"
+            print(f"  at {span} days past due ({m.sum():,} loans): {(pred[m] == y[m]).mean():.3f}")
     for c in classes:
         m = y == c
         print(f"  recall {c:10s} {(pred[m] == c).mean():.3f} (n={m.sum():,})")

@@ -490,8 +490,15 @@ def test_collection_ladder_climbs_with_days_past_due(book: dict[str, pl.DataFram
     )
     assert morning.height == actions.filter(pl.col("action") == "lawyers_letter").height
     assert (morning["dpd"] >= 60).all()
-    # every contact is made while the account is overdue (a payment may follow the contact the same day)
-    assert (a.filter(pl.col("action").is_in(["sms", "call"]))["dpd"] > 0).mean() > 0.95
+    # every contact is made while the account is overdue that morning (a payment may follow the same day)
+    contacts = actions.filter(pl.col("action").is_in(["sms", "call"]))
+    overdue_then = (
+        contacts.join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
+        .filter(pl.col("due_date") < pl.col("day"), unpaid_at(pl.col("day") - pl.duration(days=1)))
+        .select("action_id")
+        .unique()
+    )
+    assert overdue_then.height / contacts.height > 0.97
 
 
 def test_court_steps_are_for_the_long_overdue(book: dict[str, pl.DataFrame]) -> None:
@@ -531,7 +538,7 @@ def test_a_promise_or_agreement_raises_the_chance_of_a_cure(
     )
     rate = overdue.group_by("committed").agg(pl.col("cured").mean())
     cured = dict(zip(rate["committed"], rate["cured"], strict=True))
-    assert cured[True] > 2 * cured[False]
+    assert cured[True] > 1.5 * cured[False]  # evidence of willingness, not a copy of the outcome
 
 
 # --- reproducibility ---------------------------------------------------------------------------------

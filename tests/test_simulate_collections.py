@@ -11,14 +11,13 @@ import datetime as dt
 import math
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
+from tests.test_simulate import instalment_ledger
 
 from risk.config import CollectionRules, SimulateParams
 from risk.contract import REACHED_OUTCOMES, VOICE_CHANNELS
 from risk.simulate import simulate
-from tests.test_simulate import instalment_ledger
 
 AS_OF = dt.date(2025, 12, 31)
 SEED = 42

@@ -11,113 +11,37 @@ from collections.abc import Callable
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from tests.books import LoanSpec, pay_on_schedule
+from tests.books import LoanSpec, pay_on_schedule, tiny_book
 from tests.books import book as book_of
 
 from risk import io
 from risk.config import ValidateParams
-from risk.contract import INPUT_TABLES, TABLES, conform
+from risk.contract import INPUT_TABLES, conform
 from risk.exceptions import ConfigError, ValidationFailed
 from risk.validate import Rule, Severity, ValidationReport, run, validate_tables
 
 AS_OF = dt.date(2025, 6, 30)
 PARAMS = ValidateParams()
+# rules on agreements, legal_cases and borrower_profiles: they run only when those tables are present
+CASE_TABLE_RULES = {
+    Rule.FK_BORROWER_EXISTS,
+    Rule.AGREEMENT_AFTER_ORIGINATION,
+    Rule.AGREEMENT_TERMS_MATCH_KIND,
+    Rule.PROMISE_AFTER_SIGNING,
+    Rule.SETTLEMENT_WITHIN_BALANCE,
+    Rule.CERTIFICATE_ONLY_WHEN_SETTLED,
+    Rule.LEGAL_CASE_AFTER_ORIGINATION,
+    Rule.LETTER_AFTER_REGISTRATION,
+    Rule.DEADLINE_AFTER_LETTER,
+    Rule.FILED_AFTER_LETTER,
+    Rule.FILED_AFTER_DEADLINE,
+    Rule.JUDGMENT_AFTER_FILING,
+    Rule.AWARDED_WITHIN_CLAIM,
+    Rule.ENFORCEMENT_AFTER_JUDGMENT,
+    Rule.LISTED_AFTER_ENFORCEMENT,
+    Rule.CLOSED_AFTER_LAST_STEP,
+}
 Book = dict[str, pl.DataFrame]
-
-
-def tiny_book() -> Book:
-    """A small consistent book: four applications, two loans of three instalments, payments and actions.
-
-    L2 is active, so its last two instalments fall due after ``AS_OF`` (allowed for ``due_date``).
-    """
-    d, ts = dt.date, dt.datetime
-    applications = pl.DataFrame(
-        {
-            "application_id": ["A1", "A2", "A3", "A4"],
-            "borrower_id": ["B1", "B2", "B3", "B1"],
-            "applied_at": [ts(2025, 1, 10, 9), ts(2025, 5, 15, 14), ts(2025, 5, 20, 11), ts(2025, 6, 30, 23, 59)],
-            "requested_amount": [6000.0, 3000.0, 50000.0, 2000.0],
-            "requested_term": [3, 3, 12, 6],
-            "product": ["cash_loan", "consumer_instalment", "micro_business", "cash_loan"],
-            "channel": ["app_organic", "online_ads", "offline_agent", "partner_referral"],
-            "age": [28, 41, 35, 28],
-            "monthly_income": [12000.0, 8000.0, 15000.0, 12000.0],
-            "employment_type": ["white_collar", "blue_collar", "self_employed", "white_collar"],
-            "employment_years": [3.5, 10.0, 1.0, 4.0],
-            "city_tier": [1, 3, 2, 1],
-            "education": ["bachelor", "high_school", "college", "bachelor"],
-            "credit_history_months": [48, 120, 6, 53],
-            "existing_debt": [0.0, 2000.0, 80000.0, 0.0],
-            "credit_inquiries_6m": [1, 0, 7, 2],
-            "prior_loans": [0, 2, 0, 1],
-            "identity_verified": [True, True, False, True],
-            "income_verified": [True, False, False, True],
-            "decision": ["approved", "approved", "declined", "pending"],
-            "loan_id": ["L1", "L2", None, None],
-        },
-        schema=TABLES["applications"].schema,
-    )
-    loans = pl.DataFrame(
-        {
-            "loan_id": ["L1", "L2"],
-            "borrower_id": ["B1", "B2"],
-            "application_id": ["A1", "A2"],
-            "originated_on": [d(2025, 1, 15), d(2025, 5, 20)],
-            "principal": [6000.0, 3000.0],
-            "annual_rate": [0.18, 0.24],
-            "term_months": [3, 3],
-            "repayment_method": ["equal_instalment", "equal_principal"],
-            "product": ["cash_loan", "consumer_instalment"],
-            "contract_max_overdue_days": [90, 90],
-            "status": ["repaid", "active"],
-        },
-        schema=TABLES["loans"].schema,
-    )
-    schedule = pl.DataFrame(
-        {
-            "loan_id": ["L1"] * 3 + ["L2"] * 3,
-            "instalment_no": [1, 2, 3] * 2,
-            "due_date": [
-                d(2025, 2, 15),
-                d(2025, 3, 15),
-                d(2025, 4, 15),
-                d(2025, 6, 20),
-                d(2025, 7, 20),
-                d(2025, 8, 20),
-            ],
-            "principal_due": [2000.0] * 3 + [1000.0] * 3,
-            "interest_due": [90.0, 60.0, 30.0, 60.0, 40.0, 20.0],
-        },
-        schema=TABLES["schedule"].schema,
-    )
-    repayments = pl.DataFrame(
-        {
-            "repayment_id": ["R1", "R2", "R3", "R4"],
-            "loan_id": ["L1", "L1", "L1", "L2"],
-            "paid_at": [ts(2025, 2, 15, 8), ts(2025, 3, 20, 19), ts(2025, 4, 15, 7), ts(2025, 6, 25, 12)],
-            "amount": [2090.0, 2060.0, 2030.0, 1060.0],
-            "instalment_no": [1, 2, 3, None],
-        },
-        schema=TABLES["repayments"].schema,
-    )
-    collection_actions = pl.DataFrame(
-        {
-            "action_id": ["C1", "C2", "C3"],
-            "loan_id": ["L1", "L1", "L2"],
-            "action_at": [ts(2025, 3, 16, 10), ts(2025, 3, 18, 15), ts(2025, 6, 21, 9)],
-            "action": ["sms", "call", "sms"],
-            "channel": ["sms", "phone", "sms"],
-            "outcome": ["delivered", "promise_to_pay", "delivered"],
-        },
-        schema=TABLES["collection_actions"].schema,
-    )
-    return {
-        "applications": applications,
-        "loans": loans,
-        "schedule": schedule,
-        "repayments": repayments,
-        "collection_actions": collection_actions,
-    }
 
 
 def _set(table: str, column: str, row: int, value: object) -> Callable[[Book], Book]:
@@ -248,12 +172,20 @@ def book() -> Book:
 
 
 def test_tiny_book_passes(book: Book) -> None:
-    """A consistent book passes every rule, including due dates after as_of on the active loan."""
+    """A consistent book passes every rule, including due dates after as_of on the active loan.
+
+    It has no case tables: each is noted as absent (severity info), which is neither an error nor a warning.
+    """
     report = validate_tables(book, as_of=AS_OF, params=PARAMS)
     assert report.errors == [] and report.warnings == []
     assert report.passed
+    assert [(r.table, r.rule, r.severity) for r in report.notes] == [
+        (name, "table_absent", Severity.INFO) for name in ("agreements", "legal_cases", "borrower_profiles")
+    ]
     checked = {r.rule for r in report.results}
-    assert set(Rule) - {Rule.TABLE_PRESENT} <= checked  # every rule ran on the valid book
+    # every rule of the input tables ran on the valid book (tests/validate/test_case_tables.py: all of them)
+    only_on_failure = {Rule.TABLE_PRESENT, Rule.TABLE_ABSENT, Rule.OPTIONAL_COLUMN_ABSENT}
+    assert set(Rule) - only_on_failure - CASE_TABLE_RULES <= checked
     report.raise_for_errors()
 
 

@@ -107,13 +107,20 @@ def ingest(
 @app.command()
 @stage
 def validate(params_file: ParamsOption = Path("params.yaml")) -> None:
-    """Check every input table against the data contract (Great Expectations); write data/validated."""
+    """Check the input and case tables against the data contract (Great Expectations); write data/validated."""
     from risk.validate import run as run_validate
 
     paths, params = _context(params_file)
-    report = run_validate(paths.raw, paths.validated, paths.reports, as_of=params.data.as_of, params=params.validate)
+    report = run_validate(
+        paths.raw,
+        paths.validated,
+        paths.reports,
+        as_of=params.data.as_of,
+        params=params.validate,
+        rules=params.collection_rules,
+    )
     typer.echo(
-        f"validate: {len(report.errors)} errors, {len(report.warnings)} warnings; "
+        f"validate: {len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.notes)} notes; "
         f"report {paths.reports / 'validation.html'}; tables {paths.validated}"
     )
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from risk.contract import INPUT_TABLES, Table
+from risk.contract import CASE_TABLES, INPUT_TABLES, Table
 from risk.exceptions import RiskDataError
 
 
@@ -160,15 +160,23 @@ def read_parquet(path: str | Path, *, table: str | None = None) -> pl.DataFrame:
         raise RiskDataError(msg, table=name, rule="readable_parquet") from e
 
 
+_CASE_TABLE_NAMES = frozenset(t.name for t in CASE_TABLES)
+
+
 def read_tables(
     folder: str | Path, tables: tuple[Table, ...] = INPUT_TABLES, *, optional: tuple[str, ...] = ()
 ) -> dict[str, pl.DataFrame]:
-    """Read ``<name>.parquet`` for each table in ``folder``."""
+    """Read ``<name>.parquet`` for each table in ``folder``.
+
+    A table in ``optional``, or a case table (optional by contract), without a file is left out of
+    the result; any other missing file is a :class:`RiskDataError`. ``read_tables(folder, (*INPUT_TABLES,
+    *CASE_TABLES))`` reads the five input tables and whichever case tables the folder holds.
+    """
     folder = Path(folder)
     out = {}
     for t in tables:
         p = folder / f"{t.name}.parquet"
-        if t.name in optional and not p.exists():
+        if (t.name in optional or t.name in _CASE_TABLE_NAMES) and not p.exists():
             continue
         out[t.name] = read_parquet(p, table=t.name)
     return out

@@ -10,8 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from risk.case_tables import WITHOUT
 from risk.config import IngestParams, Params
-from risk.contract import INPUT_TABLES
+from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.exceptions import RiskDataError
 from risk.ingest import OUTCOMES, ingest_tables, read_source, run
 from risk.ingest.lendingclub import equal_instalment_schedule
@@ -49,6 +50,10 @@ def _assert_conforms(result):
     for table in INPUT_TABLES:
         assert result.tables[table.name].schema == pl.Schema(table.schema), table.name
     assert result.tables["outcomes"].schema == pl.Schema(OUTCOMES.schema)
+    # the public data sets have no case tables: none is written, each is named in what the source lacks
+    assert not {t.name for t in CASE_TABLES} & set(result.tables)
+    for t in CASE_TABLES:
+        assert f"{t.name}: not in the source ({WITHOUT[t.name]})." in result.lacks
     apps, outcomes = result.tables["applications"], result.tables["outcomes"]
     assert apps["application_id"].is_unique().all()
     assert outcomes["application_id"].is_in(apps["application_id"].implode()).all()

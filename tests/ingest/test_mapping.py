@@ -11,14 +11,16 @@ import polars as pl
 import pytest
 import yaml
 
-from risk import ingest
-from risk.config import IngestParams, Params, build
-from risk.contract import INPUT_TABLES
+from risk import ingest, validate
+from risk.case_tables import WITHOUT
+from risk.config import IngestParams, Params, ValidateParams, build
+from risk.contract import CASE_TABLES, INPUT_TABLES, TABLES
 from risk.exceptions import ConfigError, RiskDataError
 from risk.ingest import ingest_tables, read_source, run
 from risk.ingest.mapping import check_params
 from risk.ingest.pii import SALT_ENV, hash_value
 from risk.paths import Paths
+from risk.validate import Severity
 
 # The worked example of risk.ingest.mapping's docstring, with every table.
 EXPORT = {
@@ -138,6 +140,7 @@ PARAMS = IngestParams(
     constants={"contract_max_overdue_days": 90, "status": "active"},
 )
 SALT = "test-salt"
+AS_OF = dt.date(2024, 12, 31)
 
 
 @pytest.fixture
@@ -154,10 +157,24 @@ def _ingest(folder: Path, params: IngestParams = PARAMS, salt: str | None = SALT
     return ingest_tables(frames, "mapping", params, pii_salt=salt)
 
 
+# what the worked example does not have: the columns the contract gained later, and the case tables
+NEWER_COLUMNS = [
+    "loans.acceleration_clause is not in the source (left empty).",
+    *(
+        f"collection_actions.{c} is not in the source (left empty)."
+        for c in ("hardship_reason", "policy", "assignment_probability")
+    ),
+]
+NO_CASE_TABLES = [
+    f"{name}: not in the source ({WITHOUT[name]})." for name in ("agreements", "legal_cases", "borrower_profiles")
+]
+
+
 def test_worked_example_maps_into_the_contract(export):
     result = _ingest(export)
     assert result.mode == "full"
-    assert result.lacks == []
+    assert result.lacks == NEWER_COLUMNS + NO_CASE_TABLES
+    assert result.lacks[-3].startswith("agreements: not in the source (the queues cannot know promises and plans")
     assert result.warnings == ["repayments: 1 column(s) not in the contract were left out: 还款渠道."]
     for table in INPUT_TABLES:
         assert result.tables[table.name].schema == pl.Schema(table.schema)
@@ -180,6 +197,7 @@ def test_worked_example_maps_into_the_contract(export):
         "product": "cash_loan",
         "contract_max_overdue_days": 90,
         "status": "active",
+        "acceleration_clause": None,
     }
     assert result.tables["schedule"]["principal_due"].sum() == pytest.approx(12000.0)
     assert result.tables["repayments"]["amount"].to_list() == [4140.0]
@@ -237,7 +255,12 @@ def test_unmapped_source_column_is_a_warning(export):
     columns = COLUMNS | {"repayments": {k: v for k, v in COLUMNS["repayments"].items() if k != "instalment_no"}}
     result = _ingest(export, IngestParams(**{**PARAMS.__dict__, "columns": columns}))
     assert result.warnings == ["repayments: 2 column(s) not in the contract were left out: 期次, 还款渠道."]
-    assert result.lacks == ["repayments.instalment_no is not in the source (left empty)."]
+    assert result.lacks == [
+        NEWER_COLUMNS[0],
+        "repayments.instalment_no is not in the source (left empty).",
+        *NEWER_COLUMNS[1:],
+        *NO_CASE_TABLES,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -279,3 +302,123 @@ def test_the_documented_params_example_loads_and_checks():
     check_params(params.ingest)
     assert params.ingest.codes["product"]["现金贷"] == "cash_loan"
     assert params.ingest.columns["loans"]["originated_on"] == "放款日期"
+
+
+# --- the optional case tables ---------------------------------------------------------------------------------
+AGREEMENTS_CSV = [
+    "协议号,借据号,协议类型,协商渠道,签署时间,承诺日期,承诺金额,分期期数,首期还款日,每期金额,展期天数,结清金额,"
+    "状态,状态日期,结清证明日期",
+    'XY1,JJ001,承诺还款,电话,2024/05/07 10:00,2024/05/10,"4,140.00",,,,,,已履约,2024/05/10,',
+    "XY2,JJ001,一次性结清,视频,2024/06/01 15:30,,,,,,,800000,已完成,2024/06/03,2024/06/05",
+]
+WITH_AGREEMENTS = IngestParams(
+    **{
+        **PARAMS.__dict__,
+        "files": PARAMS.files | {"agreements": "协商协议.csv"},
+        "columns": COLUMNS
+        | {
+            "agreements": {
+                "agreement_id": "协议号",
+                "loan_id": "借据号",
+                "kind": "协议类型",
+                "channel": "协商渠道",
+                "signed_at": "签署时间",
+                "promised_date": "承诺日期",
+                "promised_amount": "承诺金额",
+                "plan_instalments": "分期期数",
+                "plan_first_due": "首期还款日",
+                "plan_instalment_amount": "每期金额",
+                "extension_days": "展期天数",
+                "settlement_amount": "结清金额",
+                "status": "状态",
+                "status_on": "状态日期",
+                "certificate_on": "结清证明日期",
+            }
+        },
+        "codes": PARAMS.codes
+        | {
+            "kind": {"承诺还款": "promise_to_pay", "一次性结清": "settlement"},
+            "agreements.channel": {"电话": "phone", "视频": "video"},
+            "agreements.status": {"已履约": "kept", "已完成": "completed"},
+        },
+        "date_formats": PARAMS.date_formats | {"agreements.signed_at": "%Y/%m/%d %H:%M"},
+        "scale": PARAMS.scale | {"agreements.settlement_amount": 0.01},  # 分 -> 元, as the schedule
+    }
+)
+
+
+@pytest.fixture
+def export_with_agreements(export: Path) -> Path:
+    (export / "协商协议.csv").write_bytes(("\n".join(AGREEMENTS_CSV) + "\n").encode("gbk"))
+    return export
+
+
+def test_gbk_agreements_with_chinese_headers_map_into_the_contract(export_with_agreements):
+    """Renames, code lists, date formats and scales apply to a case table as to any other."""
+    result = _ingest(export_with_agreements, WITH_AGREEMENTS)
+    agreements = result.tables["agreements"]
+    assert agreements.schema == pl.Schema(TABLES["agreements"].schema)
+    assert agreements.select("agreement_id", "kind", "channel", "status").rows() == [
+        ("XY1", "promise_to_pay", "phone", "kept"),
+        ("XY2", "settlement", "video", "completed"),
+    ]
+    first, second = agreements.rows(named=True)
+    assert (first["signed_at"], first["promised_date"], first["promised_amount"]) == (
+        dt.datetime(2024, 5, 7, 10),
+        dt.date(2024, 5, 10),
+        4140.0,
+    )
+    assert (second["settlement_amount"], second["certificate_on"]) == (8000.0, dt.date(2024, 6, 5))
+    assert "agreements.relief_amount is not in the source (left empty)." in result.lacks
+    assert not any(s.startswith("agreements: not in the source") for s in result.lacks)
+    assert NO_CASE_TABLES[1:] == [s for s in result.lacks if s.startswith(("legal_cases:", "borrower_profiles:"))]
+
+
+def test_an_export_with_agreements_ingests_and_validates(export_with_agreements, tmp_path, monkeypatch):
+    monkeypatch.setenv(SALT_ENV, SALT)
+    paths = Paths.at(tmp_path)
+    summary = run(paths, Params(ingest=WITH_AGREEMENTS), source=str(export_with_agreements), fmt=None)
+    assert "collection_actions 1, agreements 2)." in summary
+    report = validate.run(paths.raw, paths.validated, paths.reports, as_of=AS_OF, params=ValidateParams())
+    assert report.errors == [] and report.warnings == []
+    assert [r.table for r in report.notes] == ["legal_cases", "borrower_profiles"]
+    assert pl.read_parquet(paths.validated / "agreements.parquet")["agreement_id"].to_list() == ["XY1", "XY2"]
+
+
+def test_an_export_without_case_tables_ingests_and_validates_saying_what_is_absent(export, tmp_path, monkeypatch):
+    """No case-table file is written for the absent ones (downstream reads them as optional); validation
+    passes with a note per absent case table, and no error."""
+    monkeypatch.setenv(SALT_ENV, SALT)
+    paths = Paths.at(tmp_path)
+    summary = run(paths, Params(ingest=PARAMS), source=str(export), fmt=None)
+    assert "agreements: not in the source (the queues cannot know promises and plans" in summary
+    assert not any((paths.raw / f"{t.name}.parquet").exists() for t in CASE_TABLES)
+    manifest = json.loads((paths.raw / "_ingest.json").read_text(encoding="utf-8"))
+    assert manifest["lacks"][-3:] == NO_CASE_TABLES
+    report = validate.run(paths.raw, paths.validated, paths.reports, as_of=AS_OF, params=ValidateParams())
+    assert report.passed and report.errors == []
+    assert [(r.table, r.rule, r.severity) for r in report.notes] == [
+        (t.name, "table_absent", Severity.INFO) for t in CASE_TABLES
+    ]
+    assert not any((paths.validated / f"{t.name}.parquet").exists() for t in CASE_TABLES)
+    assert json.loads((paths.reports / "validation.json").read_text())["n_notes"] == 3
+
+
+def test_a_named_case_table_file_that_is_missing_is_an_error(export):
+    """Naming a file in ingest.files says it exists: a missing one is an error, not an absent table."""
+    with pytest.raises(RiskDataError, match="file not found") as e:
+        _ingest(export, WITH_AGREEMENTS)
+    assert (e.value.table, e.value.rule) == ("agreements", "file_exists")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("files", {"truth_actions": "t.csv"}, "unknown table 'truth_actions'"),
+        ("columns", {"legal_cases": {"case_no": "案号"}}, "ingest.columns.legal_cases: unknown contract column"),
+        ("scale", {"agreements.colour": 0.01}, "ingest.scale: 'agreements.colour' is neither"),
+    ],
+)
+def test_case_table_keys_are_checked_and_truth_tables_are_not_ingested(export, field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        _ingest(export, IngestParams(**{**PARAMS.__dict__, field: value}))

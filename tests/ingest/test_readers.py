@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from risk.case_tables import WITHOUT
 from risk.config import IngestParams
 from risk.contract import APPLICATIONS, REPAYMENTS
 from risk.exceptions import RiskDataError
@@ -187,7 +188,14 @@ def test_contract_folder_with_extra_column_ingests_with_warning(tmp_path):
     }
     assert result.tables["applications"].schema == pl.Schema(APPLICATIONS.schema)
     assert result.warnings == ["applications: 1 column(s) not in the contract were left out: note."]
-    assert result.lacks == ["collection_actions: not in the source (written empty)."]
+    assert result.lacks == [
+        "loans.acceleration_clause is not in the source (left empty).",
+        "collection_actions: not in the source (written empty).",
+        *(
+            f"{name}: not in the source ({WITHOUT[name]})."
+            for name in ("agreements", "legal_cases", "borrower_profiles")
+        ),
+    ]
 
 
 def test_contract_folder_without_repayments_fails(tmp_path):

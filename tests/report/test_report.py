@@ -246,7 +246,7 @@ def test_report_is_one_self_contained_page_with_every_section(small_book, small_
         "90+ dpd on balance",
         "FPD30",
         "capture@10%",
-        "oracle (the simulator's truth)",
+        "oracle (simulator truth)",
         "Legal referrals by criterion",
         "fraud_or_malicious_evasion",
         "manual review",

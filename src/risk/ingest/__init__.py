@@ -1,4 +1,5 @@
-"""Ingest: a lender's export, or a public data set, into the five contract tables in data/raw.
+"""Ingest: a lender's export, or a public data set, into the five contract tables (and the optional case
+tables the export has: agreements, legal_cases, borrower_profiles) in data/raw.
 
 Formats: ``contract`` (the tables under their contract names), ``mapping`` (a lender's own export,
 described in params: :mod:`risk.ingest.mapping`), ``lendingclub`` and ``taiwan`` (public data sets with

@@ -231,3 +231,11 @@ def complete(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     return frame.with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in table.schema.items() if c not in frame.columns]
     )
+
+
+def complete_nullable(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Add every nullable contract column ``frame`` lacks, empty: an adapter need not know columns added to
+    the contract after it was written (a required one it lacks stays an error of ``contract.conform``)."""
+    return frame.with_columns(
+        [pl.lit(None, dtype=c.dtype).alias(c.name) for c in table.columns if c.nullable and c.name not in frame.columns]
+    )

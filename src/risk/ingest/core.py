@@ -7,11 +7,12 @@ from collections.abc import Mapping
 import polars as pl
 
 from risk import contract
+from risk.case_tables import WITHOUT
 from risk.config import IngestParams
-from risk.contract import INPUT_TABLES
+from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.exceptions import ConfigError, RiskDataError
 from risk.ingest import lendingclub, taiwan
-from risk.ingest.coerce import parse_text, to_contract
+from risk.ingest.coerce import complete_nullable, parse_text, to_contract
 from risk.ingest.mapping import apply_mapping, check_params, for_table
 from risk.ingest.pii import pseudonymise
 from risk.ingest.result import OUTCOMES, IngestMode, IngestResult, SourceFormat
@@ -33,11 +34,13 @@ def source_format(fmt: str) -> SourceFormat:
 def ingest_tables(
     frames: Mapping[str, pl.DataFrame], fmt: str, params: IngestParams, *, pii_salt: str | None = None
 ) -> IngestResult:
-    """Map source frames onto the five contract tables, conformed to the contract's columns and types.
+    """Map source frames onto the five contract tables and the case tables present, conformed to the contract.
 
     ``frames`` holds, for ``contract`` and ``mapping``, one frame per table found (keyed by contract table
-    name); for ``lendingclub`` and ``taiwan``, the one source frame (any key). Tables the source lacks
-    come back empty with the contract's schema and are named in ``lacks``. ``pii_salt`` salts the
+    name); for ``lendingclub`` and ``taiwan``, the one source frame (any key). Input tables the source
+    lacks come back empty with the contract's schema; case tables it lacks are left out (they are
+    optional, and an empty one would claim there are no agreements or cases); both are named in
+    ``lacks``, a case table with what the pipeline cannot know without it. ``pii_salt`` salts the
     hashes that replace national ID numbers, phones and names (see :mod:`risk.ingest.pii`).
     """
     kind = source_format(fmt)
@@ -64,10 +67,11 @@ def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt:
     lacks: list[str] = []
     warnings: list[str] = []
     dropped: list[str] = []
-    for table in INPUT_TABLES:
+    for table in (*INPUT_TABLES, *CASE_TABLES):
         if table.name not in frames:
-            lacks.append(f"{table.name}: not in the source (written empty).")
-            continue
+            if table in INPUT_TABLES:
+                lacks.append(f"{table.name}: not in the source (written empty).")
+            continue  # an absent case table is named in lacks by _finish, for every format
         frame, source_names = apply_mapping(frames[table.name], table, params)
         frame, gone = pseudonymise(frame, table=table.name, salt=salt)
         dropped += [f"{table.name}.{source_names.get(c, c)}" for c in gone]
@@ -99,16 +103,24 @@ def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt:
 
 
 def _finish(result: IngestResult) -> IngestResult:
-    """Every contract table present and conformed; ``outcomes`` kept in application-only mode."""
+    """Every input table present and conformed, the case tables the source has, and ``outcomes`` in
+    application-only mode; each case table the source lacks is named in ``lacks``."""
     tables = {
-        t.name: contract.conform(result.tables[t.name], t) if t.name in result.tables else contract.empty_frame(t)
+        t.name: contract.conform(complete_nullable(result.tables[t.name], t), t)
+        if t.name in result.tables
+        else contract.empty_frame(t)
         for t in INPUT_TABLES
     }
+    tables |= {t.name: contract.conform(result.tables[t.name], t) for t in CASE_TABLES if t.name in result.tables}
+    lacks = [
+        *result.lacks,
+        *(f"{t.name}: not in the source ({WITHOUT[t.name]})." for t in CASE_TABLES if t.name not in result.tables),
+    ]
     if result.mode is IngestMode.APPLICATION_ONLY:
         tables[OUTCOMES.name] = contract.conform(result.tables[OUTCOMES.name], OUTCOMES)
     return IngestResult(
         tables=tables,
-        lacks=result.lacks,
+        lacks=lacks,
         mode=result.mode,
         warnings=result.warnings,
         dropped=result.dropped,

@@ -43,6 +43,9 @@ is described by::
       constants: {contract_max_overdue_days: 90}
 
 (the other tables' ``columns`` follow the same pattern; tests/ingest/test_mapping.py maps all five).
+The case tables (``agreements``, ``legal_cases``, ``borrower_profiles``) are optional: an export that has
+them lists them under ``files`` and ``columns`` like any table, and every key above applies to them
+(``kind: {承诺还款: promise_to_pay}`` under ``codes``); one without them is reported in what the source lacks.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from typing import Any
 import polars as pl
 
 from risk.config import IngestParams
-from risk.contract import TABLES, Table
+from risk.contract import CASE_TABLES, INPUT_TABLES, TABLES, Table
 from risk.exceptions import ConfigError, RiskDataError
 from risk.ingest.pii import PII_COLUMNS
 
@@ -62,10 +65,10 @@ _KEYED = ("date_formats", "codes", "scale", "constants")
 
 def check_params(params: IngestParams) -> None:
     """Raise ConfigError naming the key when a mapping refers to an unknown table or column."""
-    input_tables = [t for t in TABLES if t != "truth"]
+    known_tables = [t.name for t in (*INPUT_TABLES, *CASE_TABLES)]  # never the simulator's truth
     for key in (*params.columns, *params.files):
-        if key not in input_tables:
-            msg = f"ingest: unknown table {key!r}; allowed: {input_tables}"
+        if key not in known_tables:
+            msg = f"ingest: unknown table {key!r}; allowed: {known_tables}"
             raise ConfigError(msg)
     for table, mapping in params.columns.items():
         allowed = [*TABLES[table].schema, *PII_COLUMNS]
@@ -73,11 +76,11 @@ def check_params(params: IngestParams) -> None:
             if column not in allowed:
                 msg = f"ingest.columns.{table}: unknown contract column {column!r}; allowed: {allowed}"
                 raise ConfigError(msg)
-    every_column = {c for t in input_tables for c in TABLES[t].schema}
+    every_column = {c for t in known_tables for c in TABLES[t].schema}
     for section in _KEYED:
         for key in getattr(params, section):
             table, _, column = key.rpartition(".")
-            ok = column in TABLES[table].schema if table in input_tables else not table and key in every_column
+            ok = column in TABLES[table].schema if table in known_tables else not table and key in every_column
             if not ok:
                 msg = f"ingest.{section}: {key!r} is neither a contract column nor table.column"
                 raise ConfigError(msg)

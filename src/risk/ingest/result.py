@@ -11,7 +11,7 @@ from risk.contract import Column, Table
 
 
 class SourceFormat(StrEnum):
-    CONTRACT = "contract"  # a folder of the five tables under the contract's names
+    CONTRACT = "contract"  # a folder of the five tables (and any case tables) under the contract's names
     MAPPING = "mapping"  # a lender's own export, described in params (risk.ingest.mapping)
     LENDINGCLUB = "lendingclub"  # LoanStats3a.csv, LendingClub 2007-2011
     TAIWAN = "taiwan"  # UCI_Credit_Card.csv, Taiwan 2005
@@ -39,7 +39,8 @@ OUTCOMES = Table(
 
 @dataclass(frozen=True)
 class IngestResult:
-    """The five contract tables (plus ``outcomes`` in application-only mode) and what to know about them."""
+    """The five contract tables, the case tables the source has (plus ``outcomes`` in application-only mode) and
+    what to know about them."""
 
     tables: dict[str, pl.DataFrame]
     lacks: list[str]  # plain sentences: which tables and columns the source does not have

@@ -10,7 +10,7 @@ import polars as pl
 
 from risk import io
 from risk.config import Params
-from risk.contract import INPUT_TABLES
+from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.exceptions import ConfigError
 from risk.ingest import readers
 from risk.ingest.core import ADAPTERS, ingest_tables, source_format, summarise
@@ -28,13 +28,15 @@ def read_source(source: str | Path, fmt: str, params: Params) -> dict[str, pl.Da
     if kind in ADAPTERS:
         adapter = ADAPTERS[kind]
         return {adapter.SOURCE: readers.read_single(source, adapter.FILE_NAME, table=adapter.SOURCE, encoding=encoding)}
-    return readers.read_folder(
-        source, tuple(t.name for t in INPUT_TABLES), encoding=encoding, files=params.ingest.files
-    )
+    names = tuple(t.name for t in (*INPUT_TABLES, *CASE_TABLES))  # a table without a file is simply absent
+    return readers.read_folder(source, names, encoding=encoding, files=params.ingest.files)
 
 
 def write_raw(result: IngestResult, folder: Path) -> None:
-    """Write every table as Parquet and the manifest, replacing ``folder`` at once."""
+    """Write every table of ``result`` as Parquet and the manifest, replacing ``folder`` at once.
+
+    An absent case table is not in ``result`` and gets no file: downstream reads the case tables as optional.
+    """
     with io.atomic_path(folder) as tmp:
         tmp.mkdir(parents=True)
         for name, frame in result.tables.items():

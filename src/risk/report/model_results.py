@@ -133,5 +133,5 @@ def comparison_table(results: ModelResults) -> pl.DataFrame:
         rows.append({"candidate": kind, "role": role, "n": int(s.get("n", 0)), **{m: s.get(m) for m in TABLE_METRICS}})
     oracle = results.summary.get("oracle") or {}
     if oracle.get("auc") is not None:
-        rows.append({"candidate": "oracle (the simulator's truth)", "role": "ceiling", "n": None, "auc": oracle["auc"]})
+        rows.append({"candidate": "oracle (simulator truth)", "role": "ceiling", "n": None, "auc": oracle["auc"]})
     return pl.DataFrame(rows, infer_schema_length=None)

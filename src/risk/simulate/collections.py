@@ -1,4 +1,4 @@
-"""The collections world as contract tables: actions (催收记录), agreements (协商协议), legal cases (法务案件), profiles.
+"""The collections world as contract tables: actions (催收记录), agreements (协商协议), legal cases (法务案件).
 
 The episodes (:mod:`risk.simulate.episodes`) decide what was done and what came of it, by day; this module
 gives each row its time of day, adds the small, known share of unlawful contacts a real history holds
@@ -228,7 +228,7 @@ def legal_cases(b: Behaviour, *, as_of_day: int) -> pl.DataFrame:
 
 
 def borrower_profiles(book: Book, b: Behaviour, a: dict, *, as_of_day: int) -> pl.DataFrame:
-    """At application, from the declaration and checks; at a bureau query after the onset; at the legal team's search."""
+    """Profiles: declared and checked at application; a bureau query after the onset; the legal team's search."""
     s = b.assets
     loans = np.arange(len(book.principal))
     e = b.episode_loans

@@ -225,6 +225,7 @@ def run_episodes(
     quiet_until = np.full(n, NONE)  # no contact until then: a no-contact request or a complaint
     hold_until = np.full(n, NONE)
     max_done = np.zeros(n, dtype=bool)  # the contract's maximum was reached (and acted on, or not)
+    last_signed = np.full(n, NONE)  # the day of the latest agreement: its amount counts what was paid before
     # one pending one-off payment at a time: a promise, an extension, a relief or a settlement
     pend_k = np.full(n, NONE)  # day the payment is made if kept
     pend_end = np.full(n, NONE)  # day it counts as broken if not
@@ -268,6 +269,7 @@ def run_episodes(
         ids = np.arange(next_agreement, next_agreement + cnt)
         next_agreement += cnt
         e = ix[m]
+        last_signed[e] = k
         row = {
             k2: np.full(cnt, NONE)
             for k2 in ("promised_day", "plan_instalments", "plan_first_due", "extension_days", "deadline_day")
@@ -595,7 +597,7 @@ def run_episodes(
         h = fx.base_hazard(kind, np.full(n, k), a, w, ep.shocked) + np.where(boost_until >= k, boost_v, 0.0)
         h *= np.where(voice7 > fx.OVER_CONTACT, fx.OVER_CONTACT_FACTOR, 1.0)
         hazard[:, k] += np.where(~done & (plan_next == NONE), h, 0.0).astype(np.float32)
-        pay = live & (u[0] < -np.expm1(-h))
+        pay = live & (u[0] < -np.expm1(-h)) & (last_signed != k)
         cure_k[pay] = k
         done |= pay
         # small payments: the severe now and then (more when recently reached), a token from some insolvent
@@ -604,6 +606,9 @@ def run_episodes(
             ~done & (plan_next == NONE) & (kind == SEVERE) & part_day & (u[1] < 0.25 + 0.15 * (k - reached_k <= 14))
         )
         partial |= ~done & (token_k == k)
+        partial &= (pend_k == NONE) & (
+            last_signed != k
+        )  # no small payments beside an agreed one-off payment (its amount is fixed)
         if partial.any():
             owe = ep.to_close_at(ix[partial], day[partial] + 400) - ep.paid_before[partial] - paid[partial] - 5.0
             amt = np.minimum(
@@ -786,7 +791,7 @@ def late_reminders(
     promises: dict[str, list[np.ndarray]] = {"row": [], "signed_day": [], "promised_day": []}
     reach_p = np.where(kind >= 0, fx.REACH[np.maximum(kind, 0)], GOOD_REACH)
     for j, (d, action) in enumerate(LATE_STEPS):
-        sent = late & (d < current)
+        sent = late & (d <= current)  # sent that morning while unpaid (it may be paid later that day)
         if not act or not sent.any():
             continue
         hold = sent & held
@@ -797,7 +802,7 @@ def late_reminders(
             reached = u[0, j] < reach_p
             evasive = kind == MALICIOUS_KIND
             outcome = np.where(
-                reached, np.where(u[1, j] < 0.55, O.PROMISE_TO_PAY.value, O.REACHED.value), O.UNREACHABLE.value
+                reached, np.where(u[1, j] < 0.2, O.PROMISE_TO_PAY.value, O.REACHED.value), O.UNREACHABLE.value
             )
             outcome = np.where(reached & evasive, O.REFUSED.value, outcome).astype(object)
             respond = np.where(reached, np.where(evasive, 0.05, respond), LATE_UNREACHED_RESPONSE)

@@ -7,21 +7,33 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from risk.config import ValidateParams
-from risk.contract import INPUT_TABLES
+from risk.case_tables import WITHOUT
+from risk.config import CollectionRules, ValidateParams
+from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.validate.cross import check_cross_table
 from risk.validate.report import RuleResult, ValidationReport
 from risk.validate.rules import Rule, check_warn_only, severity
-from risk.validate.structure import check_structure
+from risk.validate.structure import absent_nullable, check_structure
 from risk.validate.suites import run_suites
 
+DEFAULT_RULES = CollectionRules()  # frozen: one shared default is safe
 
-def validate_tables(tables: Mapping[str, pl.DataFrame], *, as_of: dt.date, params: ValidateParams) -> ValidationReport:
-    """Check the five input tables against the contract and each other; report every rule's result.
+
+def validate_tables(
+    tables: Mapping[str, pl.DataFrame],
+    *,
+    as_of: dt.date,
+    params: ValidateParams,
+    rules: CollectionRules = DEFAULT_RULES,
+) -> ValidationReport:
+    """Check the five input tables and the case tables present against the contract and each other.
 
     Structural rules (table and columns present, castable types, finite floats) run first in polars;
     the columns that pass go through one Great Expectations suite per table, then the cross-table
-    rules. Nothing is raised for bad data: call :meth:`ValidationReport.raise_for_errors`.
+    rules, the lawful-collection ones with the thresholds of ``rules``. A missing input table is an
+    error (``table_present``); a missing case table is only noted (``table_absent``, severity info):
+    the case tables are optional. Nothing is raised for bad data: call
+    :meth:`ValidationReport.raise_for_errors`.
 
     Raises
     ------
@@ -32,10 +44,13 @@ def validate_tables(tables: Mapping[str, pl.DataFrame], *, as_of: dt.date, param
     warn_only = tuple(params.warn_only)
     results: list[RuleResult] = []
     checked: dict[str, pl.DataFrame] = {}
-    for table in INPUT_TABLES:
+    absent: dict[str, list[str]] = {}  # nullable columns the source did not have, added as nulls
+    for table in (*INPUT_TABLES, *CASE_TABLES):
         frame = tables.get(table.name)
         if frame is None:
-            rule = Rule.TABLE_PRESENT
+            optional = table in CASE_TABLES
+            rule = Rule.TABLE_ABSENT if optional else Rule.TABLE_PRESENT
+            detail = f"optional table not in the export: {WITHOUT[table.name]}" if optional else "table is missing"
             results.append(
                 RuleResult(
                     table.name,
@@ -43,16 +58,19 @@ def validate_tables(tables: Mapping[str, pl.DataFrame], *, as_of: dt.date, param
                     rule.value,
                     severity(table.name, None, rule, warn_only),
                     success=False,
-                    detail="table is missing",
+                    detail=detail,
                 )
             )
             continue
         found, checked[table.name] = check_structure(
             frame, table, max_examples=params.max_examples, warn_only=warn_only
         )
+        absent[table.name] = absent_nullable(frame, table)
         results.extend(found)
-    tables_by_name = {t.name: t for t in INPUT_TABLES}
+    tables_by_name = {t.name: t for t in (*INPUT_TABLES, *CASE_TABLES)}
     results += run_suites(checked, tables_by_name, as_of=as_of, max_examples=params.max_examples, warn_only=warn_only)
-    results += check_cross_table(checked, max_examples=params.max_examples, warn_only=warn_only)
-    row_counts = {t.name: (tables[t.name].height if t.name in tables else None) for t in INPUT_TABLES}
+    # a column added as nulls is not evidence: the cross-table rules that need it do not run
+    known = {name: frame.drop(absent[name]) for name, frame in checked.items()}
+    results += check_cross_table(known, max_examples=params.max_examples, warn_only=warn_only, rules=rules)
+    row_counts = {name: (tables[name].height if name in tables else None) for name in tables_by_name}
     return ValidationReport(as_of=as_of, row_counts=row_counts, results=tuple(results))

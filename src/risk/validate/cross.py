@@ -1,124 +1,63 @@
 """Rules across tables, as polars joins (Great Expectations has no cross-table expectation for pandas).
 
 Each rule declares the columns it needs and runs only when they all passed the structural rules: a
-missing or mistyped column is already an error of its own.
+missing or mistyped column is already an error of its own. This module holds the rules of the five
+input tables and composes them with those of the case tables (:mod:`risk.validate.cases`) and of
+lawful collection (:mod:`risk.validate.lawful`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 
 import polars as pl
 
-from risk.contract import TABLES, Decision
+from risk.config import CollectionRules
+from risk.contract import Action, ContactChannel, Decision, Outcome
+from risk.validate import cases, lawful
+from risk.validate.checks import Check, Frames, Reporter, runnable, with_origination
 from risk.validate.report import RuleResult
 from risk.validate.rules import Rule, severity
-from risk.validate.structure import example_rows
-
-Frames = Mapping[str, pl.DataFrame]
 
 
-@dataclass(frozen=True)
-class _Reporter:
-    max_examples: int
-    warn_only: tuple[str, ...]
-
-    def rows(
-        self,
-        table: str,
-        column: str,
-        rule: Rule,
-        detail: str,
-        frame: pl.DataFrame,
-        bad: pl.Expr,
-        show: tuple[str, ...] = (),
-    ) -> RuleResult:
-        """A row-level result: rows of ``frame`` (one per row of ``table``) where ``bad`` holds fail."""
-        flagged = frame.select(bad.fill_null(False).alias("bad"))["bad"]
-        examples = example_rows(frame, flagged, [*TABLES[table].key, column, *show], self.max_examples)
-        return RuleResult(
-            table,
-            column,
-            rule.value,
-            severity(table, column, rule, self.warn_only),
-            success=not flagged.any(),
-            failing_rows=int(flagged.sum()),
-            examples=examples,
-            detail=detail,
-        )
-
-
-def _fk_loan_exists(child: str, t: Frames, r: _Reporter) -> RuleResult:
+def _fk_loan_exists(child: str, t: Frames, r: Reporter) -> RuleResult:
     known = t["loans"]["loan_id"].implode()
     bad = pl.col("loan_id").is_not_null() & ~pl.col("loan_id").is_in(known)
-    return r.rows(child, "loan_id", Rule.FK_LOAN_EXISTS, "expected loan_id to exist in loans", t[child], bad)
+    return r.rows(child, "loan_id", Rule.FK_LOAN_EXISTS, t[child], bad)
 
 
-def _fk_application_exists(t: Frames, r: _Reporter) -> RuleResult:
+def _fk_application_exists(t: Frames, r: Reporter) -> RuleResult:
     known = t["applications"]["application_id"].implode()
     bad = pl.col("application_id").is_not_null() & ~pl.col("application_id").is_in(known)
-    return r.rows(
-        "loans",
-        "application_id",
-        Rule.FK_APPLICATION_EXISTS,
-        "expected application_id to exist in applications",
-        t["loans"],
-        bad,
-    )
+    return r.rows("loans", "application_id", Rule.FK_APPLICATION_EXISTS, t["loans"], bad)
 
 
-def _application_approved(t: Frames, r: _Reporter) -> RuleResult:
+def _fk_borrower_exists(t: Frames, r: Reporter) -> RuleResult:
+    known = pl.concat([t["loans"]["borrower_id"], t["applications"]["borrower_id"]]).unique().implode()
+    bad = pl.col("borrower_id").is_not_null() & ~pl.col("borrower_id").is_in(known)
+    return r.rows("borrower_profiles", "borrower_id", Rule.FK_BORROWER_EXISTS, t["borrower_profiles"], bad)
+
+
+def _application_approved(t: Frames, r: Reporter) -> RuleResult:
     decisions = t["applications"].select("application_id", "decision").unique("application_id", keep="first")
     joined = t["loans"].join(decisions, on="application_id", how="left", maintain_order="left")
     bad = pl.col("decision").is_not_null() & (pl.col("decision") != Decision.APPROVED.value)
-    return r.rows(
-        "loans",
-        "application_id",
-        Rule.APPLICATION_APPROVED,
-        "expected the loan's application to be approved",
-        joined,
-        bad,
-        ("decision",),
-    )
+    return r.rows("loans", "application_id", Rule.APPLICATION_APPROVED, joined, bad, ("decision",))
 
 
-def _with_origination(frame: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with its loan's ``originated_on``; null for an unknown loan, see ``fk_loan_exists``."""
-    origination = loans.select("loan_id", "originated_on").unique("loan_id", keep="first")
-    return frame.join(origination, on="loan_id", how="left", maintain_order="left")
-
-
-def _paid_not_before_origination(t: Frames, r: _Reporter) -> RuleResult:
-    joined = _with_origination(t["repayments"], t["loans"])
+def _paid_not_before_origination(t: Frames, r: Reporter) -> RuleResult:
+    joined = with_origination(t["repayments"], t["loans"])
     bad = pl.col("paid_at").dt.date() < pl.col("originated_on")
-    return r.rows(
-        "repayments",
-        "paid_at",
-        Rule.PAID_NOT_BEFORE_ORIGINATION,
-        "expected paid_at on or after the loan's originated_on",
-        joined,
-        bad,
-        ("loan_id", "originated_on"),
-    )
+    return r.rows("repayments", "paid_at", Rule.PAID_NOT_BEFORE_ORIGINATION, joined, bad, ("loan_id", "originated_on"))
 
 
-def _due_after_origination(t: Frames, r: _Reporter) -> RuleResult:
-    joined = _with_origination(t["schedule"], t["loans"])
+def _due_after_origination(t: Frames, r: Reporter) -> RuleResult:
+    joined = with_origination(t["schedule"], t["loans"])
     bad = pl.col("due_date") <= pl.col("originated_on")
-    return r.rows(
-        "schedule",
-        "due_date",
-        Rule.DUE_AFTER_ORIGINATION,
-        "expected due_date after the loan's originated_on",
-        joined,
-        bad,
-        ("originated_on",),
-    )
+    return r.rows("schedule", "due_date", Rule.DUE_AFTER_ORIGINATION, joined, bad, ("originated_on",))
 
 
-def _instalments_contiguous(t: Frames, r: _Reporter) -> RuleResult:
+def _instalments_contiguous(t: Frames, r: Reporter) -> RuleResult:
     """Each loan's instalments are exactly 1..term_months, once each; ``failing_rows`` counts loans.
 
     A loan without any schedule row fails too; schedule rows of unknown loans are ``fk_loan_exists``'s.
@@ -159,17 +98,38 @@ def _instalments_contiguous(t: Frames, r: _Reporter) -> RuleResult:
         success=bad.height == 0,
         failing_rows=bad.height,
         examples=tuple(examples),
-        detail="expected instalment_no 1..term_months once each per loan (failing counts loans)",
+        detail=r.detail(rule),
     )
 
 
-# (columns needed per table, check)
-CHECKS: tuple[tuple[dict[str, tuple[str, ...]], Callable[[Frames, _Reporter], RuleResult]], ...] = (
+def _hardship_reason_with_hardship(t: Frames, r: Reporter) -> RuleResult:
+    hardship = pl.col("outcome") == Outcome.HARDSHIP_REPORTED.value
+    bad = pl.col("hardship_reason").is_not_null() != hardship.fill_null(False)
+    actions = t["collection_actions"]
+    return r.rows(
+        "collection_actions", "hardship_reason", Rule.HARDSHIP_REASON_WITH_HARDSHIP, actions, bad, ("outcome",)
+    )
+
+
+def _hold_out_not_a_contact(t: Frames, r: Reporter) -> RuleResult:
+    hold_out = (pl.col("action") == Action.HOLD_OUT.value).fill_null(False)
+    no_channel = (pl.col("channel") == ContactChannel.NONE.value).fill_null(False)
+    not_contacted = (pl.col("outcome") == Outcome.NOT_CONTACTED.value).fill_null(False)
+    bad = (hold_out & ~(no_channel & not_contacted)) | (~hold_out & no_channel)
+    actions = t["collection_actions"]
+    return r.rows("collection_actions", "action", Rule.HOLD_OUT_NOT_A_CONTACT, actions, bad, ("channel", "outcome"))
+
+
+CHECKS: tuple[Check, ...] = (
     *(
         ({child: ("loan_id",), "loans": ("loan_id",)}, partial(_fk_loan_exists, child))
-        for child in ("schedule", "repayments", "collection_actions")
+        for child in ("schedule", "repayments", "collection_actions", "agreements", "legal_cases")
     ),
     ({"loans": ("application_id",), "applications": ("application_id",)}, _fk_application_exists),
+    (
+        {"borrower_profiles": ("borrower_id",), "loans": ("borrower_id",), "applications": ("borrower_id",)},
+        _fk_borrower_exists,
+    ),
     ({"loans": ("application_id",), "applications": ("application_id", "decision")}, _application_approved),
     (
         {"repayments": ("loan_id", "paid_at"), "loans": ("loan_id", "originated_on")},
@@ -180,14 +140,23 @@ CHECKS: tuple[tuple[dict[str, tuple[str, ...]], Callable[[Frames, _Reporter], Ru
         {"schedule": ("loan_id", "instalment_no"), "loans": ("loan_id", "term_months")},
         _instalments_contiguous,
     ),
+    ({"collection_actions": ("hardship_reason", "outcome")}, _hardship_reason_with_hardship),
+    ({"collection_actions": ("action", "channel", "outcome")}, _hold_out_not_a_contact),
+    *cases.CHECKS,
+    *lawful.CHECKS,
 )
 
 
-def check_cross_table(checked: Frames, *, max_examples: int, warn_only: tuple[str, ...]) -> list[RuleResult]:
-    """Results of the cross-table rules on ``checked`` (usable columns, contract types)."""
-    reporter = _Reporter(max_examples, tuple(warn_only))
-    return [
-        check(checked, reporter)
-        for needs, check in CHECKS
-        if all(name in checked and set(cols) <= set(checked[name].columns) for name, cols in needs.items())
-    ]
+def check_cross_table(
+    checked: Frames,
+    *,
+    max_examples: int,
+    warn_only: tuple[str, ...],
+    rules: CollectionRules | None = None,
+) -> list[RuleResult]:
+    """Results of the cross-table rules on ``checked`` (usable columns, contract types).
+
+    ``rules`` holds the thresholds of the lawful-collection rules (default: params' defaults).
+    """
+    reporter = Reporter(max_examples, tuple(warn_only), rules or CollectionRules())
+    return [check(checked, reporter) for needs, check in CHECKS if runnable(needs, checked)]

@@ -9,8 +9,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from risk.contract import CASE_TABLES
 from risk.exceptions import RiskDataError, ValidationFailed
 from risk.validate.rules import Severity
+
+CASE_TABLE_NAMES = frozenset(t.name for t in CASE_TABLES)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,10 @@ class RuleResult:
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """Every rule checked on the five input tables, as of ``as_of``.
+    """Every rule checked on the five input tables and the case tables present, as of ``as_of``.
 
-    ``row_counts`` maps each table to its row count (None when the table was missing).
+    ``row_counts`` maps each table to its row count (None when the table was missing, or, for a case
+    table, absent).
     """
 
     as_of: dt.date
@@ -80,6 +84,11 @@ class ValidationReport:
         return [r for r in self.results if not r.success and r.severity is Severity.WARNING]
 
     @property
+    def notes(self) -> list[RuleResult]:
+        """Informational results: what the export does not hold (an optional case table, for one)."""
+        return [r for r in self.results if not r.success and r.severity is Severity.INFO]
+
+    @property
     def passed(self) -> bool:
         return not self.errors
 
@@ -90,6 +99,7 @@ class ValidationReport:
             "passed": self.passed,
             "n_errors": len(self.errors),
             "n_warnings": len(self.warnings),
+            "n_notes": len(self.notes),
             "tables": {
                 name: {"rows": rows, "results": [r.to_dict() for r in self.results if r.table == name]}
                 for name, rows in self.row_counts.items()
@@ -106,7 +116,7 @@ class ValidationReport:
         verdict = "passed" if self.passed else "FAILED"
         head = (
             f"<h1>Validation report, as of {self.as_of.isoformat()}: {verdict}</h1>"
-            f"<p>{len(self.errors)} error(s), {len(self.warnings)} warning(s), "
+            f"<p>{len(self.errors)} error(s), {len(self.warnings)} warning(s), {len(self.notes)} note(s), "
             f"{len(self.results)} rule(s) checked.</p>"
         )
         sections = [self._html_section(name, rows) for name, rows in self.row_counts.items()]
@@ -115,6 +125,8 @@ class ValidationReport:
     def _html_section(self, name: str, rows: int | None) -> str:
         results = sorted((r for r in self.results if r.table == name), key=lambda r: (r.success, r.severity != "error"))
         count = "missing" if rows is None else f"{rows:,} rows"
+        if rows is None and name in CASE_TABLE_NAMES:
+            count = "absent, optional"
         body = "".join(_html_row(r) for r in results)
         return (
             f'<section id="{_e(name)}"><h2>{_e(name)} <small>({count})</small></h2>'
@@ -125,7 +137,7 @@ class ValidationReport:
 
 
 def _html_row(r: RuleResult) -> str:
-    status = "pass" if r.success else ("error" if r.severity is Severity.ERROR else "warning")
+    status = "pass" if r.success else r.severity.value
     examples = ""
     if r.examples:
         lines = [json.dumps({k: _jsonable(v) for k, v in e.items()}, ensure_ascii=False) for e in r.examples]
@@ -160,6 +172,7 @@ th {{ background: #f0f0f0; }}
 tr.pass td:first-child {{ background: #d8f0d8; }}
 tr.error td {{ background: #f8d7d7; }}
 tr.warning td {{ background: #fff1c9; }}
+tr.info td {{ background: #e3eefb; }}
 pre {{ margin: 0; font-size: 0.85em; white-space: pre-wrap; }}
 small {{ color: #666; font-weight: normal; }}
 </style></head>

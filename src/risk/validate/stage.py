@@ -9,19 +9,28 @@ from pathlib import Path
 import polars as pl
 
 from risk import io
-from risk.config import ValidateParams
-from risk.contract import INPUT_TABLES, conform
-from risk.validate.core import validate_tables
+from risk.config import CollectionRules, ValidateParams
+from risk.contract import CASE_TABLES, INPUT_TABLES, conform
+from risk.validate.core import DEFAULT_RULES, validate_tables
 from risk.validate.report import ValidationReport
+from risk.validate.structure import with_absent_nullable
 
 
 def run(
-    raw_dir: Path, validated_dir: Path, reports_dir: Path, *, as_of: dt.date, params: ValidateParams
+    raw_dir: Path,
+    validated_dir: Path,
+    reports_dir: Path,
+    *,
+    as_of: dt.date,
+    params: ValidateParams,
+    rules: CollectionRules = DEFAULT_RULES,
 ) -> ValidationReport:
     """Validate ``raw_dir``; write the report always and the conformed tables only when no error fails.
 
     ``reports_dir`` receives ``validation.html`` and ``validation.json`` even when validation fails, so
     the user can read what to fix; ``validated_dir`` is replaced at once, and left untouched on failure.
+    The case tables are optional: those in ``raw_dir`` are validated and written, the others noted in
+    the report. ``rules`` holds the thresholds of the lawful-collection rules (params' ``collection_rules``).
 
     Raises
     ------
@@ -29,17 +38,22 @@ def run(
         When an error-level rule fails (after the report is written).
     """
     names = tuple(t.name for t in INPUT_TABLES)
-    tables = io.read_tables(raw_dir, optional=names)  # a missing file is reported as table_present
+    # a missing input file is reported as table_present, a missing case table (always optional) as table_absent
+    tables = io.read_tables(raw_dir, (*INPUT_TABLES, *CASE_TABLES), optional=names)
     manifest = io.read_manifest(raw_dir)
     extra: dict[str, pl.DataFrame] = {}
     if manifest.get("mode") == io.APPLICATION_ONLY:
         params = replace(params, warn_only=(*params.warn_only, *lacking_columns(tables)))
         extra["outcomes"] = io.read_parquet(Path(raw_dir) / "outcomes.parquet", table="outcomes")
-    report = validate_tables(tables, as_of=as_of, params=params)
+    report = validate_tables(tables, as_of=as_of, params=params, rules=rules)
     io.write_text(report.to_html(), Path(reports_dir) / "validation.html")
     io.write_json(report.to_dict(), Path(reports_dir) / "validation.json")
     report.raise_for_errors()
-    conformed = {t.name: conform(tables[t.name], t) for t in INPUT_TABLES}
+    conformed = {
+        t.name: conform(with_absent_nullable(tables[t.name], t), t)
+        for t in (*INPUT_TABLES, *CASE_TABLES)
+        if t.name in tables
+    }
     io.write_tables({**conformed, **extra}, validated_dir, manifest=manifest)
     return report
 

@@ -30,7 +30,10 @@ def check_structure(
 ) -> tuple[list[RuleResult], pl.DataFrame]:
     """Results of the structural rules, and the usable columns of ``frame`` cast to the contract's types.
 
-    A column is usable when it is present and every value casts to the contract's type.
+    A column is usable when it is present and every value casts to the contract's type. A nullable
+    column that is absent is no error: it is reported as ``optional_column_absent`` (a warning) and
+    added as nulls, which is what an export from before the contract gained it needs; only a
+    non-nullable column is ``required_column``.
     """
     warn_only = tuple(warn_only)
     results: list[RuleResult] = []
@@ -49,6 +52,12 @@ def check_structure(
         )
 
     for col in table.columns:
+        if col.name not in frame.columns and col.nullable:
+            # an older export, from before the contract gained the column: known to be unknown, not wrong
+            detail = f"nullable column is absent (added as nulls of {col.dtype}): the pipeline has no signal from it"
+            results.append(result(col.name, Rule.OPTIONAL_COLUMN_ABSENT, frame.height, detail))
+            usable.append(pl.Series(col.name, [None] * frame.height, dtype=col.dtype))
+            continue
         if col.name not in frame.columns:
             results.append(
                 result(
@@ -59,7 +68,7 @@ def check_structure(
                 )
             )
             continue
-        results.append(result(col.name, Rule.REQUIRED_COLUMN, 0, "required column is present"))
+        results.append(result(col.name, Rule.REQUIRED_COLUMN, 0, "column is present"))
         series = frame[col.name]
         bad = cast_failures(series, col.dtype)
         detail = f"expected values castable to {col.dtype}, got {series.dtype}"
@@ -89,6 +98,16 @@ def check_structure(
                 result(s.name, Rule.FINITE, int(bad.sum()), "expected finite numbers (no NaN or ±inf)", examples)
             )
     return results, checked
+
+
+def absent_nullable(frame: pl.DataFrame, table: Table) -> list[str]:
+    """The nullable contract columns of ``table`` that ``frame`` lacks."""
+    return [c.name for c in table.columns if c.nullable and c.name not in frame.columns]
+
+
+def with_absent_nullable(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """``frame`` with every nullable contract column it lacks added as nulls (so that it can be conformed)."""
+    return frame.with_columns(pl.lit(None, dtype=table.schema[c]).alias(c) for c in absent_nullable(frame, table))
 
 
 def cast_failures(series: pl.Series, target: pl.DataType) -> pl.Series:

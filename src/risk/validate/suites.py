@@ -22,8 +22,11 @@ from risk.validate.structure import example_rows
 if TYPE_CHECKING:
     import great_expectations as gx
 
-# Dates that may lie after as_of: instalments of active loans fall due in the future.
-MAY_BE_FUTURE: frozenset[str] = frozenset({"schedule.due_date"})
+# Dates that may lie after as_of: instalments of active loans fall due in the future, and so may a promise's
+# date, a plan's first new instalment and the deadline a recent lawyer's letter gives.
+MAY_BE_FUTURE: frozenset[str] = frozenset(
+    {"schedule.due_date", "agreements.promised_date", "agreements.plan_first_due", "legal_cases.response_deadline"}
+)
 
 
 def build_suite(table: Table, columns: Iterable[str], *, as_of: dt.date) -> gx.ExpectationSuite:
