@@ -9,6 +9,7 @@ and its date: the instalments that fall due in a known macro shock carry the sho
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from risk.config import SimulateParams
 from risk.contract import Action
@@ -227,6 +228,11 @@ def snapshot_hazards(
     p_ew[np.flatnonzero(before & cured_before)] = 0.0
     fresh = np.flatnonzero(before & ~cured_before)
     p_ew[fresh] = _onset_within(book, b, a, params, loans[fresh], s[fresh])
+    # a good borrower a few days late at s (an instalment paid 1-25 days late): current again within 30 days
+    late = pl.DataFrame({"loan": book.row_loan[b.late_row], "due": book.row_due[b.late_row], "paid": b.late_paid_day})
+    pairs = pl.DataFrame({"i": np.arange(len(s)), "loan": loans, "s": s}).filter(pl.Series(~inside))
+    hit = pairs.join(late, on="loan").filter(pl.col("due") < pl.col("s"), pl.col("paid") > pl.col("s"))["i"].unique()
+    p_cure[hit.to_numpy()] = 1.0
     return {"loan": loans, "as_of": s, "p_dpd30_next_90d": p_ew, "p_cure_30d": p_cure}
 
 
