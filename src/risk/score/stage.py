@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 from risk import io
+from risk.case_tables import WITHOUT
 from risk.config import Params
+from risk.contract import CASE_TABLES
 from risk.delinquency import instalment_ledger
 from risk.exceptions import LockHeld, RiskDataError
 from risk.models import tracking
@@ -26,6 +29,12 @@ def load_models(alias: str) -> Models:
         candidate = tracking.load_by_alias(SPECS["pd"].registered, other)
         card = candidate if candidate.kind == SCORECARD else None
     return Models(pd=models["pd"], early_warning=models["early_warning"], cure=models["cure"], pd_scorecard=card)
+
+
+def unknown_without_case_tables(validated: Path) -> str:
+    """What the queues cannot know because the export lacked a case table ("" when it had them all)."""
+    absent = [t.name for t in CASE_TABLES if not (Path(validated) / f"{t.name}.parquet").exists()]
+    return "".join(f" Without {name}, {WITHOUT[name]}." for name in absent)
 
 
 def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
@@ -69,5 +78,5 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
         + (f" ({n_charged_off:,} charged off), " if n_charged_off is not None else ", ")
         + f"collections_queue {cq.height:,} "
         f"({int(cq['scheduled'].sum()):,} scheduled, {int(cq['legal_referral'].sum()):,} to legal), "
-        f"review_queue {rq.height:,}; {took:.1f}s -> {paths.scored}"
+        f"review_queue {rq.height:,}; {took:.1f}s -> {paths.scored}" + unknown_without_case_tables(paths.validated)
     )
