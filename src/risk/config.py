@@ -36,6 +36,12 @@ class ShockParams:
     end: dt.date = dt.date(2023, 9, 30)
     multiplier: float = 2.3  # hazard multiplier on loans exposed during the shock
 
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            msg = f"simulate.shock: end {self.end} is before start {self.start}"
+            raise ConfigError(msg)
+        _positive("simulate.shock.multiplier", self.multiplier)
+
 
 @dataclass(frozen=True)
 class SimulateParams:
@@ -170,6 +176,10 @@ class ScorecardParams:
 class WindowParams:
     valid_months: int = 6
     test_months: int = 6
+
+    def __post_init__(self) -> None:
+        _positive("train.windows.valid_months", self.valid_months)
+        _positive("train.windows.test_months", self.test_months)
 
 
 @dataclass(frozen=True)
@@ -355,9 +365,12 @@ class Params:
 
 # --- loading -----------------------------------------------------------------------------------------
 def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read ``path`` into :class:`Params`; a missing file gives the defaults."""
+    """Read ``path`` into :class:`Params`; a missing file is an error (a typo in ``--params`` must not run defaults)."""
     p = Path(path)
-    raw = yaml.safe_load(p.read_text(encoding="utf-8")) if p.exists() else {}
+    if not p.exists():
+        msg = f"params file not found: {p} (run from the project folder, or pass --params)"
+        raise ConfigError(msg)
+    raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -377,17 +390,25 @@ def build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
     if unknown:
         msg = f"unknown key(s) {', '.join(prefix + k for k in unknown)}; allowed: {sorted(names)}"
         raise ConfigError(msg)
-    kwargs = {k: _coerce(hints[k], v, prefix + k) for k, v in raw.items()}
+    defaults = {
+        f.name: f.default_factory() for f in dataclasses.fields(cls) if f.default_factory is not dataclasses.MISSING
+    }
+    kwargs = {k: _coerce(hints[k], v, prefix + k, default=defaults.get(k)) for k, v in raw.items()}
     try:
         return cls(**kwargs)
-    except ConfigError:
+    except ConfigError as e:
+        block = prefix.rstrip(".")
+        if block and not str(e).startswith(block):
+            msg = f"{block}: {e}"  # say which block (train.pd or train.cure) the value is in
+            raise ConfigError(msg) from e
         raise
     except (TypeError, ValueError) as e:
         msg = f"{prefix.rstrip('.') or 'params'}: {e}"
         raise ConfigError(msg) from e
 
 
-def _coerce(hint: Any, value: Any, key: str) -> Any:
+def _coerce(hint: Any, value: Any, key: str, *, default: Any = None) -> Any:
+    """``value`` as ``hint``; a mapping with fixed keys (a non-empty default) refuses others and keeps the rest."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
@@ -402,6 +423,14 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             _wrong(key, "a mapping", value)
+        if isinstance(default, dict) and default:
+            unknown = sorted(set(value) - set(default))
+            if unknown:
+                msg = f"unknown key(s) {', '.join(f'{key}.{k}' for k in unknown)}; allowed: {sorted(default)}"
+                raise ConfigError(msg)
+            value = {**default, **value}  # a partial mapping overrides those it names, never zeroes the others
+            if len(args) == 2:
+                value = {k: _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
         return value
     if origin is tuple:
         if not isinstance(value, list | tuple):
