@@ -6,6 +6,7 @@ from polars.testing import assert_frame_equal
 from tests.conftest import AS_OF
 
 from risk.config import FeatureParams
+from risk.exceptions import ConfigError
 from risk.features import loan_snapshots, month_ends
 from risk.features.chunked import borrower_chunk, build_loan_snapshots_chunked
 
@@ -44,5 +45,5 @@ def test_chunks_partition_borrowers(small_book):
 
 
 def test_chunks_must_be_positive(small_book):
-    with pytest.raises(ValueError, match="chunks must be a positive integer"):
+    with pytest.raises(ConfigError, match="chunks must be a positive integer"):
         build_loan_snapshots_chunked(small_book, PARAMS, as_of_dates=_dates(small_book), data_as_of=AS_OF, chunks=0)

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import AS_OF
 
 from risk.config import ChampionRule, LabelParams, TrainParams, WindowParams
+from risk.exceptions import RiskDataError
 from risk.models.calibration import Calibrator
 from risk.models.metrics import expected_calibration_error
 from risk.models.model import LIGHTGBM, SCORECARD
@@ -59,7 +60,7 @@ def test_pd_keeps_only_cohorts_labelled_for_every_term(small_features):
 
 def test_too_short_history_is_a_clear_error(small_features):
     frame = _frame(small_features, "early_warning").filter(pl.col("as_of") > dt.date(2025, 6, 1))
-    with pytest.raises(ValueError, match="window"):
+    with pytest.raises(RiskDataError, match="window"):
         time_split(frame, label="dpd30_next_90d", windows=WindowParams(valid_months=6, test_months=6), embargo_days=90)
 
 

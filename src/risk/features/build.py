@@ -14,6 +14,7 @@ import polars as pl
 from risk.config import FeatureParams
 from risk.contract import ACTION_STEP, LADDER_RANK, Outcome
 from risk.delinquency import daily_payments, days_past_due_expr, instalment_ledger, paid_by
+from risk.exceptions import RiskDataError
 from risk.features import labels
 from risk.features.catalogue import APPLICATION_FEATURES, CATEGORICAL, LOAN_FEATURES
 
@@ -389,6 +390,6 @@ def build_features(
 def _first_origination(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> dt.date:
     first = _lazy(tables)["loans"].select(pl.col("originated_on").min()).collect().item()
     if first is None:
-        msg = "loans: no loans, so there is no month end to snapshot"
-        raise ValueError(msg)
+        msg = "no loans, so there is no month end to snapshot"
+        raise RiskDataError(msg, table="loans", rule="has_loans")
     return first

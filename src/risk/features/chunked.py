@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from risk.config import FeatureParams
+from risk.exceptions import ConfigError
 from risk.features.build import loan_snapshots
 
 # tables keyed by loan_id; applications are cut by borrower_id (the loan snapshot joins them by application)
@@ -53,7 +54,7 @@ def build_loan_snapshots_chunked(
     """
     if chunks < 1:
         msg = f"chunks must be a positive integer, got {chunks!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     if chunks == 1:
         return loan_snapshots(tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of).collect()
     # collect the inputs once, so a lazy source is not re-read per chunk

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL
 from risk.models.calibration import Calibrator
 from risk.models.scorecard import Scorecard
@@ -30,7 +31,7 @@ def to_model_frame(frame: pl.DataFrame | pd.DataFrame, features: list[str]) -> p
         missing = [f for f in features if f not in frame.columns]
         if missing:
             msg = f"model input lacks feature column(s) {missing}"
-            raise KeyError(msg)
+            raise RiskDataError(msg, table="features", rule="model_features_present")
         return _from_polars(frame.select(features))
     pdf = frame[features]
     out = {}

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from risk.config import LabelParams, ModelParams, TrainParams
+from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL, FEATURES, MODEL_FEATURES
 from risk.models import metrics
 from risk.models.calibration import Calibrator
@@ -97,7 +98,7 @@ def time_split(frame: pl.DataFrame, *, label: str, windows: Any, embargo_days: i
     ``valid_months`` before it, training everything earlier; ``embargo_days`` separate the windows."""
     if frame.is_empty():
         msg = f"no labelled snapshots for {label}: the data's history is shorter than the label's horizon"
-        raise ValueError(msg)
+        raise RiskDataError(msg, table="features", column=label, rule="labelled_history")
     latest: dt.date = frame["as_of"].max()
     test_start = _months_before(latest, windows.test_months)
     valid_end = test_start - dt.timedelta(days=embargo_days)
@@ -121,7 +122,7 @@ def time_split(frame: pl.DataFrame, *, label: str, windows: Any, embargo_days: i
                 f"{label}: the {name} window {split.windows[name]} has {part.height} rows and needs both "
                 f"classes; shorten train.windows or provide more history"
             )
-            raise ValueError(msg)
+            raise RiskDataError(msg, table="features", column=label, rule="window_has_both_classes")
     return split
 
 

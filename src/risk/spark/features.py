@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from risk.config import FeatureParams
+from risk.exceptions import RiskDataError
 from risk.features import build
 from risk.spark.partition import map_by_borrower
 
@@ -40,8 +41,8 @@ def month_ends(tables: Mapping[str, DataFrame], params: FeatureParams, *, data_a
 
     first = params.first_as_of or tables["loans"].agg(F.min("originated_on")).first()[0]
     if first is None:
-        msg = "loans: no loans, so there is no month end to snapshot"
-        raise ValueError(msg)
+        msg = "no loans, so there is no month end to snapshot"
+        raise RiskDataError(msg, table="loans", rule="has_loans")
     return build.month_ends(first, data_as_of)
 
 
