@@ -30,6 +30,11 @@ EngineOption = Annotated[str | None, typer.Option("--engine", help="polars (defa
 
 
 def _quiet_tools() -> None:
+    """Warnings a user cannot act on stay out of the stage's log (the ones that matter are the project's)."""
+    import warnings
+
+    # Great Expectations probes for PySpark, which then warns about pandas 3 in stages that never use Spark
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
