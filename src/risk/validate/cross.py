@@ -120,6 +120,64 @@ def _hold_out_not_a_contact(t: Frames, r: Reporter) -> RuleResult:
     return r.rows("collection_actions", "action", Rule.HOLD_OUT_NOT_A_CONTACT, actions, bad, ("channel", "outcome"))
 
 
+def _scheduled(t: Frames) -> pl.DataFrame:
+    return (
+        t["schedule"]
+        .group_by("loan_id")
+        .agg(
+            scheduled_principal=pl.col("principal_due").sum(),
+            scheduled_total=(pl.col("principal_due") + pl.col("interest_due")).sum(),
+        )
+    )
+
+
+def _schedule_matches_principal(t: Frames, r: Reporter) -> RuleResult:
+    loans = t["loans"].join(_scheduled(t), on="loan_id", how="left", maintain_order="left")
+    gap = (pl.col("scheduled_principal") - pl.col("principal")).abs()
+    finite = pl.col("principal").is_finite() & pl.col("scheduled_principal").is_finite()  # else rule `finite`
+    bad = finite & (gap > pl.max_horizontal(1.0, 0.005 * pl.col("principal")))
+    return r.rows("loans", "principal", Rule.SCHEDULE_MATCHES_PRINCIPAL, loans, bad, ("scheduled_principal",))
+
+
+def _repaid_within_schedule(t: Frames, r: Reporter) -> RuleResult:
+    # non-finite amounts are the rule `finite`'s, not this one's
+    repaid = t["repayments"].group_by("loan_id").agg(repaid=pl.col("amount").filter(pl.col("amount").is_finite()).sum())
+    frame = (
+        t["repayments"]
+        .select("repayment_id", "loan_id", "amount")
+        .join(repaid, on="loan_id", how="left", maintain_order="left")
+        .join(_scheduled(t), on="loan_id", how="left", maintain_order="left")
+    )
+    over = pl.col("repaid") - pl.col("scheduled_total")
+    finite = pl.col("scheduled_total").is_finite() & pl.col("amount").is_finite()
+    bad = finite & (over > pl.max_horizontal(10.0, 0.01 * pl.col("scheduled_total")))
+    return r.rows("repayments", "amount", Rule.REPAID_WITHIN_SCHEDULE, frame, bad, ("repaid", "scheduled_total"))
+
+
+def _repayments_present(t: Frames, r: Reporter) -> RuleResult:
+    last_origination = t["loans"]["originated_on"].max()
+    due = (
+        t["schedule"].filter(pl.col("due_date") < last_origination)
+        if last_origination is not None
+        else t["schedule"].clear()
+    )
+    empty = t["repayments"].is_empty() and due.height > 0
+    return RuleResult(
+        "repayments",
+        None,
+        Rule.REPAYMENTS_PRESENT.value,
+        severity("repayments", None, Rule.REPAYMENTS_PRESENT, r.warn_only),
+        success=not empty,
+        failing_rows=due.height if empty else 0,
+        examples=tuple(
+            due.head(r.max_examples).select("loan_id", "instalment_no", pl.col("due_date").cast(pl.String)).to_dicts()
+        )
+        if empty
+        else (),
+        detail=r.detail(Rule.REPAYMENTS_PRESENT),
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     *(
         ({child: ("loan_id",), "loans": ("loan_id",)}, partial(_fk_loan_exists, child))
@@ -142,6 +200,18 @@ CHECKS: tuple[Check, ...] = (
     ),
     ({"collection_actions": ("hardship_reason", "outcome")}, _hardship_reason_with_hardship),
     ({"collection_actions": ("action", "channel", "outcome")}, _hold_out_not_a_contact),
+    (
+        {"loans": ("loan_id", "principal"), "schedule": ("loan_id", "principal_due", "interest_due")},
+        _schedule_matches_principal,
+    ),
+    (
+        {"repayments": ("repayment_id", "loan_id", "amount"), "schedule": ("loan_id", "principal_due", "interest_due")},
+        _repaid_within_schedule,
+    ),
+    (
+        {"repayments": ("loan_id",), "schedule": ("loan_id", "instalment_no", "due_date"), "loans": ("originated_on",)},
+        _repayments_present,
+    ),
     *cases.CHECKS,
     *lawful.CHECKS,
 )

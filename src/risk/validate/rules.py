@@ -46,6 +46,10 @@ class Rule(StrEnum):
     DUE_AFTER_ORIGINATION = "due_after_origination"
     HARDSHIP_REASON_WITH_HARDSHIP = "hardship_reason_with_hardship"
     HOLD_OUT_NOT_A_CONTACT = "hold_out_not_a_contact"
+    # reconciliation: tables that are well-formed but cannot both be true
+    SCHEDULE_MATCHES_PRINCIPAL = "schedule_matches_principal"
+    REPAID_WITHIN_SCHEDULE = "repaid_within_schedule"
+    REPAYMENTS_PRESENT = "repayments_present"
     # agreements (协商协议)
     AGREEMENT_AFTER_ORIGINATION = "agreement_after_origination"
     AGREEMENT_TERMS_MATCH_KIND = "agreement_terms_match_kind"
@@ -74,6 +78,12 @@ class Rule(StrEnum):
 # What each rule expects, in words: the detail of its results and the rule list of docs/data_contract.md.
 # ``{name}`` is a field of CollectionRules, filled in by :func:`describe`.
 DESCRIPTIONS: dict[Rule, str] = {
+    Rule.SCHEDULE_MATCHES_PRINCIPAL: "a loan's scheduled principal sums to the principal disbursed (within 1 RMB "
+    "or 0.5%): a principal of 0 on a scheduled loan, or one a thousand times the schedule, cannot be scored",
+    Rule.REPAID_WITHIN_SCHEDULE: "a loan's repayments never exceed everything its schedule asks (principal and "
+    "interest) by more than 10 RMB or 1%: amounts in fen instead of yuan, or a payment of 1e18, fail here",
+    Rule.REPAYMENTS_PRESENT: "repayments hold rows when instalments fell due before the latest origination: an "
+    "empty repayments file would make every loan look unpaid and send the book to legal",
     Rule.TABLE_PRESENT: "each of the five input tables is present",
     Rule.TABLE_ABSENT: "an optional case table is not in the export: reported so that the reader knows what the "
     "pipeline cannot know",
