@@ -21,7 +21,7 @@ import numpy as np
 from risk.config import CollectionRules, SimulateParams
 from risk.contract import EmploymentType
 from risk.simulate.episodes import Balances, EpisodeInputs, Episodes, late_reminders, run_episodes
-from risk.simulate.ledger import NEVER, Payments
+from risk.simulate.ledger import NEVER, Payments, last_row_due_by
 from risk.simulate.loans import CONTRACT_MAX_OVERDUE, Book
 from risk.simulate.risk_model import (
     LATENT_SD,
@@ -72,12 +72,6 @@ class Behaviour:
     prepay_k: np.ndarray  # per loan: the instalment before which it is settled early, 0 if not
     late_row: np.ndarray  # schedule rows a good borrower paid a few days late ...
     late_paid_day: np.ndarray  # ... and the day they were paid
-
-
-def _last_row_due_by(book: Book, loan: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Index of the loan's last schedule row due on or before ``day`` (its last row if all are)."""
-    key = book.row_loan.astype(np.int64) * 2 * NEVER + book.row_due
-    return np.searchsorted(key, loan.astype(np.int64) * 2 * NEVER + day, side="right") - 1
 
 
 def _onsets(rng: np.random.Generator, book: Book, a: dict, params: SimulateParams) -> tuple[np.ndarray, ...]:
@@ -295,7 +289,7 @@ def simulate_behaviour(
 
     # a cure pays every instalment due by that day, net of what was paid since the onset
     c = np.flatnonzero(cure_day < NEVER)
-    through = cum_due[_last_row_due_by(book, c, cure_day[c])]
+    through = cum_due[last_row_due_by(book, c, cure_day[c])]
     lump = np.round(through - due_before_onset[c] - paid_partial[c], 2)
     ok = lump > 0
     parts.append((c[ok], cure_day[c[ok]], lump[ok], onset_k[c[ok]]))

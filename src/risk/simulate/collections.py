@@ -190,7 +190,7 @@ def legal_cases(b: Behaviour, *, as_of_day: int) -> pl.DataFrame:
     sel = {k: v[keep] for k, v in lg.items() if k not in ("recoveries", "evidence")}
     recovered = np.zeros(len(lg["episode"]))
     last = np.full(len(lg["episode"]), NONE)
-    for _, (ep_ix, day, amt) in enumerate(lg["recoveries"]):
+    for ep_ix, day, amt in lg["recoveries"]:
         pos = np.searchsorted(lg["episode"], ep_ix)
         ok = day <= as_of_day
         np.add.at(recovered, pos[ok], amt[ok])

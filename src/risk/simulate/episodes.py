@@ -29,7 +29,7 @@ from risk.contract import Action, AgreementKind, AgreementStatus, CloseReason, C
 from risk.contract import Outcome as O
 from risk.simulate import effects as fx
 from risk.simulate.effects import INSOLVENT, SEVERE
-from risk.simulate.ledger import PAID_TOLERANCE
+from risk.simulate.ledger import PAID_TOLERANCE, last_row_due_by
 from risk.simulate.loans import Book
 
 HORIZON_DAYS = 420  # an episode is followed this long (legal recoveries may come later)
@@ -81,14 +81,13 @@ class Balances:
 
     def __init__(self, book: Book, loan: np.ndarray) -> None:
         self.book, self.loan = book, loan
-        self.key = book.row_loan.astype(np.int64) * 2 * NEVER_DAY + book.row_due
         cum = np.cumsum(book.row_interest)
         self.cum_interest = cum - np.r_[0.0, cum][book.first_row][book.row_loan]
         self.cum_due = book.row_cum_due
 
     def _last_row(self, e: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         loan = self.loan[e]
-        row = np.searchsorted(self.key, loan.astype(np.int64) * 2 * NEVER_DAY + day, side="right") - 1
+        row = last_row_due_by(self.book, loan, day)
         ok = (row >= 0) & (self.book.row_loan[np.maximum(row, 0)] == loan)
         return np.maximum(row, 0), ok
 
@@ -279,7 +278,7 @@ def run_episodes(
         agreements.add(
             cnt,
             episode=e,
-            kind=offer if isinstance(offer, str) else offer,
+            kind=offer,
             channel=channel,
             signed_day=ep.onset_due[e] + k,
             **row,
@@ -632,10 +631,10 @@ def run_episodes(
 
     cure_day = np.where(cure_k >= 0, ep.onset_due + cure_k, NEVER_DAY)
     close_day = np.where(close_k >= 0, ep.onset_due + close_k, NEVER_DAY)
-    legal, recoveries = _legal(
+    legal = _legal(
         rng, ep, reg_k, letter_k, filed_k, claim, judged_at, withdrawn_at, enforce_k, cure_day, close_day, paid
     )
-    for block in recoveries:
+    for block in legal["recoveries"]:
         pays.add(len(block[0]), episode=block[0], day=block[1], amount=block[2])
         np.add.at(paid, block[0], block[2])
     agreement_frame = agreements.frame(AGREEMENT_DTYPES)
@@ -749,7 +748,7 @@ def _legal(rng, ep, reg_k, letter_k, filed_k, claim, judged_at, withdrawn_at, en
         "listed_on": listed_on,
         "evidence": evidence,
     }
-    return legal, recov
+    return legal
 
 
 # steps of the reminder ladder for an instalment a good borrower pays a few days late: days late, action

@@ -75,6 +75,15 @@ def build_ledger(book: Book, payments: Payments) -> Ledger:
     return Ledger(paid_on=np.minimum(paid_on, closed_on[book.row_loan]), closed_on=closed_on)
 
 
+def last_row_due_by(book: Book, loan: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Index of the loan's last schedule row due on or before ``day``: -1 or another loan's row when none is.
+
+    Callers that may ask before a loan's first due date check ``book.row_loan[row] == loan``.
+    """
+    key = book.row_loan.astype(np.int64) * _STRIDE + book.row_due
+    return np.searchsorted(key, loan.astype(np.int64) * _STRIDE + day, side="right") - 1
+
+
 def days_past_due(book: Book, ledger: Ledger, loan: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Days past due of ``loan`` at the end of ``day``: ``day`` minus the oldest unpaid instalment's due."""
     row_key = book.row_loan.astype(np.int64) * _STRIDE + ledger.paid_on

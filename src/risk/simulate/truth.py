@@ -16,7 +16,7 @@ from risk.contract import Action
 from risk.simulate import effects as fx
 from risk.simulate.behaviour import Behaviour
 from risk.simulate.episodes import HORIZON_DAYS, NONE, EpisodeInputs, Episodes
-from risk.simulate.ledger import NEVER
+from risk.simulate.ledger import NEVER, last_row_due_by
 from risk.simulate.loans import Book, add_months
 from risk.simulate.risk_model import (
     LATENT_SD,
@@ -248,8 +248,7 @@ def _onset_within(
     for t in range(4):
         m = ep.kind == t
         long[t] = (ended[m] >= 30).mean() if m.any() else 0.0
-    key = book.row_loan.astype(np.int64) * 2 * NEVER + book.row_due
-    first = np.searchsorted(key, loan.astype(np.int64) * 2 * NEVER + s, side="right")
+    first = last_row_due_by(book, loan, s) + 1  # the first instalment due after s
     attrs = {c: a[c][book.application] for c in TYPE_ATTRIBUTES}
     fraud = sigmoid(a["fraud_logit"][book.application])
     survive = np.ones(len(loan))
