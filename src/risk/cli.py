@@ -167,6 +167,16 @@ def evaluate(params_file: ParamsOption = Path("params.yaml")) -> None:
 
 @app.command()
 @stage
+def policy(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Learn the collections policy from the log: overdue type from evidence and each action's effect."""
+    from risk.policy.stage import run_fit
+
+    paths, params = _context(params_file)
+    typer.echo(run_fit(paths, params))
+
+
+@app.command()
+@stage
 def score(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD or 'today'; default data.as_of")] = None,
     engine: EngineOption = None,
@@ -178,6 +188,16 @@ def score(
     paths, params = _context(params_file, engine)
     day = params.data.as_of if as_of is None else _parse_day(as_of)
     typer.echo(run_score(paths, params, as_of=day))
+
+
+@app.command(name="evaluate-policy")
+@stage
+def evaluate_policy(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """The day's collections plan against the rules and, on the simulated book, the truth: metrics/policy.json."""
+    from risk.policy.stage import run_evaluate
+
+    paths, params = _context(params_file)
+    typer.echo(run_evaluate(paths, params))
 
 
 @app.command()

@@ -309,6 +309,26 @@ class ScoreParams:
             raise ConfigError(msg)
 
 
+@dataclass(frozen=True)
+class PolicyParams:
+    """The learned collections policy (催收策略): how its models learn from the log and how a day is planned."""
+
+    strategy: str = "learned"  # learned: types, effects and the assignment | rules: the first release's cascade
+    control_share: float = 0.05  # borrowers left without action each day by design (对照组), logged
+    settle_days: int = 180  # an episode's type counts as established by its outcome this long after onset
+    validation_days: int = 180  # the last days of the log held out to validate the effects out of time
+    letter_min_dpd: int = 31  # a lawyer's letter from this many days past due ...
+    letter_repeat_days: int = 180  # ... and not again within this many days of the last one
+
+    def __post_init__(self) -> None:
+        _one_of("policy.strategy", self.strategy, ("learned", "rules"))
+        _between("policy.control_share", self.control_share, 0.0, 0.5)
+        _positive("policy.settle_days", self.settle_days)
+        _positive("policy.validation_days", self.validation_days)
+        _positive("policy.letter_min_dpd", self.letter_min_dpd)
+        _positive("policy.letter_repeat_days", self.letter_repeat_days)
+
+
 # --- engines ---------------------------------------------------------------------------------------
 ENGINES = ("polars", "spark")  # polars: one process (the default) | spark: partitions of borrowers on Spark
 
@@ -356,6 +376,7 @@ class Params:
     features: FeatureParams = field(default_factory=FeatureParams)
     train: TrainParams = field(default_factory=TrainParams)
     score: ScoreParams = field(default_factory=ScoreParams)
+    policy: PolicyParams = field(default_factory=PolicyParams)
     engine: str = "polars"  # polars | spark: how `risk features` and `risk score` run (docs/spark.md)
     spark: SparkParams = field(default_factory=SparkParams)
 

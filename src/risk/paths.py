@@ -48,6 +48,11 @@ class Paths:
         return self.root / "models"
 
     @property
+    def policy_models(self) -> Path:
+        """The learned collections policy: the overdue-type model and one effect model per action."""
+        return self.models / "policy"
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics"
 

@@ -258,32 +258,26 @@ def _fill_borrower(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in cols)
 
 
-def loan_snapshots(
+def loan_state(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    pairs: pl.LazyFrame,
     params: FeatureParams,
     *,
-    as_of_dates: Sequence[dt.date],
-    data_as_of: dt.date,
-    with_labels: bool = True,
     ledger: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Features and labels of every loan active at each of ``as_of_dates``.
+    """The loan features of any (loan_id, borrower_id, as_of) ``pairs``, from what was known at each as_of.
 
-    Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway) and a
-    ``ledger`` it built once for both snapshot tables.
+    :func:`loan_snapshots` calls it for every loan active at month ends; the collections policy for the
+    days its decisions were made (``risk.policy.history``).
     """
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
     if ledger is None:
         ledger = instalment_ledger(loans, t["schedule"], t["repayments"])
-    ledger = ledger.cache()
     payments = daily_payments(t["repayments"]).cache()
-    dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
-    pairs = _active_at(loans, ledger, dates).cache()
-
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
-    frame = (
+    return (
         pairs.join(loan_terms, on="loan_id")
         .join(app, on="application_id", how="left")
         .join(
@@ -307,6 +301,29 @@ def loan_snapshots(
             as_of_month=pl.col("as_of").dt.month().cast(pl.Int64),
         )
     )
+
+
+def loan_snapshots(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    params: FeatureParams,
+    *,
+    as_of_dates: Sequence[dt.date],
+    data_as_of: dt.date,
+    with_labels: bool = True,
+    ledger: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """Features and labels of every loan active at each of ``as_of_dates``.
+
+    Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway) and a
+    ``ledger`` it built once for both snapshot tables.
+    """
+    t = _lazy(tables)
+    if ledger is None:
+        ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"])
+    ledger = ledger.cache()
+    dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
+    pairs = _active_at(t["loans"], ledger, dates).cache()
+    frame = loan_state(t, pairs, params, ledger=ledger)
     if with_labels:
         lab = labels.loan_labels(pairs, ledger, params.labels, data_as_of=data_as_of)
     else:

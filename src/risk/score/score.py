@@ -9,9 +9,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from risk.config import Params
-from risk.contract import Decision, Outcome
+from risk.contract import CONTACT_CHANNELS, REACHED_OUTCOMES, VOICE_CHANNELS, Decision, Outcome
 from risk.features.build import application_snapshots, loan_snapshots
 from risk.models.model import RiskModel
+from risk.policy.evidence import case_evidence
+from risk.policy.fit import PolicyModels
+from risk.policy.history import balance
+from risk.policy.queue import plan_collections
 from risk.score.collections import build_collections_queue
 from risk.score.reasons import top_reasons
 from risk.score.review import build_review_queue
@@ -32,16 +36,29 @@ COLLECTIONS_COLUMNS = [
     "default_probability",
     "expected_loss",
     "overdue_type",
+    "type_confidence",
     "type_evidence",
+    "type_evidence_zh",
     "next_action",
     "channel",
+    "policy",
+    "assignment_probability",
     "legal_referral",
     "legal_criteria",
     "litigation_expected_recovery",
     "litigation_cost",
     "litigation_net_value",
     "next_contact_at",
+    "expected_gain",
+    "action_cost",
     "expected_value",
+    "barred_because",
+    "promise_until",
+    "rule_overdue_type",
+    "rule_action",
+    "rule_value",
+    "action_reason_en",
+    "action_reason_zh",
     "reason_codes",
     "reasons_en",
     "reasons_zh",
@@ -74,17 +91,23 @@ class Models:
     early_warning: RiskModel
     cure: RiskModel
     pd_scorecard: RiskModel | None = None
+    policy: PolicyModels | None = None  # the learned collections policy; None: the rule cascade plans
 
 
-def contact_history(actions: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
-    """Per loan: the last refusal and the contacts already made on the work day (for the daily cap)."""
+def contact_history(actions: pl.LazyFrame, loans: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
+    """Per borrower, all their loans together: contacts, voice contacts and unanswered attempts already
+    logged for the work day (the daily caps count per debtor, not per loan)."""
     work_date = as_of + dt.timedelta(days=1)
+    c = pl.col
+    voice = c("channel").is_in(VOICE_CHANNELS)
     return (
-        actions.filter(pl.col("action_at").dt.date() <= work_date)
-        .group_by("loan_id")
+        actions.filter(c("action_at").dt.date() == work_date, c("channel").is_in(CONTACT_CHANNELS))
+        .join(loans.select("loan_id", "borrower_id"), on="loan_id")
+        .group_by("borrower_id")
         .agg(
-            last_refusal_at=pl.col("action_at").filter(pl.col("outcome") == Outcome.REFUSED.value).max(),
-            contacts_on_work_date=(pl.col("action_at").dt.date() == work_date).sum().cast(pl.Int64),
+            contacts_on_work_date=pl.len().cast(pl.Int64),
+            voice_contacts_on_work_date=(voice & c("outcome").is_in(REACHED_OUTCOMES)).sum().cast(pl.Int64),
+            unanswered_on_work_date=(voice & (c("outcome") == Outcome.UNREACHABLE.value)).sum().cast(pl.Int64),
         )
     )
 
@@ -105,7 +128,9 @@ def score_loans(
     ew = models.early_warning.predict_proba(snap)
     cure = models.cure.predict_proba(snap)
     loans = tables["loans"].select("loan_id", "product", "contract_max_overdue_days")
-    history = contact_history(tables["collection_actions"].lazy(), as_of).collect()
+    history = contact_history(tables["collection_actions"].lazy(), tables["loans"].lazy(), as_of).collect()
+    pairs = snap.select("loan_id", "borrower_id", "as_of").lazy()
+    evidence = case_evidence(tables, pairs, grace_days=params.collection_rules.promise_grace_days).collect()
     return (
         snap.drop("product")
         .with_columns(
@@ -122,7 +147,12 @@ def score_loans(
             ),
         )
         .join(loans, on="loan_id", how="left")
-        .join(history, on="loan_id", how="left")
+        .join(history, on="borrower_id", how="left")
+        .join(evidence.drop("borrower_id", "as_of"), on="loan_id", how="left")
+        .with_columns(
+            pl.col("contacts_on_work_date", "voice_contacts_on_work_date", "unanswered_on_work_date").fill_null(0),
+            balance=balance(),
+        )
     )
 
 
@@ -130,8 +160,34 @@ def _with_reasons(frame: pl.DataFrame, model: RiskModel, n: int, sign: int) -> p
     return pl.concat([frame, top_reasons(model, frame, n=n, sign=sign)], how="horizontal")
 
 
-def collections_queue(scored: pl.DataFrame, models: Models, params: Params, *, as_of: dt.date) -> pl.DataFrame:
+def rules_only(queue: pl.DataFrame) -> pl.DataFrame:
+    """The cascade's queue in the learned queue's columns: the rule decides, nothing is learned."""
+    return queue.with_columns(
+        type_confidence=pl.lit(None, dtype=pl.Float64),
+        type_evidence_zh=pl.lit(None, dtype=pl.String),
+        policy=pl.lit("rules"),
+        assignment_probability=pl.lit(1.0),
+        expected_gain=pl.lit(None, dtype=pl.Float64),
+        action_cost=pl.lit(None, dtype=pl.Float64),
+        barred_because=pl.lit(""),
+        rule_overdue_type=pl.col("overdue_type"),
+        rule_action=pl.col("next_action"),
+        rule_value=pl.col("expected_value"),
+        action_reason_en=pl.lit(None, dtype=pl.String),
+        action_reason_zh=pl.lit(None, dtype=pl.String),
+    )
+
+
+def plan_queue(
+    scored: pl.DataFrame, models: Models, params: Params, *, as_of: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The collections queue and, when the learned policy planned it, every lawful option it weighed."""
     queue = build_collections_queue(scored, params.score, as_of=as_of)
+    options = None
+    if models.policy is not None and params.policy.strategy == "learned":
+        queue, options = plan_collections(queue, models.policy, params, as_of=as_of)
+    else:
+        queue = rules_only(queue)
     # reasons only for queue rows: early-warning reasons before 30 days past due, cure reasons after
     early = queue.filter(pl.col("days_past_due") < 30)
     late = queue.filter(pl.col("days_past_due") >= 30)
@@ -141,7 +197,11 @@ def collections_queue(scored: pl.DataFrame, models: Models, params: Params, *, a
             _with_reasons(late, models.cure, params.score.reasons, -1),
         ]
     ).sort("priority_rank")
-    return queue.select(COLLECTIONS_COLUMNS)
+    return queue.select(COLLECTIONS_COLUMNS), options
+
+
+def collections_queue(scored: pl.DataFrame, models: Models, params: Params, *, as_of: dt.date) -> pl.DataFrame:
+    return plan_queue(scored, models, params, as_of=as_of)[0]
 
 
 def review_queue(

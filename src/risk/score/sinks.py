@@ -40,6 +40,7 @@ def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.d
         for name, frame in tables.items():
             con.register("incoming", frame.to_arrow())
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0")
+            _add_new_columns(con, name)
             con.execute(f"DELETE FROM {name} WHERE as_of = ?", [as_of])
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
             con.unregister("incoming")
@@ -57,3 +58,11 @@ def read_day(database: Path, table: str, as_of: dt.date) -> pl.DataFrame:
         return con.sql(f"SELECT * FROM {table} WHERE as_of = ?", params=[as_of]).pl()
     finally:
         con.close()
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Columns a newer release added to a table: added to the database's table (earlier days get nulls)."""
+    have = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
+    for column, kind, *_ in con.execute("DESCRIBE incoming").fetchall():
+        if column not in have:
+            con.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')

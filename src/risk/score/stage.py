@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from pathlib import Path
@@ -16,7 +17,8 @@ from risk.models import tracking
 from risk.models.model import SCORECARD
 from risk.models.train import SPECS
 from risk.paths import Paths
-from risk.score.score import Models, collections_queue, review_queue, score_loans
+from risk.policy.fit import PolicyModels
+from risk.score.score import Models, plan_queue, review_queue, score_loans
 from risk.score.sinks import write_day
 
 
@@ -29,6 +31,16 @@ def load_models(alias: str) -> Models:
         candidate = tracking.load_by_alias(SPECS["pd"].registered, other)
         card = candidate if candidate.kind == SCORECARD else None
     return Models(pd=models["pd"], early_warning=models["early_warning"], cure=models["cure"], pd_scorecard=card)
+
+
+def load_policy(paths: Paths, params: Params) -> PolicyModels | None:
+    """The learned collections policy when params choose it; an error when they do and it was never fitted."""
+    if params.policy.strategy != "learned":
+        return None
+    if not (paths.policy_models / "policy.json").exists():
+        msg = f"policy.strategy is learned but {paths.policy_models} holds no fitted policy (run `risk policy`)"
+        raise RiskDataError(msg, rule="policy_fitted")
+    return PolicyModels.load(paths.policy_models)
 
 
 def unknown_without_case_tables(validated: Path) -> str:
@@ -53,12 +65,13 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
     busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
     with io.file_lock(lock, on_busy=busy):
         tracking.configure(paths.mlflow_uri)
-        models = load_models(params.score.alias)
+        models = dataclasses.replace(load_models(params.score.alias), policy=load_policy(paths, params))
         if params.engine == "spark":
             from risk.spark.stage import score_tables
 
             day = score_tables(paths, params, params.spark, models, as_of=as_of)
             n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
+            options = None
         else:
             tables = io.read_tables(paths.validated)
             # one instalment ledger for both snapshot tables
@@ -67,11 +80,12 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
             scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
             n_open = scored.height
             n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
-            cq = collections_queue(scored, models, params, as_of=as_of)
+            cq, options = plan_queue(scored, models, params, as_of=as_of)
             rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger)
-        write_day(
-            {"collections_queue": cq, "review_queue": rq}, scored=paths.scored, database=paths.duckdb, as_of=as_of
-        )
+        day_tables = {"collections_queue": cq, "review_queue": rq}
+        if options is not None:
+            day_tables["collections_options"] = options
+        write_day(day_tables, scored=paths.scored, database=paths.duckdb, as_of=as_of)
     took = time.perf_counter() - started
     return (
         f"score {as_of}: ok ({params.engine}); {n_open:,} open loans"

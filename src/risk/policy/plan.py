@@ -1,0 +1,109 @@
+"""Tomorrow's collections plan (催收计划): at most one action per borrower, within capacity and the law.
+
+The plan maximises the expected amount recovered in the next 30 days minus each action's cost, over
+the lawful options of every borrower, subject to each team's capacity. That is an assignment of
+borrowers to teams (a bipartite b-matching: one action per borrower, at most ``capacity`` per team),
+whose linear relaxation has integral vertices, so the mixed-integer solve (HiGHS through scipy) is
+exact and takes milliseconds for a day's book. A randomised control group is drawn first, per
+borrower, from the seed and the work day, and logged with its probability so the lender keeps
+learning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+
+import numpy as np
+import polars as pl
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
+
+from risk.contract import Action
+
+# which team works each action; a team's capacity is its slots per day
+TEAM_OF_ACTION: dict[str, str] = {
+    Action.SMS.value: "sms",
+    Action.EMAIL.value: "sms",  # the same automated-messaging desk
+    Action.CALL.value: "call",
+    Action.INSTALMENT_PLAN.value: "negotiation",
+    Action.EXTENSION.value: "negotiation",
+    Action.INTEREST_RELIEF.value: "negotiation",
+    Action.SETTLEMENT.value: "negotiation",
+    Action.LAWYERS_LETTER.value: "lawyers_letter",
+    Action.LITIGATION.value: "litigation",
+    Action.ENFORCEMENT.value: "enforcement",
+}
+CHAMPION = "champion"
+CONTROL_GROUP = "hold_out"
+
+
+def control_draw(borrower_ids: pl.Series, *, seed: int, work_date: dt.date) -> np.ndarray:
+    """A uniform number in [0, 1) per borrower, fixed by the seed and the work day (not by row order)."""
+    out = np.empty(len(borrower_ids))
+    for i, b in enumerate(borrower_ids.to_list()):
+        digest = hashlib.blake2b(f"{seed}|{work_date.isoformat()}|{b}".encode(), digest_size=8).digest()
+        out[i] = int.from_bytes(digest, "big") / 2**64
+    return out
+
+
+def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
+    """The options taken: the value-maximising set with at most one per borrower and ``capacity`` per team.
+
+    ``options`` has one row per lawful (loan, action) with ``borrower_id``, ``team`` and ``value``; rows
+    of non-positive value are never taken (doing nothing is always lawful and worth 0).
+    """
+    worth = options.filter(pl.col("value") > 0).with_row_index("_row")
+    if worth.is_empty():
+        return options.clear()
+    n = worth.height
+    borrower = worth["borrower_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    teams = sorted(set(worth["team"].to_list()))
+    team = worth["team"].replace_strict({t: i for i, t in enumerate(teams)}, return_dtype=pl.Int64).to_numpy()
+    n_b = int(borrower.max()) + 1
+    rows = np.concatenate([borrower, n_b + team])
+    cols = np.concatenate([np.arange(n), np.arange(n)])
+    a = csr_array((np.ones(2 * n), (rows, cols)), shape=(n_b + len(teams), n))
+    upper = np.concatenate([np.ones(n_b), [float(capacity.get(t, 0)) for t in teams]])
+    result = milp(
+        c=-worth["value"].to_numpy(),
+        constraints=LinearConstraint(a, -np.inf, upper),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+    )
+    if not result.success:  # pragma: no cover - a feasible box (x = 0) always exists
+        raise RuntimeError(f"the plan's assignment failed: {result.message}")
+    taken = np.flatnonzero(result.x > 0.5)
+    return worth.filter(pl.col("_row").is_in(taken.tolist())).drop("_row")
+
+
+def plan_day(
+    options: pl.DataFrame,
+    capacity: Mapping[str, int],
+    *,
+    control_share: float,
+    seed: int,
+    work_date: dt.date,
+) -> pl.DataFrame:
+    """One row per borrower with options: their planned action (or none), the policy and its probability.
+
+    Borrowers drawn into the control group get ``hold_out`` whatever their options; the rest share the
+    capacity through :func:`assign`.
+    """
+    borrowers = options.select("borrower_id").unique().sort("borrower_id")
+    draw = control_draw(borrowers["borrower_id"], seed=seed, work_date=work_date)
+    borrowers = borrowers.with_columns(in_control=pl.Series(draw < control_share))
+    treated = options.join(borrowers.filter(~pl.col("in_control")), on="borrower_id", how="semi")
+    taken = assign(treated, capacity).select("borrower_id", "loan_id", "action", "team", "value")
+    return (
+        borrowers.join(taken, on="borrower_id", how="left")
+        .with_columns(
+            action=pl.when(pl.col("in_control")).then(pl.lit(Action.HOLD_OUT.value)).otherwise(pl.col("action")),
+            policy=pl.when(pl.col("in_control")).then(pl.lit(CONTROL_GROUP)).otherwise(pl.lit(CHAMPION)),
+            assignment_probability=pl.when(pl.col("in_control"))
+            .then(pl.lit(control_share))
+            .otherwise(pl.lit(1.0 - control_share)),
+        )
+        .drop("in_control")
+    )

@@ -1,0 +1,88 @@
+"""Replay a day's planned contacts against the collection rules, from the raw tables (合规回放).
+
+Independent of how the plan was made (it reads the queue and the tables, not the policy's gates), so a
+test can hold the planner to the rules: every violation is a row naming the loan, the borrower and the
+rule broken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from risk.config import CollectionRules
+from risk.contract import Action, AgreementKind, AgreementStatus, Outcome
+
+CONTACTS = (
+    Action.SMS.value,
+    Action.EMAIL.value,
+    Action.CALL.value,
+    Action.INSTALMENT_PLAN.value,
+    Action.EXTENSION.value,
+    Action.INTEREST_RELIEF.value,
+    Action.SETTLEMENT.value,
+    Action.LAWYERS_LETTER.value,
+)
+
+
+def violations(
+    queue: pl.DataFrame, tables: Mapping[str, pl.DataFrame], rules: CollectionRules, *, work_date: dt.date
+) -> pl.DataFrame:
+    """One row per (loan_id, borrower_id, rule) the scheduled actions of ``queue`` break on ``work_date``."""
+    c = pl.col
+    planned = queue.filter(c("scheduled"), c("next_action") != Action.HOLD_OUT.value).select(
+        "loan_id", "borrower_id", "next_action", "next_contact_at"
+    )
+    found: list[pl.DataFrame] = []
+
+    def add(rows: pl.DataFrame, rule: str) -> None:
+        found.append(rows.select("loan_id", "borrower_id", rule=pl.lit(rule)))
+
+    hour = c("next_contact_at").dt.hour()
+    add(
+        planned.filter(
+            c("next_action").is_in(CONTACTS)
+            & (
+                c("next_contact_at").is_null()
+                | (c("next_contact_at").dt.date() != work_date)
+                | (hour < rules.quiet_end_hour)
+                | (hour >= rules.quiet_start_hour)
+            )
+        ),
+        "contact_in_quiet_hours",
+    )
+    per_borrower = planned.group_by("borrower_id").agg(pl.len(), pl.col("loan_id").first())
+    add(per_borrower.filter(c("len") > 1), "more_than_one_action_per_borrower")
+    actions = tables["collection_actions"].join(tables["loans"].select("loan_id", "borrower_id"), on="loan_id")
+    silenced = (
+        actions.filter(c("outcome").is_in([Outcome.COMPLAINT.value, Outcome.NO_CONTACT_REQUESTED.value]))
+        .filter(c("action_at").dt.date() < work_date)
+        .group_by("borrower_id")
+        .agg(last=c("action_at").dt.date().max())
+        .filter(c("last") + pl.duration(days=rules.no_contact_days_after_request) >= pl.lit(work_date))
+    )
+    contacts = planned.filter(c("next_action").is_in(CONTACTS[:-1]))
+    add(contacts.join(silenced, on="borrower_id", how="semi"), "contact_after_no_contact_request_or_complaint")
+    if "agreements" in tables:
+        ag = tables["agreements"].filter(c("signed_at").dt.date() < work_date)
+        open_ = (c("status_on").is_null()) | (c("status_on") >= pl.lit(work_date)) | (c("status") == AgreementStatus.ACTIVE.value)
+        promise = ag.filter(
+            c("kind") == AgreementKind.PROMISE_TO_PAY.value,
+            c("promised_date") + pl.duration(days=rules.promise_grace_days) >= pl.lit(work_date),
+            open_,
+        )
+        add(planned.join(promise, on="loan_id", how="semi"), "action_during_a_running_promise")
+        running = ag.filter(c("kind") != AgreementKind.PROMISE_TO_PAY.value, open_)
+        add(planned.join(running, on="loan_id", how="semi"), "action_during_a_running_agreement")
+    suits = planned.filter(c("next_action") == Action.LITIGATION.value)
+    if "legal_cases" in tables:
+        ready = tables["legal_cases"].filter(
+            c("letter_sent_on").is_not_null(), c("response_deadline") < pl.lit(work_date), c("filed_on").is_null()
+        )
+        add(suits.join(ready, on="loan_id", how="anti"), "suit_before_the_letters_deadline")
+    else:
+        add(suits, "suit_before_the_letters_deadline")
+    add(planned.filter(c("next_action") == Action.ENFORCEMENT.value), "enforcement_planned_without_judgment_check")
+    return pl.concat(found) if found else pl.DataFrame(schema={"loan_id": pl.String, "borrower_id": pl.String, "rule": pl.String})

@@ -1,0 +1,77 @@
+"""Edges of the policy stages: ``risk policy`` fits the models, ``risk evaluate-policy`` measures the plan."""
+
+from __future__ import annotations
+
+import time
+
+from risk import io
+from risk.config import Params
+from risk.exceptions import RiskDataError
+from risk.paths import Paths
+from risk.policy.evaluate import evaluate_day
+from risk.policy.fit import fit_policy
+from risk.policy.replay import violations
+from risk.score.sinks import day_folder
+
+
+def run_fit(paths: Paths, params: Params) -> str:
+    """Fit the overdue-type and effect models on the validated log; write models/policy and metrics/effects.json."""
+    started = time.perf_counter()
+    if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
+        io.write_json({"skipped": "application-only source: no collections log to learn from"}, paths.metrics / "effects.json")
+        paths.policy_models.mkdir(parents=True, exist_ok=True)
+        return "policy: skipped; the source is application-only (no collections log)"
+    tables = io.read_tables(paths.validated)
+    try:
+        models, figures = fit_policy(tables, params)
+    except ValueError as e:
+        raise RiskDataError(f"policy: {e}", rule="policy_learnable") from None
+    models.save(paths.policy_models)
+    io.write_json(figures, paths.metrics / "effects.json")
+    aucs = {a: round(v["uplift_auc"], 4) for a, v in figures["effects_out_of_time"].items()}
+    return (
+        f"policy: ok; {figures['decisions']:,} logged decisions, types established for "
+        f"{sum(figures['established_types'].values()):,} cases, {len(models.effects.arms)} effect models; "
+        f"uplift AUC out of time {aucs}; {time.perf_counter() - started:.1f}s -> {paths.policy_models}"
+    )
+
+
+def run_evaluate(paths: Paths, params: Params) -> str:
+    """metrics/policy.json: the day's plan against the truth (when simulated) and replayed against the rules."""
+    as_of = params.data.as_of
+    folder = day_folder(paths.scored, as_of)
+    queue_path, options_path = folder / "collections_queue.parquet", folder / "collections_options.parquet"
+    if not queue_path.exists():
+        raise RiskDataError(f"evaluate-policy: no collections queue for {as_of} in {folder} (run `risk score`)")
+    queue = io.read_parquet(queue_path)
+    tables = io.read_tables(paths.validated)
+    work_date = queue["work_date"][0] if queue.height else as_of
+    broken = violations(queue, tables, params.collection_rules, work_date=work_date)
+    figures: dict[str, object] = {
+        "as_of": as_of.isoformat(),
+        "strategy": params.policy.strategy,
+        "queue": queue.height,
+        "scheduled": int(queue["scheduled"].sum()),
+        "lawful_violations": broken.height,
+        "lawful_violations_by_rule": dict(broken.group_by("rule").len().iter_rows()) if broken.height else {},
+    }
+    truth_actions, truth = paths.raw / "truth_actions.parquet", paths.raw / "truth.parquet"
+    if options_path.exists() and truth_actions.exists() and truth.exists():
+        figures |= evaluate_day(
+            queue,
+            io.read_parquet(options_path),
+            io.read_parquet(truth_actions),
+            io.read_parquet(truth),
+            dict(params.score.capacity),
+            seed=params.seed,
+        )
+    else:
+        figures["truth"] = "absent: the figures against the truth need the simulated book and the learned plan"
+    io.write_json(figures, paths.metrics / "policy.json")
+    s = figures.get("strategies")
+    summary = (
+        ", ".join(f"{k} {v['net']:,.0f}" for k, v in s.items()) + f" (learned/oracle {figures['learned_share_of_oracle']})"
+        if isinstance(s, dict)
+        else "no truth"
+    )
+    return f"evaluate-policy {as_of}: {broken.height} rule violations in {figures['scheduled']:,} planned; net 30-day recovery {summary}"
