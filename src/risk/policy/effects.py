@@ -1,15 +1,17 @@
 """Treatment effects learned from the logged history (催收效果): what each action adds to 30-day repayment.
 
-A T-learner: for each action, a LightGBM model of the share of the balance repaid in the 30 days from
-the decision day, fitted on the decision days that action was logged on, each weighted by the inverse
-of the probability the logged policy chose it (so every arm is fitted as if on the whole book); the
-hold-out days (对照组) are the control arm. An action's effect for a loan is its arm's prediction minus
-the control's, times the loan's balance. The arms' models read the case's evidence and the type
-model's probabilities, so effects differ by type where the data says they do.
+An S-learner: one LightGBM model of the share of the balance repaid in the 30 days from the decision
+day, over the case's evidence, the type model's probabilities and the action taken (a categorical
+feature), fitted on every logged decision, each weighted by the inverse of the probability the logged
+policy chose its action (clipped at ``MAX_WEIGHT``), so that each action is fitted as if on the whole
+book. The hold-out days (对照组) are the control. An action's effect for a loan is the model's
+prediction with that action minus its prediction with the control, times the loan's balance.
 
-The logged outcome after an action includes what the ladder did in the following days; the control
-arm's does not (a hold-out lasts its 30 days). An effect here is "this action today, then the usual
-ladder" against "nothing for 30 days".
+One model shares what the actions have in common (how a case's evidence bears on repaying at all) and
+learns only their differences per action; on the default book it beats one model per action (a
+T-learner) clearly (docs/collections_policy.md). The logged outcome after an action includes what the
+ladder did in the following days; the control's does not (a hold-out lasts its 30 days). An effect
+here is "this action today, then the usual ladder" against "nothing for 30 days".
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from risk.policy.history import CONTROL, TREATMENTS
 from risk.policy.types import TYPE_FEATURES, TYPES, TypeModel
 
 EFFECT_FEATURES: tuple[str, ...] = (*TYPE_FEATURES, *(f"p_{t}" for t in TYPES))
-MIN_ARM_ROWS = 200  # an action logged on fewer decision days gets no model and is never recommended
+MIN_ARM_ROWS = 200  # an action logged on fewer decision days is never recommended (no support in the log)
 MAX_WEIGHT = 50.0  # inverse-propensity weights are clipped here (a probability of 2%)
+ACTION_CODE = {a: i for i, a in enumerate(TREATMENTS)}
 
 
 def with_type_probabilities(frame: pl.DataFrame, types: TypeModel) -> pl.DataFrame:
@@ -34,75 +37,86 @@ def with_type_probabilities(frame: pl.DataFrame, types: TypeModel) -> pl.DataFra
     return frame.with_columns(pl.Series(f"p_{t}", p[:, i], dtype=pl.Float64) for i, t in enumerate(TYPES))
 
 
-def effect_matrix(frame: pl.DataFrame) -> np.ndarray:
-    return frame.select(pl.col(c).cast(pl.Float64) for c in EFFECT_FEATURES).to_numpy()
+def effect_matrix(frame: pl.DataFrame, action: str | None = None) -> np.ndarray:
+    """The effect model's inputs: ``EFFECT_FEATURES`` then the action's code (the row's own, or ``action``)."""
+    x = frame.select(pl.col(c).cast(pl.Float64) for c in EFFECT_FEATURES).to_numpy()
+    code = (
+        np.full(frame.height, ACTION_CODE[action], dtype=float)
+        if action is not None
+        else frame["treatment"].replace_strict(ACTION_CODE, return_dtype=pl.Float64).to_numpy()
+    )
+    return np.column_stack([x, code])
 
 
 @dataclass(frozen=True)
 class EffectModel:
-    """One booster per action (and the control); predictions are shares of the balance repaid in 30 days."""
+    """The S-learner and the actions it may recommend (those with support in the log, and the control)."""
 
-    arms: dict[str, lgb.Booster]
+    booster: lgb.Booster
+    supported: tuple[str, ...]
 
     @property
     def actions(self) -> tuple[str, ...]:
-        """The actions with a model, other than the control."""
-        return tuple(a for a in TREATMENTS if a in self.arms and a != CONTROL)
+        """The actions with support in the log, other than the control."""
+        return tuple(a for a in self.supported if a != CONTROL)
 
     def paid_share(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
-        """Predicted share of the balance repaid within 30 days, per arm (control included)."""
+        """Predicted share of the balance repaid within 30 days, per supported action (control included)."""
         if frame.is_empty():
-            return {a: np.zeros(0) for a in self.arms}
-        x = effect_matrix(frame)
-        return {a: np.clip(np.asarray(b.predict(x)), 0.0, 1.0) for a, b in self.arms.items()}
+            return {a: np.zeros(0) for a in self.supported}
+        return {a: np.clip(np.asarray(self.booster.predict(effect_matrix(frame, a))), 0.0, 1.0) for a in self.supported}
 
     def expected_paid(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Long frame: loan_id, action (the control too), expected amount repaid and gain over the control."""
         share = self.paid_share(frame)
         balance = frame["balance"].to_numpy()
         base = share[CONTROL] * balance
-        parts = [
-            pl.DataFrame(
-                {
-                    "loan_id": frame["loan_id"],
-                    "action": [a] * frame.height,
-                    "expected_paid": s * balance,
-                    "expected_gain": s * balance - base,
-                }
-            )
-            for a, s in share.items()
-        ]
-        return pl.concat(parts) if parts else pl.DataFrame()
-
-
-def fit_effects(history: pl.DataFrame, *, seed: int, rounds: int = 150) -> EffectModel:
-    """One weighted model per action with at least ``MIN_ARM_ROWS`` logged decision days."""
-    params = {
-        "objective": "cross_entropy",  # the target is a share in [0, 1]
-        "learning_rate": 0.05,
-        "num_leaves": 15,
-        "min_data_in_leaf": 30,
-        "feature_fraction": 0.8,
-        "bagging_fraction": 0.8,
-        "bagging_freq": 1,
-        "seed": seed,
-        "deterministic": True,
-        "num_threads": 1,
-        "verbose": -1,
-    }
-    arms: dict[str, lgb.Booster] = {}
-    for action in TREATMENTS:
-        rows = history.filter(pl.col("treatment") == action)
-        if rows.height < MIN_ARM_ROWS:
-            continue
-        weight = np.minimum(1.0 / np.maximum(rows["propensity"].to_numpy(), 1e-6), MAX_WEIGHT)
-        data = lgb.Dataset(
-            effect_matrix(rows), label=rows["paid_share"].to_numpy(), weight=weight * len(weight) / weight.sum()
+        return pl.concat(
+            [
+                pl.DataFrame(
+                    {
+                        "loan_id": frame["loan_id"],
+                        "action": [a] * frame.height,
+                        "expected_paid": s * balance,
+                        "expected_gain": s * balance - base,
+                    },
+                    schema={"loan_id": pl.String, "action": pl.String, "expected_paid": pl.Float64, "expected_gain": pl.Float64},
+                )
+                for a, s in share.items()
+            ]
         )
-        arms[action] = lgb.train(params, data, num_boost_round=rounds)
-    if CONTROL not in arms:
-        raise ValueError(f"the history has fewer than {MIN_ARM_ROWS} hold-out decision days: no control arm")
-    return EffectModel(arms)
+
+
+def fit_effects(history: pl.DataFrame, *, seed: int, rounds: int = 300) -> EffectModel:
+    """The S-learner on every logged decision, inverse-propensity weighted."""
+    counts = dict(history.group_by("treatment").len().iter_rows())
+    if counts.get(CONTROL, 0) < MIN_ARM_ROWS:
+        raise ValueError(f"the log has fewer than {MIN_ARM_ROWS} hold-out decision days: no control to learn from")
+    supported = tuple(a for a in TREATMENTS if counts.get(a, 0) >= MIN_ARM_ROWS)
+    rows = history.filter(pl.col("treatment").is_in(supported))
+    weight = np.minimum(1.0 / np.maximum(rows["propensity"].to_numpy(), 1e-6), MAX_WEIGHT)
+    x = effect_matrix(rows)
+    data = lgb.Dataset(
+        x,
+        label=rows["paid_share"].to_numpy(),
+        weight=weight * len(weight) / weight.sum(),
+        categorical_feature=[x.shape[1] - 1],
+    )
+    booster = lgb.train(
+        {
+            "objective": "cross_entropy",  # the target is a share in [0, 1]
+            "learning_rate": 0.05,
+            "num_leaves": 31,
+            "min_data_in_leaf": 30,
+            "seed": seed,
+            "deterministic": True,
+            "num_threads": 1,
+            "verbose": -1,
+        },
+        data,
+        num_boost_round=rounds,
+    )
+    return EffectModel(booster=booster, supported=supported)
 
 
 def qini(uplift: np.ndarray, outcome: np.ndarray, treated: np.ndarray, weight: np.ndarray) -> dict[str, object]:

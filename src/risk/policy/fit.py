@@ -20,7 +20,8 @@ import polars as pl
 
 from risk import io
 from risk.config import Params
-from risk.policy.effects import MAX_WEIGHT, EffectModel, fit_effects, qini, with_type_probabilities
+from risk.exceptions import RiskDataError
+from risk.policy.effects import ACTION_CODE, MAX_WEIGHT, EffectModel, fit_effects, qini, with_type_probabilities
 from risk.policy.history import CONTROL, decision_history
 from risk.policy.types import TYPES, TypeModel, established_types, fit_type_model
 
@@ -34,19 +35,21 @@ class PolicyModels:
         """Boosters as LightGBM text files (readable, exact), written to a temporary folder then swapped in."""
 
         with io.atomic_path(folder) as tmp:
-            (tmp / "effects").mkdir(parents=True)
+            tmp.mkdir(parents=True)
             self.types.booster.save_model(str(tmp / "types.txt"))
-            for action, booster in self.effects.arms.items():
-                booster.save_model(str(tmp / "effects" / f"{action}.txt"))
-            meta = {"types": list(TYPES), "arms": list(self.effects.arms)}
+            self.effects.booster.save_model(str(tmp / "effects.txt"))
+            meta = {"types": list(TYPES), "actions": list(ACTION_CODE), "supported": list(self.effects.supported)}
             (tmp / "policy.json").write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> PolicyModels:
         meta = json.loads((folder / "policy.json").read_text())
+        if meta.get("types") != list(TYPES) or meta.get("actions") != list(ACTION_CODE):
+            msg = f"{folder} was fitted by another release (types or actions differ): run `risk policy` again"
+            raise RiskDataError(msg, rule="policy_fitted")
         types = TypeModel(lgb.Booster(model_file=str(folder / "types.txt")))
-        arms = {a: lgb.Booster(model_file=str(folder / "effects" / f"{a}.txt")) for a in meta["arms"]}
-        return cls(types=types, effects=EffectModel(arms))
+        effects = EffectModel(lgb.Booster(model_file=str(folder / "effects.txt")), tuple(meta["supported"]))
+        return cls(types=types, effects=effects)
 
 
 def validate_effects(effects: EffectModel, later: pl.DataFrame) -> dict[str, dict[str, object]]:

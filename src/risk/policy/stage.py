@@ -31,7 +31,7 @@ def run_fit(paths: Paths, params: Params) -> str:
     aucs = {a: round(v["uplift_auc"], 4) for a, v in figures["effects_out_of_time"].items()}
     return (
         f"policy: ok; {figures['decisions']:,} logged decisions, types established for "
-        f"{sum(figures['established_types'].values()):,} cases, {len(models.effects.arms)} effect models; "
+        f"{sum(figures['established_types'].values()):,} cases, {len(models.effects.actions)} actions with support in the log; "
         f"uplift AUC out of time {aucs}; {time.perf_counter() - started:.1f}s -> {paths.policy_models}"
     )
 
