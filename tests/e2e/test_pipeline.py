@@ -61,3 +61,33 @@ def test_second_repro_reruns_nothing(project: Path):
     assert "changed" not in out, out
     repro = run_tool(["dvc", "repro"], project).stdout
     assert "Running stage" not in repro, repro
+
+
+def test_the_collections_plan_is_lawful_within_capacity_with_a_control_group(project: Path):
+    policy = json.loads((project / "metrics" / "policy.json").read_text())
+    assert policy["strategy"] == "learned"
+    assert policy["lawful_violations"] == 0, policy["lawful_violations_by_rule"]
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    day = params["data"]["as_of"]
+    cq = pl.read_parquet(project / "data" / "scored" / f"as_of={day}" / "collections_queue.parquet")
+    planned = cq.filter(pl.col("scheduled"))
+    assert planned["borrower_id"].is_unique().all()  # one action per borrower, all their loans together
+    capacity = params["score"]["capacity"]
+    for channel, used in planned.group_by("channel").len().iter_rows():
+        assert used <= capacity[channel], channel
+    held = cq.filter(pl.col("policy") == "hold_out")
+    assert held.height > 0 and not held["scheduled"].any()
+    assert set(cq["policy"]) <= {"champion", "hold_out", "pre_due_reminder"}
+    assert cq.filter(pl.col("policy") == "champion", pl.col("scheduled"))["action_reason_zh"].str.contains("元").all()
+
+
+def test_the_plan_is_priced_against_the_truth_for_every_strategy(project: Path):
+    policy = json.loads((project / "metrics" / "policy.json").read_text())
+    values = policy["strategies"]
+    assert set(values) == {"learned", "rules", "random", "oracle"}
+    assert values["oracle"]["net"] >= max(values[s]["net"] for s in ("learned", "rules", "random")) - 1e-6
+    assert values["learned"]["net"] > values["random"]["net"]
+    assert policy["overdue_type"]["learned"]["n"] > 0
+    assert [p["capacity_factor"] for p in policy["capacity_curve"]] == [0.25, 0.5, 1.0, 2.0, 4.0]
+    effects = json.loads((project / "metrics" / "effects.json").read_text())
+    assert effects["decisions_by_action"]["hold_out"] > 0

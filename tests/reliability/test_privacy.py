@@ -30,7 +30,7 @@ from risk.simulate import simulate
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2025, 12, 31)
 SALT = "pii-salt-7f3a9c2e51d84b6b-私钥"
-STAGES = ("ingest", "validate", "features", "train", "evaluate", "score")
+STAGES = ("ingest", "validate", "features", "train", "evaluate", "policy", "score")
 pytestmark = [pytest.mark.slow]
 
 # Whole tokens only: hex hashes and long numbers hold digit runs, never an 18- or 11-digit token of this shape.

@@ -390,6 +390,98 @@ def queues_section(qs: Mapping[str, pl.DataFrame]) -> str:
     return section("queues", "5. Queues", lead, body)
 
 
+def policy_section(policy: Mapping[str, object] | None, effects: Mapping[str, object] | None) -> str:
+    """The collections policy: the day's plan priced by the truth against the rules, random and the oracle."""
+    title = "6. Collections policy"
+    lead = (
+        "Who gets which action tomorrow (催收策略): the overdue type from evidence, each action's effect learned "
+        "from the log, and the assignment under each team's capacity and the collection rules; measured on the "
+        "simulated book against the truth's potential outcomes (docs/collections_policy.md)."
+    )
+    if not policy:
+        return section("policy", title, lead, unavailable("not available: run `risk evaluate-policy`"))
+    body = kpis(
+        [
+            ("planned actions", f"{policy.get('scheduled', 0):,}"),
+            ("rule violations in the plan", f"{policy.get('lawful_violations', 0):,}"),
+        ]
+    )
+    strategies = policy.get("strategies")
+    if isinstance(strategies, dict):
+        body += kpis(
+            [
+                ("learned / oracle (net)", pct(0)(policy.get("learned_share_of_oracle"))),
+                ("learned / rules (net)", num(2)(policy.get("learned_over_rules"))),
+            ]
+        )
+        rows = pl.DataFrame(
+            [{"strategy": k, **{f: v[f] for f in ("actions", "recovered", "cost", "net", "over_nothing")}} for k, v in strategies.items()]
+        )
+        body += "<h3>Expected recovery within 30 days, same capacity, rules and control group</h3>" + table(
+            rows,
+            {c: num() for c in rows.columns[1:]},
+            {"recovered": "recovered, RMB", "cost": "cost, RMB", "net": "net, RMB", "over_nothing": "over doing nothing, RMB"},
+        )
+        curve = pl.DataFrame(
+            [
+                {
+                    "capacity_factor": point["capacity_factor"],
+                    **{f"net_{k}": v for k, v in point["net"].items()},
+                    **{f"contacts_{k}": v for k, v in point["contacts"].items()},
+                }
+                for point in policy.get("capacity_curve", [])
+            ]
+        )
+        if curve.height:
+            body += "<h3>Capacity curve: net 30-day recovery as every team's capacity scales</h3>" + table(
+                curve, {c: num() for c in curve.columns if c != "capacity_factor"}
+            )
+        types = policy.get("overdue_type", {})
+        learned, rules = types.get("learned", {}), types.get("rules", {})
+        if learned.get("n"):
+            recall = pl.DataFrame(
+                [
+                    {"type": t, "learned": learned["recall"][t], "rules": rules.get("recall", {}).get(t)}
+                    for t in learned["recall"]
+                ]
+            )
+            confusion = pl.DataFrame(
+                [{"true type": t, **row} for t, row in learned["confusion"].items()]
+            )
+            body += (
+                f"<h3>Overdue type against the truth: accuracy {learned['accuracy']:.1%} learned, "
+                f"{rules.get('accuracy', 0):.1%} rules ({learned['n']} overdue loans)</h3>"
+                + '<div class="row"><div><p class="note">Recall per true type</p>'
+                + table(recall, {"learned": pct(0), "rules": pct(0)})
+                + '</div><div><p class="note">Learned: true type (rows) × classified (columns)</p>'
+                + table(confusion)
+                + "</div></div>"
+            )
+    else:
+        body += '<p class="note">No truth to price the plan: these figures need the simulated book.</p>'
+    if effects and isinstance(effects.get("effects_out_of_time"), dict):
+        agree = policy.get("effects_vs_truth", {}) if isinstance(policy, dict) else {}
+        rows = pl.DataFrame(
+            [
+                {
+                    "action": a,
+                    "uplift_auc": v["uplift_auc"],
+                    "treated": v["n_treated"],
+                    "control": v["n_control"],
+                    "spearman_vs_truth": agree.get(a, {}).get("spearman"),
+                }
+                for a, v in effects["effects_out_of_time"].items()
+            ]
+        )
+        body += (
+            "<h3>Effects out of time</h3><p class=\"note\">Uplift AUC on the log's last "
+            "days (area between the Qini curve and random, per decision, in shares of the balance; above 0 "
+            "ranks better than random) and the rank correlation of the learned gain with the true gain.</p>"
+            + table(rows, {"uplift_auc": num(4), "treated": num(), "control": num(), "spearman_vs_truth": num(2)})
+        )
+    return section("policy", title, lead, body)
+
+
 def render_report(
     tables: Mapping[str, pl.DataFrame],
     snapshots: pl.DataFrame,
@@ -399,6 +491,8 @@ def render_report(
     as_of: dt.date,
     shock: tuple[dt.date, dt.date] | None = None,
     application_only: bool | None = None,
+    policy: Mapping[str, object] | None = None,
+    effects: Mapping[str, object] | None = None,
 ) -> str:
     """The risk report as one HTML page.
 
@@ -407,7 +501,8 @@ def render_report(
     ``models`` one :class:`ModelResults` per model; ``queue_frames`` the day's ``collections_queue`` and
     ``review_queue``. ``application_only`` (None: when the loans table is absent or empty) marks a source with
     applications and outcomes but no repayment history: every loan-book section then shows a short note
-    instead of charts, and the models section only the PD model.
+    instead of charts, and the models section only the PD model. ``policy`` and ``effects`` are
+    metrics/policy.json and metrics/effects.json, when written.
     """
     loans = tables.get("loans")
     if application_only is None:
@@ -437,6 +532,7 @@ def render_report(
         ("rolls", "Roll rates", roll_section(snapshots, outcomes, types, actions, missing=missing)),
         ("models", "Models", models_section(models, application_only=application_only)),
         ("queues", "Queues", queues_section(queue_frames)),
+        ("policy", "Policy", policy_section(policy, effects)),
     ]
     source = (
         " The source is application-only (applications and their final outcomes, no repayment history): "

@@ -86,6 +86,12 @@ def read_queues(paths: Paths, as_of: dt.date) -> dict[str, pl.DataFrame]:
     return {q: io.read_parquet(day / f"{q}.parquet", table=q) for q in QUEUES if (day / f"{q}.parquet").exists()}
 
 
+def read_metrics(paths: Paths, name: str) -> dict | None:
+    """metrics/<name>.json when a stage wrote it, else None."""
+    path = paths.metrics / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def shock_period(params: Params) -> tuple[dt.date, dt.date] | None:
     """The simulated book's shock period (to mark on vintage charts); None for a lender's own data."""
     if params.data.source != "simulate":
@@ -109,6 +115,8 @@ def run(paths: Paths, params: Params) -> str:
         as_of=as_of,
         shock=shock_period(params),
         application_only=application_only(paths),
+        policy=read_metrics(paths, "policy"),
+        effects=read_metrics(paths, "effects"),
     )
     target = report_path(paths)
     io.write_text(text, target)

@@ -1,0 +1,85 @@
+"""Effects learned from a log with a known effect, and the Qini measure that validates them."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from risk.policy.effects import EFFECT_FEATURES, fit_effects, qini
+
+N = 8000
+
+
+@pytest.fixture(scope="module")
+def log() -> pl.DataFrame:
+    """A log where a call adds 0.25 of the balance for willing borrowers (no hardship reported) and nothing
+    for the others, an SMS adds 0.05 for everyone, and the logged policy calls the late ones more often."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({c: rng.normal(size=N) for c in EFFECT_FEATURES})
+    hardship = rng.random(N) < 0.4
+    dpd = rng.integers(1, 90, N)
+    frame = frame.with_columns(
+        n_hardship_reported=pl.Series(hardship.astype(float) * 2),
+        days_past_due=pl.Series(dpd.astype(float)),
+    )
+    p_call = np.where(dpd > 30, 0.7, 0.3)
+    u = rng.random(N)
+    control = u < 0.1
+    call = ~control & (u < 0.1 + 0.9 * p_call)
+    treatment = np.where(control, "hold_out", np.where(call, "call", "sms"))
+    propensity = np.where(control, 0.1, np.where(call, 0.9 * p_call, 0.9 * (1 - p_call)))
+    base = 0.3 - 0.002 * dpd
+    effect = np.where(call, np.where(hardship, 0.0, 0.25), np.where(treatment == "sms", 0.05, 0.0))
+    share = np.clip(base + effect + rng.normal(0, 0.05, N), 0, 1)
+    return frame.with_columns(
+        treatment=pl.Series(treatment),
+        propensity=pl.Series(propensity),
+        paid_share=pl.Series(share),
+        loan_id=pl.Series([f"L{i}" for i in range(N)]),
+        balance=pl.lit(1000.0),
+    )
+
+
+def test_the_learned_effect_of_a_call_is_large_for_the_willing_and_nil_for_the_hardship_cases(log):
+    model = fit_effects(log, seed=1)
+    share = model.paid_share(log)
+    uplift = share["call"] - share["hold_out"]
+    willing = log["n_hardship_reported"].to_numpy() == 0
+    assert uplift[willing].mean() == pytest.approx(0.25, abs=0.04)
+    assert uplift[~willing].mean() == pytest.approx(0.0, abs=0.04)
+    assert (share["sms"] - share["hold_out"]).mean() == pytest.approx(0.05, abs=0.03)
+
+
+def test_expected_amounts_are_shares_of_the_balance(log):
+    model = fit_effects(log, seed=1)
+    paid = model.expected_paid(log.head(10))
+    call = paid.filter(pl.col("action") == "call")
+    control = paid.filter(pl.col("action") == "hold_out")
+    assert np.allclose(call["expected_gain"], call["expected_paid"] - control["expected_paid"])
+    assert set(paid["action"]) == {"hold_out", "call", "sms"}  # only actions with support in the log
+
+
+def test_an_action_logged_too_rarely_is_never_offered(log):
+    rare_sms = pl.concat([log.filter(pl.col("treatment") != "sms"), log.filter(pl.col("treatment") == "sms").head(50)])
+    model = fit_effects(rare_sms, seed=1)
+    assert model.actions == ("call",)
+    assert set(model.expected_paid(log.head(3))["action"]) == {"call", "hold_out"}
+
+
+def test_no_control_arm_is_an_error(log):
+    with pytest.raises(ValueError, match="hold-out"):
+        fit_effects(log.filter(pl.col("treatment") != "hold_out"), seed=1)
+
+
+def test_qini_ranks_a_perfect_uplift_above_random_and_a_reversed_one_below():
+    rng = np.random.default_rng(3)
+    n = 4000
+    true_uplift = rng.random(n)
+    treated = (rng.random(n) < 0.5).astype(float)
+    outcome = (rng.random(n) < 0.2 + 0.5 * true_uplift * treated).astype(float)
+    weight = np.ones(n)
+    good = qini(true_uplift, outcome, treated, weight)
+    bad = qini(-true_uplift, outcome, treated, weight)
+    assert good["uplift_auc"] > 0.02 > -0.02 > bad["uplift_auc"]
+    assert good["total_gain"] == pytest.approx(bad["total_gain"])

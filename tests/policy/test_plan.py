@@ -1,0 +1,92 @@
+"""The day's plan: one action per borrower, each team within capacity, optimal, with a fair control group."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from risk.policy.plan import assign, control_draw, plan_day
+
+WORK = dt.date(2026, 1, 1)
+TEAMS = ("sms", "call", "negotiation")
+
+
+@st.composite
+def days(draw):
+    """Options of up to 7 borrowers (1-2 loans each, 1-3 options per loan) and capacities of 0-3 per team."""
+    rows = []
+    for b in range(draw(st.integers(1, 7))):
+        for loan in range(draw(st.integers(1, 2))):
+            teams = draw(st.lists(st.sampled_from(TEAMS), min_size=1, max_size=3, unique=True))
+            for team in teams:
+                value = draw(st.floats(-50, 500, allow_nan=False))
+                rows.append({"borrower_id": f"B{b}", "loan_id": f"L{b}_{loan}", "action": team, "team": team, "value": value})
+    capacity = {t: draw(st.integers(0, 3)) for t in TEAMS}
+    return pl.DataFrame(rows), capacity
+
+
+def brute_force(options: pl.DataFrame, capacity: dict[str, int]) -> float:
+    """The best total value by trying every choice of at most one option per borrower."""
+    choices = [[None, *g.iter_rows(named=True)] for _, g in options.group_by("borrower_id", maintain_order=True)]
+    best = 0.0
+    for pick in itertools.product(*choices):
+        taken = [r for r in pick if r is not None]
+        used = {t: sum(r["team"] == t for r in taken) for t in TEAMS}
+        if all(used[t] <= capacity[t] for t in TEAMS):
+            best = max(best, sum(r["value"] for r in taken))
+    return best
+
+
+@settings(max_examples=120, deadline=None)
+@given(days())
+def test_assignment_takes_one_action_per_borrower_within_capacity_and_is_optimal(day):
+    options, capacity = day
+    taken = assign(options, capacity)
+    assert taken["borrower_id"].is_unique().all()
+    for team, cap in capacity.items():
+        assert (taken["team"] == team).sum() <= cap
+    assert (taken["value"] > 0).all()  # doing nothing is always allowed and worth 0
+    assert abs(taken["value"].sum() - brute_force(options, capacity)) < 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(days(), st.floats(0.0, 0.5))
+def test_control_borrowers_get_nothing_and_free_no_one_elses_limits(day, share):
+    options, capacity = day
+    plan = plan_day(options, capacity, control_share=share, seed=1, work_date=WORK)
+    assert plan["borrower_id"].is_unique().all()
+    held = plan.filter(pl.col("policy") == "hold_out")
+    assert (held["action"] == "hold_out").all() and held["loan_id"].is_null().all()
+    assert (held["assignment_probability"] == share).all()
+    acted = plan.filter(pl.col("policy") == "champion", pl.col("action").is_not_null())
+    for team, cap in capacity.items():
+        assert (acted["team"] == team).sum() <= cap
+
+
+def test_the_control_group_is_its_share_of_borrowers_and_fixed_by_seed_and_day():
+    ids = pl.Series([f"B{i}" for i in range(20_000)])
+    draw = control_draw(ids, seed=42, work_date=WORK)
+    assert abs((draw < 0.05).mean() - 0.05) < 0.005
+    assert (draw == control_draw(ids, seed=42, work_date=WORK)).all()
+    assert (draw != control_draw(ids, seed=42, work_date=WORK + dt.timedelta(days=1))).mean() > 0.99
+    # a borrower's draw does not depend on who else is in the book
+    assert control_draw(ids[5:6], seed=42, work_date=WORK)[0] == draw[5]
+
+
+def test_a_scarce_team_goes_to_the_borrower_it_helps_most_not_the_likeliest_payer():
+    options = pl.DataFrame(
+        {
+            "borrower_id": ["B1", "B1", "B2", "B2"],
+            "loan_id": ["L1", "L1", "L2", "L2"],
+            "action": ["settlement", "call", "settlement", "call"],
+            "team": ["negotiation", "call", "negotiation", "call"],
+            "value": [900.0, 100.0, 800.0, 600.0],
+        }
+    )
+    taken = assign(options, {"negotiation": 1, "call": 5}).sort("borrower_id")
+    # B2's settlement adds 200 over its call, B1's adds 800: B1 negotiates, B2 gets the call
+    assert taken.select("borrower_id", "action").rows() == [("B1", "settlement"), ("B2", "call")]
