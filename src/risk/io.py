@@ -182,6 +182,11 @@ def read_tables(
     return out
 
 
+def read_book(folder: str | Path) -> dict[str, pl.DataFrame]:
+    """The five input tables and whichever case tables ``folder`` holds (what collections decisions read)."""
+    return read_tables(folder, (*INPUT_TABLES, *CASE_TABLES))
+
+
 @contextmanager
 def file_lock(path: str | Path, on_busy: Callable[[], Exception]) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock on ``path``; raise ``on_busy()`` if another process holds it."""

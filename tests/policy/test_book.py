@@ -7,16 +7,16 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from tests.conftest import AS_OF
 
 from risk.config import FeatureParams, Params
-from risk.contract import INPUT_TABLES, CASE_TABLES
-from risk.features.build import _active_at, loan_state
+from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.delinquency import instalment_ledger
+from risk.features.build import _active_at, loan_state
 from risk.policy.evidence import case_evidence
 from risk.policy.fit import PolicyModels, fit_policy
 from risk.policy.history import balance
 from risk.policy.types import TYPES, established_types
-from tests.conftest import AS_OF
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,8 @@ def overdue_at_as_of(tables, params, fitted):
     ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"]).collect().lazy()
     pairs = _active_at(t["loans"], ledger, pl.LazyFrame({"as_of": [AS_OF]}))
     state = loan_state(t, pairs, FeatureParams(), ledger=ledger).join(
-        case_evidence(t, pairs, grace_days=params.collection_rules.promise_grace_days), on=["loan_id", "borrower_id", "as_of"]
+        case_evidence(t, pairs, grace_days=params.collection_rules.promise_grace_days),
+        on=["loan_id", "borrower_id", "as_of"],
     )
     frame = state.filter(pl.col("days_past_due") > 0).with_columns(balance=balance()).collect()
     models, _ = fitted
@@ -60,7 +61,9 @@ def test_types_are_established_only_by_outcomes_old_enough_to_be_known(tables):
 
 
 def test_established_types_mostly_agree_with_the_truth_they_never_read(tables, small_book):
-    labels = established_types(tables, data_as_of=AS_OF).join(small_book["truth"].select("loan_id", "overdue_type"), on="loan_id")
+    labels = established_types(tables, data_as_of=AS_OF).join(
+        small_book["truth"].select("loan_id", "overdue_type"), on="loan_id"
+    )
     assert (labels["established_type"] == labels["overdue_type"]).mean() > 0.8
 
 

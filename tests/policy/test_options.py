@@ -6,9 +6,12 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from risk.config import CollectionRules, ContactRules, PolicyParams, ScoreParams
 from risk.policy.options import case_gates, options
+from risk.policy.plan import assign
 
 WORK = dt.date(2026, 1, 1)
 RULES, CONTACT, POLICY = CollectionRules(), ContactRules(), PolicyParams()
@@ -23,6 +26,7 @@ def case(**over) -> dict:
         "agreement_running": False,
         "last_silenced_on": None,
         "last_refusal_at": None,
+        "contacts_on_work_date": 0,
         "voice_contacts_on_work_date": 0,
         "unanswered_on_work_date": 0,
         "letter_sent_on": None,
@@ -57,7 +61,9 @@ def lawful_actions(**over) -> set[str]:
     f = frame(**over)
     g = case_gates(f, RULES, CONTACT, POLICY, work_date=WORK)
     actions = ["sms", "call", "settlement", "lawyers_letter", "litigation"]
-    effects = pl.DataFrame({"loan_id": ["L1"] * 5, "action": actions, "expected_paid": [1.0] * 5, "expected_gain": [1.0] * 5})
+    effects = pl.DataFrame(
+        {"loan_id": ["L1"] * 5, "action": actions, "expected_paid": [1.0] * 5, "expected_gain": [1.0] * 5}
+    )
     return set(options(f, effects, g, ScoreParams())["action"].to_list())
 
 
@@ -94,6 +100,7 @@ def test_the_daily_voice_cap_counts_the_borrowers_contacts_already_made():
     got = lawful_actions(voice_contacts_on_work_date=RULES.max_voice_contacts_per_day)
     assert "call" not in got and "settlement" not in got and "sms" in got
     assert "call" not in lawful_actions(unanswered_on_work_date=RULES.max_unanswered_per_day)
+    assert lawful_actions(contacts_on_work_date=CONTACT.daily_cap_per_borrower) <= {"litigation"}
 
 
 def test_the_legal_ladder_in_order():
@@ -114,3 +121,62 @@ def test_an_options_value_is_its_gain_minus_its_cost():
     effects = pl.DataFrame({"loan_id": ["L1"], "action": ["call"], "expected_paid": [90.0], "expected_gain": [40.0]})
     row = options(f, effects, g, ScoreParams(cost={"call": 3.0})).row(0, named=True)
     assert (row["team"], row["cost"], row["value"]) == ("call", 3.0, 37.0)
+
+
+@st.composite
+def books(draw):
+    """Up to 8 loans of up to 4 borrowers, each with random promises, agreements, silences, refusals and caps."""
+    rows = []
+    for i in range(draw(st.integers(1, 8))):
+        maybe_day = st.one_of(st.none(), st.integers(-40, 10).map(lambda d: WORK + dt.timedelta(days=d)))
+        refusal = st.one_of(
+            st.none(),
+            st.integers(-120, 0).map(lambda h: dt.datetime.combine(WORK, dt.time(12)) + dt.timedelta(hours=h)),
+        )
+        rows.append(
+            case(
+                loan_id=f"L{i}",
+                borrower_id=f"B{draw(st.integers(0, 3))}",
+                days_past_due=draw(st.integers(1, 179)),
+                promise_until=draw(maybe_day),
+                agreement_running=draw(st.booleans()),
+                last_silenced_on=draw(maybe_day),
+                last_refusal_at=draw(refusal),
+                voice_contacts_on_work_date=draw(st.integers(0, 4)),
+                letter_sent_on=draw(maybe_day),
+                response_deadline=draw(maybe_day),
+                legal_criteria=draw(st.lists(st.sampled_from(["refuses_to_communicate"]), max_size=1)),
+            )
+        )
+    return pl.DataFrame(rows, schema_overrides=frame().schema)
+
+
+@settings(max_examples=150, deadline=None)
+@given(books(), st.integers(0, 3))
+def test_the_plan_never_takes_an_option_the_rules_bar(book, cap):
+    g = case_gates(book, RULES, CONTACT, POLICY, work_date=WORK)
+    actions = ["sms", "call", "settlement", "lawyers_letter", "litigation"]
+    effects = pl.DataFrame(
+        {
+            "loan_id": [loan for loan in book["loan_id"] for _ in actions],
+            "action": actions * book.height,
+            "expected_paid": 100.0,
+            "expected_gain": 100.0,
+        }
+    )
+    taken = assign(
+        options(book, effects, g, ScoreParams()),
+        {t: cap for t in ("sms", "call", "negotiation", "lawyers_letter", "litigation")},
+    )
+    assert taken["borrower_id"].is_unique().all()
+    state = taken.join(book, on="loan_id")
+    for row in state.iter_rows(named=True):
+        assert not row["agreement_running"]
+        assert row["promise_until"] is None or row["promise_until"] < WORK
+        if row["action"] not in ("lawyers_letter", "litigation"):  # a no-contact request stops collection, not the law
+            silenced = row["last_silenced_on"]
+            assert silenced is None or silenced + dt.timedelta(days=RULES.no_contact_days_after_request) < WORK
+        if row["action"] in ("call", "settlement"):
+            assert row["voice_contacts_on_work_date"] < RULES.max_voice_contacts_per_day
+        if row["action"] == "litigation":
+            assert row["response_deadline"] is not None and row["response_deadline"] < WORK

@@ -24,7 +24,9 @@ def days(draw):
             teams = draw(st.lists(st.sampled_from(TEAMS), min_size=1, max_size=3, unique=True))
             for team in teams:
                 value = draw(st.floats(-50, 500, allow_nan=False))
-                rows.append({"borrower_id": f"B{b}", "loan_id": f"L{b}_{loan}", "action": team, "team": team, "value": value})
+                rows.append(
+                    {"borrower_id": f"B{b}", "loan_id": f"L{b}_{loan}", "action": team, "team": team, "value": value}
+                )
     capacity = {t: draw(st.integers(0, 3)) for t in TEAMS}
     return pl.DataFrame(rows), capacity
 

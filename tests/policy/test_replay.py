@@ -6,11 +6,11 @@ import datetime as dt
 
 import polars as pl
 
-from risk.config import CollectionRules
+from risk.config import CollectionRules, ContactRules
 from risk.policy.replay import violations
 
 WORK = dt.date(2026, 1, 1)
-RULES = CollectionRules()
+RULES, CONTACT = CollectionRules(), ContactRules()
 
 
 def at(hour: int, day: dt.date = WORK) -> dt.datetime:
@@ -19,7 +19,10 @@ def at(hour: int, day: dt.date = WORK) -> dt.datetime:
 
 def queue(*rows: tuple[str, str, str, dt.datetime]) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"loan_id": l, "borrower_id": b, "next_action": a, "next_contact_at": t, "scheduled": True} for l, b, a, t in rows],
+        [
+            {"loan_id": loan, "borrower_id": b, "next_action": a, "next_contact_at": t, "scheduled": True}
+            for loan, b, a, t in rows
+        ],
         schema={
             "loan_id": pl.String,
             "borrower_id": pl.String,
@@ -31,9 +34,16 @@ def queue(*rows: tuple[str, str, str, dt.datetime]) -> pl.DataFrame:
 
 
 def tables() -> dict[str, pl.DataFrame]:
-    loans = pl.DataFrame({"loan_id": [f"L{i}" for i in range(1, 8)], "borrower_id": ["B1", "B2", "B2", "B3", "B4", "B5", "B6"]})
+    loans = pl.DataFrame(
+        {"loan_id": [f"L{i}" for i in range(1, 9)], "borrower_id": ["B1", "B2", "B2", "B3", "B4", "B5", "B6", "B7"]}
+    )
     actions = pl.DataFrame(
-        {"loan_id": ["L4"], "action_at": [at(11, WORK - dt.timedelta(days=3))], "outcome": ["complaint"]}
+        {
+            "loan_id": ["L4", "L8"],
+            "action_at": [at(11, WORK - dt.timedelta(days=3)), at(18, WORK - dt.timedelta(days=1))],
+            "outcome": ["complaint", "refused"],
+            "channel": ["phone", "phone"],
+        }
     )
     agreements = pl.DataFrame(
         {
@@ -60,7 +70,7 @@ def tables() -> dict[str, pl.DataFrame]:
 
 def test_a_lawful_plan_has_no_violations():
     plan = queue(("L1", "B1", "call", at(10)), ("L2", "B2", "sms", at(9)))
-    assert violations(plan, tables(), RULES, work_date=WORK).is_empty()
+    assert violations(plan, tables(), RULES, CONTACT, work_date=WORK).is_empty()
 
 
 def test_each_broken_rule_is_named():
@@ -72,8 +82,9 @@ def test_each_broken_rule_is_named():
         ("L5", "B4", "call", at(9)),  # promised to pay tomorrow
         ("L6", "B5", "litigation", at(9)),  # the letter's deadline has not passed
         ("L7", "B6", "sms", at(9)),  # an instalment plan is running
+        ("L8", "B7", "call", at(9)),  # refused yesterday evening: cooling off for 48 hours
     )
-    found = violations(plan, tables(), RULES, work_date=WORK)
+    found = violations(plan, tables(), RULES, CONTACT, work_date=WORK)
     assert set(found.select("loan_id", "rule").iter_rows()) == {
         ("L1", "contact_in_quiet_hours"),
         ("L2", "more_than_one_action_per_borrower"),
@@ -81,9 +92,12 @@ def test_each_broken_rule_is_named():
         ("L5", "action_during_a_running_promise"),
         ("L6", "suit_before_the_letters_deadline"),
         ("L7", "action_during_a_running_agreement"),
+        ("L8", "contact_during_the_cooling_off_after_a_refusal"),
     }
 
 
 def test_a_planned_contact_pushed_to_another_day_is_not_tomorrows_plan():
-    found = violations(queue(("L1", "B1", "call", at(10, WORK + dt.timedelta(days=1)))), tables(), RULES, work_date=WORK)
+    found = violations(
+        queue(("L1", "B1", "call", at(10, WORK + dt.timedelta(days=1)))), tables(), RULES, CONTACT, work_date=WORK
+    )
     assert found["rule"].to_list() == ["contact_in_quiet_hours"]

@@ -228,7 +228,7 @@ def _self_contained_images(page: str) -> list[str]:
 
 
 def test_report_is_one_self_contained_page_with_every_section(small_book, small_features):
-    """Five h2 sections; every image is a data: URI; nothing is fetched from the network."""
+    """Six h2 sections; every image is a data: URI; nothing is fetched from the network."""
     as_of = small_features.loan_snapshots["as_of"].max()
     snapshots = small_features.loan_snapshots.select("loan_id", "as_of", "days_past_due")
     page = render_report(
@@ -240,7 +240,14 @@ def test_report_is_one_self_contained_page_with_every_section(small_book, small_
         shock=(D(2024, 4, 1), D(2024, 9, 30)),
     )
     headings = re.findall(r"<h2>(.*?)</h2>", page)
-    assert [h.split(" ", 1)[1].split(" ")[0] for h in headings] == ["Portfolio", "Vintage", "Roll", "Models", "Queues"]
+    assert [h.split(" ", 1)[1].split(" ")[0] for h in headings] == [
+        "Portfolio",
+        "Vintage",
+        "Roll",
+        "Models",
+        "Queues",
+        "Collections",
+    ]
     assert len(_self_contained_images(page)) == 7
     for text in (
         "90+ dpd on balance",
@@ -280,3 +287,54 @@ def test_application_only_report_notes_missing_history_and_still_shows_the_pd_mo
     assert "risk-pd" in page and "capture@10%" in page and "defaulted (source&#x27;s final outcome)" in page
     assert "50.0%" in page
     assert len(_self_contained_images(page)) == 1  # the PD model's four panels, no portfolio charts
+
+
+def test_the_policy_section_prices_every_strategy_and_shows_the_type_confusion(small_book, small_features):
+    policy = {
+        "scheduled": 12,
+        "lawful_violations": 0,
+        "learned_share_of_oracle": 0.9,
+        "learned_share_of_oracle_gain": 0.8,
+        "learned_over_rules": 1.7,
+        "strategies": {
+            s: {"actions": 3, "recovered": v + 10.0, "cost": 10.0, "net": v, "over_nothing": v - 50.0}
+            for s, v in (("learned", 90.0), ("rules", 60.0), ("random", 55.0), ("oracle", 100.0))
+        },
+        "capacity_curve": [
+            {
+                "capacity_factor": 1.0,
+                "contacts": {"learned": 3, "rules": 2, "oracle": 3},
+                "net": {"learned": 90.0, "rules": 60.0, "oracle": 100.0},
+            }
+        ],
+        "overdue_type": {
+            "learned": {
+                "n": 4,
+                "accuracy": 0.75,
+                "recall": {"temporary": 1.0, "malicious": 1.0, "severe": 0.0, "insolvent": 1.0},
+                "confusion": {
+                    t: {p: int(t == p) for p in ("temporary", "malicious", "severe", "insolvent")}
+                    for t in ("temporary", "malicious", "severe", "insolvent")
+                },
+            },
+            "rules": {"n": 4, "accuracy": 0.5, "recall": {}},
+        },
+    }
+    page = render_report(
+        small_book,
+        small_features.loan_snapshots.select("loan_id", "as_of", "days_past_due"),
+        [],
+        {},
+        as_of=small_features.loan_snapshots["as_of"].max(),
+        policy=policy,
+    )
+    section = page[page.index('id="policy"') :]
+    for text in (
+        "learned / oracle (net)",
+        "90%",
+        "oracle",
+        "random",
+        "Capacity curve",
+        "accuracy 75.0% learned, 50.0% rules",
+    ):
+        assert text in section, text

@@ -80,7 +80,12 @@ class EffectModel:
                         "expected_paid": s * balance,
                         "expected_gain": s * balance - base,
                     },
-                    schema={"loan_id": pl.String, "action": pl.String, "expected_paid": pl.Float64, "expected_gain": pl.Float64},
+                    schema={
+                        "loan_id": pl.String,
+                        "action": pl.String,
+                        "expected_paid": pl.Float64,
+                        "expected_gain": pl.Float64,
+                    },
                 )
                 for a, s in share.items()
             ]

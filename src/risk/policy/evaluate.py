@@ -25,6 +25,18 @@ from risk.policy.plan import assign
 from risk.policy.types import TYPES
 
 STRATEGIES = ("learned", "rules", "random", "oracle")
+# the cascade's ladder, top down: where its recommendation is barred it steps down to the next lawful rung
+LADDER_DOWN = (
+    Action.LITIGATION.value,
+    Action.LAWYERS_LETTER.value,
+    Action.SETTLEMENT.value,
+    Action.INSTALMENT_PLAN.value,
+    Action.INTEREST_RELIEF.value,
+    Action.EXTENSION.value,
+    Action.CALL.value,
+    Action.SMS.value,
+)
+BOOTSTRAP = 1000
 CAPACITY_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
@@ -41,15 +53,27 @@ def truth_gains(truth_actions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def plans(options: pl.DataFrame, truth: pl.DataFrame, capacity: Mapping[str, int], *, seed: int) -> dict[str, pl.DataFrame]:
+def plans(
+    options: pl.DataFrame, truth: pl.DataFrame, capacity: Mapping[str, int], *, seed: int
+) -> dict[str, pl.DataFrame]:
     """Each strategy's plan (loan_id, action, cost) over ``options`` outside the control group."""
     treated = options.filter(pl.col("policy") != "hold_out")
     rng = np.random.default_rng(seed)
-    rules = treated.filter(pl.col("action") == pl.col("rule_action")).with_columns(value=pl.col("rule_value"))
-    random = treated.with_columns(value=pl.Series(rng.random(treated.height) + 1e-9))
-    oracle = treated.join(truth.select("loan_id", "action", "true_gain"), on=["loan_id", "action"], how="left").with_columns(
-        value=pl.col("true_gain").fill_null(0.0) - pl.col("cost")
+    rung = {a: i for i, a in enumerate(LADDER_DOWN)}
+    rules = (
+        treated.with_columns(
+            step=pl.col("action").replace_strict(rung, default=None, return_dtype=pl.Int64),
+            top=pl.col("rule_action").replace_strict(rung, default=None, return_dtype=pl.Int64),
+        )
+        .filter(pl.col("step") >= pl.col("top"))
+        .sort("loan_id", "step")
+        .unique("loan_id", keep="first", maintain_order=True)
+        .with_columns(value=pl.col("rule_value"))
     )
+    random = treated.with_columns(value=pl.Series(rng.random(treated.height) + 1e-9))
+    oracle = treated.join(
+        truth.select("loan_id", "action", "true_gain"), on=["loan_id", "action"], how="left"
+    ).with_columns(value=pl.col("true_gain").fill_null(0.0) - pl.col("cost"))
     return {
         "learned": assign(treated, capacity),
         "rules": assign(rules, capacity),
@@ -74,6 +98,40 @@ def plan_value(plan: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
     }
 
 
+def per_case(plan: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Each truth case's net value under ``plan`` and its gain over doing nothing (for the intervals)."""
+    nothing = truth.filter(pl.col("action") == Action.HOLD_OUT.value).select("loan_id", nothing="true_paid")
+    taken = plan.join(truth, on=["loan_id", "action"], how="inner").select("loan_id", "true_paid", "cost")
+    return (
+        nothing.join(taken, on="loan_id", how="left")
+        .with_columns(net=pl.coalesce("true_paid", "nothing") - pl.col("cost").fill_null(0.0))
+        .with_columns(gain=pl.col("net") - pl.col("nothing"))
+        .select("loan_id", "net", "gain")
+        .sort("loan_id")
+    )
+
+
+def intervals(plans_: Mapping[str, pl.DataFrame], truth: pl.DataFrame, *, seed: int) -> dict[str, list[float]]:
+    """90% bootstrap intervals (cases resampled, plans fixed) of the learned policy's ratios to the others."""
+    cases = {name: per_case(plan, truth) for name, plan in plans_.items()}
+    n = cases["learned"].height
+    if n == 0:
+        return {}
+    idx = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP, n))
+
+    def sums(name: str, col: str) -> np.ndarray:
+        return cases[name][col].to_numpy()[idx].sum(axis=1)
+
+    ratios = {
+        "learned_share_of_oracle": sums("learned", "net") / sums("oracle", "net"),
+        "learned_share_of_oracle_gain": sums("learned", "gain") / sums("oracle", "gain"),
+        "learned_over_rules": sums("learned", "net") / sums("rules", "net"),
+    }
+    return {
+        k: [round(float(np.quantile(v, 0.05)), 3), round(float(np.quantile(v, 0.95)), 3)] for k, v in ratios.items()
+    }
+
+
 def type_accuracy(queue: pl.DataFrame, truth_types: pl.DataFrame, column: str) -> dict[str, object]:
     """Accuracy, recall per type and the confusion matrix (true type -> predicted counts) of ``column``."""
     rows = (
@@ -85,9 +143,7 @@ def type_accuracy(queue: pl.DataFrame, truth_types: pl.DataFrame, column: str) -
     if rows.is_empty():
         return {"n": 0}
     hit = rows["predicted"] == rows["true"]
-    confusion = {
-        t: {p: int(((rows["true"] == t) & (rows["predicted"] == p)).sum()) for p in TYPES} for t in TYPES
-    }
+    confusion = {t: {p: int(((rows["true"] == t) & (rows["predicted"] == p)).sum()) for p in TYPES} for t in TYPES}
     recall = {t: round(confusion[t][t] / max(sum(confusion[t].values()), 1), 3) for t in TYPES}
     return {"n": rows.height, "accuracy": round(float(hit.mean()), 3), "recall": recall, "confusion": confusion}
 
@@ -126,6 +182,7 @@ def evaluate_day(
     by_strategy = plans(options, truth, capacity, seed=seed)
     by_strategy["learned"] = learned
     values = {name: plan_value(by_strategy[name], truth) for name in STRATEGIES}
+    spread = intervals(by_strategy, truth, seed=seed)
     oracle_gain = values["oracle"]["over_nothing"]
     rules_net = values["rules"]["net"]
     curve = []
@@ -148,8 +205,11 @@ def evaluate_day(
         "learned_share_of_oracle": round(values["learned"]["net"] / values["oracle"]["net"], 3)
         if values["oracle"]["net"]
         else None,
-        "learned_share_of_oracle_gain": round(values["learned"]["over_nothing"] / oracle_gain, 3) if oracle_gain else None,
+        "learned_share_of_oracle_gain": round(values["learned"]["over_nothing"] / oracle_gain, 3)
+        if oracle_gain
+        else None,
         "learned_over_rules": round(values["learned"]["net"] / rules_net, 3) if rules_net else None,
+        "intervals_90": spread,
         "capacity_curve": curve,
         "overdue_type": {
             "learned": type_accuracy(queue, truth_types, "overdue_type"),
@@ -157,11 +217,11 @@ def evaluate_day(
         },
         "effects_vs_truth": effect_agreement(options, truth),
         "rule_actions_barred_by_the_rules": barred.height,
-        "control_group": {
+        "control_group": {  # drawn among the borrowers with a lawful option
             "borrowers": queue.filter(pl.col("policy") == "hold_out")["borrower_id"].n_unique(),
             "share": round(
                 queue.filter(pl.col("policy") == "hold_out")["borrower_id"].n_unique()
-                / max(queue.filter(pl.col("days_past_due") > 0)["borrower_id"].n_unique(), 1),
+                / max(options["borrower_id"].n_unique(), 1),
                 3,
             ),
         },

@@ -43,19 +43,35 @@ def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
 
 def contact_evidence(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
-    """Counts of each signal and hardship reason up to as_of, and the last no-contact request or complaint."""
-    on = pl.col("action_at").dt.date()
-    silenced = pl.col("outcome").is_in([Outcome.COMPLAINT.value, Outcome.NO_CONTACT_REQUESTED.value])
+    """Counts of each signal and hardship reason on the loan up to as_of."""
     return (
         pairs.select("loan_id", "as_of")
         .join(actions.select("loan_id", "action_at", "outcome", "hardship_reason"), on="loan_id")
-        .filter(on <= pl.col("as_of"))
+        .filter(pl.col("action_at").dt.date() <= pl.col("as_of"))
         .group_by("loan_id", "as_of")
         .agg(
             *((pl.col("outcome") == o.value).sum().alias(f"n_{o.value}") for o in SIGNALS),
             *((pl.col("hardship_reason") == r).sum().alias(f"hardship_{r}") for r in REASONS),
+        )
+    )
+
+
+def borrower_silences(pairs: pl.LazyFrame, actions: pl.LazyFrame, loans: pl.LazyFrame) -> pl.LazyFrame:
+    """The borrower's last no-contact request or complaint and last refusal up to as_of, on any of their
+    loans: the rules protect the debtor, not the loan."""
+    on = pl.col("action_at").dt.date()
+    silenced = pl.col("outcome").is_in([Outcome.COMPLAINT.value, Outcome.NO_CONTACT_REQUESTED.value])
+    refused = pl.col("outcome") == Outcome.REFUSED.value
+    mine = actions.filter(silenced | refused).join(loans.select("loan_id", "borrower_id"), on="loan_id")
+    return (
+        pairs.select("borrower_id", "as_of")
+        .unique()
+        .join(mine.select("borrower_id", "action_at", "outcome"), on="borrower_id")
+        .filter(on <= pl.col("as_of"))
+        .group_by("borrower_id", "as_of")
+        .agg(
             last_silenced_on=on.filter(silenced).max(),
-            last_refusal_at=pl.col("action_at").filter(pl.col("outcome") == Outcome.REFUSED.value).max(),
+            last_refusal_at=pl.col("action_at").filter(refused).max(),
         )
     )
 
@@ -80,7 +96,9 @@ def agreement_evidence(pairs: pl.LazyFrame, agreements: pl.LazyFrame, *, grace_d
         .with_columns(status_then=status_then)
         .group_by("loan_id", "as_of")
         .agg(
-            agreements_kept=pl.col("status_then").is_in([AgreementStatus.KEPT.value, AgreementStatus.COMPLETED.value]).sum(),
+            agreements_kept=pl.col("status_then")
+            .is_in([AgreementStatus.KEPT.value, AgreementStatus.COMPLETED.value])
+            .sum(),
             agreements_broken=(pl.col("status_then") == AgreementStatus.BROKEN.value).sum(),
             plans_signed=plan.sum(),
             settlements_signed=(pl.col("kind") == AgreementKind.SETTLEMENT.value).sum(),
@@ -131,8 +149,11 @@ def case_evidence(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame], pairs: pl.LazyFrame, *, grace_days: int
 ) -> pl.LazyFrame:
     """All the evidence above for ``pairs`` (loan_id, borrower_id, as_of), one row per pair."""
-    frame = pairs.select("loan_id", "borrower_id", "as_of").join(
-        contact_evidence(pairs, _lazy(tables["collection_actions"])), on=["loan_id", "as_of"], how="left"
+    actions = _lazy(tables["collection_actions"])
+    frame = (
+        pairs.select("loan_id", "borrower_id", "as_of")
+        .join(contact_evidence(pairs, actions), on=["loan_id", "as_of"], how="left")
+        .join(borrower_silences(pairs, actions, _lazy(tables["loans"])), on=["borrower_id", "as_of"], how="left")
     )
     if "agreements" in tables:
         frame = frame.join(

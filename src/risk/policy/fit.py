@@ -1,9 +1,10 @@
 """Learn the collections policy's models from the log: the overdue type and each action's effect.
 
-Pure: validated tables and params in, models and their out-of-time figures out. The effects are
-validated on the log's last ``policy.validation_days`` (fitted on the days before, scored on the later
-window's randomised comparisons: Qini curve and uplift AUC per action against the hold-outs), then
-refitted on the whole log for scoring.
+Pure: validated tables and params in, models and their out-of-time figures out. The effect model reads
+type probabilities cross-fitted by loan (never from a type model that saw the loan's own outcome). The
+out-of-time validation refits both models on the book as known ``policy.validation_days`` before as_of
+and scores the later decisions' randomised comparisons (Qini curve and uplift AUC per action against the
+hold-outs); the models that score are then fitted on the whole log.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import polars as pl
 from risk import io
 from risk.config import Params
 from risk.exceptions import RiskDataError
-from risk.policy.effects import ACTION_CODE, MAX_WEIGHT, EffectModel, fit_effects, qini, with_type_probabilities
+from risk.policy.effects import ACTION_CODE, MAX_WEIGHT, EffectModel, fit_effects, qini
 from risk.policy.history import CONTROL, decision_history
-from risk.policy.types import TYPES, TypeModel, established_types, fit_type_model
+from risk.policy.known import known_by
+from risk.policy.types import TYPES, TypeModel, cross_fitted_probabilities, established_types, fit_type_model
 
 
 @dataclass(frozen=True)
@@ -71,25 +73,43 @@ def validate_effects(effects: EffectModel, later: pl.DataFrame) -> dict[str, dic
     return out
 
 
-def fit_policy(tables: Mapping[str, pl.DataFrame], params: Params) -> tuple[PolicyModels, dict[str, object]]:
-    """The type model, the effects validated out of time and refitted on the whole log, and their figures."""
-    as_of = params.data.as_of
+def _with_probabilities(history: pl.DataFrame, probabilities: np.ndarray) -> pl.DataFrame:
+    return history.with_columns(pl.Series(f"p_{t}", probabilities[:, i], dtype=pl.Float64) for i, t in enumerate(TYPES))
+
+
+def _learn(
+    tables: Mapping[str, pl.DataFrame], params: Params, *, data_as_of: dt.date
+) -> tuple[PolicyModels, pl.DataFrame, pl.DataFrame]:
+    """Both models from the book as known at ``data_as_of``; also the decision history and the labels."""
     history = decision_history(
-        tables, params.features, data_as_of=as_of, grace_days=params.collection_rules.promise_grace_days
+        tables, params.features, data_as_of=data_as_of, grace_days=params.collection_rules.promise_grace_days
     )
-    labels = established_types(tables, data_as_of=as_of, settle_days=params.policy.settle_days)
+    labels = established_types(tables, data_as_of=data_as_of, settle_days=params.policy.settle_days)
     types = fit_type_model(history, labels, seed=params.seed)
-    history = with_type_probabilities(history, types)
+    crossed = _with_probabilities(history, cross_fitted_probabilities(history, labels, seed=params.seed))
+    return PolicyModels(types=types, effects=fit_effects(crossed, seed=params.seed)), history, labels
+
+
+def fit_policy(tables: Mapping[str, pl.DataFrame], params: Params) -> tuple[PolicyModels, dict[str, object]]:
+    """The models fitted on the whole log, their out-of-time validation, and the figures of both.
+
+    Validation refits everything on the book as known at ``as_of - policy.validation_days``
+    (:func:`~risk.policy.known.known_by`) and scores the decisions after that day: their type probabilities
+    from the earlier type model, their effects from the earlier effect model.
+    """
+    as_of = params.data.as_of
     split = as_of - dt.timedelta(days=params.policy.validation_days)
-    earlier, later = history.filter(pl.col("decided_on") <= split), history.filter(pl.col("decided_on") > split)
-    validation = validate_effects(fit_effects(earlier, seed=params.seed), later)
-    effects = fit_effects(history, seed=params.seed)
+    earlier, _, _ = _learn(known_by(tables, split), params, data_as_of=split)
+    models, history, labels = _learn(tables, params, data_as_of=as_of)
+    later = history.filter(pl.col("decided_on") > split)
+    later = _with_probabilities(later, earlier.types.probabilities(later))
+    validation = validate_effects(earlier.effects, later)
     counts = history.group_by("treatment").len().sort("treatment")
     figures: dict[str, object] = {
         "decisions": history.height,
         "decisions_by_action": dict(zip(counts["treatment"].to_list(), counts["len"].to_list(), strict=True)),
         "established_types": dict(labels["established_type"].value_counts().sort("established_type").iter_rows()),
-        "validation_window": {"after": split.isoformat(), "through": as_of.isoformat()},
+        "validation_window": {"fitted_on_the_book_known_by": split.isoformat(), "scored_through": as_of.isoformat()},
         "effects_out_of_time": validation,
     }
-    return PolicyModels(types=types, effects=effects), figures
+    return models, figures

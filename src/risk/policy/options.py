@@ -3,12 +3,14 @@
 An option is an action the rules allow on the work day: no action while a promise to pay runs (its date
 plus the grace period) or an agreement is being executed (case management follows those up); no
 collection contact for ``collection_rules.no_contact_days_after_request`` days after a no-contact
-request or a complaint; no voice contact while the cooling-off after a refusal runs past the work day's
-contact hours or once the borrower's voice contacts that day (all loans together) reach the cap; the
-legal ladder in order: a lawyer's letter from ``policy.letter_min_dpd`` days and not twice within
+request or a complaint (the legal route, a lawyer's letter or a suit, is not collection contact and
+goes on), nor while the cooling-off after a refusal runs past the work day's contact hours, nor once
+the borrower's contacts that day reach ``score.contact.daily_cap_per_borrower``; no voice contact once
+their voice contacts or unanswered attempts that day (all loans together) reach their caps; the legal
+ladder in order: a lawyer's letter from ``policy.letter_min_dpd`` days and not twice within
 ``policy.letter_repeat_days``, a suit only after the letter's response deadline with a legal criterion
-met and no suit already filed. The value of an option is its expected gain over doing nothing in the
-next 30 days minus its cost.
+met and no suit already filed. The value of an option is its expected gain over doing
+nothing in the next 30 days minus its cost.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def case_gates(
     silenced = c("last_silenced_on").is_not_null() & (silenced_until >= day)
     cooling = c("last_refusal_at") + pl.duration(hours=contact.cooling_off_hours_after_refusal)
     cooling_all_day = c("last_refusal_at").is_not_null() & (cooling >= closing)
+    contact_capped = c("contacts_on_work_date") >= contact.daily_cap_per_borrower
     voice_capped = (c("voice_contacts_on_work_date") >= rules.max_voice_contacts_per_day) | (
         c("unanswered_on_work_date") >= rules.max_unanswered_per_day
     )
@@ -70,15 +73,17 @@ def case_gates(
         pl.when(agreement).then(pl.lit("agreement being executed")),
         pl.when(silenced).then(pl.format("no contact until {} (request or complaint)", silenced_until)),
         pl.when(cooling_all_day).then(pl.lit("cooling-off after a refusal")),
+        pl.when(contact_capped).then(pl.lit("contacts for the day used up")),
         pl.when(voice_capped).then(pl.lit("voice contacts for the day used up")),
     ).list.drop_nulls()
     held = promise | agreement
     return frame.select(
         "loan_id",
-        may_contact=~held & ~silenced & ~cooling_all_day,
-        may_call=~held & ~silenced & ~cooling_all_day & ~voice_capped,
+        may_contact=~held & ~silenced & ~cooling_all_day & ~contact_capped,
+        may_call=~held & ~silenced & ~cooling_all_day & ~contact_capped & ~voice_capped,
         may_letter=~held
         & ~cooling_all_day
+        & ~contact_capped
         & (c("days_past_due") >= policy.letter_min_dpd)
         & ~letter_recent
         & c("filed_on").is_null(),

@@ -18,7 +18,7 @@ from risk.contract import Action
 from risk.policy.effects import with_type_probabilities
 from risk.policy.fit import PolicyModels
 from risk.policy.options import case_gates, options
-from risk.policy.plan import TEAM_OF_ACTION, plan_day
+from risk.policy.plan import plan_day
 from risk.policy.types import TYPES
 from risk.score.collections import CHANNEL_OF_ACTION, legal_referral, litigation_economics, next_contact_at
 
@@ -39,14 +39,14 @@ ACTION_ZH = {
 TYPE_ZH = {"temporary": "暂时性逾期", "malicious": "恶意逾期", "severe": "严重逾期", "insolvent": "无力偿还"}
 # evidence a collector reads, in both languages: (condition column, minimum, English, Chinese)
 EVIDENCE = (
-    ("n_hardship_reported", 1, "{} hardship reports", "{}次困难申诉"),
-    ("n_refused", 1, "refused {} times", "{}次拒绝还款"),
-    ("n_disputed", 1, "{} disputes", "{}次异议"),
-    ("n_unreachable", 3, "unreachable {} times", "{}次联系不上"),
-    ("n_broken_promise", 1, "{} broken promises", "{}次承诺未兑现"),
-    ("partial_payments", 1, "{} partial payments", "{}次部分还款"),
-    ("agreements_broken", 1, "{} agreements broken", "{}份协议违约"),
-    ("other_platform_loans", 3, "{} loans on other platforms", "他平台借款{}笔"),
+    ("n_hardship_reported", 1, "hardship reported: {}", "{}次困难申诉"),
+    ("n_refused", 1, "refusals: {}", "{}次拒绝还款"),
+    ("n_disputed", 1, "disputes: {}", "{}次异议"),
+    ("n_unreachable", 3, "unreachable: {}", "{}次联系不上"),
+    ("n_broken_promise", 1, "broken promises: {}", "{}次承诺未兑现"),
+    ("partial_payments", 1, "partial payments: {}", "{}次部分还款"),
+    ("agreements_broken", 1, "agreements broken: {}", "{}份协议违约"),
+    ("other_platform_loans", 3, "loans on other platforms: {}", "他平台借款{}笔"),
 )
 
 
@@ -128,14 +128,16 @@ def plan_collections(
     c = pl.col
     queue = queue.rename(
         {"next_action": "rule_action", "expected_value": "rule_value", "overdue_type": "rule_overdue_type"}
-    ).drop(
-        "type_evidence", "channel", "scheduled", "priority_rank", "next_contact_at"
-    )
+    ).drop("type_evidence", "channel", "scheduled", "priority_rank", "next_contact_at")
     overdue = queue.filter(c("days_past_due") > 0)
     overdue = with_type_probabilities(overdue, models.types)
-    overdue = pl.concat([overdue, models.types.classify(overdue).select("overdue_type", "type_confidence")], how="horizontal")
+    overdue = pl.concat(
+        [overdue, models.types.classify(overdue).select("overdue_type", "type_confidence")], how="horizontal"
+    )
     queue = queue.join(
-        overdue.select("loan_id", "overdue_type", "type_confidence", *(f"p_{t}" for t in TYPES)), on="loan_id", how="left"
+        overdue.select("loan_id", "overdue_type", "type_confidence", *(f"p_{t}" for t in TYPES)),
+        on="loan_id",
+        how="left",
     )
     queue = legal_referral(queue.drop("legal_referral", "legal_criteria"), params.score.legal).pipe(
         litigation_economics, params.score.legal
@@ -144,15 +146,14 @@ def plan_collections(
     effects = models.effects.expected_paid(overdue)
     lawful = options(queue, effects, gates, params.score)
     capacity = dict(params.score.capacity)
-    plan = plan_day(
-        lawful, capacity, control_share=params.policy.control_share, seed=params.seed, work_date=work_date
-    )
+    plan = plan_day(lawful, capacity, control_share=params.policy.control_share, seed=params.seed, work_date=work_date)
     best = lawful.sort("value", "action", descending=[True, False]).group_by("loan_id", maintain_order=True).first()
     n_options = lawful.group_by("loan_id").len().rename({"len": "lawful_options"})
     planned = plan.filter(c("loan_id").is_not_null() | (c("policy") == "hold_out"))
     # the control group's borrowers are held out on every loan; the others get their planned loan's action
     control = planned.filter(c("policy") == "hold_out").select("borrower_id")
     taken = planned.filter(c("policy") != "hold_out").select("loan_id", planned_action="action")
+    reminders = _pre_due_reminders(queue, gates, planned, capacity.get("sms", 0))
     out = (
         queue.join(gates, on="loan_id", how="left")
         .join(best.select("loan_id", best_action="action", best_value="value"), on="loan_id", how="left")
@@ -160,9 +161,7 @@ def plan_collections(
         .join(taken, on="loan_id", how="left")
         .with_columns(
             in_control=c("borrower_id").is_in(control["borrower_id"].implode()),
-            borrower_planned=c("borrower_id").is_in(
-                planned.filter(c("policy") != "hold_out")["borrower_id"].implode()
-            ),
+            reminded=c("loan_id").is_in(reminders.implode()),
         )
         .with_columns(
             lawful_options=c("lawful_options").fill_null(0),
@@ -176,12 +175,12 @@ def plan_collections(
             next_action=pl.when(c("policy") == "hold_out")
             .then(pl.lit(Action.HOLD_OUT.value))
             .when(c("policy") == PRE_DUE)
-            .then(pl.when(c("may_contact") & ~c("borrower_planned")).then(pl.lit(Action.SMS.value)))
+            .then(pl.when(c("reminded")).then(pl.lit(Action.SMS.value)))
             .otherwise(pl.coalesce("planned_action", pl.when(c("best_value") > 0).then(c("best_action")))),
             scheduled=pl.when(c("policy") == "hold_out")
             .then(pl.lit(False))
             .when(c("policy") == PRE_DUE)
-            .then(c("may_contact") & ~c("borrower_planned"))
+            .then(c("reminded"))
             .otherwise(c("planned_action").is_not_null()),
             assignment_probability=pl.when(c("in_control"))
             .then(pl.lit(params.policy.control_share))
@@ -193,7 +192,11 @@ def plan_collections(
         .pipe(_planned_values, lawful, sms_cost=params.score.cost.get("sms", 0.0))
         .with_columns(
             channel=c("next_action").replace_strict(
-                {**{a.value: ch for a, ch in CHANNEL_OF_ACTION.items()}, Action.EMAIL.value: "sms", Action.HOLD_OUT.value: "none"},
+                {
+                    **{a.value: ch for a, ch in CHANNEL_OF_ACTION.items()},
+                    Action.EMAIL.value: "sms",
+                    Action.HOLD_OUT.value: "none",
+                },
                 default=None,
                 return_dtype=pl.String,
             )
@@ -210,6 +213,24 @@ def plan_collections(
     return out, considered
 
 
+def _pre_due_reminders(queue: pl.DataFrame, gates: pl.DataFrame, plan: pl.DataFrame, sms_capacity: int) -> pl.Series:
+    """Loans that get a pre-due SMS: current, contact lawful, the borrower has nothing else planned and is
+    not held out; one per borrower (the riskiest loan), highest early-warning probability first, within
+    the messaging desk's capacity left by the plan."""
+    c = pl.col
+    used = plan.filter(c("team") == "sms").height
+    busy = plan.filter(c("policy") == "hold_out") if "policy" in plan.columns else plan.clear()
+    busy = pl.concat([plan.filter(c("loan_id").is_not_null()).select("borrower_id"), busy.select("borrower_id")])
+    return (
+        queue.filter(c("days_past_due") == 0)
+        .join(gates.filter(c("may_contact")).select("loan_id"), on="loan_id", how="semi")
+        .join(busy, on="borrower_id", how="anti")
+        .sort(["ew_probability", "loan_id"], descending=[True, False], nulls_last=True)
+        .unique("borrower_id", keep="first", maintain_order=True)
+        .head(max(sms_capacity - used, 0))["loan_id"]
+    )
+
+
 def _planned_values(frame: pl.DataFrame, lawful: pl.DataFrame, *, sms_cost: float) -> pl.DataFrame:
     """``expected_gain``, ``action_cost`` and ``expected_value`` of the action each loan is given (the
     pre-due reminder has a cost but no learned effect)."""
@@ -218,5 +239,7 @@ def _planned_values(frame: pl.DataFrame, lawful: pl.DataFrame, *, sms_cost: floa
     )
     c = pl.col
     return frame.join(picked, on=["loan_id", "next_action"], how="left").with_columns(
-        action_cost=pl.when(c("policy") == PRE_DUE).then(pl.when(c("next_action").is_not_null()).then(pl.lit(sms_cost))).otherwise(c("action_cost"))
+        action_cost=pl.when(c("policy") == PRE_DUE)
+        .then(pl.when(c("next_action").is_not_null()).then(pl.lit(sms_cost)))
+        .otherwise(c("action_cost"))
     )

@@ -2,7 +2,10 @@
 
 Independent of how the plan was made (it reads the queue and the tables, not the policy's gates), so a
 test can hold the planner to the rules: every violation is a row naming the loan, the borrower and the
-rule broken.
+rule broken. The rules are the law's and the contract's (hours, one action per borrower, no contact after a
+no-contact request or complaint or during a refusal's cooling-off, the daily cap, promises and agreements
+running, the letter's deadline before a suit); the policy's own choices (when a letter is worth sending)
+are not rules and are not replayed.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from risk.config import CollectionRules
-from risk.contract import Action, AgreementKind, AgreementStatus, Outcome
+from risk.config import CollectionRules, ContactRules
+from risk.contract import CONTACT_CHANNELS, Action, AgreementKind, AgreementStatus, Outcome
 
 CONTACTS = (
     Action.SMS.value,
@@ -28,7 +31,12 @@ CONTACTS = (
 
 
 def violations(
-    queue: pl.DataFrame, tables: Mapping[str, pl.DataFrame], rules: CollectionRules, *, work_date: dt.date
+    queue: pl.DataFrame,
+    tables: Mapping[str, pl.DataFrame],
+    rules: CollectionRules,
+    contact: ContactRules,
+    *,
+    work_date: dt.date,
 ) -> pl.DataFrame:
     """One row per (loan_id, borrower_id, rule) the scheduled actions of ``queue`` break on ``work_date``."""
     c = pl.col
@@ -65,9 +73,34 @@ def violations(
     )
     contacts = planned.filter(c("next_action").is_in(CONTACTS[:-1]))
     add(contacts.join(silenced, on="borrower_id", how="semi"), "contact_after_no_contact_request_or_complaint")
+    refusals = (
+        actions.filter(c("outcome") == Outcome.REFUSED.value, c("action_at").dt.date() < work_date)
+        .group_by("borrower_id")
+        .agg(last_refusal=c("action_at").max())
+    )
+    add(
+        planned.filter(c("next_action").is_in(CONTACTS))
+        .join(refusals, on="borrower_id")
+        .filter(c("last_refusal") + pl.duration(hours=contact.cooling_off_hours_after_refusal) > c("next_contact_at")),
+        "contact_during_the_cooling_off_after_a_refusal",
+    )
+    logged_today = (
+        actions.filter(c("action_at").dt.date() == work_date, c("channel").is_in(CONTACT_CHANNELS))
+        .group_by("borrower_id")
+        .len()
+        .filter(c("len") >= contact.daily_cap_per_borrower)
+    )
+    add(
+        planned.filter(c("next_action").is_in(CONTACTS)).join(logged_today, on="borrower_id", how="semi"),
+        "contacts_above_the_daily_cap",
+    )
     if "agreements" in tables:
         ag = tables["agreements"].filter(c("signed_at").dt.date() < work_date)
-        open_ = (c("status_on").is_null()) | (c("status_on") >= pl.lit(work_date)) | (c("status") == AgreementStatus.ACTIVE.value)
+        open_ = (
+            (c("status_on").is_null())
+            | (c("status_on") >= pl.lit(work_date))
+            | (c("status") == AgreementStatus.ACTIVE.value)
+        )
         promise = ag.filter(
             c("kind") == AgreementKind.PROMISE_TO_PAY.value,
             c("promised_date") + pl.duration(days=rules.promise_grace_days) >= pl.lit(work_date),
@@ -85,4 +118,8 @@ def violations(
     else:
         add(suits, "suit_before_the_letters_deadline")
     add(planned.filter(c("next_action") == Action.ENFORCEMENT.value), "enforcement_planned_without_judgment_check")
-    return pl.concat(found) if found else pl.DataFrame(schema={"loan_id": pl.String, "borrower_id": pl.String, "rule": pl.String})
+    return (
+        pl.concat(found)
+        if found
+        else pl.DataFrame(schema={"loan_id": pl.String, "borrower_id": pl.String, "rule": pl.String})
+    )

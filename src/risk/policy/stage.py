@@ -18,10 +18,12 @@ def run_fit(paths: Paths, params: Params) -> str:
     """Fit the overdue-type and effect models on the validated log; write models/policy and metrics/effects.json."""
     started = time.perf_counter()
     if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
-        io.write_json({"skipped": "application-only source: no collections log to learn from"}, paths.metrics / "effects.json")
+        io.write_json(
+            {"skipped": "application-only source: no collections log to learn from"}, paths.metrics / "effects.json"
+        )
         paths.policy_models.mkdir(parents=True, exist_ok=True)
         return "policy: skipped; the source is application-only (no collections log)"
-    tables = io.read_tables(paths.validated)
+    tables = io.read_book(paths.validated)
     try:
         models, figures = fit_policy(tables, params)
     except ValueError as e:
@@ -31,7 +33,8 @@ def run_fit(paths: Paths, params: Params) -> str:
     aucs = {a: round(v["uplift_auc"], 4) for a, v in figures["effects_out_of_time"].items()}
     return (
         f"policy: ok; {figures['decisions']:,} logged decisions, types established for "
-        f"{sum(figures['established_types'].values()):,} cases, {len(models.effects.actions)} actions with support in the log; "
+        f"{sum(figures['established_types'].values()):,} cases, "
+        f"{len(models.effects.actions)} actions with support in the log; "
         f"uplift AUC out of time {aucs}; {time.perf_counter() - started:.1f}s -> {paths.policy_models}"
     )
 
@@ -44,9 +47,9 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     if not queue_path.exists():
         raise RiskDataError(f"evaluate-policy: no collections queue for {as_of} in {folder} (run `risk score`)")
     queue = io.read_parquet(queue_path)
-    tables = io.read_tables(paths.validated)
+    tables = io.read_book(paths.validated)
     work_date = queue["work_date"][0] if queue.height else as_of
-    broken = violations(queue, tables, params.collection_rules, work_date=work_date)
+    broken = violations(queue, tables, params.collection_rules, params.score.contact, work_date=work_date)
     figures: dict[str, object] = {
         "as_of": as_of.isoformat(),
         "strategy": params.policy.strategy,
@@ -70,8 +73,12 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     io.write_json(figures, paths.metrics / "policy.json")
     s = figures.get("strategies")
     summary = (
-        ", ".join(f"{k} {v['net']:,.0f}" for k, v in s.items()) + f" (learned/oracle {figures['learned_share_of_oracle']})"
+        ", ".join(f"{k} {v['net']:,.0f}" for k, v in s.items())
+        + f" (learned/oracle {figures['learned_share_of_oracle']})"
         if isinstance(s, dict)
         else "no truth"
     )
-    return f"evaluate-policy {as_of}: {broken.height} rule violations in {figures['scheduled']:,} planned; net 30-day recovery {summary}"
+    return (
+        f"evaluate-policy {as_of}: {broken.height} rule violations in {figures['scheduled']:,} planned; "
+        f"net 30-day recovery {summary}"
+    )

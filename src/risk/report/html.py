@@ -415,12 +415,20 @@ def policy_section(policy: Mapping[str, object] | None, effects: Mapping[str, ob
             ]
         )
         rows = pl.DataFrame(
-            [{"strategy": k, **{f: v[f] for f in ("actions", "recovered", "cost", "net", "over_nothing")}} for k, v in strategies.items()]
+            [
+                {"strategy": k, **{f: v[f] for f in ("actions", "recovered", "cost", "net", "over_nothing")}}
+                for k, v in strategies.items()
+            ]
         )
         body += "<h3>Expected recovery within 30 days, same capacity, rules and control group</h3>" + table(
             rows,
             {c: num() for c in rows.columns[1:]},
-            {"recovered": "recovered, RMB", "cost": "cost, RMB", "net": "net, RMB", "over_nothing": "over doing nothing, RMB"},
+            {
+                "recovered": "recovered, RMB",
+                "cost": "cost, RMB",
+                "net": "net, RMB",
+                "over_nothing": "over doing nothing, RMB",
+            },
         )
         curve = pl.DataFrame(
             [
@@ -445,9 +453,7 @@ def policy_section(policy: Mapping[str, object] | None, effects: Mapping[str, ob
                     for t in learned["recall"]
                 ]
             )
-            confusion = pl.DataFrame(
-                [{"true type": t, **row} for t, row in learned["confusion"].items()]
-            )
+            confusion = pl.DataFrame([{"true type": t, **row} for t, row in learned["confusion"].items()])
             body += (
                 f"<h3>Overdue type against the truth: accuracy {learned['accuracy']:.1%} learned, "
                 f"{rules.get('accuracy', 0):.1%} rules ({learned['n']} overdue loans)</h3>"
@@ -474,7 +480,7 @@ def policy_section(policy: Mapping[str, object] | None, effects: Mapping[str, ob
             ]
         )
         body += (
-            "<h3>Effects out of time</h3><p class=\"note\">Uplift AUC on the log's last "
+            '<h3>Effects out of time</h3><p class="note">Uplift AUC on the log\'s last '
             "days (area between the Qini curve and random, per decision, in shares of the balance; above 0 "
             "ranks better than random) and the rank correlation of the learned gain with the true gain.</p>"
             + table(rows, {"uplift_auc": num(4), "treated": num(), "control": num(), "spearman_vs_truth": num(2)})

@@ -73,7 +73,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
             n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
             options = None
         else:
-            tables = io.read_tables(paths.validated)
+            tables = io.read_book(paths.validated)
             # one instalment ledger for both snapshot tables
             ledger = instalment_ledger(*(tables[t].lazy() for t in ("loans", "schedule", "repayments")))
             ledger = ledger.collect().lazy()

@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from risk.contract import INPUT_TABLES, TABLES, conform
+from risk.contract import CASE_TABLES, INPUT_TABLES, TABLES, conform
 from risk.exceptions import RiskDataError
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ PolarsFn = Callable[[dict[str, pl.DataFrame]], Mapping[str, pl.DataFrame]]
 
 # --- tables in --------------------------------------------------------------------------------------
 def empty_tables() -> dict[str, pl.DataFrame]:
-    """The five contract tables with no rows: what output schemas are derived from."""
-    return {t.name: pl.DataFrame(schema=t.schema) for t in INPUT_TABLES}
+    """The five contract tables and the case tables with no rows: what output schemas are derived from."""
+    return {t.name: pl.DataFrame(schema=t.schema) for t in (*INPUT_TABLES, *CASE_TABLES)}
 
 
 def contract_schema(name: str) -> StructType:
@@ -49,7 +49,8 @@ def contract_schema(name: str) -> StructType:
 
 
 def spark_tables(spark: SparkSession, tables: Mapping[str, Any]) -> dict[str, DataFrame]:
-    """The five tables as Spark frames with the contract's columns, in order, cast to its types.
+    """The five tables, and the case tables given, as Spark frames with the contract's columns, in order,
+    cast to its types.
 
     Each value is a Spark DataFrame, a polars DataFrame (sent through the driver: for tests and small
     books) or a Parquet path or URI (``s3a://``, ``hdfs://``, ``abfss://``, a local folder or file).
@@ -62,7 +63,7 @@ def spark_tables(spark: SparkSession, tables: Mapping[str, Any]) -> dict[str, Da
         msg = f"the Spark engine needs all five tables; missing {missing}"
         raise RiskDataError(msg, rule="spark_input_tables")
     out = {}
-    for t in INPUT_TABLES:
+    for t in (*INPUT_TABLES, *(c for c in CASE_TABLES if c.name in tables)):  # case tables when given
         src = tables[t.name]
         if isinstance(src, DataFrame):
             df = src
@@ -84,7 +85,7 @@ def auto_partitions(loans: DataFrame, *, partitions: int, loans_per_partition: i
 
 
 def envelope(tables: Mapping[str, DataFrame], n: int) -> DataFrame:
-    """Every row of the five tables keyed by its borrower's partition, as a struct in its table's column."""
+    """Every row of the tables keyed by its borrower's partition, as a struct in its table's column."""
     from pyspark.sql import functions as F
 
     def key(frame: DataFrame) -> DataFrame:
@@ -93,8 +94,11 @@ def envelope(tables: Mapping[str, DataFrame], n: int) -> DataFrame:
     loans = key(tables["loans"])
     loan_part = loans.select("loan_id", PART)
     keyed = {"applications": key(tables["applications"]), "loans": loans}
-    for name in ("schedule", "repayments", "collection_actions"):
-        keyed[name] = tables[name].join(loan_part, on="loan_id")  # rows of unknown loans have no borrower
+    for name in ("schedule", "repayments", "collection_actions", "agreements", "legal_cases"):
+        if name in tables:
+            keyed[name] = tables[name].join(loan_part, on="loan_id")  # rows of unknown loans have no borrower
+    if "borrower_profiles" in tables:
+        keyed["borrower_profiles"] = key(tables["borrower_profiles"])
     parts = [
         df.select(PART, F.struct(*[c.name for c in TABLES[name].columns]).alias(name)) for name, df in keyed.items()
     ]
@@ -162,9 +166,9 @@ def spark_schema(schemas: Mapping[str, pl.Schema]) -> StructType:
     return StructType(fields)
 
 
-def _worker(fn: PolarsFn, arrow_schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
+def _worker(fn: PolarsFn, arrow_schema: pa.Schema, names: frozenset[str]) -> Callable[[pa.Table], pa.Table]:
     """The Arrow function a Python worker runs on one group (a closure: PySpark cannot read a partial's hints)."""
-    inputs = {t.name: pl.Schema(t.schema) for t in INPUT_TABLES}
+    inputs = {t.name: pl.Schema(t.schema) for t in (*INPUT_TABLES, *CASE_TABLES) if t.name in names}
 
     def apply(table: pa.Table) -> pa.Table:
         return pack(fn(unpack(table, inputs)), arrow_schema)
@@ -175,7 +179,8 @@ def _worker(fn: PolarsFn, arrow_schema: pa.Schema) -> Callable[[pa.Table], pa.Ta
 def map_by_borrower(tables: Mapping[str, DataFrame], fn: PolarsFn, *, partitions: int) -> tuple[DataFrame, dict]:
     """Apply ``fn`` to every partition of borrowers; the envelope of its outputs, and their polars schemas.
 
-    ``fn`` takes the five tables of one partition and returns named polars frames; it runs in Python
+    ``fn`` takes the tables of one partition (the five, and the case tables given) and returns named polars
+    frames; it runs in Python
     workers, so it must be picklable (a module-level function or a ``functools.partial`` of one) and the
     ``risk`` package must be installed where the executors run.
     """
@@ -184,7 +189,8 @@ def map_by_borrower(tables: Mapping[str, DataFrame], fn: PolarsFn, *, partitions
     schemas = output_schemas(fn)
     schema = spark_schema(schemas)
     arrow_schema = to_arrow_schema(schema, timezone="UTC")
-    return envelope(tables, partitions).groupBy(PART).applyInArrow(_worker(fn, arrow_schema), schema), schemas
+    worker = _worker(fn, arrow_schema, frozenset(tables))
+    return envelope(tables, partitions).groupBy(PART).applyInArrow(worker, schema), schemas
 
 
 def frame_of(result: DataFrame, name: str) -> DataFrame:

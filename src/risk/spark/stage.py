@@ -14,7 +14,7 @@ from pathlib import Path
 
 from risk import io
 from risk.config import Params
-from risk.contract import INPUT_TABLES
+from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.features.catalogue import feature_dictionary
 from risk.paths import Paths
 from risk.score.score import Models
@@ -36,10 +36,27 @@ def _drop_markers(folder: Path) -> None:
             marker.unlink()
 
 
-def _tables(paths: Paths, spark_params: SparkParams):
+def _present(spark, uri: str) -> bool:
+    """Whether a case table's Parquet exists at ``uri`` (a local path, or any URI Spark can read)."""
+    if _is_local(uri):
+        return Path(uri.removeprefix("file://")).exists()
+    from pyspark.errors import AnalysisException
+
+    try:
+        spark.read.parquet(uri).schema  # noqa: B018 - touching the schema is the existence check
+    except AnalysisException:
+        return False
+    return True
+
+
+def _tables(paths: Paths, spark_params: SparkParams, *, case_tables: bool = False):
+    """The five tables (and, for scoring, the case tables the folder holds) as Spark frames."""
     spark = spark_session(spark_params)
     folder = spark_params.tables_uri.rstrip("/") or str(paths.validated)
-    tables = spark_tables(spark, {t.name: f"{folder}/{t.name}.parquet" for t in INPUT_TABLES})
+    uris = {t.name: f"{folder}/{t.name}.parquet" for t in INPUT_TABLES}
+    if case_tables:
+        uris |= {t.name: u for t in CASE_TABLES if _present(spark, u := f"{folder}/{t.name}.parquet")}
+    tables = spark_tables(spark, uris)
     n = auto_partitions(
         tables["loans"], partitions=spark_params.partitions, loans_per_partition=spark_params.loans_per_partition
     )
@@ -85,5 +102,5 @@ def score_tables(
     paths: Paths, params: Params, spark_params: SparkParams, models: Models, *, as_of: dt.date
 ) -> ScoredDay:
     """Both queues of ``as_of`` scored on Spark from the five tables at ``spark.tables_uri``."""
-    tables, n = _tables(paths, spark_params)
+    tables, n = _tables(paths, spark_params, case_tables=True)
     return score_day(tables, models, params, as_of=as_of, partitions=n)
