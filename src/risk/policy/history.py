@@ -3,7 +3,9 @@
 One row per loan and decision day: the strongest action taken that day (or ``hold_out`` for a day left
 without action by design), the logged probability with which the policy chose it, the state the
 decision was made in (the loan's features and the case evidence at the end of the day before) and the
-amount repaid in the next 30 days. Effects and overdue types are learned from this table only.
+amount repaid in the next 30 days, or until the case was escalated to a stronger action if that came
+first (what was repaid after the escalation is the stronger action's doing). Effects and overdue types
+are learned from this table only.
 """
 
 from __future__ import annotations
@@ -55,19 +57,40 @@ def decisions(actions: pl.LazyFrame) -> pl.LazyFrame:
         .group_by("loan_id", "decided_on", maintain_order=True)
         .agg(
             treatment=pl.col("action").first(),
+            strength=pl.col("strength").first(),
             propensity=pl.col("assignment_probability").first().fill_null(1.0),
             logged_by=pl.col("policy").first(),
         )
     )
 
 
-def paid_within(pairs: pl.LazyFrame, repayments: pl.LazyFrame, days: int = WINDOW_DAYS) -> pl.LazyFrame:
-    """Amount repaid on each pair's loan from its ``decided_on`` through the next ``days - 1`` days."""
-    on = pl.col("paid_at").dt.date()
+def escalated_on(logged: pl.LazyFrame, days: int = WINDOW_DAYS) -> pl.LazyFrame:
+    """Per decision: the first later day within ``days`` on which a stronger action was taken (null: none)."""
+    later = logged.select("loan_id", later_on="decided_on", later_strength="strength")
     return (
-        pairs.select("loan_id", "decided_on")
+        logged.select("loan_id", "decided_on", "strength")
+        .join(later, on="loan_id")
+        .filter(
+            (pl.col("later_on") > pl.col("decided_on"))
+            & (pl.col("later_on") < pl.col("decided_on") + pl.duration(days=days))
+            & (pl.col("later_strength") < pl.col("strength"))
+        )
+        .group_by("loan_id", "decided_on")
+        .agg(escalated_on=pl.col("later_on").min())
+    )
+
+
+def paid_within(pairs: pl.LazyFrame, repayments: pl.LazyFrame, days: int = WINDOW_DAYS) -> pl.LazyFrame:
+    """Amount repaid on each pair's loan from its ``decided_on`` through the next ``days - 1`` days, or up
+    to the day before the case was escalated to a stronger action (what came after is that action's)."""
+    on = pl.col("paid_at").dt.date()
+    end = pl.min_horizontal(
+        pl.col("decided_on") + pl.duration(days=days), pl.col("escalated_on").fill_null(pl.date(9999, 12, 31))
+    )
+    return (
+        pairs.select("loan_id", "decided_on", "escalated_on")
         .join(repayments.select("loan_id", "paid_at", "amount"), on="loan_id")
-        .filter((on >= pl.col("decided_on")) & (on < pl.col("decided_on") + pl.duration(days=days)))
+        .filter((on >= pl.col("decided_on")) & (on < end))
         .group_by("loan_id", "decided_on")
         .agg(paid_30d=pl.col("amount").sum())
     )
@@ -87,8 +110,9 @@ def decision_history(
     """
     t = {k: v.lazy() for k, v in tables.items()}
     last_day = data_as_of - dt.timedelta(days=WINDOW_DAYS - 1)
+    logged = decisions(t["collection_actions"])
     logged = (
-        decisions(t["collection_actions"])
+        logged.join(escalated_on(logged), on=["loan_id", "decided_on"], how="left")
         .filter(pl.col("decided_on") <= last_day)
         .join(t["loans"].select("loan_id", "borrower_id"), on="loan_id")
         .with_columns(as_of=pl.col("decided_on") - pl.duration(days=1))
