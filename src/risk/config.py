@@ -319,6 +319,7 @@ class PolicyParams:
     validation_days: int = 180  # the last days of the log held out to validate the effects out of time
     letter_min_dpd: int = 31  # a lawyer's letter from this many days past due ...
     letter_repeat_days: int = 180  # ... and not again within this many days of the last one
+    court_rate_cap: float = 0.24  # the interest a court supports on a claim, a year (民间借贷司法保护上限)
 
     def __post_init__(self) -> None:
         _one_of("policy.strategy", self.strategy, ("learned", "rules"))
@@ -327,6 +328,7 @@ class PolicyParams:
         _positive("policy.validation_days", self.validation_days)
         _positive("policy.letter_min_dpd", self.letter_min_dpd)
         _positive("policy.letter_repeat_days", self.letter_repeat_days)
+        _between("policy.court_rate_cap", self.court_rate_cap, 0.0, 1.0)
 
 
 # --- engines ---------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def case(**over) -> dict:
         "filed_on": None,
         "legal_criteria": [],
         "litigation_cost": 2000.0,
+        "litigation_net_value": 500.0,
     }
     return {**base, **over}
 
@@ -111,6 +112,8 @@ def test_the_legal_ladder_in_order():
     past_deadline = {"letter_sent_on": WORK - dt.timedelta(days=30), "response_deadline": WORK - dt.timedelta(days=15)}
     assert "litigation" in lawful_actions(legal_criteria=["fraud_or_malicious_evasion"], **past_deadline)
     assert "litigation" not in lawful_actions(**past_deadline)  # no legal criterion met
+    losing = lawful_actions(legal_criteria=["fraud_or_malicious_evasion"], litigation_net_value=-1.0, **past_deadline)
+    assert "litigation" not in losing  # a suit that costs more than it would recover in court
     filed = {**past_deadline, "filed_on": WORK - dt.timedelta(days=3)}
     assert "litigation" not in lawful_actions(legal_criteria=["fraud_or_malicious_evasion"], **filed)
 

@@ -43,7 +43,10 @@ def row(**over) -> dict:
 
 
 def frame(*rows: dict) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema_overrides={"last_refusal_at": pl.Datetime("us")})
+    return pl.DataFrame(
+        [{"judgment_on": None, "response_deadline": None, **r} for r in rows],
+        schema_overrides={"last_refusal_at": pl.Datetime("us"), "judgment_on": pl.Date, "response_deadline": pl.Date},
+    )
 
 
 def queue(*rows: dict, params: ScoreParams = PARAMS) -> pl.DataFrame:
@@ -116,7 +119,16 @@ def test_the_four_overdue_types():
 
 
 def test_litigation_only_where_it_pays():
-    big = row(loan_id="big", borrower_id="B1", days_past_due=150, max_ladder_step=3, exposure=50000.0, refusals_90d=3)
+    letter = {"response_deadline": AS_OF - dt.timedelta(days=5)}  # the lawyer's letter's deadline has passed
+    big = row(
+        loan_id="big",
+        borrower_id="B1",
+        days_past_due=150,
+        max_ladder_step=3,
+        exposure=50000.0,
+        refusals_90d=3,
+        **letter,
+    )
     small = row(
         loan_id="small",
         borrower_id="B2",
@@ -125,12 +137,23 @@ def test_litigation_only_where_it_pays():
         exposure=300.0,
         arrears_amount=100.0,
         refusals_90d=3,
+        **letter,
     )
     out = queue(big, small)
     actions = dict(zip(out["loan_id"], out["next_action"], strict=True))
     assert actions == {"big": "litigation", "small": "settlement"}
     net = dict(zip(out["loan_id"], out["litigation_net_value"], strict=True))
     assert net["big"] > 0 > net["small"]
+
+
+def test_no_suit_before_the_letters_deadline_and_no_enforcement_without_a_judgment():
+    case = {"borrower_id": "B1", "days_past_due": 150, "max_ladder_step": 5, "exposure": 50000.0, "refusals_90d": 3}
+    waiting = row(loan_id="waiting", response_deadline=AS_OF + dt.timedelta(days=3), **case)
+    judged = row(loan_id="judged", judgment_on=AS_OF - dt.timedelta(days=30), **{**case, "borrower_id": "B2"})
+    sued_before = row(loan_id="no_letter", **{**case, "borrower_id": "B3"})  # the log says enforcement, no judgment
+    out = queue(waiting, judged, sued_before)
+    actions = dict(zip(out["loan_id"], out["next_action"], strict=True))
+    assert actions == {"waiting": "settlement", "judged": "enforcement", "no_letter": "lawyers_letter"}
 
 
 @settings(max_examples=30, deadline=None)

@@ -9,6 +9,7 @@ hold-outs); the models that score are then fitted on the whole log.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import polars as pl
 from risk import io
 from risk.config import Params
 from risk.exceptions import RiskDataError
+from risk.policy.court import RecoveryModel, closed_cases, fit_recovery
 from risk.policy.effects import ACTION_CODE, MAX_WEIGHT, EffectModel, fit_effects, qini
 from risk.policy.history import CONTROL, decision_history
 from risk.policy.known import known_by
@@ -32,6 +34,7 @@ from risk.policy.types import TYPES, TypeModel, cross_fitted_probabilities, esta
 class PolicyModels:
     types: TypeModel
     effects: EffectModel
+    recovery: RecoveryModel = RecoveryModel(None, 0.0, 12.0)  # what a judgment recovers (court.py)
 
     def save(self, folder: Path) -> None:
         """Boosters as LightGBM text files (readable, exact), written to a temporary folder then swapped in."""
@@ -40,7 +43,14 @@ class PolicyModels:
             tmp.mkdir(parents=True)
             self.types.booster.save_model(str(tmp / "types.txt"))
             self.effects.booster.save_model(str(tmp / "effects.txt"))
-            meta = {"types": list(TYPES), "actions": list(ACTION_CODE), "supported": list(self.effects.supported)}
+            if self.recovery.booster is not None:
+                self.recovery.booster.save_model(str(tmp / "recovery.txt"))
+            meta = {
+                "types": list(TYPES),
+                "actions": list(ACTION_CODE),
+                "supported": list(self.effects.supported),
+                "recovery": {"mean_share": self.recovery.mean_share, "months": self.recovery.months_to_recovery},
+            }
             (tmp / "policy.json").write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
@@ -51,7 +61,13 @@ class PolicyModels:
             raise RiskDataError(msg, rule="policy_fitted")
         types = TypeModel(lgb.Booster(model_file=str(folder / "types.txt")))
         effects = EffectModel(lgb.Booster(model_file=str(folder / "effects.txt")), tuple(meta["supported"]))
-        return cls(types=types, effects=effects)
+        court = folder / "recovery.txt"
+        recovery = RecoveryModel(
+            lgb.Booster(model_file=str(court)) if court.exists() else None,
+            meta["recovery"]["mean_share"],
+            meta["recovery"]["months"],
+        )
+        return cls(types=types, effects=effects, recovery=recovery)
 
 
 def validate_effects(effects: EffectModel, later: pl.DataFrame) -> dict[str, dict[str, object]]:
@@ -101,6 +117,11 @@ def fit_policy(tables: Mapping[str, pl.DataFrame], params: Params) -> tuple[Poli
     split = as_of - dt.timedelta(days=params.policy.validation_days)
     earlier, _, _ = _learn(known_by(tables, split), params, data_as_of=split)
     models, history, labels = _learn(tables, params, data_as_of=as_of)
+    if "legal_cases" in tables:
+        recovery, court = fit_recovery(closed_cases(tables, data_as_of=as_of), seed=params.seed)
+        models = dataclasses.replace(models, recovery=recovery)
+    else:
+        court = {"cases": 0, "note": "no legal_cases table: suits are priced at no recovery and never planned"}
     later = history.filter(pl.col("decided_on") > split)
     later = _with_probabilities(later, earlier.types.probabilities(later))
     validation = validate_effects(earlier.effects, later)
@@ -111,5 +132,6 @@ def fit_policy(tables: Mapping[str, pl.DataFrame], params: Params) -> tuple[Poli
         "established_types": dict(labels["established_type"].value_counts().sort("established_type").iter_rows()),
         "validation_window": {"fitted_on_the_book_known_by": split.isoformat(), "scored_through": as_of.isoformat()},
         "effects_out_of_time": validation,
+        "court_recovery": court,
     }
     return models, figures

@@ -9,8 +9,8 @@ the borrower's contacts that day reach ``score.contact.daily_cap_per_borrower``;
 their voice contacts or unanswered attempts that day (all loans together) reach their caps; the legal
 ladder in order: a lawyer's letter from ``policy.letter_min_dpd`` days and not twice within
 ``policy.letter_repeat_days``, a suit only after the letter's response deadline with a legal criterion
-met and no suit already filed. The value of an option is its expected gain over doing
-nothing in the next 30 days minus its cost.
+met, no suit already filed and a positive expected net value in court (``court.py``). The value of an
+option is its expected gain over doing nothing in the next 30 days minus its cost.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def case_gates(
         & (c("days_past_due") >= policy.letter_min_dpd)
         & ~letter_recent
         & c("filed_on").is_null(),
-        may_sue=~held & deadline_passed & legal_ground & c("filed_on").is_null(),
+        may_sue=~held & deadline_passed & legal_ground & c("filed_on").is_null() & (c("litigation_net_value") > 0),
         barred_because=why.list.join("; "),
     )
 

@@ -20,7 +20,7 @@ from risk.policy.fit import PolicyModels
 from risk.policy.options import case_gates, options
 from risk.policy.plan import plan_day
 from risk.policy.types import TYPES
-from risk.score.collections import CHANNEL_OF_ACTION, legal_referral, litigation_economics, next_contact_at
+from risk.score.collections import CHANNEL_OF_ACTION, legal_referral, next_contact_at
 
 PRE_DUE = "pre_due_reminder"
 # the action, in Chinese, for the reasons (中文)
@@ -139,8 +139,11 @@ def plan_collections(
         on="loan_id",
         how="left",
     )
-    queue = legal_referral(queue.drop("legal_referral", "legal_criteria"), params.score.legal).pipe(
-        litigation_economics, params.score.legal
+    queue = legal_referral(queue.drop("legal_referral", "legal_criteria"), params.score.legal)
+    queue = models.recovery.economics(
+        queue.drop("litigation_expected_recovery", "litigation_cost", "litigation_net_value"),
+        params.score.legal,
+        rate_cap=params.policy.court_rate_cap,
     )
     gates = case_gates(queue, params.collection_rules, params.score.contact, params.policy, work_date=work_date)
     effects = models.effects.expected_paid(overdue)

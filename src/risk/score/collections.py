@@ -111,21 +111,29 @@ def litigation_economics(frame: pl.DataFrame, legal: LegalParams) -> pl.DataFram
 
 
 def next_action(frame: pl.DataFrame) -> pl.DataFrame:
-    """The recommended next step on the ladder, by overdue type, history and the legal criteria."""
+    """The recommended next step on the ladder, by overdue type, history and the legal criteria.
+
+    Legal steps in order: enforcement only after a judgment, a suit only after the lawyer's letter's
+    response deadline has passed (``judgment_on`` and ``response_deadline``, null when unknown).
+    """
     c = pl.col
-    t, dpd, step = c("overdue_type"), c("days_past_due"), c("max_ladder_step")
+    t, dpd = c("overdue_type"), c("days_past_due")
+    judged = c("judgment_on").is_not_null()
+    letter_sent = c("response_deadline").is_not_null()
+    deadline_passed = letter_sent & (c("response_deadline") <= c("as_of_day"))
     suing_pays = c("litigation_net_value") > 0
+    legal = c("legal_referral")
     action = (
         pl.when(t.is_null())
         .then(pl.lit(Action.SMS.value))  # current but at risk: a reminder before due
-        .when(c("legal_referral") & (step >= 4) & suing_pays)
+        .when(legal & judged & suing_pays)
         .then(pl.lit(Action.ENFORCEMENT.value))
-        .when(c("legal_referral") & (step >= 3) & suing_pays)
+        .when(legal & ~judged & deadline_passed & suing_pays)
         .then(pl.lit(Action.LITIGATION.value))
-        .when(c("legal_referral") & (step < 3))
+        .when(legal & ~letter_sent & ~judged)
         .then(pl.lit(Action.LAWYERS_LETTER.value))
-        .when(c("legal_referral"))
-        .then(pl.lit(Action.SETTLEMENT.value))  # suing does not pay: settle
+        .when(legal)
+        .then(pl.lit(Action.SETTLEMENT.value))  # waiting for the letter's deadline, or suing does not pay
         .when(t == OverdueType.MALICIOUS.value)
         .then(pl.lit(Action.LAWYERS_LETTER.value))
         .when(t == OverdueType.INSOLVENT.value)
@@ -139,7 +147,7 @@ def next_action(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit(Action.EXTENSION.value))  # temporary hardship past a month: grace / extension
     )
     channel = action.replace_strict({a.value: ch for a, ch in CHANNEL_OF_ACTION.items()}, return_dtype=pl.String)
-    return frame.with_columns(next_action=action).with_columns(channel=channel)
+    return frame.with_columns(next_action=action).with_columns(channel=channel).drop("as_of_day")
 
 
 def next_contact_at(frame: pl.DataFrame, rules: ContactRules, *, work_date: dt.date) -> pl.DataFrame:
@@ -230,8 +238,10 @@ def build_collections_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of:
         .then(1.0 - c("cure_probability"))
         .otherwise(c("ew_probability"))
     )
+    known = {"judgment_on": pl.Date, "response_deadline": pl.Date}
+    queue = queue.with_columns(pl.lit(None, dtype=d).alias(k) for k, d in known.items() if k not in queue.columns)
     return (
-        queue.with_columns(default_probability=default_probability)
+        queue.with_columns(default_probability=default_probability, as_of_day=pl.lit(as_of))
         .with_columns(expected_loss=c("default_probability") * c("exposure") * params.lgd)
         .pipe(classify_overdue_type, params.overdue_types)
         .pipe(legal_referral, params.legal)
