@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from risk.config import LegalParams
+from risk.policy.types import REPRODUCIBLE
 
 RECOVERY_FEATURES = (
     "property_owned",
@@ -112,8 +113,7 @@ def _train(rows: pl.DataFrame, seed: int) -> lgb.Booster:
         "num_leaves": 3,  # a few hundred cases: shallow trees, or the top decile is promised what it never gets
         "min_data_in_leaf": 30,
         "seed": seed,
-        "deterministic": True,
-        "num_threads": 1,
+        **REPRODUCIBLE,
         "verbose": -1,
     }
     return lgb.train(params, lgb.Dataset(_matrix(rows), label=rows["recovered_share"].to_numpy()), 60)

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from risk.policy.history import CONTROL, TREATMENTS
-from risk.policy.types import TYPE_FEATURES, TYPES, TypeModel
+from risk.policy.types import REPRODUCIBLE, TYPE_FEATURES, TYPES, TypeModel
 
 EFFECT_FEATURES: tuple[str, ...] = (*TYPE_FEATURES, *(f"p_{t}" for t in TYPES))
 MIN_ARM_ROWS = 200  # an action logged on fewer decision days is never recommended (no support in the log)
@@ -114,8 +114,7 @@ def fit_effects(history: pl.DataFrame, *, seed: int, rounds: int = 300) -> Effec
             "num_leaves": 31,
             "min_data_in_leaf": 30,
             "seed": seed,
-            "deterministic": True,
-            "num_threads": 1,
+            **REPRODUCIBLE,
             "verbose": -1,
         },
         data,

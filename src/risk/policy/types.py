@@ -24,6 +24,9 @@ from risk.contract import AgreementKind, CloseReason, Outcome, OverdueType
 from risk.delinquency import instalment_ledger
 
 TYPES: tuple[str, ...] = tuple(t.value for t in OverdueType)
+# every policy model trains on two threads, row-wise and deterministic, as the risk models do: the same
+# log and seed give the same models on any machine
+REPRODUCIBLE = {"num_threads": 2, "deterministic": True, "force_row_wise": True}
 LATE_DAYS = 3  # an instalment more than this late starts an episode (the features' grace period)
 # the features the type model reads: the payment pattern, contact outcomes, agreements, assets, income
 TYPE_FEATURES: tuple[str, ...] = (
@@ -248,8 +251,7 @@ def fit_type_model(history: pl.DataFrame, labels: pl.DataFrame, *, seed: int, ro
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
             "seed": seed,
-            "deterministic": True,
-            "num_threads": 1,
+            **REPRODUCIBLE,
             "verbose": -1,
         },
         data,
