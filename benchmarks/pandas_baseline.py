@@ -189,14 +189,17 @@ def repayment_features(
 
 
 def collection_features(pairs: pd.DataFrame, actions: pd.DataFrame, step_rank: Mapping[str, int]) -> pd.DataFrame:
-    """Collections history per (loan_id, as_of)."""
+    """Collections history per (loan_id, as_of); ``pairs`` carries days_past_due (the ladder step counts the
+    current overdue episode only)."""
     act = actions[["loan_id", "action", "channel", "outcome"]].assign(
         action_on=_day(actions["action_at"]),
         step=actions["action"].map(step_rank).fillna(0).astype("int64"),
     )
-    x = pairs[["loan_id", "as_of"]].merge(act, on="loan_id")
+    x = pairs[["loan_id", "as_of", "days_past_due"]].merge(act, on="loan_id")
     x = x[x["action_on"] <= x["as_of"]]
     a, on = x["as_of"], x["action_on"]
+    in_episode = (x["days_past_due"] > 0) & (on >= a - pd.to_timedelta(x["days_past_due"], unit="D"))
+    x["episode_step"] = x["step"].where(in_episode)
     contact = x["channel"].isin(CONTACT_CHANNELS)
     last_90 = on > a - pd.Timedelta(days=90)
     x["c7"] = (contact & (on > a - pd.Timedelta(days=7))).astype(int)
@@ -221,7 +224,7 @@ def collection_features(pairs: pd.DataFrame, actions: pd.DataFrame, step_rank: M
             broken_promises_90d=("b90", "sum"),
             refusals_90d=("f90", "sum"),
             unreachable_90d=("u90", "sum"),
-            max_ladder_step=("step", "max"),
+            max_ladder_step=("episode_step", "max"),
             last_action_on=("action_on", "max"),
         )
         .reset_index()
@@ -241,7 +244,10 @@ def loan_features(
     pairs = active_pairs(loans, ledger, as_of_dates)
     frame = pairs.merge(
         repayment_features(pairs, ledger, payments, grace_days=grace_days), on=["loan_id", "as_of"], how="left"
-    ).merge(collection_features(pairs, tables["collection_actions"], step_rank), on=["loan_id", "as_of"], how="left")
+    )
+    frame = frame.merge(
+        collection_features(frame, tables["collection_actions"], step_rank), on=["loan_id", "as_of"], how="left"
+    )
     counts = [
         "contacts_7d",
         "contacts_30d",

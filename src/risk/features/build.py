@@ -151,14 +151,20 @@ def repayment_state(
 
 
 def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
-    """Collections history of each (loan_id, as_of) pair: contacts, outcomes and ladder step."""
+    """Collections history of each (loan_id, as_of) pair: contacts, outcomes and ladder step.
+
+    ``max_ladder_step`` is the highest step of the current overdue episode (actions from its onset, the
+    due date of the oldest unpaid instalment, ``as_of - days_past_due``; 0 when current): a loan that went
+    to legal years ago and is current now has not escalated now. ``pairs`` carries ``days_past_due``.
+    """
     a = pl.col("as_of")
     on = pl.col("action_on")
+    in_episode = (pl.col("days_past_due") > 0) & (on >= a - pl.duration(days=pl.col("days_past_due")))
     contact = pl.col("channel").is_in(CONTACT_CHANNELS)
     last_90 = on > a - pl.duration(days=90)
     step_rank = {a.value: LADDER_RANK[s] for a, s in ACTION_STEP.items()}
     return (
-        pairs.select("loan_id", "as_of")
+        pairs.select("loan_id", "as_of", "days_past_due")
         .join(
             actions.select(
                 "loan_id",
@@ -180,7 +186,7 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
             broken_promises_90d=(last_90 & (pl.col("outcome") == Outcome.BROKEN_PROMISE)).sum(),
             refusals_90d=(last_90 & (pl.col("outcome") == Outcome.REFUSED)).sum(),
             unreachable_90d=(last_90 & (pl.col("outcome") == Outcome.UNREACHABLE)).sum(),
-            max_ladder_step=pl.col("step").max(),
+            max_ladder_step=pl.col("step").filter(in_episode).max(),
             last_action_on=on.max(),
         )
         .with_columns(
@@ -277,15 +283,15 @@ def loan_state(
     payments = daily_payments(t["repayments"]).cache()
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
+    repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days).cache()
+    episodes = pairs.select("loan_id", "as_of").join(
+        repaid.select("loan_id", "as_of", "days_past_due"), on=["loan_id", "as_of"], how="left"
+    )
     return (
         pairs.join(loan_terms, on="loan_id")
         .join(app, on="application_id", how="left")
-        .join(
-            repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days),
-            on=["loan_id", "as_of"],
-            how="left",
-        )
-        .join(collection_state(pairs, t["collection_actions"]), on=["loan_id", "as_of"], how="left")
+        .join(repaid, on=["loan_id", "as_of"], how="left")
+        .join(collection_state(episodes, t["collection_actions"]), on=["loan_id", "as_of"], how="left")
         .join(_borrower_state(pairs, loans, ledger), on=["borrower_id", "as_of", "loan_id"], how="left")
         .pipe(_fill_collections)
         .pipe(_fill_borrower)

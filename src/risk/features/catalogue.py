@@ -108,7 +108,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "max_ladder_step",
         "collections",
-        "Highest collections ladder step reached (0 none .. 5 enforcement)",
+        "Highest collections ladder step reached in the current overdue episode (0 none or current .. 5 enforcement)",
         "rank",
         _LOAN,
     ),
