@@ -109,6 +109,7 @@ def test_a_saved_policy_loads_and_predicts_the_same(fitted, overdue_at_as_of, tm
     again = PolicyModels.load(tmp_path / "policy")
     frame = overdue_at_as_of.head(20)
     assert (again.types.probabilities(frame) == models.types.probabilities(frame)).all()
+    assert (again.recovery.share(frame) == models.recovery.share(frame)).all()
 
 
 def test_the_same_log_and_seed_give_the_same_models(tables, params, fitted, overdue_at_as_of):

@@ -23,7 +23,7 @@ import polars as pl
 from risk import io
 from risk.config import Params
 from risk.exceptions import RiskDataError
-from risk.policy.court import RecoveryModel, closed_cases, fit_recovery
+from risk.policy.court import RECOVERY_CELLS, RecoveryModel, closed_cases, fit_recovery
 from risk.policy.effects import ACTION_CODE, MAX_WEIGHT, EffectModel, fit_effects, qini
 from risk.policy.history import CONTROL, decision_history
 from risk.policy.known import known_by
@@ -37,33 +37,39 @@ class PolicyModels:
     recovery: RecoveryModel = RecoveryModel(None, 0.0, 12.0)  # what a judgment recovers (court.py)
 
     def save(self, folder: Path) -> None:
-        """Boosters as LightGBM text files (readable, exact), written to a temporary folder then swapped in."""
+        """Boosters as LightGBM text files (readable, exact), recovery cells in policy.json; swapped in atomically."""
 
         with io.atomic_path(folder) as tmp:
             tmp.mkdir(parents=True)
             self.types.booster.save_model(str(tmp / "types.txt"))
             self.effects.booster.save_model(str(tmp / "effects.txt"))
-            if self.recovery.booster is not None:
-                self.recovery.booster.save_model(str(tmp / "recovery.txt"))
             meta = {
                 "types": list(TYPES),
                 "actions": list(ACTION_CODE),
                 "supported": list(self.effects.supported),
-                "recovery": {"mean_share": self.recovery.mean_share, "months": self.recovery.months_to_recovery},
+                "recovery": {
+                    "mean_share": self.recovery.mean_share,
+                    "months": self.recovery.months_to_recovery,
+                    "cells": None if self.recovery.cells is None else self.recovery.cells.to_dicts(),
+                },
             }
             (tmp / "policy.json").write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> PolicyModels:
         meta = json.loads((folder / "policy.json").read_text())
-        if meta.get("types") != list(TYPES) or meta.get("actions") != list(ACTION_CODE):
-            msg = f"{folder} was fitted by another release (types or actions differ): run `risk policy` again"
+        if (
+            meta.get("types") != list(TYPES)
+            or meta.get("actions") != list(ACTION_CODE)
+            or "cells" not in meta.get("recovery", {})
+        ):
+            msg = f"{folder} was fitted by another release (types, actions or recovery differ): run `risk policy` again"
             raise RiskDataError(msg, rule="policy_fitted")
         types = TypeModel(lgb.Booster(model_file=str(folder / "types.txt")))
         effects = EffectModel(lgb.Booster(model_file=str(folder / "effects.txt")), tuple(meta["supported"]))
-        court = folder / "recovery.txt"
+        cells = meta["recovery"]["cells"]
         recovery = RecoveryModel(
-            lgb.Booster(model_file=str(court)) if court.exists() else None,
+            None if cells is None else pl.DataFrame(cells, schema_overrides=dict.fromkeys(RECOVERY_CELLS, pl.Boolean)),
             meta["recovery"]["mean_share"],
             meta["recovery"]["months"],
         )
