@@ -241,7 +241,8 @@ class LegalParams:
     """When a case goes to the legal team, and whether suing pays."""
 
     refusals_to_refer: int = 3  # refuses to communicate
-    broken_promises_to_refer: int = 3  # proposals made and broken: the borrower's proposal is not credible
+    broken_promises_to_refer: int = 3  # promises broken in 90 days, none running: the proposal is not credible
+    broken_agreements_to_refer: int = 2  # signed agreements broken (plans, extensions, settlements), none running
     court_fee_fixed: float = 300.0  # RMB
     court_fee_rate: float = 0.02  # of the amount claimed
     lawyer_fee: float = 1500.0  # RMB per case
@@ -331,6 +332,56 @@ class PolicyParams:
         _between("policy.court_rate_cap", self.court_rate_cap, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class RecoveryParams:
+    """The recovery book (核销后回收): what the options beyond the daily queue cost and bring."""
+
+    agency_commission: float = 0.35  # an agency's fee on what it recovers (委外催收佣金), from its contract
+    agency_recovery_rate: float = 0.06  # the share of a placed balance the agency's contract quotes it recovers
+    placement_cost: float = 30.0  # RMB per loan placed with an agency (file transfer, compliance review)
+    enforcement_fee: float = 500.0  # RMB to apply for and follow an enforcement (申请执行)
+    settlement_write_down: float = 0.30  # the share of the claim a recovery settlement offer writes down (减免)
+
+    def __post_init__(self) -> None:
+        _between("cases.recovery.settlement_write_down", self.settlement_write_down, 0.0, 1.0)
+        _between("cases.recovery.agency_commission", self.agency_commission, 0.0, 1.0)
+        _between("cases.recovery.agency_recovery_rate", self.agency_recovery_rate, 0.0, 1.0)
+        _between("cases.recovery.enforcement_fee", self.enforcement_fee, 0.0, 1e6)
+        _between("cases.recovery.placement_cost", self.placement_cost, 0.0, 1e6)
+
+
+@dataclass(frozen=True)
+class CaseParams:
+    """Case management (案件管理): agreements followed up, legal cases in order, the recovery book."""
+
+    reminder_days_before: int = 2  # the agreed reminder (SMS) this many days before each agreed date
+    # days from signing to the one-off payment an interest relief or a settlement agrees (the lender's terms)
+    pay_within_days: dict[str, int] = field(default_factory=lambda: {"interest_relief": 14, "settlement": 7})
+    recent_days: int = 7  # kept, broken and completed agreements stay in the day's table this long
+    appeal_days: int = 15  # a judgment is enforceable once the appeal period has passed (上诉期)
+    enforcement_fail_days: int = 180  # enforcement that recovered under 10% this long: request the dishonest list
+    # who may grant what write-down of the balance in a settlement (减免审批权限): the largest share each may grant
+    settlement_approval: dict[str, float] = field(
+        default_factory=lambda: {"collector": 0.05, "team_lead": 0.15, "risk_manager": 0.30, "committee": 0.60}
+    )
+    recovery: RecoveryParams = field(default_factory=RecoveryParams)
+
+    def __post_init__(self) -> None:
+        _between("cases.reminder_days_before", self.reminder_days_before, 0, 30)
+        _positive("cases.recent_days", self.recent_days)
+        _positive("cases.appeal_days", self.appeal_days)
+        _positive("cases.enforcement_fail_days", self.enforcement_fail_days)
+        for kind, days in self.pay_within_days.items():
+            _positive(f"cases.pay_within_days.{kind}", days)
+        shares = list(self.settlement_approval.values())
+        if not shares or shares != sorted(shares) or not all(0.0 <= s <= 1.0 for s in shares):
+            msg = (
+                "cases.settlement_approval: expected approvers from the lowest to the highest authority, each with "
+                f"a larger write-down share in [0, 1], got {self.settlement_approval}"
+            )
+            raise ConfigError(msg)
+
+
 # --- engines ---------------------------------------------------------------------------------------
 ENGINES = ("polars", "spark")  # polars: one process (the default) | spark: partitions of borrowers on Spark
 
@@ -379,6 +430,7 @@ class Params:
     train: TrainParams = field(default_factory=TrainParams)
     score: ScoreParams = field(default_factory=ScoreParams)
     policy: PolicyParams = field(default_factory=PolicyParams)
+    cases: CaseParams = field(default_factory=CaseParams)
     engine: str = "polars"  # polars | spark: how `risk features` and `risk score` run (docs/spark.md)
     spark: SparkParams = field(default_factory=SparkParams)
 

@@ -88,6 +88,8 @@ def case_gates(
         & ~letter_recent
         & c("filed_on").is_null(),
         may_sue=~held & deadline_passed & legal_ground & c("filed_on").is_null() & (c("litigation_net_value") > 0),
+        # an agreed reminder is the one contact a running promise or agreement allows (case management)
+        may_remind=~silenced & ~cooling_all_day & ~contact_capped,
         barred_because=why.list.join("; "),
     )
 

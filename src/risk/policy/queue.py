@@ -23,6 +23,7 @@ from risk.policy.types import TYPES
 from risk.score.collections import CHANNEL_OF_ACTION, legal_referral, next_contact_at
 
 PRE_DUE = "pre_due_reminder"
+AGREED_REMINDER = "agreed_reminder"  # the reminder before an agreed date: the one contact a promise allows
 # the action, in Chinese, for the reasons (中文)
 ACTION_ZH = {
     Action.SMS.value: "短信提醒",
@@ -83,6 +84,8 @@ def action_reasons(frame: pl.DataFrame) -> pl.DataFrame:
         .then(pl.format("no action today: {}", c("barred_because")))
         .when(c("policy") == PRE_DUE)
         .then(pl.lit("not yet overdue, high early-warning risk: a reminder before the due date"))
+        .when(c("policy") == AGREED_REMINDER)
+        .then(pl.lit("the reminder the agreement provides before its next agreed date; no other contact while it runs"))
         .when(c("next_action").is_null())
         .then(pl.lit("no lawful action is expected to recover more than it costs in 30 days"))
         .otherwise(
@@ -104,6 +107,8 @@ def action_reasons(frame: pl.DataFrame) -> pl.DataFrame:
         .then(pl.format("今日不联系：{}", c("barred_because")))
         .when(c("policy") == PRE_DUE)
         .then(pl.lit("尚未逾期、预警风险高：到期前提醒"))
+        .when(c("policy") == AGREED_REMINDER)
+        .then(pl.lit("协议约定还款日前的提醒；协议履行期间不做其他联系"))
         .when(c("next_action").is_null())
         .then(pl.lit("30天内没有收益高于成本的合规行动"))
         .otherwise(
@@ -121,9 +126,19 @@ def action_reasons(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def plan_collections(
-    queue: pl.DataFrame, models: PolicyModels, params: Params, *, as_of: dt.date
+    queue: pl.DataFrame,
+    models: PolicyModels,
+    params: Params,
+    *,
+    as_of: dt.date,
+    agreed_reminders: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The queue planned by the learned policy, and every lawful option considered (for evaluation)."""
+    """The queue planned by the learned policy, and every lawful option considered (for evaluation).
+
+    ``agreed_reminders`` (loan_id, next_agreed_date): loans whose running promise or agreement has its
+    reminder on the work day; each gets an SMS where contact is otherwise lawful, before any pre-due
+    reminder takes the messaging desk's capacity.
+    """
     work_date = as_of + dt.timedelta(days=1)
     c = pl.col
     queue = queue.rename(
@@ -156,7 +171,14 @@ def plan_collections(
     # the control group's borrowers are held out on every loan; the others get their planned loan's action
     control = planned.filter(c("policy") == "hold_out").select("borrower_id")
     taken = planned.filter(c("policy") != "hold_out").select("loan_id", planned_action="action")
-    reminders = _pre_due_reminders(queue, gates, planned, capacity.get("sms", 0))
+    agreed = _agreed_reminders(queue, gates, planned, agreed_reminders, capacity.get("sms", 0))
+    reminded_borrowers = queue.filter(c("loan_id").is_in(agreed.implode()))["borrower_id"]
+    reminders = _pre_due_reminders(
+        queue.filter(~c("borrower_id").is_in(reminded_borrowers.implode())),
+        gates,
+        planned,
+        capacity.get("sms", 0) - agreed.len(),
+    )
     out = (
         queue.join(gates, on="loan_id", how="left")
         .join(best.select("loan_id", best_action="action", best_value="value"), on="loan_id", how="left")
@@ -164,12 +186,15 @@ def plan_collections(
         .join(taken, on="loan_id", how="left")
         .with_columns(
             in_control=c("borrower_id").is_in(control["borrower_id"].implode()),
-            reminded=c("loan_id").is_in(reminders.implode()),
+            reminded=c("loan_id").is_in(reminders.implode()) | c("loan_id").is_in(agreed.implode()),
+            agreed_reminder=c("loan_id").is_in(agreed.implode()),
         )
         .with_columns(
             lawful_options=c("lawful_options").fill_null(0),
             policy=pl.when(c("in_control"))
             .then(pl.lit("hold_out"))
+            .when(c("agreed_reminder"))
+            .then(pl.lit(AGREED_REMINDER))
             .when(c("days_past_due") == 0)
             .then(pl.lit(PRE_DUE))
             .otherwise(pl.lit("champion")),
@@ -177,12 +202,12 @@ def plan_collections(
         .with_columns(
             next_action=pl.when(c("policy") == "hold_out")
             .then(pl.lit(Action.HOLD_OUT.value))
-            .when(c("policy") == PRE_DUE)
+            .when(c("policy").is_in([PRE_DUE, AGREED_REMINDER]))
             .then(pl.when(c("reminded")).then(pl.lit(Action.SMS.value)))
             .otherwise(pl.coalesce("planned_action", pl.when(c("best_value") > 0).then(c("best_action")))),
             scheduled=pl.when(c("policy") == "hold_out")
             .then(pl.lit(False))
-            .when(c("policy") == PRE_DUE)
+            .when(c("policy").is_in([PRE_DUE, AGREED_REMINDER]))
             .then(c("reminded"))
             .otherwise(c("planned_action").is_not_null()),
             assignment_probability=pl.when(c("in_control"))
@@ -190,7 +215,9 @@ def plan_collections(
             .otherwise(pl.lit(1.0 - params.policy.control_share)),
         )
         .with_columns(
-            barred_because=pl.when(c("lawful_options") == 0).then(c("barred_because")).otherwise(pl.lit("")),
+            barred_because=pl.when((c("lawful_options") == 0) & ~c("agreed_reminder"))
+            .then(c("barred_because"))
+            .otherwise(pl.lit("")),
         )
         .pipe(_planned_values, lawful, sms_cost=params.score.cost.get("sms", 0.0))
         .with_columns(
@@ -214,6 +241,28 @@ def plan_collections(
         out.select("loan_id", "policy", "rule_action", "rule_value"), on="loan_id", how="left"
     )
     return out, considered
+
+
+def _agreed_reminders(
+    queue: pl.DataFrame, gates: pl.DataFrame, plan: pl.DataFrame, due: pl.DataFrame | None, sms_capacity: int
+) -> pl.Series:
+    """Loans that get the reminder their agreement asks for on the work day: contact otherwise lawful (no
+    request, complaint, cooling-off or cap), the borrower not held out and given nothing else, one per
+    borrower (the earliest agreed date), within the messaging desk's capacity left by the plan."""
+    c = pl.col
+    if due is None or due.is_empty():
+        return pl.Series("loan_id", [], dtype=pl.String)
+    used = plan.filter(c("team") == "sms").height
+    busy = plan.filter(c("loan_id").is_not_null() | (c("policy") == "hold_out")).select("borrower_id")
+    return (
+        queue.select("loan_id", "borrower_id")
+        .join(due.select("loan_id", "next_agreed_date"), on="loan_id")
+        .join(gates.filter(c("may_remind")).select("loan_id"), on="loan_id", how="semi")
+        .join(busy, on="borrower_id", how="anti")
+        .sort("next_agreed_date", "loan_id")
+        .unique("borrower_id", keep="first", maintain_order=True)
+        .head(max(sms_capacity - used, 0))["loan_id"]
+    )
 
 
 def _pre_due_reminders(queue: pl.DataFrame, gates: pl.DataFrame, plan: pl.DataFrame, sms_capacity: int) -> pl.Series:
@@ -242,7 +291,7 @@ def _planned_values(frame: pl.DataFrame, lawful: pl.DataFrame, *, sms_cost: floa
     )
     c = pl.col
     return frame.join(picked, on=["loan_id", "next_action"], how="left").with_columns(
-        action_cost=pl.when(c("policy") == PRE_DUE)
+        action_cost=pl.when(c("policy").is_in([PRE_DUE, AGREED_REMINDER]))
         .then(pl.when(c("next_action").is_not_null()).then(pl.lit(sms_cost)))
         .otherwise(c("action_cost"))
     )

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from risk.config import CollectionRules, ContactRules
+from risk.cases.agreements import agreed_dates
+from risk.config import CaseParams, CollectionRules, ContactRules
 from risk.contract import CONTACT_CHANNELS, Action, AgreementKind, AgreementStatus, Outcome
 
 CONTACTS = (
@@ -37,8 +38,13 @@ def violations(
     contact: ContactRules,
     *,
     work_date: dt.date,
+    cases: CaseParams | None = None,
 ) -> pl.DataFrame:
-    """One row per (loan_id, borrower_id, rule) the scheduled actions of ``queue`` break on ``work_date``."""
+    """One row per (loan_id, borrower_id, rule) the scheduled actions of ``queue`` break on ``work_date``.
+
+    With ``cases``, an SMS on the day an agreement's reminder falls (``cases.reminder_days_before`` its
+    next agreed date) is the one contact a running promise or agreement allows.
+    """
     c = pl.col
     planned = queue.filter(c("scheduled"), c("next_action") != Action.HOLD_OUT.value).select(
         "loan_id", "borrower_id", "next_action", "next_contact_at"
@@ -106,9 +112,17 @@ def violations(
             c("promised_date") + pl.duration(days=rules.promise_grace_days) >= pl.lit(work_date),
             open_,
         )
-        add(planned.join(promise, on="loan_id", how="semi"), "action_during_a_running_promise")
+        held = planned
+        if cases is not None:
+            reminder_day = pl.lit(work_date) + pl.duration(days=cases.reminder_days_before)
+            agreed = agreed_dates(ag.filter(open_), cases).filter(c("agreed_date") == reminder_day)
+            reminder = ag.join(agreed, on="agreement_id").select("loan_id").unique()
+            held = planned.filter(
+                ~((c("next_action") == Action.SMS.value) & c("loan_id").is_in(reminder["loan_id"].implode()))
+            )
+        add(held.join(promise, on="loan_id", how="semi"), "action_during_a_running_promise")
         running = ag.filter(c("kind") != AgreementKind.PROMISE_TO_PAY.value, open_)
-        add(planned.join(running, on="loan_id", how="semi"), "action_during_a_running_agreement")
+        add(held.join(running, on="loan_id", how="semi"), "action_during_a_running_agreement")
     suits = planned.filter(c("next_action") == Action.LITIGATION.value)
     if "legal_cases" in tables:
         ready = tables["legal_cases"].filter(

@@ -49,7 +49,9 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     queue = io.read_parquet(queue_path)
     tables = io.read_book(paths.validated)
     work_date = queue["work_date"][0] if queue.height else as_of
-    broken = violations(queue, tables, params.collection_rules, params.score.contact, work_date=work_date)
+    broken = violations(
+        queue, tables, params.collection_rules, params.score.contact, work_date=work_date, cases=params.cases
+    )
     figures: dict[str, object] = {
         "as_of": as_of.isoformat(),
         "strategy": params.policy.strategy,

@@ -85,7 +85,16 @@ def legal_referral(frame: pl.DataFrame, legal: LegalParams) -> pl.DataFrame:
     refuses = (c("refusals_90d") >= legal.refusals_to_refer) | (
         (c("unreachable_90d") >= legal.refusals_to_refer) & (c("reach_rate_90d").fill_null(0) == 0)
     )
-    unreasonable = c("broken_promises_90d") >= legal.broken_promises_to_refer
+    # proposals made and broken, with none running now: a borrower keeping a promise or a plan is not refused
+    in_sight = pl.lit(False)
+    if "promise_until" in frame.columns:
+        in_sight = in_sight | (c("promise_until").is_not_null() & (c("promise_until") > c("as_of")))
+    if "agreement_running" in frame.columns:
+        in_sight = in_sight | c("agreement_running").fill_null(False)
+    broken = c("broken_promises_90d") >= legal.broken_promises_to_refer
+    if "agreements_broken" in frame.columns:
+        broken = broken | (c("agreements_broken").fill_null(0) >= legal.broken_agreements_to_refer)
+    unreasonable = broken & ~in_sight
     malicious = c("overdue_type") == OverdueType.MALICIOUS.value
     criteria = pl.concat_list(
         [

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from risk.cases.agreements import AGREEMENT_STATE_ORDER
 from risk.config import Params
 from risk.contract import CONTACT_CHANNELS, REACHED_OUTCOMES, VOICE_CHANNELS, Decision, Outcome
 from risk.features.build import application_snapshots, loan_snapshots
@@ -54,6 +55,8 @@ COLLECTIONS_COLUMNS = [
     "expected_value",
     "barred_because",
     "promise_until",
+    "agreement_state",
+    "next_agreed_date",
     "rule_overdue_type",
     "rule_action",
     "rule_value",
@@ -179,13 +182,23 @@ def rules_only(queue: pl.DataFrame) -> pl.DataFrame:
 
 
 def plan_queue(
-    scored: pl.DataFrame, models: Models, params: Params, *, as_of: dt.date
+    scored: pl.DataFrame,
+    models: Models,
+    params: Params,
+    *,
+    as_of: dt.date,
+    agreements: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The collections queue and, when the learned policy planned it, every lawful option it weighed."""
+    """The collections queue and, when the learned policy planned it, every lawful option it weighed.
+
+    ``agreements`` is the day's agreements table (case management): each queued loan shows its agreement's
+    state and next agreed date, and the learned plan sends the reminders that fall on the work day.
+    """
     queue = build_collections_queue(scored, params.score, as_of=as_of)
     options = None
+    reminders = agreements.filter(pl.col("remind_on_work_date")) if agreements is not None else None
     if models.policy is not None and params.policy.strategy == "learned":
-        queue, options = plan_collections(queue, models.policy, params, as_of=as_of)
+        queue, options = plan_collections(queue, models.policy, params, as_of=as_of, agreed_reminders=reminders)
     else:
         queue = rules_only(queue)
     # reasons only for queue rows: early-warning reasons before 30 days past due, cure reasons after
@@ -197,7 +210,29 @@ def plan_queue(
             _with_reasons(late, models.cure, params.score.reasons, -1),
         ]
     ).sort("priority_rank")
-    return queue.select(COLLECTIONS_COLUMNS), options
+    return queue.pipe(with_agreement_state, agreements).select(COLLECTIONS_COLUMNS), options
+
+
+def with_agreement_state(queue: pl.DataFrame, agreements: pl.DataFrame | None) -> pl.DataFrame:
+    """``agreement_state`` and ``next_agreed_date`` of each loan's most pressing agreement (one due for a
+    reminder, then one running, then the latest broken, kept or completed); null without one."""
+    if agreements is None or agreements.is_empty():
+        return queue.with_columns(
+            agreement_state=pl.lit(None, dtype=pl.String), next_agreed_date=pl.lit(None, dtype=pl.Date)
+        )
+    order = {state: i for i, state in enumerate(AGREEMENT_STATE_ORDER)}
+    latest = (
+        agreements.sort(
+            pl.col("state").replace_strict(order, default=len(order), return_dtype=pl.Int64),
+            pl.col("state_on"),
+            "agreement_id",
+            descending=[False, True, False],
+        )
+        .group_by("loan_id", maintain_order=True)
+        .first()
+        .select("loan_id", agreement_state="state", next_agreed_date="next_agreed_date")
+    )
+    return queue.join(latest, on="loan_id", how="left")
 
 
 def collections_queue(scored: pl.DataFrame, models: Models, params: Params, *, as_of: dt.date) -> pl.DataFrame:

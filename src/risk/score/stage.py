@@ -9,6 +9,7 @@ from pathlib import Path
 
 from risk import io
 from risk.case_tables import WITHOUT
+from risk.cases.day import case_day
 from risk.config import Params
 from risk.contract import CASE_TABLES
 from risk.delinquency import instalment_ledger
@@ -71,7 +72,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
 
             day = score_tables(paths, params, params.spark, models, as_of=as_of)
             n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
-            options = None
+            options, cases = None, {}
         else:
             tables = io.read_book(paths.validated)
             # one instalment ledger for both snapshot tables
@@ -80,9 +81,10 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
             scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
             n_open = scored.height
             n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
-            cq, options = plan_queue(scored, models, params, as_of=as_of)
+            cases = case_day(tables, scored, models.policy, params, as_of=as_of)
+            cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
             rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger)
-        day_tables = {"collections_queue": cq, "review_queue": rq}
+        day_tables = {"collections_queue": cq, "review_queue": rq, **cases}
         if options is not None:
             day_tables["collections_options"] = options
         write_day(day_tables, scored=paths.scored, database=paths.duckdb, as_of=as_of)
@@ -92,5 +94,8 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
         + (f" ({n_charged_off:,} charged off), " if n_charged_off is not None else ", ")
         + f"collections_queue {cq.height:,} "
         f"({int(cq['scheduled'].sum()):,} scheduled, {int(cq['legal_referral'].sum()):,} to legal), "
-        f"review_queue {rq.height:,}; {took:.1f}s -> {paths.scored}" + unknown_without_case_tables(paths.validated)
+        f"review_queue {rq.height:,}"
+        + "".join(f", {name} {frame.height:,}" for name, frame in cases.items())
+        + f"; {took:.1f}s -> {paths.scored}"
+        + unknown_without_case_tables(paths.validated)
     )

@@ -9,7 +9,9 @@ import numpy as np
 from risk.contract import Product
 
 # days overdue after which the contract allows acceleration and legal action
-CONTRACT_MAX_OVERDUE = {Product.CASH_LOAN: 90, Product.CONSUMER_INSTALMENT: 60, Product.MICRO_BUSINESS: 180}
+# the contract's maximum days overdue before acceleration and legal action: below the charge-off point
+# (180 days) for every product, or the "overdue beyond the contract's maximum" criterion could never fire
+CONTRACT_MAX_OVERDUE = {Product.CASH_LOAN: 90, Product.CONSUMER_INSTALMENT: 60, Product.MICRO_BUSINESS: 120}
 RATE_FLOOR, RATE_CAP = 0.10, 0.36
 RATE_PRODUCT = {Product.CASH_LOAN: 0.02, Product.CONSUMER_INSTALMENT: -0.02, Product.MICRO_BUSINESS: -0.04}
 

@@ -1,0 +1,84 @@
+"""The day's case-management tables from the validated tables and the day's scored loans.
+
+Called by the score stage after the collections plan: the agreements table, the legal queue and the
+recovery queue (each only when the export has what it needs: no agreements table without
+``agreements``, no legal queue without ``legal_cases``; the recovery queue always).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from risk.cases.agreements import agreements_day
+from risk.cases.legal import LEGAL_COLUMNS, legal_queue
+from risk.cases.recovery import recovery_queue
+from risk.config import Params
+from risk.contract import Action
+from risk.policy.court import RecoveryModel, closed_cases, fit_recovery
+from risk.policy.effects import with_type_probabilities
+from risk.policy.fit import PolicyModels
+
+
+def recovery_model(tables: Mapping[str, pl.DataFrame], policy: PolicyModels | None, params: Params) -> RecoveryModel:
+    """The learned policy's court-recovery model; without one (the rules strategy), the same model fitted
+    here on the book's closed cases (a few hundred rows: milliseconds)."""
+    if policy is not None:
+        return policy.recovery
+    if "legal_cases" not in tables:
+        return RecoveryModel(None, 0.0, 12.0)
+    return fit_recovery(closed_cases(tables, data_as_of=params.data.as_of), seed=params.seed)[0]
+
+
+def case_day(
+    tables: Mapping[str, pl.DataFrame],
+    scored: pl.DataFrame,
+    policy: PolicyModels | None,
+    params: Params,
+    *,
+    as_of: dt.date,
+) -> dict[str, pl.DataFrame]:
+    """``agreements_day``, ``legal_queue`` and ``recovery_queue`` for ``as_of`` (those the tables allow)."""
+    c = pl.col
+    court = recovery_model(tables, policy, params)
+    priced = court.economics(scored, params.score.legal, rate_cap=params.policy.court_rate_cap)
+    out: dict[str, pl.DataFrame] = {}
+    if "agreements" in tables:
+        out["agreements_day"] = agreements_day(
+            tables["agreements"],
+            tables["repayments"],
+            tables["loans"],
+            params.cases,
+            grace_days=params.collection_rules.promise_grace_days,
+            as_of=as_of,
+        )
+    if "legal_cases" in tables:
+        legal = legal_queue(tables["legal_cases"], tables["loans"], priced, params.cases, as_of=as_of)
+        out["legal_queue"] = legal
+    else:
+        legal = pl.DataFrame(schema={k: pl.Null for k in LEGAL_COLUMNS}).select(
+            pl.col("loan_id").cast(pl.String),
+            *(pl.col(k).cast(pl.String) for k in ("state", "next_step")),
+            *(pl.col(k).cast(pl.Float64) for k in ("awarded_amount", "recovered_amount")),
+            pl.col("fileable").cast(pl.Boolean),
+        )
+    charged_off = priced.filter(c("days_past_due") >= params.score.charge_off_dpd)
+    gain = None
+    if policy is not None and charged_off.height:
+        typed = with_type_probabilities(charged_off, policy.types)
+        gain = policy.effects.expected_paid(typed).filter(c("action") == Action.SETTLEMENT.value)
+    share = pl.Series(court.share(charged_off.with_columns(claim=c("court_claim"))), dtype=pl.Float64)
+    out["recovery_queue"] = recovery_queue(
+        charged_off,
+        legal,
+        gain,
+        params.cases,
+        params.score.legal,
+        recovery_share=share,
+        months_to_recovery=court.months_to_recovery,
+        settlement_cost=params.score.cost.get("negotiation", 0.0),
+        as_of=as_of,
+    )
+    return out
