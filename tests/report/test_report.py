@@ -228,7 +228,7 @@ def _self_contained_images(page: str) -> list[str]:
 
 
 def test_report_is_one_self_contained_page_with_every_section(small_book, small_features):
-    """Six h2 sections; every image is a data: URI; nothing is fetched from the network."""
+    """Eight h2 sections, numbered in order; every image is a data: URI; nothing is fetched from the network."""
     as_of = small_features.loan_snapshots["as_of"].max()
     snapshots = small_features.loan_snapshots.select("loan_id", "as_of", "days_past_due")
     page = render_report(
@@ -247,8 +247,11 @@ def test_report_is_one_self_contained_page_with_every_section(small_book, small_
         "Models",
         "Queues",
         "Collections",
+        "Agreements",
+        "Legal",
     ]
-    assert len(_self_contained_images(page)) == 7
+    assert [h.split(".", 1)[0] for h in headings] == [str(i) for i in range(1, 9)]
+    assert len(_self_contained_images(page)) == 8  # the agreements chart; no court-recovery figures given
     for text in (
         "90+ dpd on balance",
         "FPD30",

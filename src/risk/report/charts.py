@@ -295,3 +295,46 @@ def capacity_figure(curve: pl.DataFrame, *, scheduled: int | None = None) -> Fig
         ylabel="Cumulative expected value (RMB)",
     )
     return fig
+
+
+AGREEMENT_OUTCOMES = (("kept", BLUE), ("completed", "#7fb3d9"), ("broken", RED))  # shares of the resolved
+
+
+def agreement_outcomes_figure(panels: dict[str, pl.DataFrame]) -> Figure:
+    """Stacked bars, one panel per grouping (its frame's first column): kept, completed and broken shares of the
+    resolved agreements, with the number resolved."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 3.2), squeeze=False)
+    for ax, (title, t) in zip(axes[0], panels.items(), strict=True):
+        t = t.filter(pl.col("resolved") > 0).reverse()
+        names = [f"{n.replace('_', ' ')} (n={r:,})" for n, r in zip(t[t.columns[0]], t["resolved"], strict=True)]
+        left = np.zeros(t.height)
+        for status, colour in AGREEMENT_OUTCOMES:
+            share = t[status].fill_null(0.0).to_numpy()
+            ax.barh(names, share, left=left, color=colour, label=status)
+            left += share
+        ax.xaxis.set_major_formatter(PCT)
+        ax.set_xlim(0, 1)
+        ax.grid(axis="y", visible=False)
+        ax.set(title=title, xlabel="Share of resolved agreements (%)")
+    axes[0][0].legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.08), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def recovery_calibration_figure(calibration: pl.DataFrame) -> Figure:
+    """Observed against predicted share of the claim recovered, by decile of the court-recovery model."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    top = max(float(calibration["predicted"].max()), float(calibration["observed"].max()), 0.05) * 1.1
+    ax.plot([0, top], [0, top], ls=":", c=GREY, label="perfect calibration")
+    ax.plot(calibration["predicted"], calibration["observed"], marker="o", ms=4, color=BLUE, label="by decile")
+    ax.xaxis.set_major_formatter(PCT)
+    ax.yaxis.set_major_formatter(PCT)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set(
+        title="Court recovery: observed vs predicted, by decile",
+        xlabel="Predicted share of the claim recovered (%)",
+        ylabel="Observed share recovered (%)",
+    )
+    ax.legend(fontsize=8)
+    return fig

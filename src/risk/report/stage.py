@@ -28,9 +28,9 @@ def report_path(paths: Paths) -> Path:
 
 
 def read_tables(paths: Paths) -> dict[str, pl.DataFrame]:
-    """The validated contract tables, plus the simulator's truth table and an application-only source's
-    ``outcomes`` when there are."""
-    tables = io.read_tables(paths.validated)
+    """The validated contract tables and whichever case tables the export has, plus the simulator's truth
+    table and an application-only source's ``outcomes`` when there are."""
+    tables = io.read_book(paths.validated)
     outcomes = paths.validated / "outcomes.parquet"
     if outcomes.exists():
         tables["outcomes"] = io.read_parquet(outcomes, table="outcomes")
