@@ -61,7 +61,8 @@ def test_a_case_walks_through_every_state_in_order():
         (dt.date(2025, 1, 20), "letter_sent", "await_response"),
         (dt.date(2025, 2, 1), "deadline_passed", "file_suit"),
         (dt.date(2025, 4, 1), "filed", "await_judgment"),
-        (dt.date(2025, 6, 5), "judged", "apply_enforcement"),
+        (dt.date(2025, 6, 5), "judged", "await_appeal_period"),
+        (dt.date(2025, 6, 20), "judged", "apply_enforcement"),
         (dt.date(2025, 8, 1), "enforcing", "monitor_enforcement"),
         (dt.date(2026, 1, 5), "enforcing", "request_dishonest_listing"),
         (dt.date(2026, 3, 1), "listed_dishonest", "monitor_listing"),
@@ -93,8 +94,9 @@ def test_a_suit_that_does_not_pay_turns_to_settlement():
 
 def test_enforcement_waits_for_the_appeal_period_after_judgment():
     row = step(dt.date(2025, 6, 5))
-    assert row["next_step"] == "apply_enforcement"
+    assert row["next_step"] == "await_appeal_period"
     assert row["next_step_on"] == dt.date(2025, 6, 17)  # judgment + 15 days of appeal, from the next day
+    assert step(dt.date(2025, 6, 16))["next_step"] == "apply_enforcement"  # the work day is the 17th
 
 
 def test_closed_cases_leave_the_queue():

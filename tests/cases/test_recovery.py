@@ -32,7 +32,7 @@ def charged_off(**over) -> pl.DataFrame:
     return pl.DataFrame([{**base, **over}])
 
 
-def legal(state: str | None = None, award: float | None = None) -> pl.DataFrame:
+def legal(state: str | None = None, award: float | None = None, step: str = "await_judgment") -> pl.DataFrame:
     rows = (
         []
         if state is None
@@ -40,7 +40,7 @@ def legal(state: str | None = None, award: float | None = None) -> pl.DataFrame:
             {
                 "loan_id": "L1",
                 "state": state,
-                "next_step": "x",
+                "next_step": step,
                 "awarded_amount": award,
                 "recovered_amount": 0.0,
                 "fileable": True,
@@ -88,9 +88,13 @@ def test_each_option_priced_by_hand_and_the_best_recommended():
 
 
 def test_a_judgment_is_enforced_when_the_borrowers_assets_pay_for_it():
-    row = queue(charged_off(), legal("judged", award=10_000.0), gain=None, share=0.4)
+    row = queue(charged_off(), legal("judged", award=10_000.0, step="apply_enforcement"), gain=None, share=0.4)
     assert row["value_enforcement"] == pytest.approx(10_000 * 0.4 - 500)
     assert row["recommended_action"] == "enforcement"
+    # inside the appeal period the judgment cannot be enforced yet: the case stays on its legal track
+    waiting = queue(charged_off(), legal("judged", award=10_000.0, step="await_appeal_period"), gain=None)
+    assert waiting["value_enforcement"] is None
+    assert waiting["recommended_action"] == "litigation"
 
 
 def test_nothing_worth_its_cost_is_written_off():

@@ -129,6 +129,8 @@ def next_steps(frame: pl.DataFrame, params: CaseParams, *, as_of: dt.date) -> pl
         .then(pl.lit("await_judgment"))
         .when((c("state") == JUDGED) & (award > 0) & (c("recovered_then") >= award - 1.0))
         .then(pl.lit("close_recovered"))
+        .when((c("state") == JUDGED) & (enforceable_on > work))
+        .then(pl.lit("await_appeal_period"))  # 上诉期: the judgment is not enforceable yet
         .when(c("state") == JUDGED)
         .then(pl.lit("apply_enforcement"))
         .when((c("state") == ENFORCING) & enforcement_failed)
@@ -140,8 +142,8 @@ def next_steps(frame: pl.DataFrame, params: CaseParams, *, as_of: dt.date) -> pl
     due = (
         pl.when(c("next_step") == "await_response")
         .then(c("deadline") + pl.duration(days=1))
-        .when(c("next_step") == "apply_enforcement")
-        .then(pl.max_horizontal(enforceable_on, work))
+        .when(c("next_step") == "await_appeal_period")
+        .then(enforceable_on)
         .when(c("next_step").is_in(["await_judgment", "monitor_enforcement", "monitor_listing"]))
         .then(None)
         .otherwise(work)
@@ -157,7 +159,8 @@ REASON_EN = {
     "negotiate_settlement": "the deadline passed but a suit is expected to lose RMB {}: settle instead",
     "await_judgment": "filed, awaiting judgment",
     "close_recovered": "the award has been recovered",
-    "apply_enforcement": "judged: apply for enforcement once the appeal period is over",
+    "await_appeal_period": "judged: enforceable once the appeal period is over",
+    "apply_enforcement": "judged and past the appeal period: apply for enforcement",
     "request_dishonest_listing": "enforcement recovered under 10% of the award: ask for the dishonest-debtor list",
     "monitor_enforcement": "enforcement under way",
     "monitor_listing": "on the dishonest-debtor list",
@@ -170,7 +173,8 @@ REASON_ZH = {
     "negotiate_settlement": "回复期限已过，但预计诉讼亏损{}元：建议和解",
     "await_judgment": "已起诉，等待判决",
     "close_recovered": "判决金额已回收",
-    "apply_enforcement": "已判决：上诉期满后申请强制执行",
+    "await_appeal_period": "已判决：上诉期满后方可申请强制执行",
+    "apply_enforcement": "已判决且上诉期已过：申请强制执行",
     "request_dishonest_listing": "强制执行回收不足判决金额10%：申请纳入失信被执行人名单",
     "monitor_enforcement": "强制执行中",
     "monitor_listing": "已纳入失信被执行人名单",

@@ -7,8 +7,8 @@ collection, 停催). Each option is priced by the same economics as the daily qu
 own court outcomes (court.py), enforcement by the share a judgment recovers from this borrower's assets,
 the settlement by the effect learned from the log (the extra amount it brings in over doing nothing in 30
 days, at most the offered amount), the agency by its contract (quoted recovery less commission). A case
-already in court continues on the legal queue's track. The best option is recommended when it is worth
-more than writing off, with every option's value as the reason.
+already in court continues on the legal queue's track (enforcement once its judgment is enforceable). The
+best option is recommended when it is worth more than writing off, with every option's value as the reason.
 
 Pure: the day's scored charged-off loans (features, evidence, suit economics, learned gains) in, the
 queue out.
@@ -113,7 +113,7 @@ def recovery_queue(
     unpaid_award = (c("award").fill_null(0.0) - c("recovered").fill_null(0.0)).clip(lower_bound=0.0)
     values = {
         LITIGATION: pl.when(~in_court & c("fileable").fill_null(True)).then(c("litigation_net_value")),
-        ENFORCEMENT: pl.when(c("legal_state") == JUDGED).then(
+        ENFORCEMENT: pl.when(c("legal_next_step") == "apply_enforcement").then(
             unpaid_award * c("recovery_share").fill_null(0.0) / discount - rec.enforcement_fee
         ),
         SETTLEMENT_OFFER: pl.when(c("gain").is_not_null() & (~in_court | (c("legal_state") == DEADLINE_PASSED))).then(
@@ -130,7 +130,9 @@ def recovery_queue(
         best = pl.when(c(f"value_{k}").fill_null(-1.0) >= best_value).then(pl.lit(k)).otherwise(best)
     best = pl.when(best_value > 0).then(best).otherwise(pl.lit(WRITE_OFF))
     # a case in court continues on its legal track, whatever else the options are worth
-    recommended = pl.when(in_court & (c("legal_state") != JUDGED)).then(pl.lit(LITIGATION)).otherwise(best)
+    recommended = (
+        pl.when(in_court & (c("legal_next_step") != "apply_enforcement")).then(pl.lit(LITIGATION)).otherwise(best)
+    )
     money = lambda col: c(col).round(0).cast(pl.Int64).cast(pl.String).fill_null("-")  # noqa: E731
     reason_en = pl.format(
         "{} days past due, claim RMB {}; litigation {}, enforcement {}, settlement offer {}, agency {} (RMB, net)",

@@ -137,3 +137,54 @@ def violations(
         if found
         else pl.DataFrame(schema={"loan_id": pl.String, "borrower_id": pl.String, "rule": pl.String})
     )
+
+
+def case_violations(
+    legal_queue: pl.DataFrame | None,
+    recovery_queue: pl.DataFrame | None,
+    tables: Mapping[str, pl.DataFrame],
+    *,
+    work_date: dt.date,
+    appeal_days: int,
+) -> pl.DataFrame:
+    """One row per (loan_id, rule) the legal and recovery queues' next steps break, checked against the raw
+    ``legal_cases`` (not the queues' own states): a suit before the letter's deadline or without the contract,
+    identity and disbursement proof; enforcement without a judgment or inside its appeal period; a
+    dishonest-debtor listing without enforcement."""
+    c = pl.col
+    empty = pl.DataFrame(schema={"loan_id": pl.String, "rule": pl.String})
+    if "legal_cases" not in tables:
+        return empty
+    day = pl.lit(work_date)
+    known = tables["legal_cases"].filter(c("registered_on") < day)
+    ready_to_sue = known.filter(
+        c("letter_sent_on").is_not_null(),
+        c("response_deadline") < day,
+        c("evidence_contract") & c("evidence_identity") & c("evidence_disbursement"),
+    )
+    judged = known.filter(c("judgment_on") + pl.duration(days=appeal_days) < day)
+    enforced = known.filter(c("enforcement_on") < day)
+    steps = []
+    if legal_queue is not None:
+        steps.append(legal_queue.select("loan_id", step="next_step"))
+    if recovery_queue is not None:
+        steps.append(
+            recovery_queue.filter(c("recommended_action") == "enforcement").select(
+                "loan_id", step=pl.lit("apply_enforcement")
+            )
+        )
+    if not steps:
+        return empty
+    step = pl.concat(steps)
+    found = [
+        step.filter(c("step") == "file_suit")
+        .join(ready_to_sue, on="loan_id", how="anti")
+        .select("loan_id", rule=pl.lit("suit_before_the_deadline_or_without_filing_evidence")),
+        step.filter(c("step") == "apply_enforcement")
+        .join(judged, on="loan_id", how="anti")
+        .select("loan_id", rule=pl.lit("enforcement_without_an_enforceable_judgment")),
+        step.filter(c("step") == "request_dishonest_listing")
+        .join(enforced, on="loan_id", how="anti")
+        .select("loan_id", rule=pl.lit("listing_without_enforcement")),
+    ]
+    return pl.concat(found)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import polars as pl
 
 from risk import io
 from risk.config import Params
@@ -10,7 +15,7 @@ from risk.exceptions import RiskDataError
 from risk.paths import Paths
 from risk.policy.evaluate import evaluate_day
 from risk.policy.fit import fit_policy
-from risk.policy.replay import violations
+from risk.policy.replay import case_violations, violations
 from risk.score.sinks import day_folder
 
 
@@ -39,6 +44,37 @@ def run_fit(paths: Paths, params: Params) -> str:
     )
 
 
+def case_figures(folder: Path, tables: Mapping[str, pl.DataFrame], params: Params, *, work_date: dt.date) -> dict:
+    """The day's case-management tables in figures, and their next steps replayed against the legal order."""
+    day = {
+        name: io.read_parquet(folder / f"{name}.parquet")
+        for name in ("agreements_day", "legal_queue", "recovery_queue")
+        if (folder / f"{name}.parquet").exists()
+    }
+    broken = case_violations(
+        day.get("legal_queue"),
+        day.get("recovery_queue"),
+        tables,
+        work_date=work_date,
+        appeal_days=params.cases.appeal_days,
+    )
+    out: dict[str, object] = {
+        "case_violations": broken.height,
+        "case_violations_by_rule": dict(broken.group_by("rule").len().iter_rows()) if broken.height else {},
+    }
+    if "agreements_day" in day:
+        out["agreements_by_state"] = dict(day["agreements_day"].group_by("state").len().sort("state").iter_rows())
+    if "legal_queue" in day:
+        out["legal_next_steps"] = dict(day["legal_queue"].group_by("next_step").len().sort("next_step").iter_rows())
+    if "recovery_queue" in day:
+        r = day["recovery_queue"].group_by("recommended_action").agg(pl.len(), pl.col("expected_value").sum())
+        out["recovery_actions"] = {
+            row["recommended_action"]: {"loans": row["len"], "expected_value": round(row["expected_value"], 0)}
+            for row in r.sort("recommended_action").iter_rows(named=True)
+        }
+    return out
+
+
 def run_evaluate(paths: Paths, params: Params) -> str:
     """metrics/policy.json: the day's plan against the truth (when simulated) and replayed against the rules."""
     as_of = params.data.as_of
@@ -60,6 +96,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         "lawful_violations": broken.height,
         "lawful_violations_by_rule": dict(broken.group_by("rule").len().iter_rows()) if broken.height else {},
     }
+    figures |= case_figures(folder, tables, params, work_date=work_date)
     truth_actions, truth = paths.raw / "truth_actions.parquet", paths.raw / "truth.parquet"
     if options_path.exists() and truth_actions.exists() and truth.exists():
         figures |= evaluate_day(
@@ -81,6 +118,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         else "no truth"
     )
     return (
-        f"evaluate-policy {as_of}: {broken.height} rule violations in {figures['scheduled']:,} planned; "
+        f"evaluate-policy {as_of}: {broken.height} rule violations in {figures['scheduled']:,} planned, "
+        f"{figures['case_violations']} in the legal and recovery queues' next steps; "
         f"net 30-day recovery {summary}"
     )
