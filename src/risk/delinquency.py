@@ -125,3 +125,102 @@ def days_past_due_at(ledger: pl.LazyFrame, pairs: pl.LazyFrame) -> pl.LazyFrame:
         .group_by("loan_id", "as_of")
         .agg(days_past_due_expr(pl.col("as_of")).max().fill_null(0).alias("days_past_due"))
     )
+
+
+# --- re-ageing (重新账龄): a kept instalment plan or extension moves the due dates --------------------------
+REAGEING_KINDS = ("instalment_plan", "extension")
+
+
+def reageing_windows(agreements: pl.LazyFrame) -> pl.LazyFrame:
+    """The plans and extensions that re-age a loan, from the day signed to the day the record says they
+    ended (kept, completed or broken: ``status_on``); still open while active.
+
+    An interest relief or a settlement sets no new due date in the agreement's terms, so it re-ages nothing.
+    Point-in-time: whether a window is open at a date depends only on records dated by then.
+    """
+    c = pl.col
+    return agreements.filter(c("kind").is_in(REAGEING_KINDS)).select(
+        "loan_id",
+        "agreement_id",
+        "kind",
+        signed_on=c("signed_at").dt.date(),
+        ends_on=pl.when(c("status") != "active").then(c("status_on")),
+        extension_days=c("extension_days"),
+        plan_instalments=c("plan_instalments"),
+        plan_first_due=c("plan_first_due"),
+        plan_instalment_amount=c("plan_instalment_amount"),
+    )
+
+
+def reaged_days_past_due(
+    ledger: pl.LazyFrame, payments: pl.LazyFrame, windows: pl.LazyFrame, pairs: pl.LazyFrame, *, grace_days: int
+) -> pl.LazyFrame:
+    """Days past due under the agreed schedule for each (loan_id, as_of) pair a plan or extension re-ages.
+
+    The agreement in force at as_of is the latest one signed by then whose window is still open. Under a
+    plan, the plan's monthly instalments replace the contract's: payments since signing go to them in order,
+    and days past due count from the first one unpaid. Under an extension, the instalments overdue at
+    signing fall due ``extension_days`` after signing; the rest keep their dates. An agreed payment more than
+    ``grace_days`` late breaks the agreement on that first miss, whatever the record says yet: the loan is
+    back on the contract. Pairs under no agreement in force are absent (the contract's days past due stand).
+    """
+    c = pl.col
+    a = c("as_of")
+    in_force = (
+        pairs.select("loan_id", "as_of")
+        .join(windows, on="loan_id")
+        .filter(c("signed_on") <= a, c("ends_on").is_null() | (c("ends_on") > a))
+        .sort("signed_on", "agreement_id")
+        .group_by("loan_id", "as_of")
+        .last()
+    )
+    plans = in_force.filter(c("kind") == "instalment_plan")
+    paid_since = (
+        plans.select("loan_id", "as_of", "signed_on")
+        .join(payments.select("loan_id", "paid_on", "amount"), on="loan_id")
+        .filter(c("paid_on") >= c("signed_on"), c("paid_on") <= a)
+        .group_by("loan_id", "as_of")
+        .agg(paid_since=c("amount").sum())
+    )
+    plan_late = (
+        plans.join(paid_since, on=["loan_id", "as_of"], how="left")
+        .with_columns(k=pl.int_ranges(1, c("plan_instalments").fill_null(0) + 1))
+        .explode("k")
+        .filter(c("k").is_not_null())
+        .with_columns(
+            agreed_due=c("plan_first_due").dt.offset_by(pl.format("{}mo", c("k") - 1)),
+            agreed_to_date=c("k") * c("plan_instalment_amount"),
+        )
+        .filter(c("agreed_due") < a, c("paid_since").fill_null(0.0) < c("agreed_to_date") - PAID_TOLERANCE)
+        .group_by("loan_id", "as_of")
+        .agg(days_past_due=(a - c("agreed_due")).dt.total_days().max())
+    )
+    plan_dpd = (
+        plans.select("loan_id", "as_of")
+        .join(plan_late, on=["loan_id", "as_of"], how="left")
+        .with_columns(c("days_past_due").fill_null(0))
+        .filter(c("days_past_due") <= grace_days)  # a plan breaks on its first miss
+    )
+    extensions = in_force.filter(c("kind") == "extension")
+    deferred = (pl.col("due_date") < c("signed_on")) & ~paid_by(c("signed_on"))
+    extension_dpd = (
+        extensions.select("loan_id", "as_of", "signed_on", "extension_days")
+        .join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
+        .with_columns(deferred=deferred)
+        .with_columns(
+            due_date=pl.when(c("deferred"))
+            .then(c("signed_on") + pl.duration(days=c("extension_days")))
+            .otherwise(c("due_date"))
+        )
+        .group_by("loan_id", "as_of")
+        .agg(
+            days_past_due=days_past_due_expr(a).max(),
+            # the deferred arrears unpaid past their new date and grace: the extension broke
+            broken=(c("deferred") & (days_past_due_expr(a) > grace_days)).any(),
+        )
+        .filter(~c("broken"))
+        .drop("broken")
+    )
+    return pl.concat([plan_dpd, extension_dpd], how="diagonal_relaxed").select(
+        "loan_id", "as_of", c("days_past_due").cast(pl.Int64)
+    )

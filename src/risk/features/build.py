@@ -13,7 +13,14 @@ import polars as pl
 
 from risk.config import FeatureParams
 from risk.contract import ACTION_STEP, LADDER_RANK, Outcome
-from risk.delinquency import daily_payments, days_past_due_expr, instalment_ledger, paid_by
+from risk.delinquency import (
+    daily_payments,
+    days_past_due_expr,
+    instalment_ledger,
+    paid_by,
+    reaged_days_past_due,
+    reageing_windows,
+)
 from risk.exceptions import RiskDataError
 from risk.features import labels
 from risk.features.catalogue import APPLICATION_FEATURES, CATEGORICAL, LOAN_FEATURES
@@ -283,7 +290,16 @@ def loan_state(
     payments = daily_payments(t["repayments"]).cache()
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
-    repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days).cache()
+    repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days)
+    if "agreements" in t:  # a kept plan or extension re-ages the loan: days past due follow the agreed schedule
+        windows = reageing_windows(t["agreements"])
+        reaged = reaged_days_past_due(ledger, payments, windows, pairs, grace_days=params.late_grace_days)
+        repaid = (
+            repaid.join(reaged.rename({"days_past_due": "reaged"}), on=["loan_id", "as_of"], how="left")
+            .with_columns(days_past_due=pl.coalesce("reaged", "days_past_due"))
+            .drop("reaged")
+        )
+    repaid = repaid.cache()
     episodes = pairs.select("loan_id", "as_of").join(
         repaid.select("loan_id", "as_of", "days_past_due"), on=["loan_id", "as_of"], how="left"
     )
@@ -331,7 +347,15 @@ def loan_snapshots(
     pairs = _active_at(t["loans"], ledger, dates).cache()
     frame = loan_state(t, pairs, params, ledger=ledger)
     if with_labels:
-        lab = labels.loan_labels(pairs, ledger, params.labels, data_as_of=data_as_of)
+        lab = labels.loan_labels(
+            pairs,
+            ledger,
+            params.labels,
+            data_as_of=data_as_of,
+            reageing=reageing_windows(t["agreements"]) if "agreements" in t else None,
+            payments=daily_payments(t["repayments"]),
+            grace_days=params.late_grace_days,
+        )
     else:
         lab = pairs.select("loan_id", "as_of", *(pl.lit(None, dtype=pl.Int8).alias(c) for c in labels.LOAN_LABELS))
     keys = ["loan_id", "borrower_id", "application_id", "as_of", "originated_on", "principal", "term_months"]

@@ -35,7 +35,7 @@ def borrower_chunk(
     loans = t["loans"].filter(mine)
     ids = loans.select("loan_id")
     out = {"loans": loans, "applications": t["applications"].filter(mine)}
-    out.update({name: t[name].join(ids, on="loan_id", how="semi") for name in _BY_LOAN})
+    out.update({name: t[name].join(ids, on="loan_id", how="semi") for name in (*_BY_LOAN, "agreements") if name in t})
     return out
 
 

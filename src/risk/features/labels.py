@@ -13,7 +13,7 @@ import datetime as dt
 import polars as pl
 
 from risk.config import LabelParams
-from risk.delinquency import FAR_FUTURE, days_past_due_expr
+from risk.delinquency import FAR_FUTURE, days_past_due_at, days_past_due_expr, reaged_days_past_due
 
 APPLICATION_LABELS = ("default_12m",)
 LOAN_LABELS = ("dpd30_next_90d", "cure_30d")
@@ -46,8 +46,22 @@ def default_labels(loans: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *
     )
 
 
-def loan_labels(pairs: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *, data_as_of: dt.date) -> pl.LazyFrame:
-    """``dpd30_next_90d`` and ``cure_30d`` for each (loan_id, as_of) pair."""
+def loan_labels(
+    pairs: pl.LazyFrame,
+    ledger: pl.LazyFrame,
+    lp: LabelParams,
+    *,
+    data_as_of: dt.date,
+    reageing: pl.LazyFrame | None = None,
+    payments: pl.LazyFrame | None = None,
+    grace_days: int = 0,
+) -> pl.LazyFrame:
+    """``dpd30_next_90d`` and ``cure_30d`` for each (loan_id, as_of) pair.
+
+    With ``reageing`` (the plans' and extensions' windows; ``payments`` the daily payments), a pair whose loan is
+    re-aged at as_of or within the horizon is labelled day by day from the days past due in force each day
+    (the agreed schedule while the agreement holds, the contract's before and after), as the features see it.
+    """
     a = pl.col("as_of")
     ew_days = pl.duration(days=lp.early_warning_horizon_days)
     cure_days = pl.duration(days=lp.cure_horizon_days)
@@ -79,6 +93,8 @@ def loan_labels(pairs: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *, d
             ).any(),
         )
     )
+    if reageing is not None and payments is not None:
+        state = _reaged_state(state, pairs, ledger, reageing, payments, lp, grace_days=grace_days)
     ew_ok = (pl.col("dpd") < lp.early_warning_dpd) & (a + ew_days <= data_as_of)
     cure_ok = (pl.col("dpd") >= 1) & (pl.col("dpd") <= lp.cure_max_dpd) & (a + cure_days <= data_as_of)
     return state.select(
@@ -86,4 +102,58 @@ def loan_labels(pairs: pl.LazyFrame, ledger: pl.LazyFrame, lp: LabelParams, *, d
         "as_of",
         dpd30_next_90d=pl.when(ew_ok).then(pl.col("ew_bad").cast(pl.Int8)),
         cure_30d=pl.when(cure_ok).then(pl.col("cured").cast(pl.Int8)),
+    )
+
+
+def _reaged_state(
+    state: pl.LazyFrame,
+    pairs: pl.LazyFrame,
+    ledger: pl.LazyFrame,
+    windows: pl.LazyFrame,
+    payments: pl.LazyFrame,
+    lp: LabelParams,
+    *,
+    grace_days: int,
+) -> pl.LazyFrame:
+    """``state`` (dpd, ew_bad, cured per pair) recomputed day by day for the pairs an agreement re-ages at
+    as_of or within the horizon; every other pair keeps its closed-form state."""
+    c = pl.col
+    horizon = max(lp.early_warning_horizon_days, lp.cure_horizon_days)
+    a = c("as_of")
+    touched = (
+        pairs.select("loan_id", "as_of")
+        .join(windows.select("loan_id", "signed_on", "ends_on"), on="loan_id")
+        .filter(c("signed_on") <= a + pl.duration(days=horizon), c("ends_on").is_null() | (c("ends_on") > a))
+        .select("loan_id", "as_of")
+        .unique()
+    )
+    days = touched.with_columns(day=pl.date_ranges(a, a + pl.duration(days=horizon))).explode("day")
+    on_day = days.select("loan_id", as_of=c("day")).unique()
+    contract = days_past_due_at(ledger, on_day)
+    agreed = reaged_days_past_due(ledger, payments, windows, on_day, grace_days=grace_days).rename(
+        {"days_past_due": "agreed"}
+    )
+    daily = contract.join(agreed, on=["loan_id", "as_of"], how="left").select(
+        "loan_id", day="as_of", dpd=pl.coalesce("agreed", "days_past_due")
+    )
+    offset = (c("day") - a).dt.total_days()
+    redone = (
+        days.join(daily, on=["loan_id", "day"])
+        .group_by("loan_id", "as_of")
+        .agg(
+            dpd=c("dpd").filter(offset == 0).first(),
+            ew_bad=(
+                (offset >= 1) & (offset <= lp.early_warning_horizon_days) & (c("dpd") >= lp.early_warning_dpd)
+            ).any(),
+            cured=((offset >= 1) & (offset <= lp.cure_horizon_days) & (c("dpd") == 0)).any(),
+        )
+    )
+    return (
+        state.join(redone, on=["loan_id", "as_of"], how="left", suffix="_reaged")
+        .with_columns(
+            dpd=pl.coalesce("dpd_reaged", "dpd"),
+            ew_bad=pl.coalesce("ew_bad_reaged", "ew_bad"),
+            cured=pl.coalesce("cured_reaged", "cured"),
+        )
+        .drop("dpd_reaged", "ew_bad_reaged", "cured_reaged")
     )

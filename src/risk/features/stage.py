@@ -47,7 +47,7 @@ def application_only_features(tables: dict[str, pl.DataFrame], params: Params) -
 def run(paths: Paths, params: Params) -> str:
     started = time.perf_counter()
     manifest = io.read_manifest(paths.validated)
-    tables = io.read_tables(paths.validated)
+    tables = io.read_book(paths.validated)  # the agreements re-age loans (plans and extensions kept)
     if manifest.get("mode") == io.APPLICATION_ONLY:
         tables["outcomes"] = io.read_parquet(paths.validated / "outcomes.parquet", table="outcomes")
         fs = application_only_features(tables, params)

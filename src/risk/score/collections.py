@@ -239,7 +239,10 @@ def build_collections_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of:
     work_date = as_of + dt.timedelta(days=1)
     c = pl.col
     in_scope = c("days_past_due") < params.charge_off_dpd
-    queue = scored.filter(in_scope & ((c("days_past_due") > 0) | (c("ew_probability") >= params.at_risk_threshold)))
+    wanted = (c("days_past_due") > 0) | (c("ew_probability") >= params.at_risk_threshold)
+    if "agreed_reminder_due" in scored.columns:  # a running agreement's reminder falls on the work day
+        wanted = wanted | c("agreed_reminder_due")
+    queue = scored.filter(in_scope & wanted)
     default_probability = (
         pl.when(c("days_past_due") >= 90)
         .then(1.0)

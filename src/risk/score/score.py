@@ -194,9 +194,11 @@ def plan_queue(
     ``agreements`` is the day's agreements table (case management): each queued loan shows its agreement's
     state and next agreed date, and the learned plan sends the reminders that fall on the work day.
     """
+    reminders = agreements.filter(pl.col("remind_on_work_date")) if agreements is not None else None
+    if reminders is not None:  # a loan a kept plan re-aged to current still gets its agreed reminder
+        scored = scored.with_columns(agreed_reminder_due=pl.col("loan_id").is_in(reminders["loan_id"].implode()))
     queue = build_collections_queue(scored, params.score, as_of=as_of)
     options = None
-    reminders = agreements.filter(pl.col("remind_on_work_date")) if agreements is not None else None
     if models.policy is not None and params.policy.strategy == "learned":
         queue, options = plan_collections(queue, models.policy, params, as_of=as_of, agreed_reminders=reminders)
     else:

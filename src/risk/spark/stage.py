@@ -50,7 +50,7 @@ def _present(spark, uri: str) -> bool:
 
 
 def _tables(paths: Paths, spark_params: SparkParams, *, case_tables: bool = False):
-    """The five tables (and, for scoring, the case tables the folder holds) as Spark frames."""
+    """The five tables (and, with ``case_tables``, the case tables the folder holds) as Spark frames."""
     spark = spark_session(spark_params)
     folder = spark_params.tables_uri.rstrip("/") or str(paths.validated)
     uris = {t.name: f"{folder}/{t.name}.parquet" for t in INPUT_TABLES}
@@ -66,7 +66,7 @@ def _tables(paths: Paths, spark_params: SparkParams, *, case_tables: bool = Fals
 def run_features(paths: Paths, params: Params, spark_params: SparkParams) -> str:
     """Build both snapshot tables on Spark and write them; one line for the log."""
     started = time.perf_counter()
-    tables, n = _tables(paths, spark_params)
+    tables, n = _tables(paths, spark_params, case_tables=True)  # agreements re-age loans, as in polars
     envelope, _ = features.snapshots(tables, params.features, data_as_of=params.data.as_of, partitions=n)
     envelope = envelope.persist()  # both tables come out of one pass over the book
     target = spark_params.features_uri.rstrip("/") or str(paths.features)
