@@ -8,6 +8,7 @@ majority class ("everyone is temporary") and the latent-variable oracle are prin
 
     uv run python benchmarks/type_accuracy.py            # default book (params.yaml's seed, 40,000 loans)
     uv run python benchmarks/type_accuracy.py --loans 20000 --seed 7
+    uv run python benchmarks/type_accuracy.py --as-queued   # the queue's past-due loans, as policy.json
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import StratifiedKFold
 
-from risk.config import SimulateParams, load_params
+from risk.config import Params, SimulateParams, load_params
+from risk.features.build import loan_snapshots
 from risk.simulate import simulate
 
 
@@ -109,15 +111,30 @@ def evidence(book: dict[str, pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
     )
 
 
+def queued(book: dict[str, pl.DataFrame], as_of: dt.date, params: Params) -> pl.DataFrame:
+    """The loans the pipeline sees past due at as_of, below charge-off (agreements re-age them)."""
+    snap = loan_snapshots(book, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False)
+    dpd = pl.col("days_past_due")
+    return snap.filter((dpd > 0) & (dpd < params.score.charge_off_dpd)).select("loan_id").collect()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = load_params()
     parser.add_argument("--loans", type=int, default=defaults.simulate.n_loans)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--as-queued",
+        action="store_true",
+        help="only the loans the collections queue holds as past due (re-aged by kept plans, below charge-off): "
+        "the population metrics/policy.json's type accuracy is measured on",
+    )
     args = parser.parse_args()
     as_of = defaults.data.as_of
     book = simulate(SimulateParams(n_loans=args.loans), as_of=as_of, seed=args.seed)
     frame = evidence(book, as_of)
+    if args.as_queued:
+        frame = frame.join(queued(book, as_of, defaults), on="loan_id", how="semi")
     y = frame["overdue_type"].to_numpy()
     classes = np.unique(y)
     X = frame.drop("loan_id", "overdue_type").cast({pl.Boolean: pl.Float64}).to_numpy().astype(float)
