@@ -10,9 +10,10 @@ import polars as pl
 
 from risk.cases.agreements import AGREEMENT_STATE_ORDER
 from risk.config import Params
-from risk.contract import CONTACT_CHANNELS, REACHED_OUTCOMES, VOICE_CHANNELS, Decision, Outcome
+from risk.contract import CONTACT_CHANNELS, REACHED_OUTCOMES, VOICE_CHANNELS, Action, Decision, Outcome
 from risk.features.build import application_snapshots, loan_snapshots
 from risk.models.model import RiskModel
+from risk.policy.court import claim
 from risk.policy.evidence import case_evidence
 from risk.policy.fit import PolicyModels
 from risk.policy.history import balance
@@ -53,6 +54,8 @@ COLLECTIONS_COLUMNS = [
     "expected_gain",
     "action_cost",
     "expected_value",
+    "settlement_offer_amount",
+    "settlement_approver",
     "barred_because",
     "promise_until",
     "agreement_state",
@@ -212,7 +215,23 @@ def plan_queue(
             _with_reasons(late, models.cure, params.score.reasons, -1),
         ]
     ).sort("priority_rank")
-    return queue.pipe(with_agreement_state, agreements).select(COLLECTIONS_COLUMNS), options
+    return (
+        queue.pipe(with_agreement_state, agreements).pipe(with_settlement_terms, params).select(COLLECTIONS_COLUMNS),
+        options,
+    )
+
+
+def with_settlement_terms(queue: pl.DataFrame, params: Params) -> pl.DataFrame:
+    """For a loan offered a settlement, the amount to offer and who approves it: the claim as a court would
+    award it, less the largest write-down the lowest authority of ``cases.settlement_approval`` (the
+    collector) may grant on its own; deeper write-downs are the recovery book's, with its own approver."""
+    who, share = next(iter(params.cases.settlement_approval.items()))
+    offered = pl.col("next_action") == Action.SETTLEMENT.value
+    amount = claim(queue, rate_cap=params.policy.court_rate_cap) * (1.0 - share)
+    return queue.with_columns(
+        settlement_offer_amount=pl.when(offered).then(amount.round(2)),
+        settlement_approver=pl.when(offered).then(pl.lit(who)),
+    )
 
 
 def with_agreement_state(queue: pl.DataFrame, agreements: pl.DataFrame | None) -> pl.DataFrame:
