@@ -195,11 +195,34 @@ def reaged_days_past_due(
         .group_by("loan_id", "as_of")
         .agg(days_past_due=(a - c("agreed_due")).dt.total_days().max())
     )
+    # the first miss, remembered: an agreed instalment not covered by what was paid since signing by its date
+    # plus grace, that day having passed; a later catch-up does not revive the plan
+    missed = (
+        plans.with_columns(k=pl.int_ranges(1, c("plan_instalments").fill_null(0) + 1))
+        .explode("k")
+        .filter(c("k").is_not_null())
+        .with_columns(
+            deadline=c("plan_first_due").dt.offset_by(pl.format("{}mo", c("k") - 1)) + pl.duration(days=grace_days),
+            agreed_to_date=c("k") * c("plan_instalment_amount"),
+        )
+        .filter(c("deadline") < a)
+        .join(payments.select("loan_id", "paid_on", "amount"), on="loan_id", how="left")
+        .with_columns(
+            counted=pl.when((c("paid_on") >= c("signed_on")) & (c("paid_on") <= c("deadline")))
+            .then(c("amount"))
+            .otherwise(0.0)
+        )
+        .group_by("loan_id", "as_of", "k", "agreed_to_date")
+        .agg(paid_by_deadline=c("counted").sum())
+        .filter(c("paid_by_deadline") < c("agreed_to_date") - PAID_TOLERANCE)
+        .select("loan_id", "as_of")
+        .unique()
+    )
     plan_dpd = (
         plans.select("loan_id", "as_of")
+        .join(missed, on=["loan_id", "as_of"], how="anti")
         .join(plan_late, on=["loan_id", "as_of"], how="left")
         .with_columns(c("days_past_due").fill_null(0))
-        .filter(c("days_past_due") <= grace_days)  # a plan breaks on its first miss
     )
     extensions = in_force.filter(c("kind") == "extension")
     deferred = (pl.col("due_date") < c("signed_on")) & ~paid_by(c("signed_on"))
@@ -215,8 +238,13 @@ def reaged_days_past_due(
         .group_by("loan_id", "as_of")
         .agg(
             days_past_due=days_past_due_expr(a).max(),
-            # the deferred arrears unpaid past their new date and grace: the extension broke
-            broken=(c("deferred") & (days_past_due_expr(a) > grace_days)).any(),
+            # the deferred arrears unpaid on their new date plus grace, that day having passed: the extension
+            # broke then, and paying later does not revive it
+            broken=(
+                c("deferred")
+                & (c("due_date") + pl.duration(days=grace_days) < a)
+                & (c("paid_on").is_null() | (c("paid_on") > c("due_date") + pl.duration(days=grace_days)))
+            ).any(),
         )
         .filter(~c("broken"))
         .drop("broken")

@@ -185,3 +185,30 @@ def test_the_lowest_authority_that_may_approve_a_write_down():
     shares = pl.DataFrame({"s": [0.0, 0.05, 0.2, 0.6, 0.7, None]})
     got = shares.select(approver(pl.col("s"), PARAMS.settlement_approval)).to_series().to_list()
     assert got == ["collector", "collector", "risk_manager", "committee", "beyond_authority", None]
+
+
+def test_a_promise_the_payments_show_kept_is_dated_on_the_day_it_was_paid_and_leaves_the_table_a_week_later():
+    promise = frame(
+        agreement("A", "promise_to_pay", dt.date(2026, 3, 1), promised_date=dt.date(2026, 3, 12), promised_amount=50.0)
+    )
+    paid = payments((dt.date(2026, 3, 12), 50.0))
+    assert day(promise, paid, as_of=dt.date(2026, 3, 16))["A"]["state_on"] == dt.date(2026, 3, 12)
+    assert day(promise, paid, as_of=dt.date(2026, 3, 25)) == {}
+
+
+def test_a_certificate_issued_after_as_of_is_not_known_yet():
+    settled = frame(
+        agreement(
+            "S",
+            "settlement",
+            dt.date(2026, 3, 1),
+            "completed",
+            dt.date(2026, 3, 4),
+            settlement_amount=900.0,
+            write_down_amount=10.0,
+            certificate_on=dt.date(2026, 3, 20),
+        )
+    )
+    got = day(settled, payments((dt.date(2026, 3, 4), 900.0)))["S"]
+    assert got["certificate_on"] is None
+    assert got["next_step"] == "issue_settlement_certificate"

@@ -76,6 +76,7 @@ def test_steps_dated_after_as_of_are_unknown():
     row = step(dt.date(2025, 1, 20))
     assert row["state"] == "letter_sent"
     assert row["next_step_on"] == dt.date(2025, 1, 28)  # the day after the letter's deadline
+    assert row["awarded_amount"] is None  # the award of June is not known in January
 
 
 def test_no_suit_without_the_contract_identity_and_disbursement_proof():

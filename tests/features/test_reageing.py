@@ -101,3 +101,10 @@ def test_labels_follow_the_agreed_schedule():
     row = labelled(kept_then_missed(), [PLAN], D(2024, 5, 20))
     assert row["days_past_due"] == 0
     assert row["dpd30_next_90d"] == 1
+
+
+def test_a_broken_plan_stays_broken_when_the_borrower_catches_up_later():
+    late = kept_then_missed()
+    late.payments.append((at(D(2024, 7, 20)), 250.0))  # July's plan instalment, 19 days late
+    # on 25 July the plan's instalments are all paid, but it broke on 4 July: the contract's 54 days stand
+    assert dpd(late, [PLAN], D(2024, 7, 25)) == dpd(late, [], D(2024, 7, 25)) == [54]

@@ -166,6 +166,18 @@ def agreements_day(
         last_agreed=c("agreed_date").max(),
         agreed_so_far=c("agreed_amount").filter(c("agreed_date") <= day).sum(),
     )
+    # the day the payments since signing reached the whole amount agreed: a promise kept, a plan completed
+    reached = (
+        signed.select("agreement_id", "loan_id", signed_on=c("signed_at").dt.date())
+        .join(repayments.select("loan_id", on=c("paid_at").dt.date(), amount="amount"), on="loan_id")
+        .filter(c("on") >= c("signed_on"), c("on") <= as_of)
+        .sort("agreement_id", "on")
+        .with_columns(cum=c("amount").cum_sum().over("agreement_id"))
+        .join(totals.select("agreement_id", "total_agreed"), on="agreement_id")
+        .filter(c("cum") >= c("total_agreed") - PAID_TOLERANCE)
+        .group_by("agreement_id")
+        .agg(reached_on=c("on").min())
+    )
     upcoming = (
         dates.filter(c("agreed_date") >= pl.lit(work_date))
         .sort("agreed_date")
@@ -193,11 +205,13 @@ def agreements_day(
         .join(first_miss, on="agreement_id", how="left")
         .join(totals, on="agreement_id", how="left")
         .join(upcoming, on="agreement_id", how="left")
+        .join(reached, on="agreement_id", how="left")
         .with_columns(
             signed_on=c("signed_at").dt.date(),
             paid_since_signing=c("paid_since_signing").fill_null(0.0),
             agreed_so_far=c("agreed_so_far").fill_null(0.0),
             recorded_status=recorded,
+            certificate_on=pl.when(c("certificate_on") <= day).then(c("certificate_on")),
         )
         .with_columns(detected_status=detected)
         .with_columns(
@@ -208,7 +222,7 @@ def agreements_day(
             .when(c("detected_status") == BROKEN)
             .then(c("missed_on"))
             .when(c("detected_status") != ACTIVE)
-            .then(day),
+            .then(c("reached_on")),
         )
     )
     broken_before = frame.filter(c("status") == BROKEN).group_by("loan_id").agg(broken_agreements=pl.len())

@@ -75,6 +75,7 @@ def case_states(cases: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
             deadline=pl.when(c("letter_sent_on") <= day).then(c("response_deadline")),
             filed=known("filed_on"),
             judged=known("judgment_on"),
+            awarded_amount=pl.when(c("judgment_on") <= day).then(c("awarded_amount")),
             enforced=known("enforcement_on"),
             listed=known("listed_on"),
             recovered_then=pl.when(c("last_recovery_on") <= day)

@@ -32,6 +32,7 @@ EVIDENCE_COUNTS = (
     *(f"hardship_{r}" for r in REASONS),
     "agreements_kept",
     "agreements_broken",
+    "signed_agreements_broken",
     "plans_signed",
     "settlements_signed",
 )
@@ -100,6 +101,8 @@ def agreement_evidence(pairs: pl.LazyFrame, agreements: pl.LazyFrame, *, grace_d
             .is_in([AgreementStatus.KEPT.value, AgreementStatus.COMPLETED.value])
             .sum(),
             agreements_broken=(pl.col("status_then") == AgreementStatus.BROKEN.value).sum(),
+            # plans, extensions, reliefs and settlements broken: written agreements, not promises
+            signed_agreements_broken=((pl.col("status_then") == AgreementStatus.BROKEN.value) & ~promise).sum(),
             plans_signed=plan.sum(),
             settlements_signed=(pl.col("kind") == AgreementKind.SETTLEMENT.value).sum(),
             promise_until=promise_until.filter(promise & (pl.col("status_then") == AgreementStatus.ACTIVE.value)).max(),
@@ -163,7 +166,10 @@ def case_evidence(
         )
     else:
         frame = frame.with_columns(
-            *(pl.lit(0, dtype=pl.UInt32).alias(c) for c in ("agreements_kept", "agreements_broken")),
+            *(
+                pl.lit(0, dtype=pl.UInt32).alias(c)
+                for c in ("agreements_kept", "agreements_broken", "signed_agreements_broken")
+            ),
             *(pl.lit(0, dtype=pl.UInt32).alias(c) for c in ("plans_signed", "settlements_signed")),
             promise_until=pl.lit(None, dtype=pl.Date),
             agreement_running=pl.lit(False),

@@ -92,8 +92,8 @@ def legal_referral(frame: pl.DataFrame, legal: LegalParams) -> pl.DataFrame:
     if "agreement_running" in frame.columns:
         in_sight = in_sight | c("agreement_running").fill_null(False)
     broken = c("broken_promises_90d") >= legal.broken_promises_to_refer
-    if "agreements_broken" in frame.columns:
-        broken = broken | (c("agreements_broken").fill_null(0) >= legal.broken_agreements_to_refer)
+    if "signed_agreements_broken" in frame.columns:
+        broken = broken | (c("signed_agreements_broken").fill_null(0) >= legal.broken_agreements_to_refer)
     unreasonable = broken & ~in_sight
     malicious = c("overdue_type") == OverdueType.MALICIOUS.value
     criteria = pl.concat_list(
