@@ -79,28 +79,92 @@ TYPE_FEATURES: tuple[str, ...] = (
 )
 
 
-def _episode_outcomes(tables: Mapping[str, pl.DataFrame], data_as_of: dt.date) -> pl.DataFrame:
-    """Per loan with an episode: onset, worst lateness, whether still open, payments since, and the case's end."""
-    t = {k: v.lazy() for k, v in tables.items()}
-    ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"])
-    late = (pl.coalesce("paid_on", pl.lit(data_as_of)) - pl.col("due_date")).dt.total_days()
-    episodes = (
-        ledger.with_columns(late=late)
+def _episodes(ledger: pl.LazyFrame, data_as_of: dt.date) -> pl.LazyFrame:
+    """Every spell of lateness per loan: onset, worst lateness, whether still open, and the day it ended.
+
+    An instalment more than ``LATE_DAYS`` late starts a new episode when it falls due after every earlier
+    late one was paid; otherwise it belongs to the running one. A loan paid a few days late once and
+    delinquent in earnest a year later has two episodes, not one from the first to the last.
+    """
+    end = pl.coalesce("paid_on", pl.lit(data_as_of))
+    return (
+        ledger.with_columns(late=(end - pl.col("due_date")).dt.total_days(), end=end)
         .filter(pl.col("late") > LATE_DAYS)
-        .group_by("loan_id")
+        .sort("loan_id", "due_date")
+        .with_columns(before=pl.col("end").cum_max().shift(1).over("loan_id"))
+        .with_columns(
+            episode=(pl.col("before").is_null() | (pl.col("due_date") > pl.col("before")))
+            .cast(pl.Int32)
+            .cum_sum()
+            .over("loan_id")
+        )
+        .group_by("loan_id", "episode")
         .agg(
             onset=pl.col("due_date").min(),
             worst_late=pl.col("late").max(),
             still_open=pl.col("paid_on").is_null().any(),
+            ended_on=pl.col("paid_on").max(),
+        )
+        .with_columns(ended_on=pl.when(pl.col("still_open")).then(None).otherwise(pl.col("ended_on")))
+    )
+
+
+def _own_payments(
+    repayments: pl.LazyFrame, episodes: pl.LazyFrame, agreements: pl.LazyFrame | None, data_as_of: dt.date
+) -> pl.LazyFrame:
+    """Per episode: payments after the onset up to the day it ended, in all and outside a running plan.
+
+    A plan's monthly instalments are the plan's doing, whoever signed it; what a borrower pays of their own
+    accord while past due is what tells the severe, who pay a little now and then.
+    """
+    on = pl.col("paid_at").dt.date()
+    rows = (
+        repayments.join(episodes.select("loan_id", "onset", "ended_on"), on="loan_id")
+        .filter(on > pl.col("onset"), on <= pl.coalesce("ended_on", pl.lit(data_as_of)))
+        .select("loan_id", "amount", paid_on=on)
+        .with_row_index("row")
+    )
+    if agreements is None:
+        in_plan = rows.filter(pl.lit(False)).select("row")
+    else:
+        plans = agreements.filter(pl.col("kind") == AgreementKind.INSTALMENT_PLAN.value).select(
+            "loan_id", start=pl.col("signed_at").dt.date(), stop=pl.coalesce("status_on", pl.lit(data_as_of))
+        )
+        in_plan = (
+            rows.join(plans, on="loan_id")
+            .filter(pl.col("paid_on") >= pl.col("start"), pl.col("paid_on") <= pl.col("stop"))
+            .select("row")
+            .unique()
+        )
+    return (
+        rows.join(in_plan.with_columns(in_plan=pl.lit(True)), on="row", how="left")
+        .group_by("loan_id")
+        .agg(
+            paid_since=pl.col("amount").sum(),
+            payments_since=pl.len(),
+            own_payments=pl.col("in_plan").is_null().sum(),
         )
     )
-    paid = (
-        t["repayments"]
-        .join(episodes.select("loan_id", "onset"), on="loan_id")
-        .filter(pl.col("paid_at").dt.date() > pl.col("onset"))
+
+
+def _episode_outcomes(tables: Mapping[str, pl.DataFrame], data_as_of: dt.date, settle_days: int) -> pl.DataFrame:
+    """Per loan, its worst episode at least ``settle_days`` old: onset, end, payments in it, and the case's end.
+
+    The worst episode (the latest of equals) is the one whose outcome tells the type; payments are
+    counted from its onset to the day it ended, so instalments paid on time after a cure do not pass for
+    paying a little at a time.
+    """
+    t = {k: v.lazy() for k, v in tables.items()}
+    ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"])
+    episodes = (
+        _episodes(ledger, data_as_of)
+        .filter(pl.col("onset") <= data_as_of - dt.timedelta(days=settle_days))
+        .sort("loan_id", "worst_late", "onset", descending=[False, True, True])
         .group_by("loan_id")
-        .agg(paid_since=pl.col("amount").sum(), payments_since=pl.len())
+        .first()
+        .drop("episode")
     )
+    paid = _own_payments(t["repayments"], episodes, t.get("agreements"), data_as_of)
     said = (
         t["collection_actions"]
         .group_by("loan_id")
@@ -149,25 +213,28 @@ def _episode_outcomes(tables: Mapping[str, pl.DataFrame], data_as_of: dt.date) -
         out = out.join(debts, on="borrower_id", how="left")
     else:
         out = out.with_columns(other_platform_loans=pl.lit(None, dtype=pl.Int64))
+    counts = ("paid_since", "payments_since", "own_payments", "hardship", "refused", "unreachable", "plans")
     return out.with_columns(
-        pl.col("paid_since", "payments_since", "hardship", "refused", "unreachable", "plans").fill_null(0),
-        pl.col("uncollectable", "judged_empty").fill_null(False),
+        pl.col(*counts).fill_null(0), pl.col("uncollectable", "judged_empty").fill_null(False)
     ).collect()
 
 
 def established_types(
     tables: Mapping[str, pl.DataFrame], *, data_as_of: dt.date, settle_days: int = 180
 ) -> pl.DataFrame:
-    """The type each episode's outcome established, for episodes at least ``settle_days`` old.
+    """The type each loan's worst episode at least ``settle_days`` old established by its outcome.
 
     First match: cured within 90 days with no agreement: temporary; a judgment that found nothing or a
     case closed as uncollectable: insolvent; a lump sum of half the principal in at most two payments,
-    or refusals or evasion with at most one hardship report: malicious; hardship reported twice and
-    under 30% of the principal paid since, or three other platforms' loans and under half paid:
-    insolvent; four or more payments since the onset: severe. Cases that fit none stay unlabelled.
+    or refusals or evasion with at most one hardship report: malicious; three or more payments of their
+    own while past due (a plan's instalments are not theirs): severe; hardship reported twice and under
+    30% of the principal paid, or three other platforms' loans and under half paid: insolvent. Cases that
+    fit none stay unlabelled. Payments count from the onset to the day the episode ended (``ended_on``,
+    null while open). The severe come before the hardship rules: a borrower who keeps paying a little is
+    not one who cannot pay, though both report hardship (docs/collections_policy.md, section 2).
     """
     c = pl.col
-    o = _episode_outcomes(tables, data_as_of).filter(c("onset") <= data_as_of - dt.timedelta(days=settle_days))
+    o = _episode_outcomes(tables, data_as_of, settle_days)
     paid_share = c("paid_since") / c("principal")
     unwilling = c("hardship") <= 1
     kind = (
@@ -179,17 +246,17 @@ def established_types(
         .then(pl.lit(OverdueType.MALICIOUS.value))
         .when(((c("refused") >= 2) | (c("unreachable") >= 8)) & unwilling)
         .then(pl.lit(OverdueType.MALICIOUS.value))
+        .when(c("own_payments") >= 3)
+        .then(pl.lit(OverdueType.SEVERE.value))
         .when((c("hardship") >= 2) & (paid_share < 0.3))
         .then(pl.lit(OverdueType.INSOLVENT.value))
         .when((c("other_platform_loans").fill_null(0) >= 3) & (paid_share < 0.5))
         .then(pl.lit(OverdueType.INSOLVENT.value))
-        .when(c("payments_since") >= 4)
-        .then(pl.lit(OverdueType.SEVERE.value))
     )
     return (
         o.with_columns(established_type=kind)
         .filter(c("established_type").is_not_null())
-        .select("loan_id", "onset", "established_type")
+        .select("loan_id", "onset", "ended_on", "established_type")
     )
 
 
@@ -228,14 +295,21 @@ class TypeModel:
         )
 
 
-def fit_type_model(history: pl.DataFrame, labels: pl.DataFrame, *, seed: int, rounds: int = 200) -> TypeModel:
-    """Learn the established type from the evidence on each decision day before it was established.
+def fit_type_model(history: pl.DataFrame, labels: pl.DataFrame, *, seed: int, rounds: int = 100) -> TypeModel:
+    """Learn the established type from the evidence on each decision day of the episode that established it.
 
-    Every decision day counts once, so a long case counts more than a short one: the queue the model
-    classifies is a cross-section of overdue loan-days, where long cases are as common as that. (Counting
-    each case once and each type equally instead cost 5 points of accuracy on the default book.)
+    ``labels`` is :func:`established_types`' frame; a decision day counts from the episode's onset to the
+    day it ended (a later spell of lateness is another episode, with a type of its own). Every decision day
+    counts once, so a long case counts more than a short one: the queue the model classifies is a
+    cross-section of overdue loan-days, where long cases are as common as that. (Counting each case once
+    and each type equally instead cost 5 points of accuracy on the default book.) The labels are noisy
+    (about one case in three that is not temporary is established as another type), so the model stops
+    at ``rounds`` = 100: more rounds learn the noise (a point of accuracy lost at 200 on past days' queues).
     """
-    rows = history.join(labels, on="loan_id").filter(pl.col("decided_on") >= pl.col("onset"))
+    c = pl.col
+    rows = history.join(labels, on="loan_id").filter(
+        c("decided_on") >= c("onset"), c("ended_on").is_null() | (c("decided_on") <= c("ended_on"))
+    )
     if rows.is_empty():
         raise ValueError("no decision days on cases with an established type")
     y = rows["established_type"].replace_strict({t: i for i, t in enumerate(TYPES)}, return_dtype=pl.Int64)
