@@ -146,6 +146,11 @@ def _labelled_kinds(rates: pl.DataFrame) -> pl.DataFrame:
     return rates.with_columns(pl.col("kind").replace(labels))
 
 
+def absent(table: str) -> str:
+    """The note a page shows when the export lacks one of the optional case tables."""
+    return f"not available: the export has no {table} table (optional in the data contract)"
+
+
 def agreements_section(agreements: pl.DataFrame | None, *, as_of: dt.date, missing: str | None = None) -> str:
     """The agreements page: counts and outcome rates by kind and by negotiation channel; ``missing`` (why the
     loan book is not available) replaces it with a note, as on the other loan-book sections."""
@@ -156,7 +161,7 @@ def agreements_section(agreements: pl.DataFrame | None, *, as_of: dt.date, missi
         "kept = paid by its date, completed = fully paid); still active is a share of all signed."
     )
     if missing or agreements is None:
-        note = missing or f"not available: the export has no {AGREEMENTS.name} table (optional in the data contract)"
+        note = missing or absent(AGREEMENTS.name)
         return section("agreements", title, lead, unavailable(note))
     by_kind = agreement_rates(agreements, "kind", as_of=as_of)
     if by_kind.is_empty():
@@ -351,7 +356,7 @@ def legal_section(
         "open cases lack, and what judgments recover against the court-recovery model's prediction."
     )
     if missing or cases is None:
-        note = missing or f"not available: the export has no {LEGAL_CASES.name} table (optional in the data contract)"
+        note = missing or absent(LEGAL_CASES.name)
         return section("legal", title, lead, unavailable(note))
     by_step = cases_by_step(cases, as_of=as_of)
     total = by_step.filter(pl.col("step") == ALL).row(0, named=True)
