@@ -9,6 +9,7 @@ import pytest
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see risk.cli._quiet_tools: tests run LightGBM beside subprocesses
 
 AS_OF = dt.date(2025, 12, 31)
 
