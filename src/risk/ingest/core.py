@@ -50,7 +50,9 @@ def ingest_tables(
             raise RiskDataError(msg, rule="file_exists")
         result = ADAPTERS[kind].adapt(next(iter(frames.values())))
     else:
-        result = _from_tables(frames, params if kind is SourceFormat.MAPPING else IngestParams(), pii_salt)
+        # a contract-format source has no mapping to honour, but its timestamps still need the platform's zone
+        own = params if kind is SourceFormat.MAPPING else IngestParams(timezone=params.timezone)
+        result = _from_tables(frames, own, pii_salt)
     return _finish(result)
 
 
@@ -95,6 +97,7 @@ def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt:
             date_formats=for_table(params.date_formats, table),
             scale=for_table(params.scale, table),
             source_names=source_names,
+            timezone=params.timezone,
         )
         tables[table.name] = conformed
         lacks += lacking

@@ -3,7 +3,8 @@ touches the disk on the way in.
 
 CSV columns are read as text (nothing is guessed); :mod:`risk.ingest.coerce` parses them per contract
 column. Every failure is a :class:`~risk.exceptions.RiskDataError` naming the table or file and the rule:
-``file_exists``, ``empty_file``, ``encoding``, ``readable_csv``, ``readable_parquet``.
+``file_exists``, ``file_outside_source``, ``file_size``, ``empty_file``, ``encoding``, ``readable_csv``,
+``readable_parquet``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,27 @@ from pathlib import Path
 import polars as pl
 
 from risk import io
+from risk.config import IngestParams
 from risk.exceptions import RiskDataError
 
 SUFFIXES = (".csv", ".parquet")
 ENCODINGS = ("utf-8", "gbk", "gb18030")
+MAX_FILE_MB = IngestParams.max_file_mb  # the default of ingest.max_file_mb, kept in one place
+
+
+def check_size(path: Path, *, table: str, max_file_mb: int = MAX_FILE_MB) -> None:
+    """Refuse ``path`` when it is larger than ``max_file_mb`` (rule ``file_size``), before a byte is read.
+
+    A file is read whole into memory; one larger than the machine can hold would end the run with no
+    message at all, so the limit is a setting to raise on purpose rather than a crash to discover.
+    """
+    size = path.stat().st_size
+    if size > max_file_mb * 2**20:
+        msg = (
+            f"file {path} is {size:,} bytes ({size / 2**20:,.1f} MB), over the limit of {max_file_mb:,} MB; "
+            "if the machine has the memory for it, raise ingest.max_file_mb in params.yaml"
+        )
+        raise RiskDataError(msg, table=table, rule="file_size")
 
 
 def decode(raw: bytes, encoding: str, *, table: str, path: Path | str = "") -> str:
@@ -74,12 +92,16 @@ def read_csv_text(text: str, *, table: str, path: Path | str = "", skip_rows: in
         raise RiskDataError(msg, table=table, rule="readable_csv") from e
 
 
-def read_table_file(path: Path | str, *, table: str, encoding: str = "utf-8", skip_rows: int = 0) -> pl.DataFrame:
-    """Read one ``.csv`` (as text columns, in ``encoding``) or ``.parquet`` file for ``table``."""
+def read_table_file(
+    path: Path | str, *, table: str, encoding: str = "utf-8", skip_rows: int = 0, max_file_mb: int = MAX_FILE_MB
+) -> pl.DataFrame:
+    """Read one ``.csv`` (as text columns, in ``encoding``) or ``.parquet`` file for ``table``, refusing one
+    over ``max_file_mb``."""
     path = Path(path)
     if not path.is_file():
         msg = f"file not found: {path}"
         raise RiskDataError(msg, table=table, rule="file_exists")
+    check_size(path, table=table, max_file_mb=max_file_mb)
     if path.suffix.lower() == ".parquet":
         if path.stat().st_size == 0:
             msg = f"file {path} is empty"
@@ -90,10 +112,22 @@ def read_table_file(path: Path | str, *, table: str, encoding: str = "utf-8", sk
 
 
 def find_table_file(folder: Path | str, table: str, name: str | None = None) -> Path | None:
-    """The file holding ``table`` in ``folder``: ``name`` if given, else ``<table>.csv`` or ``<table>.parquet``."""
+    """The file holding ``table`` in ``folder``: ``name`` if given, else ``<table>.csv`` or ``<table>.parquet``.
+
+    A ``name`` (from ``ingest.files``) must stay inside ``folder``: an absolute path, ``..`` or a symlink
+    leading out is refused (rule ``file_outside_source``), so that params cannot make ingest read, and
+    copy into data/raw, a file that is not part of the export.
+    """
     folder = Path(folder)
     if name:
-        return folder / name  # named explicitly: a missing file is an error the reader reports
+        path = folder / name
+        if Path(name).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+            msg = (
+                f"ingest.files.{table}: {name!r} is outside the source folder {folder} (an absolute path, '..' or "
+                "a symlink leading out); name a file inside it"
+            )
+            raise RiskDataError(msg, table=table, rule="file_outside_source")
+        return path  # named explicitly: a missing file is an error the reader reports
     found = [folder / f"{table}{s}" for s in SUFFIXES if (folder / f"{table}{s}").is_file()]
     if len(found) > 1:
         msg = f"both {found[0].name} and {found[1].name} in {folder}; keep one"
@@ -102,9 +136,17 @@ def find_table_file(folder: Path | str, table: str, name: str | None = None) -> 
 
 
 def read_folder(
-    folder: Path | str, tables: tuple[str, ...], *, encoding: str = "utf-8", files: dict[str, str] | None = None
+    folder: Path | str,
+    tables: tuple[str, ...],
+    *,
+    encoding: str = "utf-8",
+    files: dict[str, str] | None = None,
+    max_file_mb: int = MAX_FILE_MB,
 ) -> dict[str, pl.DataFrame]:
-    """Read each of ``tables`` found in ``folder``; tables without a file are simply absent from the result."""
+    """Read each of ``tables`` found in ``folder``; tables without a file are simply absent from the result.
+
+    ``files`` names a table's file inside ``folder`` (never outside it); a file over ``max_file_mb`` is refused.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         msg = f"source folder not found: {folder}"
@@ -114,12 +156,15 @@ def read_folder(
     for table in tables:
         path = find_table_file(folder, table, files.get(table))
         if path is not None:
-            out[table] = read_table_file(path, table=table, encoding=encoding)
+            out[table] = read_table_file(path, table=table, encoding=encoding, max_file_mb=max_file_mb)
     return out
 
 
-def read_single(source: Path | str, default_name: str, *, table: str, encoding: str = "utf-8") -> pl.DataFrame:
-    """Read a one-file source: ``source`` itself, or ``default_name`` inside the folder ``source``.
+def read_single(
+    source: Path | str, default_name: str, *, table: str, encoding: str = "utf-8", max_file_mb: int = MAX_FILE_MB
+) -> pl.DataFrame:
+    """Read a one-file source: ``source`` itself, or ``default_name`` inside the folder ``source``; a file over
+    ``max_file_mb`` is refused.
 
     A leading preamble line that is not the header (LendingClub's "Notes offered by Prospectus ...")
     is skipped: the header is the first line with more than one comma-separated field.
@@ -129,8 +174,9 @@ def read_single(source: Path | str, default_name: str, *, table: str, encoding: 
     if not path.is_file():
         msg = f"file not found: {path}"
         raise RiskDataError(msg, table=table, rule="file_exists")
+    check_size(path, table=table, max_file_mb=max_file_mb)
     if path.suffix.lower() == ".parquet":
-        return read_table_file(path, table=table)
+        return read_table_file(path, table=table, max_file_mb=max_file_mb)
     text = decode(path.read_bytes(), encoding, table=table, path=path)
     first = text.split("\n", 1)[0]
     skip = 1 if first.strip() and "," not in first and "\n" in text else 0

@@ -24,25 +24,30 @@ MANIFEST = "_ingest.json"  # mode, currency, lacks and warnings, beside the tabl
 def read_source(source: str | Path, fmt: str, params: Params) -> dict[str, pl.DataFrame]:
     """The frames ``ingest_tables`` expects, read from ``source`` (a folder, or one file for the public sets)."""
     kind = source_format(fmt)
-    encoding = params.ingest.encoding
+    encoding, limit = params.ingest.encoding, params.ingest.max_file_mb
     if kind in ADAPTERS:
         adapter = ADAPTERS[kind]
-        return {adapter.SOURCE: readers.read_single(source, adapter.FILE_NAME, table=adapter.SOURCE, encoding=encoding)}
+        frame = readers.read_single(
+            source, adapter.FILE_NAME, table=adapter.SOURCE, encoding=encoding, max_file_mb=limit
+        )
+        return {adapter.SOURCE: frame}
     names = tuple(t.name for t in (*INPUT_TABLES, *CASE_TABLES))  # a table without a file is simply absent
-    return readers.read_folder(source, names, encoding=encoding, files=params.ingest.files)
+    return readers.read_folder(source, names, encoding=encoding, files=params.ingest.files, max_file_mb=limit)
 
 
-def write_raw(result: IngestResult, folder: Path) -> None:
+def write_raw(result: IngestResult, folder: Path, *, source: str = "") -> None:
     """Write every table of ``result`` as Parquet and the manifest, replacing ``folder`` at once.
 
     An absent case table is not in ``result`` and gets no file: downstream reads the case tables as optional.
+    ``source`` names where the export came from: validate compares an export only with earlier ones of the
+    same source.
     """
     with io.atomic_path(folder) as tmp:
         tmp.mkdir(parents=True)
         for name, frame in result.tables.items():
             frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
         (tmp / MANIFEST).write_text(
-            json.dumps(result.manifest(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps({**result.manifest(), "source": source}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
 
 
@@ -55,5 +60,5 @@ def run(paths: Paths, params: Params, *, source: str | None = None, fmt: str | N
         raise ConfigError(msg)
     frames = read_source(source, fmt, params)
     result = ingest_tables(frames, fmt, params.ingest, pii_salt=os.environ.get(SALT_ENV) or None)
-    write_raw(result, paths.raw)
+    write_raw(result, paths.raw, source=f"{fmt} export at {Path(source).resolve()}")
     return summarise(result, fmt=fmt, source=str(source), target=str(paths.raw))

@@ -1,4 +1,5 @@
-"""Structural rules, checked in polars before Great Expectations: columns present, castable, finite.
+"""Structural rules, checked in polars before Great Expectations: columns present, castable, finite, and
+identifiers free of control characters.
 
 Great Expectations crashes on a missing column and compares strings with numbers as best it can, so
 these come first; only the columns that pass go on to the suites and the cross-table rules, cast to
@@ -15,6 +16,9 @@ import polars as pl
 from risk.contract import Table
 from risk.validate.report import RuleResult
 from risk.validate.rules import Rule, severity
+
+# ASCII control characters, NUL included: in an id they print as nothing, yet make it differ from its look-alike
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
 
 
 def example_rows(
@@ -97,7 +101,19 @@ def check_structure(
             results.append(
                 result(s.name, Rule.FINITE, int(bad.sum()), "expected finite numbers (no NaN or ±inf)", examples)
             )
+    for name in id_columns(table):
+        if name in checked.columns:
+            bad = checked[name].str.contains(CONTROL_CHARACTERS).fill_null(False)
+            examples = [e | {name: repr(e[name])} for e in example_rows(checked, bad, [*table.key, name], max_examples)]
+            detail = "expected identifiers without a NUL byte or other control character (\\x00-\\x1f, \\x7f)"
+            results.append(result(name, Rule.ID_CONTROL_CHARACTERS, int(bad.sum()), detail, examples))
     return results, checked
+
+
+def id_columns(table: Table) -> tuple[str, ...]:
+    """The text columns of ``table`` that identify something: its key's, and every one named ``*_id``."""
+    named = [c for c in table.columns if c.name in table.key or c.name.endswith("_id")]
+    return tuple(c.name for c in named if c.dtype == pl.String)
 
 
 def absent_nullable(frame: pl.DataFrame, table: Table) -> list[str]:
