@@ -126,6 +126,7 @@ def validate(params_file: ParamsOption = Path("params.yaml")) -> None:
         as_of=params.data.as_of,
         params=params.validate,
         rules=params.collection_rules,
+        profile=paths.export_profile,
     )
     typer.echo(
         f"validate: {len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.notes)} notes; "
@@ -183,6 +184,10 @@ def policy(params_file: ParamsOption = Path("params.yaml")) -> None:
 def score(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD or 'today'; default data.as_of")] = None,
     engine: EngineOption = None,
+    accept_shift: Annotated[
+        bool,
+        typer.Option("--accept-shift", help="Write the day although it moved beyond score.guard from the last one."),
+    ] = False,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score active loans and pending applications: the collections queue and the review queue."""
@@ -190,7 +195,7 @@ def score(
 
     paths, params = _context(params_file, engine)
     day = params.data.as_of if as_of is None else _parse_day(as_of)
-    typer.echo(run_score(paths, params, as_of=day))
+    typer.echo(run_score(paths, params, as_of=day, accept_shift=accept_shift))
 
 
 @app.command(name="evaluate-policy")

@@ -28,6 +28,11 @@ class DataParams:
 
     def __post_init__(self) -> None:
         _one_of("data.source", self.source, ("simulate", "ingest"))
+        today = dt.date.today()
+        if self.as_of > today:
+            # scored as of a day not yet lived, every unpaid instalment before it is missed: the book charges off
+            msg = f"data.as_of {self.as_of} is after today ({today}): nothing can be known about a day not yet lived"
+            raise ConfigError(msg)
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,37 @@ class IngestParams:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {source code: contract value}
     scale: dict[str, float] = field(default_factory=dict)  # column -> factor, e.g. 0.01 for fen -> yuan
     constants: dict[str, Any] = field(default_factory=dict)  # column -> value for every row, when not mapped
+    # the platform's zone: a timestamp with a UTC offset or Z is stored as this zone's naive wall time
+    timezone: str = "Asia/Shanghai"
+    max_file_mb: int = 2048  # a source file larger than this is refused before it is read
 
     def __post_init__(self) -> None:
+        # imported here: only this check needs the zone database
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         _one_of("ingest.format", self.format, ("contract", "mapping", "lendingclub", "taiwan"))
         _one_of("ingest.encoding", self.encoding, ("utf-8", "gbk", "gb18030"))
+        _positive("ingest.max_file_mb", self.max_file_mb)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):  # ValueError: not a zone key at all ("", "../x")
+            msg = f"ingest.timezone: must be a known IANA time zone such as 'Asia/Shanghai', got {self.timezone!r}"
+            raise ConfigError(msg) from None
+
+
+@dataclass(frozen=True)
+class ShiftParams:
+    """How far an export may move from the previous accepted one of the same source (validate's profile)."""
+
+    max_row_ratio: float = 3.0  # rows per table: at most this factor up or down (0 rows always fails)
+    max_amount_ratio: float = 3.0  # each amount column's median (fen for yuan is 100)
+    max_share_change: float = 0.25  # each column's null share and each category's share, absolute
+
+    def __post_init__(self) -> None:
+        if self.max_row_ratio <= 1 or self.max_amount_ratio <= 1:
+            msg = "validate.shift: max_row_ratio and max_amount_ratio must be above 1 (a factor up or down)"
+            raise ConfigError(msg)
+        _between("validate.shift.max_share_change", self.max_share_change, 0, 1)
 
 
 @dataclass(frozen=True)
@@ -121,6 +153,14 @@ class ValidateParams:
     max_examples: int = 5
     # rules listed here are reported as warnings instead of stopping the pipeline
     warn_only: tuple[str, ...] = ()
+    # date_plausible: nothing dated before the platform's first day (a year typed as 24 is the year 24) ...
+    first_day: dt.date = dt.date(2000, 1, 1)
+    # ... and nothing further ahead of as_of than this (the longest term, extensions and plans included)
+    max_years_ahead: int = 10
+    shift: ShiftParams = field(default_factory=ShiftParams)
+
+    def __post_init__(self) -> None:
+        _positive("validate.max_years_ahead", self.max_years_ahead)
 
 
 @dataclass(frozen=True)
@@ -223,6 +263,25 @@ class OverdueTypeRules:
 
 
 @dataclass(frozen=True)
+class GuardParams:
+    """The blast-radius guard: a day whose queue moves this far from the previous scored day is not written
+    until a person confirms it (``risk score --accept-shift``); a wrong export looks exactly like this."""
+
+    max_share_change: float = 0.05  # of open loans charged off, referred to legal or queued: absolute change
+    max_ratio: float = 2.0  # or a count this many times larger or smaller ...
+    min_count: int = 50  # ... when the larger of the two days' counts is at least this
+    window_days: int = 7  # compared with the latest day scored within this many days before
+
+    def __post_init__(self) -> None:
+        _between("score.guard.max_share_change", self.max_share_change, 0, 1)
+        if self.max_ratio <= 1:
+            msg = f"score.guard.max_ratio: must be above 1 (a factor up or down), got {self.max_ratio!r}"
+            raise ConfigError(msg)
+        _positive("score.guard.min_count", self.min_count)
+        _positive("score.guard.window_days", self.window_days)
+
+
+@dataclass(frozen=True)
 class ContactRules:
     """Lawful collection (合规催收): hours, frequency and a cooling-off period after a refusal."""
 
@@ -262,6 +321,7 @@ class ScoreParams:
     overdue_types: OverdueTypeRules = field(default_factory=OverdueTypeRules)
     contact: ContactRules = field(default_factory=ContactRules)
     legal: LegalParams = field(default_factory=LegalParams)
+    guard: GuardParams = field(default_factory=GuardParams)
     # contacts per day per channel (team capacity)
     capacity: dict[str, int] = field(
         default_factory=lambda: {

@@ -68,6 +68,11 @@ def _running(pid: int) -> bool:
     return True
 
 
+def replace_path(src: str | Path, target: str | Path) -> None:
+    """Move ``src`` onto ``target`` in one step (a folder by atomic exchange where the system has it)."""
+    _replace(Path(src), Path(target))
+
+
 def _replace(src: Path, target: Path) -> None:
     if src.is_dir() and target.exists():
         if _exchange(src, target):  # one atomic step: src now holds the old folder
@@ -122,16 +127,22 @@ def write_text(text: str, target: str | Path) -> None:
 
 
 def write_tables(
-    tables: Mapping[str, pl.DataFrame], folder: str | Path, *, manifest: Mapping[str, Any] | None = None
+    tables: Mapping[str, pl.DataFrame],
+    folder: str | Path,
+    *,
+    manifest: Mapping[str, Any] | None = None,
+    manifest_name: str | None = None,
 ) -> None:
-    """Write each frame as ``<name>.parquet`` into ``folder`` (plus the manifest, when given), replacing
-    the whole folder at once."""
+    """Write each frame as ``<name>.parquet`` into ``folder`` (plus the manifest, when given, as
+    ``manifest_name``, by default the ingest manifest's), replacing the whole folder at once."""
     with atomic_path(folder) as tmp:
         tmp.mkdir(parents=True)
         for name, frame in tables.items():
             frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
         if manifest is not None:
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            (tmp / (manifest_name or MANIFEST)).write_text(
+                json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
 
 
 MANIFEST = "_ingest.json"  # beside the tables: the source's mode, currency and what it lacks

@@ -32,6 +32,11 @@ class Paths:
         return self.root / "data" / "validated"
 
     @property
+    def export_profile(self) -> Path:
+        """The last accepted export's profile (rows, amount scales, shares): what validate compares the next with."""
+        return self.root / "data" / "export_profile.json"
+
+    @property
     def features(self) -> Path:
         return self.root / "data" / "features"
 

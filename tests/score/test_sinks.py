@@ -1,13 +1,18 @@
-"""Scored days are replaced whole: a rerun leaves one copy, a crash leaves the previous day intact."""
+"""Scored days are replaced whole and committed once: a rerun leaves one copy, a crash leaves both sinks on the
+previous day or, once the database has committed, on the new one."""
 
 import datetime as dt
 import multiprocessing as mp
 import os
 import signal
 
+import duckdb
 import polars as pl
+import pytest
 
-from risk.score.sinks import day_folder, read_day, write_day
+from risk.score import sinks
+from risk.score.guard import DaySummary
+from risk.score.sinks import day_folder, read_day, run_of_day, settle, write_day
 
 DAY = dt.date(2025, 12, 31)
 
@@ -42,16 +47,16 @@ def _slow_write(scored, db):
 
     original = sinks._replace_day
 
-    def stall(tables, database, as_of):
-        os.kill(os.getpid(), signal.SIGKILL)  # die between the Parquet swap and the database commit
-        original(tables, database, as_of)
+    def stall(*args):
+        os.kill(os.getpid(), signal.SIGKILL)  # die at the database write, the day's Parquet staged
+        original(*args)
 
     sinks._replace_day = stall
     big = {"collections_queue": pl.DataFrame({"as_of": [DAY] * 10, "loan_id": [f"n{i}" for i in range(10)]})}
     sinks.write_day(big, scored=scored, database=db, as_of=DAY)
 
 
-def test_killed_run_leaves_the_previous_database_day_intact(tmp_path):
+def test_killed_run_leaves_both_sinks_on_the_previous_day(tmp_path):
     db = tmp_path / "risk.duckdb"
     write_day(_tables(4, "old"), scored=tmp_path, database=db, as_of=DAY)
     proc = mp.get_context("spawn").Process(target=_slow_write, args=(tmp_path, db))
@@ -59,4 +64,51 @@ def test_killed_run_leaves_the_previous_database_day_intact(tmp_path):
     proc.join()
     assert proc.exitcode == -signal.SIGKILL
     assert sorted(read_day(db, "collections_queue", DAY)["loan_id"]) == ["old0", "old1", "old2", "old3"]
+    assert pl.read_parquet(day_folder(tmp_path, DAY) / "collections_queue.parquet").height == 4
     assert not any(p.name.startswith(".") and "tmp" in p.name for p in tmp_path.iterdir())
+    settle(tmp_path, db)  # the next writer or reader discards the uncommitted staged day
+    assert not (tmp_path / sinks.STAGING).exists()
+    assert pl.read_parquet(day_folder(tmp_path, DAY) / "collections_queue.parquet").height == 4
+
+
+def committed_run(db, day) -> str:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT run_id FROM score_days WHERE as_of = ?", [day]).fetchone()[0]
+
+
+def test_the_parquet_day_and_the_database_name_the_same_run(tmp_path):
+    db = tmp_path / "risk.duckdb"
+    first = write_day(_tables(2, "a"), scored=tmp_path, database=db, as_of=DAY)
+    second = write_day(_tables(2, "b"), scored=tmp_path, database=db, as_of=DAY)
+    assert first != second
+    assert run_of_day(tmp_path, DAY)["run_id"] == committed_run(db, DAY) == second
+
+
+def test_a_day_committed_by_a_run_killed_before_its_rename_is_finished_by_the_next_reader(tmp_path, monkeypatch):
+    db = tmp_path / "risk.duckdb"
+    write_day(_tables(4, "old"), scored=tmp_path, database=db, as_of=DAY)
+
+    def killed(staged, target):
+        raise SystemExit("killed after the commit")  # stands in for SIGKILL: the rename never happens
+
+    with monkeypatch.context() as m:
+        m.setattr(sinks, "_publish", killed)
+        with pytest.raises(SystemExit):
+            write_day(_tables(3, "new"), scored=tmp_path, database=db, as_of=DAY)
+    assert sorted(read_day(db, "collections_queue", DAY)["loan_id"]) == ["new0", "new1", "new2"]
+    settle(tmp_path, db)
+    assert sorted(pl.read_parquet(day_folder(tmp_path, DAY) / "collections_queue.parquet")["loan_id"]) == [
+        "new0",
+        "new1",
+        "new2",
+    ]
+    assert run_of_day(tmp_path, DAY)["run_id"] == committed_run(db, DAY)
+
+
+def test_the_day_s_counts_are_kept_for_the_next_day_s_guard(tmp_path):
+    db = tmp_path / "risk.duckdb"
+    before = DaySummary(DAY - dt.timedelta(days=1), 1000, 20, 5, 60)
+    write_day(_tables(1, "a"), scored=tmp_path, database=db, as_of=before.as_of, summary=before)
+    with sinks.day_writer(tmp_path, db) as writer:
+        assert writer.previous(DAY) == before
+        assert writer.previous(before.as_of) is None

@@ -21,6 +21,7 @@ from risk.config import CollectionRules, ValidateParams
 from risk.contract import CASE_TABLES, TABLES, conform
 from risk.exceptions import ValidationFailed
 from risk.validate import Rule, Severity, ValidationReport, run, validate_tables
+from risk.validate.profile import profile_of
 from risk.validate.rules import DESCRIPTIONS, LAWFUL_COLLECTION, describe
 
 AS_OF = dt.date(2025, 6, 30)
@@ -261,7 +262,10 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def clean() -> ValidationReport:
-    return validate_tables(tiny_case_book(), as_of=AS_OF, params=PARAMS)
+    """The case book, compared with its own profile as the previous export (so the shift rules run too)."""
+    book = tiny_case_book()
+    previous = profile_of(book, source="case book", as_of=AS_OF)
+    return validate_tables(book, as_of=AS_OF, params=PARAMS, source="case book", previous=previous)
 
 
 def _result(report: ValidationReport, table: str, column: str | None, rule: Rule, *, success: bool):

@@ -16,7 +16,7 @@ from risk.paths import Paths
 from risk.policy.evaluate import evaluate_day
 from risk.policy.fit import fit_policy
 from risk.policy.replay import case_violations, violations
-from risk.score.sinks import day_folder
+from risk.score.sinks import day_folder, settle
 
 
 def run_fit(paths: Paths, params: Params) -> str:
@@ -78,6 +78,7 @@ def case_figures(folder: Path, tables: Mapping[str, pl.DataFrame], params: Param
 def run_evaluate(paths: Paths, params: Params) -> str:
     """metrics/policy.json: the day's plan against the truth (when simulated) and replayed against the rules."""
     as_of = params.data.as_of
+    settle(paths.scored, paths.duckdb)  # a day committed by a run killed before its last rename
     folder = day_folder(paths.scored, as_of)
     queue_path, options_path = folder / "collections_queue.parquet", folder / "collections_options.parquet"
     if not queue_path.exists():

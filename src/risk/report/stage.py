@@ -18,6 +18,7 @@ from risk.paths import Paths
 from risk.report import charts, portfolio
 from risk.report.html import render_report
 from risk.report.model_results import ModelResults, score_sample
+from risk.score.sinks import day_folder, settle
 
 QUEUES = ("collections_queue", "review_queue")
 README_FIGURE = Path("docs") / "img" / "vintage_curves.png"
@@ -82,7 +83,8 @@ def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True
 
 
 def read_queues(paths: Paths, as_of: dt.date) -> dict[str, pl.DataFrame]:
-    day = paths.scored / f"as_of={as_of.isoformat()}"
+    settle(paths.scored, paths.duckdb)  # a day committed by a run killed before its last rename
+    day = day_folder(paths.scored, as_of)
     return {q: io.read_parquet(day / f"{q}.parquet", table=q) for q in QUEUES if (day / f"{q}.parquet").exists()}
 
 

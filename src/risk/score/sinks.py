@@ -1,43 +1,178 @@
-"""Where scored tables go: a Parquet folder per as_of and DuckDB tables with an as_of column.
+"""Where scored tables go: a Parquet folder per as_of and DuckDB tables with an as_of column, one commit per day.
 
-Rerunning a day replaces that day: the Parquet folder is swapped in by rename and the DuckDB rows are
-deleted and inserted in one transaction, so a run that dies leaves the previous day's tables whole.
+A day becomes visible in both sinks together or in neither, also when the run is killed:
+
+1. the day's Parquet folder is written whole to ``.staging/as_of=<day>`` with a ``_run.json`` naming the run;
+2. one DuckDB transaction replaces the day's rows and records the run in ``score_days``: the commit point;
+3. the staged folder is swapped onto ``as_of=<day>`` (one atomic rename).
+
+A run killed before 2 leaves both sinks on the previous version (its staged folder is discarded by the
+next writer or reader); a run killed between 2 and 3 has committed, and :func:`settle` (called by every
+writer and reader of the scored days) finishes its swap. ``_run.json`` in a day folder and its
+``score_days`` row name the same run, so any reader can check that the two sinks agree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
-from collections.abc import Mapping
+import json
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from risk import io
+from risk.score.guard import DaySummary
+
+RUN_FILE = "_run.json"
+STAGING = ".staging"
+DAYS_TABLE = "score_days"  # one row per scored day: the run that wrote it and the counts the guard compares
 
 
 def day_folder(scored: Path, as_of: dt.date) -> Path:
     return scored / f"as_of={as_of.isoformat()}"
 
 
-def write_day(tables: Mapping[str, pl.DataFrame], *, scored: Path, database: Path, as_of: dt.date) -> None:
-    """Write each table for ``as_of`` to Parquet and DuckDB, replacing that day only."""
-    io.write_tables(tables, day_folder(scored, as_of))
+def _staged_folder(scored: Path, as_of: dt.date) -> Path:
+    return scored / STAGING / f"as_of={as_of.isoformat()}"
+
+
+def _database_of(scored: Path) -> Path:
+    return scored / "risk.duckdb"
+
+
+@contextmanager
+def _writer_lock(database: Path) -> Iterator[None]:
+    """One writer at a time across days (blocking: another day's write takes seconds)."""
     database.parent.mkdir(parents=True, exist_ok=True)
     with open(database.with_name(database.name + ".lock"), "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # one writer at a time across days
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
-            _replace_day(tables, database, as_of)
+            yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.date) -> None:
+class DayWriter:
+    """The scored days while the writer lock is held: what was scored before, and the day's one commit."""
+
+    def __init__(self, scored: Path, database: Path) -> None:
+        self.scored, self.database = Path(scored), Path(database)
+
+    def previous(self, as_of: dt.date) -> DaySummary | None:
+        """The latest day scored before ``as_of`` with its counts, or None."""
+        return _previous_summary(self.database, as_of)
+
+    def write(self, tables: Mapping[str, pl.DataFrame], *, as_of: dt.date, summary: DaySummary | None = None) -> str:
+        """Write each table for ``as_of`` to Parquet and DuckDB as one commit, replacing that day only.
+
+        ``summary`` is recorded in ``score_days`` for the next day's guard. Returns the run's id.
+        """
+        run_id = uuid.uuid4().hex
+        staged = _staged_folder(self.scored, as_of)
+        io.write_tables(tables, staged, manifest={"run_id": run_id, "as_of": as_of.isoformat()}, manifest_name=RUN_FILE)
+        _replace_day(tables, self.database, as_of, _day_row(as_of, run_id, summary))
+        _publish(staged, day_folder(self.scored, as_of))
+        return run_id
+
+
+@contextmanager
+def day_writer(scored: Path, database: Path) -> Iterator[DayWriter]:
+    """Hold the writer lock (one writer at a time across days), settle what a killed run left, yield the writer."""
+    with _writer_lock(database):
+        _settle(Path(scored), database)
+        yield DayWriter(scored, database)
+
+
+def write_day(
+    tables: Mapping[str, pl.DataFrame],
+    *,
+    scored: Path,
+    database: Path,
+    as_of: dt.date,
+    summary: DaySummary | None = None,
+) -> str:
+    """:meth:`DayWriter.write` under the lock."""
+    with day_writer(scored, database) as writer:
+        return writer.write(tables, as_of=as_of, summary=summary)
+
+
+def settle(scored: Path, database: Path | None = None) -> None:
+    """Finish the swap of a day whose run committed and was killed before it, discard one that did not."""
+    database = database or _database_of(scored)
+    if not (Path(scored) / STAGING).is_dir():
+        return
+    with _writer_lock(database):
+        _settle(Path(scored), database)
+
+
+def _settle(scored: Path, database: Path) -> None:
+    staging = scored / STAGING
+    if not staging.is_dir():
+        return
+    committed = _committed_runs(database)
+    for staged in sorted(staging.glob("as_of=*")):
+        run = _run_of(staged)
+        if run is not None and committed.get(run["as_of"]) == run["run_id"]:
+            _publish(staged, scored / staged.name)
+        else:
+            shutil.rmtree(staged, ignore_errors=True)
+    if staging.is_dir() and not any(staging.iterdir()):
+        staging.rmdir()
+
+
+def _publish(staged: Path, target: Path) -> None:
+    io.replace_path(staged, target)
+    if not any(staged.parent.iterdir()):
+        staged.parent.rmdir()
+
+
+def _run_of(folder: Path) -> dict[str, str] | None:
+    try:
+        return json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # staged by a run killed while writing it: never committed
+
+
+def _committed_runs(database: Path) -> dict[str, str]:
+    """as_of (ISO) -> the run committed for it."""
+    if not database.exists():
+        return {}
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        if not _has_table(con, DAYS_TABLE):
+            return {}
+        return {d.isoformat(): run for d, run in con.execute(f"SELECT as_of, run_id FROM {DAYS_TABLE}").fetchall()}
+    finally:
+        con.close()
+
+
+def _day_row(as_of: dt.date, run_id: str, summary: DaySummary | None) -> pl.DataFrame:
+    counts = {
+        k: getattr(summary, k) if summary else None for k in ("open_loans", "charged_off", "legal_referrals", "queued")
+    }
+    return pl.DataFrame(
+        {
+            "as_of": [as_of],
+            "run_id": [run_id],
+            "written_at": [dt.datetime.now()],
+            **{k: [v] for k, v in counts.items()},
+        },
+        schema_overrides={k: pl.Int64 for k in counts},
+    )
+
+
+def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.date, day: pl.DataFrame) -> None:
     con = duckdb.connect(str(database))
     try:
         con.execute("BEGIN TRANSACTION")
-        for name, frame in tables.items():
+        for name, frame in {**tables, DAYS_TABLE: day}.items():
             con.register("incoming", frame.to_arrow())
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0")
             _add_new_columns(con, name)
@@ -60,9 +195,39 @@ def read_day(database: Path, table: str, as_of: dt.date) -> pl.DataFrame:
         con.close()
 
 
+def _previous_summary(database: Path, as_of: dt.date) -> DaySummary | None:
+    if not database.exists():
+        return None
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        if not _has_table(con, DAYS_TABLE):
+            return None
+        row = con.execute(
+            f"SELECT as_of, open_loans, charged_off, legal_referrals, queued FROM {DAYS_TABLE} "
+            "WHERE as_of < ? AND open_loans IS NOT NULL ORDER BY as_of DESC LIMIT 1",
+            [as_of],
+        ).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        return None
+    day, open_loans, charged_off, legal, queued = row
+    return DaySummary(day, open_loans, charged_off, legal, queued)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    return bool(found and found[0])
+
+
 def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Columns a newer release added to a table: added to the database's table (earlier days get nulls)."""
     have = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
     for column, kind, *_ in con.execute("DESCRIBE incoming").fetchall():
         if column not in have:
             con.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')
+
+
+def run_of_day(scored: Path, as_of: dt.date) -> dict[str, Any] | None:
+    """The run a day's Parquet folder holds (``_run.json``), to check against ``score_days``."""
+    return _run_of(day_folder(scored, as_of))

@@ -19,8 +19,9 @@ from risk.models.model import SCORECARD
 from risk.models.train import SPECS
 from risk.paths import Paths
 from risk.policy.fit import PolicyModels
+from risk.score.guard import DaySummary, breaches, stop_message
 from risk.score.score import Models, plan_queue, review_queue, score_loans
-from risk.score.sinks import write_day
+from risk.score.sinks import day_writer
 
 
 def load_models(alias: str) -> Models:
@@ -50,8 +51,19 @@ def unknown_without_case_tables(validated: Path) -> str:
     return "".join(f" Without {name}, {WITHOUT[name]}." for name in absent)
 
 
-def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
-    """Score ``as_of``; one line a scheduler can log. Raises LockHeld if the day is being scored."""
+def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = False) -> str:
+    """Score ``as_of``; one line a scheduler can log.
+
+    The day is written only if it stays within ``score.guard`` of the latest day scored shortly before
+    (:mod:`risk.score.guard`), or when ``accept_shift`` confirms the change.
+
+    Raises
+    ------
+    LockHeld
+        If the day is being scored.
+    RiskDataError
+        ``blast_radius``: the day moved too far (nothing written).
+    """
     if as_of > params.data.as_of:
         msg = f"cannot score {as_of}: the validated data is as of {params.data.as_of} (ingest newer data first)"
         raise RiskDataError(msg, rule="as_of_within_data")
@@ -87,8 +99,14 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
         day_tables = {"collections_queue": cq, "review_queue": rq, **cases}
         if options is not None:
             day_tables["collections_options"] = options
-        write_day(day_tables, scored=paths.scored, database=paths.duckdb, as_of=as_of)
+        summary = DaySummary(as_of, n_open, n_charged_off, int(cq["legal_referral"].sum()), cq.height)
+        with day_writer(paths.scored, paths.duckdb) as writer:
+            found = breaches(summary, writer.previous(as_of), params.score.guard)
+            if found and not accept_shift:
+                raise RiskDataError(stop_message(summary, found, params.score.guard), rule="blast_radius")
+            writer.write(day_tables, as_of=as_of, summary=summary)
     took = time.perf_counter() - started
+    accepted = f" Accepted by --accept-shift: {'; '.join(found)}." if found else ""
     return (
         f"score {as_of}: ok ({params.engine}); {n_open:,} open loans"
         + (f" ({n_charged_off:,} charged off), " if n_charged_off is not None else ", ")
@@ -98,4 +116,5 @@ def run(paths: Paths, params: Params, *, as_of: dt.date) -> str:
         + "".join(f", {name} {frame.height:,}" for name, frame in cases.items())
         + f"; {took:.1f}s -> {paths.scored}"
         + unknown_without_case_tables(paths.validated)
+        + accepted
     )

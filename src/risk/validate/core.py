@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 
@@ -11,10 +12,11 @@ from risk.case_tables import WITHOUT
 from risk.config import CollectionRules, ValidateParams
 from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.validate.cross import check_cross_table
+from risk.validate.profile import compare, profile_of
 from risk.validate.report import RuleResult, ValidationReport
 from risk.validate.rules import Rule, check_warn_only, severity
 from risk.validate.structure import absent_nullable, check_structure
-from risk.validate.suites import run_suites
+from risk.validate.suites import plausible_dates, run_suites
 
 DEFAULT_RULES = CollectionRules()  # frozen: one shared default is safe
 
@@ -25,6 +27,8 @@ def validate_tables(
     as_of: dt.date,
     params: ValidateParams,
     rules: CollectionRules = DEFAULT_RULES,
+    source: str = "",
+    previous: Mapping[str, Any] | None = None,
 ) -> ValidationReport:
     """Check the five input tables and the case tables present against the contract and each other.
 
@@ -34,6 +38,9 @@ def validate_tables(
     error (``table_present``); a missing case table is only noted (``table_absent``, severity info):
     the case tables are optional. Nothing is raised for bad data: call
     :meth:`ValidationReport.raise_for_errors`.
+
+    ``previous`` is the profile of the last accepted export (:mod:`risk.validate.profile`); when it is of
+    the same ``source``, the shift rules compare this export with it. The report holds this export's profile.
 
     Raises
     ------
@@ -68,9 +75,18 @@ def validate_tables(
         absent[table.name] = absent_nullable(frame, table)
         results.extend(found)
     tables_by_name = {t.name: t for t in (*INPUT_TABLES, *CASE_TABLES)}
-    results += run_suites(checked, tables_by_name, as_of=as_of, max_examples=params.max_examples, warn_only=warn_only)
+    plausible = plausible_dates(as_of, params.first_day, params.max_years_ahead)
+    results += run_suites(
+        checked, tables_by_name, as_of=as_of, max_examples=params.max_examples, warn_only=warn_only, plausible=plausible
+    )
     # a column added as nulls is not evidence: the cross-table rules that need it do not run
     known = {name: frame.drop(absent[name]) for name, frame in checked.items()}
     results += check_cross_table(known, max_examples=params.max_examples, warn_only=warn_only, rules=rules)
+    profile = profile_of(checked, source=source, as_of=as_of)
+    shifts = compare(previous, profile, params.shift, warn_only=warn_only)
+    results += shifts
+    compared_with = f"{previous['as_of']} ({source})" if shifts and previous else None
     row_counts = {name: (tables[name].height if name in tables else None) for name in tables_by_name}
-    return ValidationReport(as_of=as_of, row_counts=row_counts, results=tuple(results))
+    return ValidationReport(
+        as_of=as_of, row_counts=row_counts, results=tuple(results), profile=profile, compared_with=compared_with
+    )

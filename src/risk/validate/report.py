@@ -66,12 +66,15 @@ class ValidationReport:
     """Every rule checked on the five input tables and the case tables present, as of ``as_of``.
 
     ``row_counts`` maps each table to its row count (None when the table was missing, or, for a case
-    table, absent).
+    table, absent). ``profile`` is this export's (kept when it is accepted, to judge the next one) and
+    ``compared_with`` names the previous export it was compared with, if any.
     """
 
     as_of: dt.date
     row_counts: dict[str, int | None]
     results: tuple[RuleResult, ...] = field(default_factory=tuple)
+    profile: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    compared_with: str | None = None
 
     @property
     def errors(self) -> list[RuleResult]:
@@ -100,6 +103,7 @@ class ValidationReport:
             "n_errors": len(self.errors),
             "n_warnings": len(self.warnings),
             "n_notes": len(self.notes),
+            "compared_with": self.compared_with,
             "tables": {
                 name: {"rows": rows, "results": [r.to_dict() for r in self.results if r.table == name]}
                 for name, rows in self.row_counts.items()
@@ -118,9 +122,21 @@ class ValidationReport:
             f"<h1>Validation report, as of {self.as_of.isoformat()}: {verdict}</h1>"
             f"<p>{len(self.errors)} error(s), {len(self.warnings)} warning(s), {len(self.notes)} note(s), "
             f"{len(self.results)} rule(s) checked.</p>"
+            f"<p>{self._shift_summary()}</p>"
         )
         sections = [self._html_section(name, rows) for name, rows in self.row_counts.items()]
         return _PAGE.format(title=f"Validation {self.as_of.isoformat()}", body=head + "".join(sections))
+
+    def _shift_summary(self) -> str:
+        if self.compared_with is None:
+            return "Not compared with a previous export: this is the first accepted export of its source."
+        shifts = [r for r in self.results if r.rule.endswith("_shift")]
+        failed = [r for r in shifts if not r.success]
+        return (
+            f"Compared with the previous accepted export as of {_e(self.compared_with)}: "
+            f"{len(shifts) - len(failed)} of {len(shifts)} shift check(s) within the limits "
+            "(rows, amount scales, null and category shares; rules *_shift in each table below)."
+        )
 
     def _html_section(self, name: str, rows: int | None) -> str:
         results = sorted((r for r in self.results if r.table == name), key=lambda r: (r.success, r.severity != "error"))

@@ -30,12 +30,14 @@ class Rule(StrEnum):
     DTYPE = "dtype"
     EXTRA_COLUMNS = "extra_columns"
     FINITE = "finite"
+    ID_CONTROL_CHARACTERS = "id_control_characters"
     # per column, Great Expectations suites generated from the contract
     NOT_NULL = "not_null"
     UNIQUE_KEY = "unique_key"
     IN_DOMAIN = "in_domain"
     IN_RANGE = "in_range"
     NOT_AFTER_AS_OF = "not_after_as_of"
+    DATE_PLAUSIBLE = "date_plausible"
     # across tables, polars joins
     FK_LOAN_EXISTS = "fk_loan_exists"
     FK_APPLICATION_EXISTS = "fk_application_exists"
@@ -50,6 +52,11 @@ class Rule(StrEnum):
     SCHEDULE_MATCHES_PRINCIPAL = "schedule_matches_principal"
     REPAID_WITHIN_SCHEDULE = "repaid_within_schedule"
     REPAYMENTS_PRESENT = "repayments_present"
+    # against the previous accepted export of the same source (validate.shift)
+    ROW_COUNT_SHIFT = "row_count_shift"
+    AMOUNT_SCALE_SHIFT = "amount_scale_shift"
+    NULL_SHARE_SHIFT = "null_share_shift"
+    CATEGORY_SHARE_SHIFT = "category_share_shift"
     # agreements (协商协议)
     AGREEMENT_AFTER_ORIGINATION = "agreement_after_origination"
     AGREEMENT_TERMS_MATCH_KIND = "agreement_terms_match_kind"
@@ -84,6 +91,14 @@ DESCRIPTIONS: dict[Rule, str] = {
     "interest) by more than 10 RMB or 1%: amounts in fen instead of yuan, or a payment of 1e18, fail here",
     Rule.REPAYMENTS_PRESENT: "repayments hold rows when instalments fell due before the latest origination: an "
     "empty repayments file would make every loan look unpaid and send the book to legal",
+    Rule.ROW_COUNT_SHIFT: "a table's row count within a factor validate.shift.max_row_ratio of the previous accepted "
+    "export of the same source: an export with a header and no rows, or half a file, fails here",
+    Rule.AMOUNT_SCALE_SHIFT: "each amount column's median within a factor validate.shift.max_amount_ratio of the "
+    "previous accepted export's: amounts in fen instead of yuan fail here",
+    Rule.NULL_SHARE_SHIFT: "each column's share of nulls within validate.shift.max_share_change of the previous "
+    "accepted export's",
+    Rule.CATEGORY_SHARE_SHIFT: "each category's share within validate.shift.max_share_change of the previous "
+    "accepted export's: a remapped status code fails here",
     Rule.TABLE_PRESENT: "each of the five input tables is present",
     Rule.TABLE_ABSENT: "an optional case table is not in the export: reported so that the reader knows what the "
     "pipeline cannot know",
@@ -93,12 +108,18 @@ DESCRIPTIONS: dict[Rule, str] = {
     Rule.DTYPE: "every value casts to the contract's type without loss",
     Rule.EXTRA_COLUMNS: "only the contract's columns (extra ones are dropped from the validated tables)",
     Rule.FINITE: "finite numbers (no NaN or ±inf)",
+    Rule.ID_CONTROL_CHARACTERS: "no NUL byte or other control character (\\x00-\\x1f, \\x7f) in an identifier, a key "
+    "column or one whose name ends in _id: such an id looks like another yet joins with nothing, and truncates in "
+    "the files and tools it is written to",
     Rule.NOT_NULL: "no nulls in a non-nullable column",
     Rule.UNIQUE_KEY: "a unique key (compound where the key is)",
     Rule.IN_DOMAIN: "a categorical column holds only the contract's values",
     Rule.IN_RANGE: "numbers within the contract's bounds",
     Rule.NOT_AFTER_AS_OF: "no date after the data's as-of date, except those that may lie ahead: schedule.due_date, "
     "agreements.promised_date, agreements.plan_first_due, legal_cases.response_deadline",
+    Rule.DATE_PLAUSIBLE: "every date on or after the platform's first day (validate.first_day) and no later than "
+    "validate.max_years_ahead years after as_of: a loan originated in 1900, a two-digit year read as the year 24 or "
+    "a due date in 9999 cannot be scored",
     Rule.FK_LOAN_EXISTS: "expected loan_id to exist in loans",
     Rule.FK_APPLICATION_EXISTS: "expected application_id to exist in applications",
     Rule.FK_BORROWER_EXISTS: "expected borrower_id to exist in loans or applications",
@@ -162,7 +183,10 @@ LAWFUL_COLLECTION: frozenset[Rule] = frozenset(
     }
 )
 # Without these the tables cannot be conformed to the contract, so they can never be downgraded.
-STRUCTURAL: frozenset[Rule] = frozenset({Rule.TABLE_PRESENT, Rule.REQUIRED_COLUMN, Rule.DTYPE})
+# An id with a control character is not downgraded either: it would pass into every output keyed by it.
+STRUCTURAL: frozenset[Rule] = frozenset(
+    {Rule.TABLE_PRESENT, Rule.REQUIRED_COLUMN, Rule.DTYPE, Rule.ID_CONTROL_CHARACTERS}
+)
 DEFAULT_WARNINGS: frozenset[Rule] = frozenset({Rule.EXTRA_COLUMNS, Rule.OPTIONAL_COLUMN_ABSENT, *LAWFUL_COLLECTION})
 INFORMATIONAL: frozenset[Rule] = frozenset({Rule.TABLE_ABSENT})
 

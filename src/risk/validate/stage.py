@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import polars as pl
 from risk import io
 from risk.config import CollectionRules, ValidateParams
 from risk.contract import CASE_TABLES, INPUT_TABLES, conform
+from risk.exceptions import RiskDataError
 from risk.validate.core import DEFAULT_RULES, validate_tables
 from risk.validate.report import ValidationReport
 from risk.validate.structure import with_absent_nullable
@@ -24,8 +26,12 @@ def run(
     as_of: dt.date,
     params: ValidateParams,
     rules: CollectionRules = DEFAULT_RULES,
+    profile: Path | None = None,
 ) -> ValidationReport:
     """Validate ``raw_dir``; write the report always and the conformed tables only when no error fails.
+
+    ``profile`` is the file keeping the last accepted export's profile: read to compare this export with
+    it, and replaced by this export's once it is accepted (None: no comparison).
 
     ``reports_dir`` receives ``validation.html`` and ``validation.json`` even when validation fails, so
     the user can read what to fix; ``validated_dir`` is replaced at once, and left untouched on failure.
@@ -45,7 +51,9 @@ def run(
     if manifest.get("mode") == io.APPLICATION_ONLY:
         params = replace(params, warn_only=(*params.warn_only, *lacking_columns(tables)))
         extra["outcomes"] = io.read_parquet(Path(raw_dir) / "outcomes.parquet", table="outcomes")
-    report = validate_tables(tables, as_of=as_of, params=params, rules=rules)
+    previous = read_profile(profile) if profile is not None else None
+    source = str(manifest.get("source", ""))
+    report = validate_tables(tables, as_of=as_of, params=params, rules=rules, source=source, previous=previous)
     io.write_text(report.to_html(), Path(reports_dir) / "validation.html")
     io.write_json(report.to_dict(), Path(reports_dir) / "validation.json")
     report.raise_for_errors()
@@ -55,7 +63,27 @@ def run(
         if t.name in tables
     }
     io.write_tables({**conformed, **extra}, validated_dir, manifest=manifest)
+    if profile is not None and report.profile is not None:
+        io.write_json(report.profile, profile)
     return report
+
+
+def read_profile(path: Path) -> dict | None:
+    """The previous accepted export's profile; None when there is none yet (the first export of a project).
+
+    Raises
+    ------
+    RiskDataError
+        When the file is there but unreadable (it is written atomically, so only a hand edit does that).
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        msg = f"cannot read the previous export's profile {path} ({e}); delete it to compare from the next export on"
+        raise RiskDataError(msg, rule="readable_profile") from None
 
 
 def lacking_columns(tables: dict[str, pl.DataFrame]) -> list[str]:

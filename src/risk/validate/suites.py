@@ -1,7 +1,8 @@
 """Per-table rules as Great Expectations 1.x suites, generated from the contract.
 
 One :class:`~great_expectations.ExpectationSuite` per table: not-null for non-nullable columns, a unique
-key (compound where the key is), categorical domains, numeric ranges, and no date after ``as_of``.
+key (compound where the key is), categorical domains, numeric ranges, no date after ``as_of`` and every date
+within the business's plausible range.
 Great Expectations has no polars source, so frames go in as pandas. It is imported inside the functions:
 the import takes several seconds, and ``risk --help`` should not pay for it.
 """
@@ -29,8 +30,22 @@ MAY_BE_FUTURE: frozenset[str] = frozenset(
 )
 
 
-def build_suite(table: Table, columns: Iterable[str], *, as_of: dt.date) -> gx.ExpectationSuite:
+def plausible_dates(as_of: dt.date, first_day: dt.date, max_years_ahead: int) -> tuple[dt.date, dt.date]:
+    """The first and last date any column may hold: the platform's first day, ``max_years_ahead`` after as_of."""
+    last = as_of.replace(year=as_of.year + max_years_ahead) if (as_of.month, as_of.day) != (2, 29) else as_of
+    return first_day, last
+
+
+def build_suite(
+    table: Table,
+    columns: Iterable[str],
+    *,
+    as_of: dt.date,
+    plausible: tuple[dt.date, dt.date] | None = None,
+) -> gx.ExpectationSuite:
     """The expectation suite of ``table``, restricted to ``columns`` (the usable ones).
+
+    ``plausible`` is the first and last date any date may hold (:func:`plausible_dates`); None checks no range.
 
     Each expectation's ``meta`` holds its rule name and a description, to map results back.
     """
@@ -81,6 +96,17 @@ def build_suite(table: Table, columns: Iterable[str], *, as_of: dt.date) -> gx.E
                 max_value=end_of_as_of,
                 strict_max=True,
             )
+        if col.dtype.is_temporal() and plausible is not None:
+            first, last = plausible
+            add(
+                gxe.ExpectColumnValuesToBeBetween,
+                Rule.DATE_PLAUSIBLE,
+                f"expected dates from {first} (validate.first_day) to {last} (validate.max_years_ahead after as_of)",
+                column=col.name,
+                min_value=dt.datetime.combine(first, dt.time()),
+                max_value=dt.datetime.combine(last + dt.timedelta(days=1), dt.time()),
+                strict_max=True,
+            )
     return suite
 
 
@@ -91,6 +117,7 @@ def run_suites(
     as_of: dt.date,
     max_examples: int,
     warn_only: Iterable[str],
+    plausible: tuple[dt.date, dt.date] | None = None,
 ) -> list[RuleResult]:
     """Validate each frame in ``checked`` (usable columns, contract types) against its table's suite."""
     import great_expectations as gx
@@ -115,7 +142,7 @@ def run_suites(
         if frame.width == 0:
             continue
         table = tables[name]
-        suite = context.suites.add(build_suite(table, frame.columns, as_of=as_of))
+        suite = context.suites.add(build_suite(table, frame.columns, as_of=as_of, plausible=plausible))
         batch = (
             source.add_dataframe_asset(name)
             .add_batch_definition_whole_dataframe("all")
