@@ -252,6 +252,20 @@ CASES = {
         _set("collection_actions", "action", "threaten"), "validate", "collection_actions", "action", "in_domain"
     ),
     "schedule with a gap": Case(_schedule_gap, "validate", "schedule", "instalment_no", "instalments_contiguous"),
+    # well-formed, but not what the previous export of this source looked like (validate.shift)
+    "repayments with a header and no rows": Case(
+        _edit("repayments", lambda f: f.clear()), "validate", "repayments", None, "row_count_shift"
+    ),
+    "a remapped channel code": Case(
+        _edit("applications", lambda f: f.with_columns(channel=pl.lit("online_ads"))),
+        "validate",
+        "applications",
+        "channel",
+        "category_share_shift",
+    ),
+    "a loan originated in 1900": Case(
+        _set("loans", "originated_on", dt.date(1900, 1, 1)), "validate", "loans", "originated_on", "date_plausible"
+    ),
 }
 
 

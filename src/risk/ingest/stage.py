@@ -60,5 +60,6 @@ def run(paths: Paths, params: Params, *, source: str | None = None, fmt: str | N
         raise ConfigError(msg)
     frames = read_source(source, fmt, params)
     result = ingest_tables(frames, fmt, params.ingest, pii_salt=os.environ.get(SALT_ENV) or None)
-    write_raw(result, paths.raw, source=f"{fmt} export at {Path(source).resolve()}")
+    # one source per format, wherever the day's folder is: exports dated by folder are still compared
+    write_raw(result, paths.raw, source=f"{fmt} export")
     return summarise(result, fmt=fmt, source=str(source), target=str(paths.raw))
