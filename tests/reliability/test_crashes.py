@@ -29,6 +29,7 @@ from polars.testing import assert_frame_equal
 from tests.conftest import make_project
 
 from risk import io
+from risk.score.sinks import STAGING
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = ("collections_queue", "review_queue")
@@ -238,23 +239,25 @@ def test_features_rerun_on_the_same_inputs_gives_the_same_snapshots(project: Pat
 
 @pytest.mark.parametrize("crash_at", ["parquet", "duckdb"])
 def test_sigkill_midway_through_score_keeps_the_previous_day(project: Path, crash_at: str):
-    """Killed while writing the day's Parquet folder, or inside DuckDB's day replacement, `risk score` leaves the
-    previous day whole in both sinks; a rerun completes."""
+    """Killed while staging the day's Parquet folder, or inside DuckDB's day replacement (before the commit),
+    `risk score` leaves the previous day whole in both sinks; a rerun completes and discards the staged folder."""
     day = as_of(project)
     folder = project / "data" / "scored" / f"as_of={day.isoformat()}"
     before_parquet, before_duckdb = hashes(folder), duckdb_day(project, day)
     # a run whose queues differ, so that the old day and the new are told apart
     params = variant_params(project, "params-crash.yaml", "score", "at_risk_threshold", 0.02)
-    ready = _tmp_with_a_file(folder.parent, folder.name) if crash_at == "parquet" else lambda marker: marker.exists()
+    staging = folder.parent / STAGING  # the day's Parquet is written there first, swapped in after the commit
+    ready = _tmp_with_a_file(staging, folder.name) if crash_at == "parquet" else lambda marker: marker.exists()
     kill_midway(["score", "--params", str(params)], project, crash_at=crash_at, ready=ready)
+    assert hashes(folder) == before_parquet  # killed before the database committed: no new day in either sink
     if crash_at == "parquet":
-        assert hashes(folder) == before_parquet
-        assert leftovers(folder.parent, folder.name)  # the kill left its half-written folder, hidden
+        assert leftovers(staging, folder.name)  # the kill left its half-written folder, hidden and staged
     after = duckdb_day(project, day)
     for name, frame in before_duckdb.items():
         assert_frame_equal(after[name], frame, check_exact=True)
     _run(risk("score"), project)
     assert_one_copy(project, day)
+    assert not staging.exists()
     rerun = duckdb_day(project, day)
     for name in QUEUES:
         key = KEYS[name]
