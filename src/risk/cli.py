@@ -26,6 +26,9 @@ app = typer.Typer(
 )
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="Parameters file.")]
+AcceptShiftOption = Annotated[
+    bool, typer.Option("--accept-shift", help="Write the day although it moved beyond score.guard from the day before.")
+]
 EngineOption = Annotated[str | None, typer.Option("--engine", help="polars (default) | spark; overrides params.yaml")]
 
 
@@ -116,18 +119,10 @@ def ingest(
 @stage
 def validate(params_file: ParamsOption = Path("params.yaml")) -> None:
     """Check the input and case tables against the data contract (Great Expectations); write data/validated."""
-    from risk.validate import run as run_validate
+    from risk.validate.stage import run_project
 
     paths, params = _context(params_file)
-    report = run_validate(
-        paths.raw,
-        paths.validated,
-        paths.reports,
-        as_of=params.data.as_of,
-        params=params.validate,
-        rules=params.collection_rules,
-        profile=paths.export_profile,
-    )
+    report = run_project(paths, params)
     typer.echo(
         f"validate: {len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.notes)} notes; "
         f"report {paths.reports / 'validation.html'}; tables {paths.validated}"
@@ -184,10 +179,7 @@ def policy(params_file: ParamsOption = Path("params.yaml")) -> None:
 def score(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD or 'today'; default data.as_of")] = None,
     engine: EngineOption = None,
-    accept_shift: Annotated[
-        bool,
-        typer.Option("--accept-shift", help="Write the day although it moved beyond score.guard from the last one."),
-    ] = False,
+    accept_shift: AcceptShiftOption = False,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score active loans and pending applications: the collections queue and the review queue."""
@@ -196,6 +188,22 @@ def score(
     paths, params = _context(params_file, engine)
     day = params.data.as_of if as_of is None else _parse_day(as_of)
     typer.echo(run_score(paths, params, as_of=day, accept_shift=accept_shift))
+
+
+@app.command(name="run")
+@stage
+def run_day(
+    as_of: Annotated[str, typer.Option("--as-of", help="The day: YYYY-MM-DD or 'today'.")],
+    accept_shift: AcceptShiftOption = False,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """One day as a scheduler runs it: load that day's export ({as_of} in ingest.path), validate, score; the
+    models stay as `dvc repro` trained them."""
+    from risk.daily import run_day as run_one_day
+
+    paths, params = _context(params_file)
+    for line in run_one_day(paths, params, day=_parse_day(as_of), accept_shift=accept_shift):
+        typer.echo(line)
 
 
 @app.command(name="evaluate-policy")
@@ -216,6 +224,21 @@ def report(params_file: ParamsOption = Path("params.yaml")) -> None:
 
     paths, params = _context(params_file)
     typer.echo(run_report(paths, params))
+
+
+@app.command()
+@stage
+def export(
+    table: Annotated[str, typer.Option("--table", help="The table (or view) of application features to score.")] = (
+        "applications_features"
+    ),
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Write the PD scorecard as one SQL query for DuckDB and Spark (points, PD, reason codes): models/export."""
+    from risk.models.stage import run_export
+
+    paths, _ = _context(params_file)
+    typer.echo(run_export(paths, table=table))
 
 
 def _parse_day(text: str) -> dt.date:

@@ -53,9 +53,20 @@ class Paths:
         return self.root / "models"
 
     @property
+    def pinned_models(self) -> Path:
+        """The model versions ``evaluate`` chose (champion and challenger per model): what ``score`` loads, so
+        DVC knows which models scored a queue, whatever MLflow's aliases say later."""
+        return self.models / "pinned.json"
+
+    @property
     def policy_models(self) -> Path:
         """The learned collections policy: the overdue-type model and one effect model per action."""
         return self.models / "policy"
+
+    @property
+    def model_export(self) -> Path:
+        """The PD scorecard as SQL for DuckDB and Spark, written on demand by ``risk export`` (not a DVC stage)."""
+        return self.models / "export"
 
     @property
     def metrics(self) -> Path:

@@ -12,6 +12,7 @@ import polars as pl
 
 from risk import io
 from risk.config import Params
+from risk.exceptions import ModelNotFound
 from risk.features.stage import read_application_snapshots, read_loan_snapshots, source_mode
 from risk.models import plots, tracking
 from risk.models.card import model_card
@@ -117,6 +118,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     snapshots_path = paths.raw / "truth_snapshots.parquet"
     oracle_snapshots = pl.read_parquet(snapshots_path) if snapshots_path.exists() else None
     lines = []
+    pinned: dict[str, dict[str, dict[str, str]]] = {}
     for spec in specs_for(paths):
         split = split_of(paths, params, spec)
         models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
@@ -153,6 +155,10 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             )
         tracking.set_alias(spec.registered, "champion", versions[champ])
         tracking.set_alias(spec.registered, "challenger", versions[other])
+        pinned[spec.registered] = {
+            alias: {"version": versions[kind], "kind": kind, "run_id": registry[spec.name][kind]["run_id"]}
+            for alias, kind in (("champion", champ), ("challenger", other))
+        }
         s = ev.summary[champ]
         oracle_txt = f", oracle AUC {ev.oracle['auc']:.3f}" if ev.oracle else ""
         lines.append(
@@ -166,4 +172,32 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         )
         (paths.plots / name).mkdir(parents=True, exist_ok=True)
         lines.append(f"  {SPECS[name].registered}: skipped (application-only source)")
+    io.write_json(pinned, paths.pinned_models)  # what score loads: the aliases as set here, under DVC's eye
     return "evaluate:\n" + "\n".join(lines)
+
+
+def run_export(paths: Paths, *, table: str) -> str:
+    """The fitted PD scorecard as one SQL query per dialect, in models/export; one line naming the files.
+
+    Raises
+    ------
+    ModelNotFound
+        When no PD scorecard was fitted.
+    """
+    import json
+
+    from risk.models.export_sql import DIALECTS, scorecard_sql
+
+    fitted = fitted_dir(paths)
+    if not (fitted / f"pd.{SCORECARD}.pkl").exists():
+        msg = f"no fitted PD scorecard in {fitted}: run `risk train` (or `dvc repro train`) first"
+        raise ModelNotFound(msg)
+    model = load_fitted(paths, "pd", SCORECARD)
+    registry = json.loads((fitted / "registry.json").read_text()) if (fitted / "registry.json").exists() else {}
+    version = registry.get("pd", {}).get(SCORECARD, {}).get("version")
+    written = []
+    for dialect in DIALECTS:
+        target = paths.model_export / f"pd_scorecard.{dialect}.sql"
+        io.write_text(scorecard_sql(model, table=table, dialect=dialect, version=version), target)
+        written.append(str(target))
+    return f"export: wrote {' and '.join(written)}"
