@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Daily batch scoring, for cron or any scheduler: ingest today's export, validate it, score today.
-# Exit codes: 0 ok, 2 bad params, 3 invalid data (yesterday's tables untouched), 4 no model, 75 already running.
+# Daily batch scoring, for cron or any scheduler: one day is one run. `risk run` loads that day's export
+# (set ingest.path: exports/{as_of} in params.yaml, and data.source: ingest), validates it against the contract
+# and the previous export, and scores it into data/scored (Parquet and DuckDB) with the models `dvc repro` trained.
+# Exit codes: 0 ok, 2 bad params, 3 invalid or implausible data (earlier days untouched; a day that moved beyond
+# score.guard needs --accept-shift), 4 no model, 75 already running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DVC_NO_ANALYTICS=1 MLFLOW_DISABLE_TELEMETRY=true
 DAY="${1:-today}"
-uv run risk ingest
-uv run risk validate
-uv run risk score --as-of "$DAY"
+shift || true
+uv run risk run --as-of "$DAY" "$@"

@@ -5,6 +5,8 @@ Tracking defaults to ``sqlite:///mlflow.db`` in the project root (MLFLOW_TRACKIN
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,8 @@ def configure(default_uri: str) -> str:
     import logging
     import warnings
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # MLflow warns on every model it logs (CloudPickle, pip's version): nothing a user of this project acts on
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*python_model.*CloudPickle.*")
     uri = os.environ.get("MLFLOW_TRACKING_URI") or default_uri
@@ -74,15 +77,21 @@ def log_candidate(
         for name, text in (artifacts or {}).items():
             mlflow.log_text(text, name)
         preds = model.predict_proba(example)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=RiskPyfunc(model),
-            signature=infer_signature(example, preds),
-            input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
-            registered_model_name=registered_name,
-        )
+        # the registry prints "Successfully registered model ..." for each version: the stage's summary says it
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            info = _log_model(model, example, preds, registered_name)
     return {"run_id": run.info.run_id, "version": str(info.registered_model_version), "model_uri": info.model_uri}
+
+
+def _log_model(model: RiskModel, example: pd.DataFrame, preds: np.ndarray, registered_name: str) -> Any:
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=RiskPyfunc(model),
+        signature=infer_signature(example, preds),
+        input_example=example,
+        pip_requirements=PIP_REQUIREMENTS,
+        registered_model_name=registered_name,
+    )
 
 
 def log_evaluation(run_id: str, metrics: dict[str, float], files: dict[str, Path]) -> None:
@@ -101,7 +110,23 @@ def set_alias(registered_name: str, alias: str, version: str) -> None:
 
 def load_by_alias(registered_name: str, alias: str) -> RiskModel:
     """The RiskModel behind ``models:/NAME@alias``; ModelNotFound if the name or alias is missing."""
-    uri = f"models:/{registered_name}@{alias}"
+    return _load(f"models:/{registered_name}@{alias}")
+
+
+def load_version(registered_name: str, version: str) -> RiskModel:
+    """The RiskModel of ``models:/NAME/VERSION`` (a pinned version); ModelNotFound if it is not registered."""
+    return _load(f"models:/{registered_name}/{version}")
+
+
+def alias_version(registered_name: str, alias: str) -> str | None:
+    """The version MLflow's ``alias`` points at now, or None."""
+    try:
+        return str(mlflow.MlflowClient().get_model_version_by_alias(registered_name, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def _load(uri: str) -> RiskModel:
     try:
         return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
     except mlflow.exceptions.MlflowException as e:

@@ -10,7 +10,7 @@ import datetime as dt
 
 import polars as pl
 
-from risk.config import ContactRules, LegalParams, OverdueTypeRules, ScoreParams
+from risk.config import ContactRules, LabelParams, LegalParams, OverdueTypeRules, ScoreParams
 from risk.contract import Action, LadderStep, OverdueType
 
 CHANNEL_OF_ACTION = {
@@ -33,6 +33,8 @@ STEP_OF_RANK = {
     4: LadderStep.LITIGATION,
     5: LadderStep.ENFORCEMENT,
 }
+
+DEFAULT_LABELS = LabelParams()  # frozen: one shared default is safe
 
 
 def _evidence(*parts: tuple[pl.Expr, pl.Expr]) -> pl.Expr:
@@ -233,9 +235,14 @@ def prioritise(frame: pl.DataFrame, params: ScoreParams, *, work_date: dt.date) 
     return ranked
 
 
-def build_collections_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.date) -> pl.DataFrame:
+def build_collections_queue(
+    scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.date, labels: LabelParams = DEFAULT_LABELS
+) -> pl.DataFrame:
     """Every active loan that is overdue (short of charge-off) or at risk, with type, next step, legal
-    hand-over, economics, the next lawful contact time and tomorrow's priority within capacity."""
+    hand-over, economics, the next lawful contact time and tomorrow's priority within capacity.
+
+    ``labels`` says where each model was trained: defaulted from ``default_dpd``, the cure model from
+    ``early_warning_dpd`` days past due, the early-warning model below it."""
     work_date = as_of + dt.timedelta(days=1)
     c = pl.col
     in_scope = c("days_past_due") < params.charge_off_dpd
@@ -244,9 +251,9 @@ def build_collections_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of:
         wanted = wanted | c("agreed_reminder_due")
     queue = scored.filter(in_scope & wanted)
     default_probability = (
-        pl.when(c("days_past_due") >= 90)
+        pl.when(c("days_past_due") >= labels.default_dpd)
         .then(1.0)
-        .when(c("days_past_due") >= 30)
+        .when(c("days_past_due") >= labels.early_warning_dpd)
         .then(1.0 - c("cure_probability"))
         .otherwise(c("ew_probability"))
     )

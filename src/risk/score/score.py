@@ -145,7 +145,7 @@ def score_loans(
             exposure=pl.col("outstanding_principal"),
         )
         .with_columns(
-            ew_probability=pl.when(dpd < 30).then(pl.col("ew_probability")),
+            ew_probability=pl.when(dpd < params.features.labels.early_warning_dpd).then(pl.col("ew_probability")),
             # each model only where it was trained: early warning below 30 days past due, cure from 1 to
             # cure_max_dpd; beyond that, no probability rather than an extrapolation
             cure_probability=pl.when((dpd > 0) & (dpd <= params.features.labels.cure_max_dpd)).then(
@@ -200,15 +200,16 @@ def plan_queue(
     reminders = agreements.filter(pl.col("remind_on_work_date")) if agreements is not None else None
     if reminders is not None:  # a loan a kept plan re-aged to current still gets its agreed reminder
         scored = scored.with_columns(agreed_reminder_due=pl.col("loan_id").is_in(reminders["loan_id"].implode()))
-    queue = build_collections_queue(scored, params.score, as_of=as_of)
+    queue = build_collections_queue(scored, params.score, as_of=as_of, labels=params.features.labels)
     options = None
     if models.policy is not None and params.policy.strategy == "learned":
         queue, options = plan_collections(queue, models.policy, params, as_of=as_of, agreed_reminders=reminders)
     else:
         queue = rules_only(queue)
-    # reasons only for queue rows: early-warning reasons before 30 days past due, cure reasons after
-    early = queue.filter(pl.col("days_past_due") < 30)
-    late = queue.filter(pl.col("days_past_due") >= 30)
+    # reasons only for queue rows: early-warning reasons where that model scores, cure reasons from there on
+    scope = params.features.labels.early_warning_dpd
+    early = queue.filter(pl.col("days_past_due") < scope)
+    late = queue.filter(pl.col("days_past_due") >= scope)
     queue = pl.concat(
         [
             _with_reasons(early, models.early_warning, params.score.reasons, +1),

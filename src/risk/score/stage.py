@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import time
 from pathlib import Path
+
+import polars as pl
 
 from risk import io
 from risk.case_tables import WITHOUT
@@ -13,7 +16,7 @@ from risk.cases.day import case_day
 from risk.config import Params
 from risk.contract import CASE_TABLES
 from risk.delinquency import instalment_ledger
-from risk.exceptions import LockHeld, RiskDataError
+from risk.exceptions import LockHeld, ModelNotFound, RiskDataError
 from risk.models import tracking
 from risk.models.model import SCORECARD
 from risk.models.train import SPECS
@@ -24,15 +27,55 @@ from risk.score.score import Models, plan_queue, review_queue, score_loans
 from risk.score.sinks import day_writer
 
 
-def load_models(alias: str) -> Models:
-    """The three models behind ``alias``, plus the PD scorecard (whichever alias holds it) for points."""
-    models = {name: tracking.load_by_alias(spec.registered, alias) for name, spec in SPECS.items()}
+def load_models(alias: str, pinned: Path | None = None) -> Models:
+    """The three models behind ``alias``, plus the PD scorecard (whichever alias holds it) for points.
+
+    With ``pinned`` (models/pinned.json, written by ``evaluate``) the versions recorded there are loaded,
+    so the queue is scored by the models DVC knows; without it, whatever MLflow's alias points at now.
+    """
+    load = _pinned_loader(pinned) if pinned is not None else tracking.load_by_alias
+    models = {name: load(spec.registered, alias) for name, spec in SPECS.items()}
     card = models["pd"] if models["pd"].kind == SCORECARD else None
     if card is None:
         other = "challenger" if alias == "champion" else "champion"
-        candidate = tracking.load_by_alias(SPECS["pd"].registered, other)
+        candidate = load(SPECS["pd"].registered, other)
         card = candidate if candidate.kind == SCORECARD else None
     return Models(pd=models["pd"], early_warning=models["early_warning"], cure=models["cure"], pd_scorecard=card)
+
+
+def _pinned_loader(pinned: Path):
+    if not pinned.exists():
+        msg = f"{pinned} is missing: no model versions were pinned (run `risk evaluate`, or `dvc repro`)"
+        raise ModelNotFound(msg)
+    versions = json.loads(pinned.read_text(encoding="utf-8"))
+
+    def load(registered: str, alias: str):
+        try:
+            version = versions[registered][alias]["version"]
+        except KeyError:
+            msg = f"{pinned} pins no {alias} for {registered} (run `risk evaluate`)"
+            raise ModelNotFound(msg) from None
+        return tracking.load_version(registered, version)
+
+    return load
+
+
+def pinned_versions(pinned: Path, alias: str) -> dict[str, str]:
+    """``{registered name: version}`` of ``alias`` in the pinned file ({} without one)."""
+    if not pinned.exists():
+        return {}
+    versions = json.loads(pinned.read_text(encoding="utf-8"))
+    return {name: v[alias]["version"] for name, v in versions.items() if alias in v}
+
+
+def alias_drift(pinned: dict[str, str], alias: str) -> str:
+    """A note when MLflow's alias has moved away from the pinned version (outside DVC), else ""."""
+    moved = []
+    for name, version in pinned.items():
+        now = tracking.alias_version(name, alias)
+        if now is not None and now != version:
+            moved.append(f"{name}@{alias} is v{now} in MLflow, v{version} pinned")
+    return f" Note: {'; '.join(moved)}: the pinned versions scored (`risk evaluate` re-pins)." if moved else ""
 
 
 def load_policy(paths: Paths, params: Params) -> PolicyModels | None:
@@ -43,6 +86,14 @@ def load_policy(paths: Paths, params: Params) -> PolicyModels | None:
         msg = f"policy.strategy is learned but {paths.policy_models} holds no fitted policy (run `risk policy`)"
         raise RiskDataError(msg, rule="policy_fitted")
     return PolicyModels.load(paths.policy_models)
+
+
+def with_model_versions(queue: pl.DataFrame, versions: dict[str, str]) -> pl.DataFrame:
+    """The queue with the version of each model that scored it (``pd_model_version``, ...; null unpinned)."""
+    return queue.with_columns(
+        pl.lit(versions.get(spec.registered), dtype=pl.String).alias(f"{name}_model_version")
+        for name, spec in SPECS.items()
+    )
 
 
 def unknown_without_case_tables(validated: Path) -> str:
@@ -78,7 +129,11 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
     busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
     with io.file_lock(lock, on_busy=busy):
         tracking.configure(paths.mlflow_uri)
-        models = dataclasses.replace(load_models(params.score.alias), policy=load_policy(paths, params))
+        models = dataclasses.replace(
+            load_models(params.score.alias, paths.pinned_models), policy=load_policy(paths, params)
+        )
+        versions = pinned_versions(paths.pinned_models, params.score.alias)
+        drift = alias_drift(versions, params.score.alias)
         if params.engine == "spark":
             from risk.spark.stage import score_tables
 
@@ -96,6 +151,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             cases = case_day(tables, scored, models.policy, params, as_of=as_of)
             cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
             rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger)
+        cq, rq = with_model_versions(cq, versions), with_model_versions(rq, versions)
         day_tables = {"collections_queue": cq, "review_queue": rq, **cases}
         if options is not None:
             day_tables["collections_options"] = options
@@ -117,4 +173,5 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
         + f"; {took:.1f}s -> {paths.scored}"
         + unknown_without_case_tables(paths.validated)
         + accepted
+        + drift
     )

@@ -63,7 +63,7 @@ def _score_partition(
     """Queue candidates, scored pending applications and the active-loan count of one partition."""
     models = _models(key, blob)
     scored = score_loans(tables, models, params, as_of=as_of)
-    queued = build_collections_queue(scored, params.score, as_of=as_of).select("loan_id")
+    queued = build_collections_queue(scored, params.score, as_of=as_of, labels=params.features.labels).select("loan_id")
     return {
         CANDIDATES: scored.join(queued, on="loan_id", how="semi"),
         REVIEW: review_queue(tables, models, params, as_of=as_of),

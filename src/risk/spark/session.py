@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,10 @@ def spark_session(params: SparkParams) -> SparkSession:
     if params.master:
         builder = builder.master(params.master)
     settings = dict(DEFAULTS)
+    # with no master named, Spark may start local workers with the system python3 (no pyarrow, no risk):
+    # unless the user chose an interpreter, the workers run this one (a cluster's own setting wins there)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     if params.master.startswith("local"):
         settings |= LOCAL | {"spark.pyspark.python": sys.executable, "spark.pyspark.driver.python": sys.executable}
     settings |= params.conf

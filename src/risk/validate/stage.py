@@ -10,9 +10,10 @@ from pathlib import Path
 import polars as pl
 
 from risk import io
-from risk.config import CollectionRules, ValidateParams
+from risk.config import CollectionRules, Params, ValidateParams
 from risk.contract import CASE_TABLES, INPUT_TABLES, conform
 from risk.exceptions import RiskDataError
+from risk.paths import Paths
 from risk.validate.core import DEFAULT_RULES, validate_tables
 from risk.validate.report import ValidationReport
 from risk.validate.structure import with_absent_nullable
@@ -66,6 +67,19 @@ def run(
     if profile is not None and report.profile is not None:
         io.write_json(report.profile, profile)
     return report
+
+
+def run_project(paths: Paths, params: Params) -> ValidationReport:
+    """:func:`run` on the project's folders with its params: what ``risk validate`` and ``risk run`` call."""
+    return run(
+        paths.raw,
+        paths.validated,
+        paths.reports,
+        as_of=params.data.as_of,
+        params=params.validate,
+        rules=params.collection_rules,
+        profile=paths.export_profile,
+    )
 
 
 def read_profile(path: Path) -> dict | None:

@@ -1,0 +1,49 @@
+"""A day is a run: load that day's export, validate it and score it into the day's tables, models untouched.
+
+This is what a scheduler runs every morning (``risk run --as-of 2026-01-05``; ``pipelines/daily_score.sh``).
+``data.as_of`` becomes the day, and a ``{as_of}`` in ``ingest.path`` names the day's export folder
+(``exports/{as_of}`` reads ``exports/2026-01-05``), so nothing in params.yaml is edited by hand. The
+models are the ones ``dvc repro`` trained and ``evaluate`` pinned; retraining stays a DVC run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from risk.config import Params
+from risk.paths import Paths
+
+DAY_PLACEHOLDER = "{as_of}"
+
+
+def params_for_day(params: Params, day: dt.date) -> Params:
+    """``params`` with ``data.as_of`` set to ``day`` and ``{as_of}`` in ``ingest.path`` filled in.
+
+    Raises
+    ------
+    ConfigError
+        When ``day`` is after today (``data.as_of`` refuses it).
+    """
+    data = dataclasses.replace(params.data, as_of=day)
+    ingest = dataclasses.replace(params.ingest, path=params.ingest.path.replace(DAY_PLACEHOLDER, day.isoformat()))
+    return dataclasses.replace(params, data=data, ingest=ingest)
+
+
+def run_day(paths: Paths, params: Params, *, day: dt.date, accept_shift: bool = False) -> list[str]:
+    """Load, validate and score ``day``; one line per step. The first step that fails raises its error,
+    leaving that step's previous outputs and every earlier day in the sinks untouched."""
+    from risk.ingest import run as run_ingest
+    from risk.score.stage import run as run_score
+    from risk.simulate.stage import run as run_simulation
+    from risk.validate.stage import run_project as run_validate
+
+    params = params_for_day(params, day)
+    if params.data.source == "ingest":
+        lines = [run_ingest(paths, params)]
+    else:
+        lines = [f"load: {run_simulation(paths, params)}"]
+    report = run_validate(paths, params)
+    lines.append(f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings")
+    lines.append(run_score(paths, params, as_of=day, accept_shift=accept_shift))
+    return lines
