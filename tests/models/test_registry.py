@@ -54,3 +54,89 @@ def test_missing_alias_is_a_clear_error(registered):
 
     with pytest.raises(ModelNotFound, match="models:/test-risk-cure@nope"):
         tracking.load_by_alias("test-risk-cure", "nope")
+
+
+def test_the_pyfunc_names_what_it_cannot_score(registered):
+    """Served alone, the model checks its input against training: an unseen category is an error naming it,
+    a missing column one naming the column (MLflow's signature), and the clean rows still score."""
+    import mlflow
+
+    split, models = registered
+    pyfunc = mlflow.pyfunc.load_model("models:/test-risk-cure@champion")
+    frame = tracking.input_example(models[LIGHTGBM], to_model_frame(split.test, models[LIGHTGBM].features), rows=5)
+    unseen = frame.assign(product=["payday_loan", *frame["product"].iloc[1:]])
+    with pytest.raises(Exception, match=r"payday_loan.*\[rule: model_input_category\]"):
+        pyfunc.predict(unseen)
+    with pytest.raises(Exception, match="annual_rate"):
+        pyfunc.predict(frame.drop(columns=["annual_rate"]))
+    assert len(pyfunc.predict(frame)) == 5
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_scores_like_the_trained_model_and_refuses_an_unseen_category(registered, tmp_path):
+    """`mlflow models serve` on loopback: the same probabilities over HTTP; a bad row is a 4xx naming the column."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    import mlflow
+
+    split, models = registered
+    frame = tracking.input_example(models[LIGHTGBM], to_model_frame(split.test, models[LIGHTGBM].features), rows=20)
+    port = _free_port()
+    bin_dir = Path(sys.executable).parent  # mlflow starts uvicorn by name: this environment's, not the system's
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    mlflow_cli = str(bin_dir / "mlflow")
+    server = subprocess.Popen(
+        [mlflow_cli, "models", "serve", "-m", "models:/test-risk-cure@champion", "--env-manager", "local",
+         "-h", "127.0.0.1", "-p", str(port)],
+        env=env, stdout=(log := (tmp_path / "serve.log").open("w")), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def post(rows):
+        body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}).encode()
+        request = urllib.request.Request(f"{base}/invocations", body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/ping", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, f"mlflow models serve exited:\n{(tmp_path / 'serve.log').read_text()}"
+                assert time.monotonic() < deadline, "mlflow models serve did not answer /ping in 180 s"
+                time.sleep(1)
+        status, answer = post(frame)
+        assert status == 200
+        np.testing.assert_allclose(answer["predictions"], models[LIGHTGBM].predict_proba(frame), rtol=1e-12)
+        status, answer = post(frame.assign(product="payday_loan"))
+        assert 400 <= status < 500 and "payday_loan" in answer["message"] and "product" in answer["message"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

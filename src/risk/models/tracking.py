@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from risk.exceptions import ModelNotFound
+from risk.exceptions import ModelNotFound, RiskDataError
 from risk.features.catalogue import CATEGORICAL
+from risk.models.inputs import InputSchema
 from risk.models.model import RiskModel
 
 PIP_REQUIREMENTS = [
@@ -33,12 +35,21 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
         self.model = model
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
+        """Calibrated probabilities; the input checked against the training schema first (an error names a
+        missing column, text in a number column or an unseen category; out-of-range numbers are logged)."""
+        schema = self.model.meta.get("input_schema")
+        if schema is not None:
+            try:
+                notes = InputSchema.from_dict(schema).check(model_input)
+            except RiskDataError as e:  # as MLflow's own error, so that a server answers 400 with the message
+                raise mlflow.exceptions.MlflowException.invalid_parameter_value(str(e)) from None
+            for note in notes:
+                logging.getLogger("risk").warning("%s: %s", self.model.name, note)
         return self.model.predict_proba(model_input)
 
 
 def configure(default_uri: str) -> str:
     """Point MLflow at ``MLFLOW_TRACKING_URI`` or the project's sqlite store; keep its chatter to warnings."""
-    import logging
     import warnings
 
     # MLflow warns on every model it logs (CloudPickle, pip's version): nothing a user of this project acts on

@@ -14,6 +14,7 @@ from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL, FEATURES, MODEL_FEATURES
 from risk.models import metrics
 from risk.models.calibration import Calibrator
+from risk.models.inputs import InputSchema
 from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, fit_lightgbm, to_model_frame
 from risk.models.scorecard import Scorecard
 
@@ -171,6 +172,7 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
         categorical=[c for c in spec.features if c in CATEGORICAL],
     )
     card.fit(X, y)
+    schema = InputSchema.of(X, spec.features).to_dict()  # checked again where the model is served alone
     out = {}
     for kind, est in ((LIGHTGBM, gbm), (SCORECARD, card)):
         raw_valid = est.predict_proba(Xv)[:, 1]
@@ -186,6 +188,7 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
                 "windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
                 "rows": {"train": train.height, "valid": split.valid.height, "test": split.test.height},
                 "best_iteration": int(getattr(est, "best_iteration_", 0) or 0) if kind == LIGHTGBM else None,
+                "input_schema": schema,
             },
         )
     return out
