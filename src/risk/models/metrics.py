@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
@@ -103,3 +105,31 @@ def ks_points(y: np.ndarray, p: np.ndarray, points: int = 100) -> pl.DataFrame:
     cum_good = np.cumsum(1 - ys) / max(1, (1 - ys).sum())
     idx = np.unique(np.linspace(0, len(ys) - 1, min(points, len(ys))).astype(int))
     return pl.DataFrame({"population_share": (idx + 1) / len(ys), "cum_bad": cum_bad[idx], "cum_good": cum_good[idx]})
+
+
+def score_sample(
+    models: dict[str, Any], train: pl.DataFrame, test: pl.DataFrame, *, label: str, max_train_rows: int = 200_000
+) -> pl.DataFrame:
+    """Calibrated scores of each candidate on the latest ``max_train_rows`` training rows and on the test window.
+
+    The training sample is the one evaluate uses as PSI reference. Vintage is the origination quarter
+    (the application quarter for applications not booked).
+    """
+    ref = train.sort("as_of").tail(max_train_rows)
+    parts = []
+    for sample, frame in (("train", ref), ("test", test)):
+        day = pl.coalesce("originated_on", "as_of") if "originated_on" in frame.columns else pl.col("as_of")
+        vintage = frame.select(pl.format("{}Q{}", day.dt.year(), day.dt.quarter())).to_series()
+        for kind, model in models.items():
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "kind": kind,
+                        "sample": sample,
+                        "probability": model.predict_proba(frame),
+                        "label": frame[label].cast(pl.Int8),
+                        "vintage": vintage,
+                    }
+                )
+            )
+    return pl.concat(parts)

@@ -14,7 +14,7 @@ from risk import io
 from risk.config import Params
 from risk.exceptions import ModelNotFound
 from risk.features.stage import read_application_snapshots, read_loan_snapshots, source_mode
-from risk.models import plots, tracking
+from risk.models import metrics, plots, tracking
 from risk.models.card import model_card
 from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, to_model_frame
 from risk.models.train import SPECS, ModelSpec, Split, evaluate_candidates, fit_candidates, split_for, training_frame
@@ -103,6 +103,11 @@ def run_train(paths: Paths, params: Params) -> str:
     return "train: registered " + ", ".join(SPECS[n].registered for n in registry) + "\n" + "\n".join(lines) + skipped
 
 
+def score_sample_path(paths: Paths, name: str) -> Path:
+    """Where evaluate keeps the candidates' calibrated scores on the training reference and the test window."""
+    return paths.metrics / "scores" / f"{name}.parquet"
+
+
 def load_fitted(paths: Paths, name: str, kind: str) -> RiskModel:
     return pickle.loads((fitted_dir(paths) / f"{name}.{kind}.pkl").read_bytes())
 
@@ -128,6 +133,10 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         versions = {k: v["version"] for k, v in registry[spec.name].items()}
         summary = {"champion": champ, **{k: v for k, v in ev.summary.items()}, "oracle": ev.oracle}
         io.write_json(summary, paths.metrics / f"{spec.name}.json")
+        # the calibrated scores behind PSI and AUC by vintage, so the report reads them instead of rescoring
+        io.write_parquet(
+            metrics.score_sample(models, split.train, split.test, label=spec.label), score_sample_path(paths, spec.name)
+        )
         pdir = paths.plots / spec.name
         for kind in (LIGHTGBM, SCORECARD):
             io.write_text(ev.roc[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"roc_{kind}.csv")

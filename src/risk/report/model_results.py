@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from risk.models import metrics
-from risk.models.model import LIGHTGBM, SCORECARD, RiskModel
+from risk.models.model import LIGHTGBM, SCORECARD
 
 KINDS = (LIGHTGBM, SCORECARD)
 TABLE_METRICS = ("auc", "ks", "brier", "ece", "capture_top10", "capture_top20", "psi")
@@ -51,34 +51,6 @@ class ModelResults:
         if not self.random_split:
             return ""
         return " / ".join(f"{k} {w[1]}" for k, w in self.windows.items())  # type: ignore[union-attr]
-
-
-def score_sample(
-    models: dict[str, RiskModel], train: pl.DataFrame, test: pl.DataFrame, *, label: str, max_train_rows: int = 200_000
-) -> pl.DataFrame:
-    """Calibrated scores of each candidate on the latest ``max_train_rows`` training rows and on the test window.
-
-    The training sample is the one evaluate uses as PSI reference. Vintage is the origination quarter
-    (the application quarter for applications not booked).
-    """
-    ref = train.sort("as_of").tail(max_train_rows)
-    parts = []
-    for sample, frame in (("train", ref), ("test", test)):
-        day = pl.coalesce("originated_on", "as_of") if "originated_on" in frame.columns else pl.col("as_of")
-        vintage = frame.select(pl.format("{}Q{}", day.dt.year(), day.dt.quarter())).to_series()
-        for kind, model in models.items():
-            parts.append(
-                pl.DataFrame(
-                    {
-                        "kind": kind,
-                        "sample": sample,
-                        "probability": model.predict_proba(frame),
-                        "label": frame[label].cast(pl.Int8),
-                        "vintage": vintage,
-                    }
-                )
-            )
-    return pl.concat(parts)
 
 
 def score_distribution(scores: pl.DataFrame, kind: str, *, bins: int = 20) -> tuple[pl.DataFrame, float]:

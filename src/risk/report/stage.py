@@ -17,7 +17,7 @@ from risk.models.train import SPECS
 from risk.paths import Paths
 from risk.report import charts, portfolio
 from risk.report.html import render_report
-from risk.report.model_results import ModelResults, score_sample
+from risk.report.model_results import ModelResults
 from risk.score.sinks import day_folder, settle
 
 QUEUES = ("collections_queue", "review_queue")
@@ -51,9 +51,9 @@ def read_snapshots(paths: Paths) -> pl.DataFrame:
 
 
 def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True) -> list[ModelResults]:
-    """Per model: metrics/<name>.json, plots/<name>/*.csv, the split's windows and, if asked, scores of the
-    fitted candidates. Models evaluate skipped (``{"skipped": ...}``) are left out."""
-    from risk.models.stage import fitted_dir, load_fitted, split_of
+    """Per model: metrics/<name>.json, plots/<name>/*.csv, the split's windows and, if asked, the score sample
+    evaluate wrote (metrics/scores/<name>.parquet). Models evaluate skipped (``{"skipped": ...}``) are left out."""
+    from risk.models.stage import fitted_dir, load_fitted, score_sample_path
 
     out = []
     for name, spec in SPECS.items():
@@ -68,13 +68,10 @@ def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True
             if (pdir / f"calibration_{k}.csv").exists()
         }
         ks = pl.read_csv(pdir / "ks.csv") if (pdir / "ks.csv").exists() else None
-        scores, windows = None, None
-        if with_scores:
-            split = split_of(paths, params, spec)
-            models = {k: load_fitted(paths, name, k) for k in (LIGHTGBM, SCORECARD)}
-            scores = score_sample(models, split.train, split.test, label=spec.label)
-            windows = {k: (str(a), str(b)) for k, (a, b) in split.windows.items()}
-        elif (fitted_dir(paths) / f"{name}.{LIGHTGBM}.pkl").exists():
+        sample = score_sample_path(paths, name)
+        scores = io.read_parquet(sample) if with_scores and sample.exists() else None
+        windows = None
+        if (fitted_dir(paths) / f"{name}.{LIGHTGBM}.pkl").exists():
             meta_windows = load_fitted(paths, name, LIGHTGBM).meta.get("windows") or {}
             windows = {k: (str(a), str(b)) for k, (a, b) in meta_windows.items()} or None
         title = f"{spec.registered} — {spec.purpose}"
@@ -125,7 +122,7 @@ def run(paths: Paths, params: Params) -> str:
     took = time.perf_counter() - started
     return (
         f"report: {target} ({len(text) / 1e6:.1f} MB, {len(models)} models) in {took:.1f}s "
-        f"(reading and scoring {loaded - started:.1f}s)"
+        f"(reading {loaded - started:.1f}s)"
     )
 
 
