@@ -232,10 +232,37 @@ class ChampionRule:
 
 
 @dataclass(frozen=True)
+class GradeTestParams:
+    """Calibration by grade on the test window (ECB IRB validation practice): Jeffreys test per grade."""
+
+    amber: float = 0.05  # a grade whose Jeffreys p-value is below this is amber ...
+    red: float = 0.01  # ... below this, red: its PD underestimates the observed rate
+    fail_on_red: bool = False  # a red grade of the champion fails `risk evaluate`
+
+    def __post_init__(self) -> None:
+        if not 0 < self.red < self.amber < 1:
+            msg = f"train.grade_tests: expected 0 < red < amber < 1, got red {self.red!r}, amber {self.amber!r}"
+            raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class PromotionParams:
+    """When a newly trained candidate replaces the champion in service (the promotion gate)."""
+
+    margin: float = 0.005  # AUC on the current test window by which it must beat the incumbent champion ...
+    require_calibration: bool = True  # ... and no red grade
+
+    def __post_init__(self) -> None:
+        _between("train.promotion.margin", self.margin, 0.0, 0.5)
+
+
+@dataclass(frozen=True)
 class TrainParams:
     windows: WindowParams = field(default_factory=WindowParams)
     calibration: str = "isotonic"  # isotonic | platt
     champion_rule: ChampionRule = field(default_factory=ChampionRule)
+    grade_tests: GradeTestParams = field(default_factory=GradeTestParams)
+    promotion: PromotionParams = field(default_factory=PromotionParams)
     scorecard: ScorecardParams = field(default_factory=ScorecardParams)
     pd: ModelParams = field(default_factory=ModelParams)
     early_warning: ModelParams = field(default_factory=lambda: ModelParams(embargo_days=90))
@@ -281,6 +308,33 @@ class GuardParams:
         _positive("score.guard.window_days", self.window_days)
 
 
+REVIEW_RULE_DECISIONS = ("manual_review", "declined")  # what a policy rule may decide: never an approval
+
+
+@dataclass(frozen=True)
+class ReviewRuleParams:
+    """Hard policy rules of pre-loan review (贷前审核政策规则), checked before the PD decides
+    (:mod:`risk.score.review_rules`). A rule declines or sends to manual review; it never approves."""
+
+    # 实名认证未通过: manual_review while verification can still be completed (no loan before it passes) | declined
+    identity_not_verified_decision: str = "manual_review"
+    min_age: int = 18  # below: declined (完全民事行为能力; lending to a minor is unlawful)
+    max_age: int = 60  # above: manual_review (the lender's own upper limit)
+    unverified_income_max_amount: float = 20_000.0  # RMB: income not verified and more requested: manual_review
+    max_other_loans: int = 4  # the borrower's other active loans here plus at other platforms (多头借贷), above: ...
+    too_many_online_loans_decision: str = "declined"  # ... declined | manual_review
+    other_loans_max_age_days: int = 90  # an older bureau count of other platforms' loans is not a current count
+
+    def __post_init__(self) -> None:
+        for key in ("identity_not_verified_decision", "too_many_online_loans_decision"):
+            _one_of(f"score.review_rules.{key}", getattr(self, key), REVIEW_RULE_DECISIONS)
+        _between("score.review_rules.min_age", self.min_age, 18, 100)
+        _between("score.review_rules.max_age", self.max_age, self.min_age, 100)
+        _between("score.review_rules.unverified_income_max_amount", self.unverified_income_max_amount, 0.0, 1e9)
+        _between("score.review_rules.max_other_loans", self.max_other_loans, 0, 1000)
+        _positive("score.review_rules.other_loans_max_age_days", self.other_loans_max_age_days)
+
+
 @dataclass(frozen=True)
 class ContactRules:
     """Lawful collection (合规催收): hours, frequency and a cooling-off period after a refusal."""
@@ -322,6 +376,7 @@ class ScoreParams:
     contact: ContactRules = field(default_factory=ContactRules)
     legal: LegalParams = field(default_factory=LegalParams)
     guard: GuardParams = field(default_factory=GuardParams)
+    review_rules: ReviewRuleParams = field(default_factory=ReviewRuleParams)
     # contacts per day per channel (team capacity)
     capacity: dict[str, int] = field(
         default_factory=lambda: {

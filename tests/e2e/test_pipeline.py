@@ -91,3 +91,21 @@ def test_the_plan_is_priced_against_the_truth_for_every_strategy(project: Path):
     assert [p["capacity_factor"] for p in policy["capacity_curve"]] == [0.25, 0.5, 1.0, 2.0, 4.0]
     effects = json.loads((project / "metrics" / "effects.json").read_text())
     assert effects["decisions_by_action"]["hold_out"] > 0
+
+
+def test_each_model_is_tested_for_calibration_by_grade_and_passes_the_promotion_gate(project: Path):
+    """Every candidate's grades carry a Jeffreys p-value and a traffic light; a fresh project's first candidate
+    goes live; the model card and the report show both."""
+    for name, grades in (("pd", {"A", "B", "C", "D", "E"}), ("early_warning", {f"P{i}" for i in range(1, 6)})):
+        m = json.loads((project / "metrics" / f"{name}.json").read_text())
+        for kind in ("lightgbm", "scorecard"):
+            checks = m["calibration_by_grade"][kind]
+            assert {g["grade"] for g in checks["grades"]} == grades
+            assert all(g["traffic_light"] in ("green", "amber", "red", None) for g in checks["grades"])
+            assert checks["auc"]["low"] <= checks["auc"]["auc"] <= checks["auc"]["high"]
+        assert m["promotion"]["decision"] == "first" and m["promotion"]["live"]
+        card = (project / "reports" / "model_cards" / f"{name}.md").read_text()
+        assert "## Calibration by grade" in card and "## Promotion gate" in card
+    pinned = json.loads((project / "models" / "pinned.json").read_text())
+    assert set(pinned["risk-pd"]) == {"champion", "challenger", "scorecard"}
+    assert "Calibration by grade on the test window" in (project / "reports" / "risk_report.html").read_text()

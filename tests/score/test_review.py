@@ -24,11 +24,17 @@ def test_decisions_and_review_order():
             "application_id": ["a", "b", "c", "d"],
             "pd": [0.01, 0.10, 0.20, 0.40],
             "requested_amount": [5000.0, 1000.0, 9000.0, 3000.0],
+            # what the policy rules read: applicants none of them stops, so the PD decides
+            "age": 30,
+            "identity_verified": True,
+            "income_verified": True,
+            "other_active_loans": 0,
         }
     )
     out = build_review_queue(scored, PARAMS, as_of=dt.date(2025, 12, 31))
     decisions = dict(zip(out["application_id"], out["recommended_decision"], strict=True))
     assert decisions == {"a": "approved", "b": "manual_review", "c": "manual_review", "d": "declined"}
+    assert out["decided_by"].to_list() == ["model"] * 4
     # manual reviews first, larger expected loss first
     assert out["application_id"].to_list()[:2] == ["c", "b"]
     assert out["review_order"].to_list()[:2] == [1, 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from risk.features.catalogue import FEATURES
+from risk.models.gate import Promotion
 from risk.models.train import Evaluation
 
 LIMITATIONS = {
@@ -19,8 +20,16 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None or v != v else f"{v:.4f}"
 
 
-def model_card(ev: Evaluation, *, versions: dict[str, str], windows: dict[str, list[str]]) -> str:
-    """Markdown model card for one model's champion and challenger."""
+def model_card(
+    ev: Evaluation,
+    *,
+    versions: dict[str, str],
+    windows: dict[str, list[str]],
+    checks: dict[str, dict] | None = None,
+    promotion: Promotion | None = None,
+) -> str:
+    """Markdown model card for one model's champion and challenger; with ``checks`` (calibration by grade,
+    :func:`risk.models.validation.calibration_summary` per candidate) and the promotion gate's decision."""
     s = ev.spec
     lines = [
         f"# Model card: {s.registered}",
@@ -68,6 +77,7 @@ def model_card(ev: Evaluation, *, versions: dict[str, str], windows: dict[str, l
     ]
     for r in ev.calibration[ev.champion].iter_rows(named=True):
         lines.append(f"| {r['decile']} | {r['n']} | {r['predicted']:.4f} | {r['observed']:.4f} |")
+    lines += _grade_section(ev.champion, checks) + _promotion_section(promotion)
     lines += [
         "",
         "## Stability",
@@ -88,3 +98,50 @@ def model_card(ev: Evaluation, *, versions: dict[str, str], windows: dict[str, l
         lines.append(f"| {r['feature']} | {meaning.get(r['feature'], '')} | {r['gain']:.1f} |")
     lines += ["", "## Known limitations", "", LIMITATIONS.get(s.name, ""), ""]
     return "\n".join(lines)
+
+
+def _grade_section(champion: str, checks: dict[str, dict] | None) -> list[str]:
+    if not checks:
+        return []
+    c = checks[champion]
+    lines = [
+        "",
+        "## Calibration by grade (champion, test window)",
+        "",
+        "Jeffreys test of the predicted rate underestimating the observed one (ECB IRB validation practice); "
+        "binomial p-value P(defaults >= observed); traffic light from the Jeffreys p-value (train.grade_tests).",
+        "",
+        "| grade | n | observed | predicted | binomial p | Jeffreys p | light |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in c["grades"]:
+        lines.append(
+            f"| {r['grade']} | {r['n']} | {_fmt(r['observed_rate'])} | {_fmt(r['predicted_rate'])} | "
+            f"{_fmt(r['binomial_p'])} | {_fmt(r['jeffreys_p'])} | {r['traffic_light'] or 'n/a'} |"
+        )
+    hl, auc = c["hosmer_lemeshow"], c["auc"]
+    lines += [
+        "",
+        f"Hosmer-Lemeshow: statistic {_fmt(hl['statistic'])}, {hl['dof']} degrees of freedom, p {_fmt(hl['p_value'])}. "
+        f"AUC {_fmt(auc['auc'])} (95% DeLong interval {_fmt(auc['low'])}-{_fmt(auc['high'])})"
+        + (
+            f"; change since development {_fmt(c['auc_change']['absolute_change'])} "
+            f"(development {_fmt(c['auc_change']['dev_auc'])})."
+            if c.get("auc_change")
+            else "."
+        ),
+    ]
+    return lines
+
+
+def _promotion_section(promotion: Promotion | None) -> list[str]:
+    if promotion is None:
+        return []
+    return [
+        "",
+        "## Promotion gate",
+        "",
+        f"**{promotion.decision}**: {promotion.reason}. Candidate {promotion.candidate_kind} "
+        f"v{promotion.candidate_version}; champion in service before: "
+        f"{'v' + promotion.incumbent_version if promotion.incumbent_version else 'none'} (train.promotion).",
+    ]

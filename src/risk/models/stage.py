@@ -8,17 +8,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from risk import io
 from risk.config import Params
-from risk.exceptions import ModelNotFound
+from risk.exceptions import ModelNotFound, RiskDataError, RiskError
 from risk.features.stage import read_application_snapshots, read_loan_snapshots, source_mode
-from risk.models import metrics, plots, tracking
+from risk.models import gate, metrics, plots, tracking, validation
 from risk.models.card import model_card
 from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, to_model_frame
 from risk.models.train import SPECS, ModelSpec, Split, evaluate_candidates, fit_candidates, split_for, training_frame
 from risk.paths import Paths
+from risk.score.review import GRADES
 
 
 def fitted_dir(paths: Paths) -> Path:
@@ -112,6 +114,42 @@ def load_fitted(paths: Paths, name: str, kind: str) -> RiskModel:
     return pickle.loads((fitted_dir(paths) / f"{name}.{kind}.pkl").read_bytes())
 
 
+def grades_of(spec: ModelSpec, p: np.ndarray, cutoffs: tuple[float, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each row's grade: the PD model's business grades A..E (``score.grade_cutoffs``); for the loan models,
+    quintile bands P1..P5 of the predicted probability on the window (they have no business grades)."""
+    if spec.dataset == "application":
+        return np.array(GRADES, dtype=object)[np.searchsorted(np.asarray(cutoffs), p, side="right")], GRADES
+    bands = tuple(f"P{i}" for i in range(1, 6))
+    edges = np.quantile(p, [0.2, 0.4, 0.6, 0.8]) if len(p) else np.array([])
+    return np.array(bands, dtype=object)[np.searchsorted(edges, p, side="right")], bands
+
+
+def grade_validation(spec: ModelSpec, model: RiskModel, split: Split, params: Params) -> dict:
+    """Calibration by grade on the test window, Hosmer-Lemeshow, the AUC's interval and its change since
+    development (the validation window the model was calibrated on)."""
+    y = split.test[spec.label].to_numpy().astype(int)
+    p = model.predict_proba(split.test)
+    y_dev = split.valid[spec.label].to_numpy().astype(int)
+    dev_auc = metrics.safe_auc(y_dev, model.predict_proba(split.valid))
+    grades, order = grades_of(spec, p, params.score.grade_cutoffs)
+    t = params.train.grade_tests
+    return validation.calibration_summary(
+        y, p, grades, order=order, amber=t.amber, red=t.red, dev_auc=dev_auc, independent=True
+    )
+
+
+def incumbent_auc(spec: ModelSpec, version: str | None, split: Split) -> tuple[float | None, str | None]:
+    """The champion in service's AUC on today's test window and its kind (None when it cannot score it)."""
+    if version is None:
+        return None, None
+    try:
+        model = tracking.load_version(spec.registered, version)
+        p = model.predict_proba(split.test)
+    except (RiskError, KeyError, ValueError):  # a model of older features, or one no longer registered
+        return None, None
+    return metrics.safe_auc(split.test[spec.label].to_numpy().astype(int), p), model.kind
+
+
 def run_evaluate(paths: Paths, params: Params) -> str:
     """Judge every candidate on the test window; write metrics, plots and cards; set the aliases."""
     import json
@@ -124,14 +162,32 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     oracle_snapshots = pl.read_parquet(snapshots_path) if snapshots_path.exists() else None
     lines = []
     pinned: dict[str, dict[str, dict[str, str]]] = {}
+    red_grades: list[str] = []
     for spec in specs_for(paths):
         split = split_of(paths, params, spec)
         models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
         ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle, oracle_snapshots=oracle_snapshots)
         champ = ev.champion
-        other = SCORECARD if champ == LIGHTGBM else LIGHTGBM
         versions = {k: v["version"] for k, v in registry[spec.name].items()}
-        summary = {"champion": champ, **{k: v for k, v in ev.summary.items()}, "oracle": ev.oracle}
+        checks = {kind: grade_validation(spec, models[kind], split, params) for kind in (LIGHTGBM, SCORECARD)}
+        in_service = tracking.alias_version(spec.registered, "champion")
+        in_service_auc, in_service_kind = incumbent_auc(spec, in_service, split)
+        promotion = gate.decide(
+            candidate_kind=champ,
+            candidate_version=versions[champ],
+            candidate_auc=float(ev.summary[champ]["auc"]),
+            candidate_red_grades=int(checks[champ]["n_red"]),
+            incumbent_version=in_service,
+            incumbent_auc=in_service_auc,
+            params=params.train.promotion,
+        )
+        summary = {
+            "champion": champ,
+            **{k: v for k, v in ev.summary.items()},
+            "oracle": ev.oracle,
+            "calibration_by_grade": checks,
+            "promotion": promotion.to_dict(),
+        }
         io.write_json(summary, paths.metrics / f"{spec.name}.json")
         # the calibrated scores behind PSI and AUC by vintage, so the report reads them instead of rescoring
         io.write_parquet(
@@ -144,7 +200,9 @@ def run_evaluate(paths: Paths, params: Params) -> str:
                 ev.calibration[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"calibration_{kind}.csv"
             )
         io.write_text(ev.ks[champ].write_csv(), pdir / "ks.csv")
-        card = model_card(ev, versions=versions, windows=models[champ].meta["windows"])
+        card = model_card(
+            ev, versions=versions, windows=models[champ].meta["windows"], checks=checks, promotion=promotion
+        )
         card_path = paths.reports / "model_cards" / f"{spec.name}.md"
         io.write_text(card, card_path)
         figs = {
@@ -162,18 +220,22 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             tracking.log_evaluation(
                 registry[spec.name][champ]["run_id"], {}, {"plots": Path(tmpdir), "model_card": card_path}
             )
-        tracking.set_alias(spec.registered, "champion", versions[champ])
-        tracking.set_alias(spec.registered, "challenger", versions[other])
-        pinned[spec.registered] = {
-            alias: {"version": versions[kind], "kind": kind, "run_id": registry[spec.name][kind]["run_id"]}
-            for alias, kind in (("champion", champ), ("challenger", other))
-        }
+        tracking.tag_run(
+            registry[spec.name][champ]["run_id"],
+            {"promotion": promotion.decision, "promotion_reason": promotion.reason},
+        )
+        pinned[spec.registered] = pin(spec, promotion, versions, registry[spec.name], in_service_kind)
+        for alias, entry in pinned[spec.registered].items():
+            tracking.set_alias(spec.registered, alias, entry["version"])
         s = ev.summary[champ]
         oracle_txt = f", oracle AUC {ev.oracle['auc']:.3f}" if ev.oracle else ""
         lines.append(
             f"  {spec.registered}: champion {champ} v{versions[champ]} test AUC {s['auc']:.3f} "
-            f"KS {s['ks']:.3f} ECE {s['ece']:.4f} PSI {s.get('psi', float('nan')):.3f}{oracle_txt}"
+            f"KS {s['ks']:.3f} ECE {s['ece']:.4f} PSI {s.get('psi', float('nan')):.3f}{oracle_txt}; "
+            f"grades {checks[champ]['worst_light']}; {promotion.decision}: {promotion.reason}"
         )
+        if checks[champ]["n_red"] and params.train.grade_tests.fail_on_red:
+            red_grades.append(f"{spec.registered} ({checks[champ]['n_red']} red)")
     for name in SPECS.keys() - {s.name for s in specs_for(paths)}:
         io.write_json(
             {"skipped": "application-only source: no repayment history to train this model on"},
@@ -182,7 +244,36 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         (paths.plots / name).mkdir(parents=True, exist_ok=True)
         lines.append(f"  {SPECS[name].registered}: skipped (application-only source)")
     io.write_json(pinned, paths.pinned_models)  # what score loads: the aliases as set here, under DVC's eye
+    if red_grades:
+        msg = (
+            f"calibration by grade is red for {', '.join(red_grades)} and train.grade_tests.fail_on_red is true "
+            "(metrics/<model>.json calibration_by_grade, the model cards)"
+        )
+        raise RiskDataError(msg, rule="calibration_red")
     return "evaluate:\n" + "\n".join(lines)
+
+
+def pin(
+    spec: ModelSpec,
+    promotion: gate.Promotion,
+    versions: dict[str, str],
+    registry: dict[str, dict[str, str]],
+    in_service_kind: str | None,
+) -> dict[str, dict[str, str]]:
+    """The versions score loads per alias: the gate's champion, the challenger, and the newest scorecard
+    (its points are shown whichever model decides)."""
+
+    def entry(kind: str) -> dict[str, str]:
+        return {"version": versions[kind], "kind": kind, "run_id": registry[kind]["run_id"]}
+
+    other = SCORECARD if promotion.candidate_kind == LIGHTGBM else LIGHTGBM
+    if promotion.live:
+        out = {"champion": entry(promotion.candidate_kind), "challenger": entry(other)}
+    else:  # the champion in service stays; the new candidate challenges it
+        kept = {"version": str(promotion.incumbent_version), "kind": str(in_service_kind), "run_id": ""}
+        out = {"champion": kept, "challenger": entry(promotion.candidate_kind)}
+    out["scorecard"] = entry(SCORECARD)
+    return out
 
 
 def run_export(paths: Paths, *, table: str) -> str:

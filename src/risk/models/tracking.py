@@ -115,6 +115,12 @@ def log_evaluation(run_id: str, metrics: dict[str, float], files: dict[str, Path
                 mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
 
+def tag_run(run_id: str, tags: dict[str, str]) -> None:
+    client = mlflow.MlflowClient()
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
+
+
 def set_alias(registered_name: str, alias: str, version: str) -> None:
     mlflow.MlflowClient().set_registered_model_alias(registered_name, alias, version)
 

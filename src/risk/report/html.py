@@ -249,10 +249,57 @@ def model_block(r: ModelResults) -> str:
             "class).</p>" + table(vint, {"n": num(), "bad_rate": pct(1), **{c: num(3) for c in auc_cols}})
         )
     elif r.scores is None:
-        out += '<p class="note">Score distribution and AUC per vintage skipped: fitted models not available.</p>'
+        out += (
+            '<p class="note">Score distribution and AUC per vintage skipped: evaluate wrote no score sample '
+            "(metrics/scores).</p>"
+        )
     elif r.random_split or not dated:
         out += unavailable("AUC per origination quarter: not available, the source has no dates")
-    return out
+    return out + grade_block(r)
+
+
+def grade_block(r: ModelResults) -> str:
+    """The champion's calibration by grade with traffic lights, Hosmer-Lemeshow, the AUC's interval and the
+    promotion gate's decision, from what evaluate wrote (absent in metrics of an older run: a note)."""
+    checks = (r.summary.get("calibration_by_grade") or {}).get(r.champion)
+    if not checks:
+        return unavailable("Calibration by grade: not in this run's metrics (rerun `risk evaluate`)")
+    grades = pl.DataFrame(checks["grades"]).select(
+        "grade", "n", "defaults", "observed_rate", "predicted_rate", "binomial_p", "jeffreys_p", "traffic_light"
+    )
+    hl, auc = checks["hosmer_lemeshow"], checks["auc"]
+    change = checks.get("auc_change") or {}
+    p_fmt = num(4)
+    note = (
+        f"Hosmer-Lemeshow p {p_fmt(hl['p_value'])} ({hl['dof']} degrees of freedom); AUC {p_fmt(auc['auc'])}, "
+        f"95% DeLong interval {p_fmt(auc['low'])}-{p_fmt(auc['high'])}"
+        + (f", change since development {p_fmt(change.get('absolute_change'))}" if change else "")
+        + f". Worst light: {checks['worst_light'] or 'n/a'}."
+    )
+    promotion = r.summary.get("promotion")
+    gate = (
+        f'<p class="note">Promotion gate: <b>{html.escape(promotion["decision"])}</b>, '
+        f"{html.escape(promotion['reason'])}.</p>"
+        if promotion
+        else ""
+    )
+    return (
+        '<p class="note">Calibration by grade on the test window (champion): the Jeffreys test of the predicted '
+        "rate underestimating the observed one per grade, green / amber / red at train.grade_tests.</p>"
+        + table(
+            grades,
+            {
+                "n": num(),
+                "defaults": num(),
+                "observed_rate": pct(2),
+                "predicted_rate": pct(2),
+                "binomial_p": p_fmt,
+                "jeffreys_p": p_fmt,
+            },
+        )
+        + f'<p class="note">{html.escape(note)}</p>'
+        + gate
+    )
 
 
 def models_section(results: Sequence[ModelResults], *, application_only: bool = False) -> str:

@@ -1,4 +1,7 @@
-"""The review queue (贷前审核队列): every pending application with PD, grade, points and a decision."""
+"""The review queue (贷前审核队列): every pending application with PD, grade, points and a decision.
+
+The hard policy rules (:mod:`risk.score.review_rules`) are checked first; the PD decides only where none hits.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import polars as pl
 
 from risk.config import ScoreParams
 from risk.contract import Decision
+from risk.score.review_rules import DecidedBy, PolicyDecision, apply_review_rules
 
 GRADES = ("A", "B", "C", "D", "E")
 
@@ -27,23 +31,32 @@ def decide(pd_expr: pl.Expr, params: ScoreParams) -> pl.Expr:
         .then(pl.lit(Decision.APPROVED.value))
         .when(pd_expr >= params.decline_above)
         .then(pl.lit(Decision.DECLINED.value))
-        .otherwise(pl.lit("manual_review"))
+        .otherwise(pl.lit(PolicyDecision.MANUAL_REVIEW.value))
     )
 
 
 def build_review_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.date) -> pl.DataFrame:
-    """Pending applications with ``pd``, ``risk_grade``, ``decision`` and a manual-review order.
+    """Pending applications with ``pd``, ``risk_grade``, ``recommended_decision`` and a manual-review order.
 
+    A policy rule that hits decides (``policy_rule``, ``policy_decision``, ``decided_by`` "policy_rule"),
+    otherwise the PD does (``decided_by`` "model"); a rule never softens the PD's decision, so a rule's manual
+    review leaves a PD decline declined (the most severe outcome wins, as in a decision engine's hierarchy).
+    ``policy_not_checked`` names the rules the row's data could not check. ``scored`` needs the columns of
+    :data:`~risk.score.review_rules.REQUIRED`.
     Manual reviews come first, the largest expected loss (PD × requested amount × LGD) first, so a
     reviewer's first hour goes where a wrong call costs most.
     """
     c = pl.col
-    out = scored.with_columns(
+    model = decide(c("pd"), params)
+    softer = (c("policy_decision") == PolicyDecision.MANUAL_REVIEW.value) & (model == Decision.DECLINED.value)
+    ruled = c("policy_rule").is_not_null() & ~softer
+    out = apply_review_rules(scored, params.review_rules).with_columns(
         risk_grade=grade(c("pd"), params.grade_cutoffs),
-        recommended_decision=decide(c("pd"), params),
+        recommended_decision=pl.when(ruled).then(c("policy_decision")).otherwise(model),
+        decided_by=pl.when(ruled).then(pl.lit(DecidedBy.POLICY_RULE.value)).otherwise(pl.lit(DecidedBy.MODEL.value)),
         expected_loss=c("pd") * c("requested_amount") * params.lgd,
     )
-    review = c("recommended_decision") == "manual_review"
+    review = c("recommended_decision") == PolicyDecision.MANUAL_REVIEW.value
     return out.sort([review, "expected_loss", "application_id"], descending=[True, True, False]).with_columns(
         review_order=pl.when(review).then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),
         as_of=pl.lit(as_of),

@@ -21,6 +21,7 @@ from risk.policy.queue import plan_collections
 from risk.score.collections import build_collections_queue
 from risk.score.reasons import top_reasons
 from risk.score.review import build_review_queue
+from risk.score.review_rules import review_facts, with_policy_reasons
 
 COLLECTIONS_COLUMNS = [
     "as_of",
@@ -78,10 +79,21 @@ REVIEW_COLUMNS = [
     "channel",
     "requested_amount",
     "requested_term",
+    # the facts the policy rules read (risk.score.review_rules): a reviewer sees what a rule saw
+    "age",
+    "identity_verified",
+    "income_verified",
+    "other_active_loans",
+    "other_platform_loans",
+    "dishonest_debtor_listed",
     "pd",
     "risk_grade",
     "scorecard_points",
     "recommended_decision",
+    "decided_by",
+    "policy_rule",
+    "policy_decision",
+    "policy_not_checked",
     "expected_loss",
     "reason_codes",
     "reasons_en",
@@ -269,7 +281,8 @@ def review_queue(
     as_of: dt.date,
     ledger: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
-    """Every application still pending at ``as_of``, scored by PD with points and reasons."""
+    """Every application still pending at ``as_of``, checked by the policy rules, scored by PD with points and
+    reasons (a deciding rule's first)."""
     only_pending = {
         **tables,
         "applications": tables["applications"].filter(
@@ -286,6 +299,7 @@ def review_queue(
         if points is not None
         else pl.lit(None, dtype=pl.Float64)
     )
+    scored = review_facts(tables, scored, params.score.review_rules, as_of=as_of)
     queue = build_review_queue(scored, params.score, as_of=as_of)
     needs = queue.filter(pl.col("recommended_decision") != Decision.APPROVED.value)
     fine = queue.filter(pl.col("recommended_decision") == Decision.APPROVED.value)
@@ -296,4 +310,4 @@ def review_queue(
             fine.with_columns(no_reasons),  # approvals need no adverse-action reasons
         ]
     ).sort(pl.col("review_order").is_null(), "review_order", "application_id")
-    return queue.select(REVIEW_COLUMNS)
+    return queue.pipe(with_policy_reasons).select(REVIEW_COLUMNS)

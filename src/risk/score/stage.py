@@ -36,8 +36,8 @@ def load_models(alias: str, pinned: Path | None = None) -> Models:
     load = _pinned_loader(pinned) if pinned is not None else tracking.load_by_alias
     models = {name: load(spec.registered, alias) for name, spec in SPECS.items()}
     card = models["pd"] if models["pd"].kind == SCORECARD else None
-    if card is None:
-        other = "challenger" if alias == "champion" else "champion"
+    if card is None:  # points come from the newest scorecard evaluate pinned, else the other alias
+        other = "scorecard" if pinned is not None else ("challenger" if alias == "champion" else "champion")
         candidate = load(SPECS["pd"].registered, other)
         card = candidate if candidate.kind == SCORECARD else None
     return Models(pd=models["pd"], early_warning=models["early_warning"], cure=models["cure"], pd_scorecard=card)
