@@ -132,6 +132,19 @@ def reason_codes_md() -> str:
             f"| `{r['code']}` | `{r['feature']}` | {r['direction']} | {r['models']} | {r['reason_en']} | "
             f"{r['reason_zh']} |"
         )
+    from risk.score.review_rules import RULES
+
+    lines += [
+        "",
+        "## Policy rules of pre-loan review",
+        "",
+        "Checked before the PD in the review queue (`src/risk/score/review_rules.py`, thresholds in "
+        "`score.review_rules`), in this order; the rule that decides is the first reason.",
+        "",
+        "| code | rule | reason | 理由 |",
+        "|---|---|---|---|",
+        *[f"| `{r.code}` | `{r.name.value}` | {r.reason_en} | {r.reason_zh} |" for r in RULES],
+    ]
     return "\n".join([*lines, ""])
 
 
