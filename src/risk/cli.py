@@ -190,9 +190,9 @@ def score(
     typer.echo(run_score(paths, params, as_of=day, accept_shift=accept_shift))
 
 
-@app.command(name="run")
+@app.command()
 @stage
-def run_day(
+def run(
     as_of: Annotated[str, typer.Option("--as-of", help="The day: YYYY-MM-DD or 'today'.")],
     accept_shift: AcceptShiftOption = False,
     params_file: ParamsOption = Path("params.yaml"),

@@ -11,39 +11,41 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from risk import io
 from risk.config import Params
+from risk.exceptions import LockHeld
 from risk.paths import Paths
-
-DAY_PLACEHOLDER = "{as_of}"
 
 
 def params_for_day(params: Params, day: dt.date) -> Params:
-    """``params`` with ``data.as_of`` set to ``day`` and ``{as_of}`` in ``ingest.path`` filled in.
+    """``params`` with ``data.as_of`` set to ``day`` (ingest fills ``{as_of}`` in ``ingest.path`` from it).
 
     Raises
     ------
     ConfigError
         When ``day`` is after today (``data.as_of`` refuses it).
     """
-    data = dataclasses.replace(params.data, as_of=day)
-    ingest = dataclasses.replace(params.ingest, path=params.ingest.path.replace(DAY_PLACEHOLDER, day.isoformat()))
-    return dataclasses.replace(params, data=data, ingest=ingest)
+    return dataclasses.replace(params, data=dataclasses.replace(params.data, as_of=day))
 
 
 def run_day(paths: Paths, params: Params, *, day: dt.date, accept_shift: bool = False) -> list[str]:
     """Load, validate and score ``day``; one line per step. The first step that fails raises its error,
-    leaving that step's previous outputs and every earlier day in the sinks untouched."""
+    leaving that step's previous outputs and every earlier day in the sinks untouched. One run at a time per
+    project (another exits 75): two days loaded at once would score one day's export as the other's."""
     from risk.ingest import run as run_ingest
     from risk.score.stage import run as run_score
     from risk.simulate.stage import run as run_simulation
     from risk.validate.stage import run_project as run_validate
 
     params = params_for_day(params, day)
-    if params.data.source == "ingest":
-        lines = [run_ingest(paths, params)]
-    else:
-        lines = [f"load: {run_simulation(paths, params)}"]
-    report = run_validate(paths, params)
-    lines.append(f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings")
-    lines.append(run_score(paths, params, as_of=day, accept_shift=accept_shift))
+    lock = paths.root / "data" / ".run.lock"  # data/raw, data/validated and the profile are one per project
+    busy = lambda: LockHeld(f"another `risk run` holds {lock}; try again when it has finished")  # noqa: E731
+    with io.file_lock(lock, on_busy=busy):
+        if params.data.source == "ingest":
+            lines = [run_ingest(paths, params)]
+        else:
+            lines = [f"load: {run_simulation(paths, params)}"]
+        report = run_validate(paths, params)
+        lines.append(f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings")
+        lines.append(run_score(paths, params, as_of=day, accept_shift=accept_shift))
     return lines

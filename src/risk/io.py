@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,16 @@ def _remove_stale(target: Path) -> None:
     Left there, a hidden ``.as_of=2025-12-31.tmp-*`` folder is a second copy of that day to a glob such as
     ``data/scored/*/collections_queue.parquet``. A path whose process still runs is left alone.
     """
-    for stale in target.parent.glob(f".{glob.escape(target.name)}.tmp-*"):
+    _remove_dead(target.parent.glob(f".{glob.escape(target.name)}.tmp-*"))
+
+
+def remove_stale_in(folder: Path) -> None:
+    """:func:`_remove_stale` for every temporary path in ``folder``, whatever its target."""
+    _remove_dead(Path(folder).glob(".*.tmp-*"))
+
+
+def _remove_dead(candidates: Iterable[Path]) -> None:
+    for stale in candidates:
         pid = stale.name.rpartition(".tmp-")[2].partition("-")[0]
         if pid.isdigit() and not _running(int(pid)):
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)

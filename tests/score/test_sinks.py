@@ -112,3 +112,39 @@ def test_the_day_s_counts_are_kept_for_the_next_day_s_guard(tmp_path):
     with sinks.day_writer(tmp_path, db) as writer:
         assert writer.previous(DAY) == before
         assert writer.previous(before.as_of) is None
+
+
+def test_a_rerun_that_no_longer_writes_a_table_removes_that_day_from_it(tmp_path):
+    db = tmp_path / "risk.duckdb"
+    with_options = {**_tables(2, "a"), "collections_options": pl.DataFrame({"as_of": [DAY], "loan_id": ["a0"]})}
+    write_day(with_options, scored=tmp_path, database=db, as_of=DAY)
+    write_day(_tables(2, "b"), scored=tmp_path, database=db, as_of=DAY)  # e.g. the Spark engine: no options
+    assert read_day(db, "collections_options", DAY).height == 0
+    assert not (day_folder(tmp_path, DAY) / "collections_options.parquet").exists()
+
+
+def test_a_database_held_open_elsewhere_is_a_lock_not_a_traceback(tmp_path):
+    from risk.exceptions import LockHeld
+
+    db = tmp_path / "risk.duckdb"
+    write_day(_tables(1, "a"), scored=tmp_path, database=db, as_of=DAY)
+    holder = mp.get_context("spawn").Process(target=_hold_open, args=(str(db), str(tmp_path / "held")))
+    holder.start()
+    try:
+        while not (tmp_path / "held").exists():
+            pass
+        with pytest.raises(LockHeld, match="open in another process"):
+            write_day(_tables(1, "b"), scored=tmp_path, database=db, as_of=DAY)
+    finally:
+        holder.kill()
+        holder.join()
+
+
+def _hold_open(db: str, marker: str) -> None:
+    import pathlib
+    import time
+
+    con = duckdb.connect(db)
+    pathlib.Path(marker).touch()
+    time.sleep(60)
+    con.close()

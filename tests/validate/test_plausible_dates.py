@@ -63,3 +63,9 @@ def test_an_as_of_in_the_future_is_refused() -> None:
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     with pytest.raises(ConfigError, match="data.as_of .* is after today"):
         DataParams(as_of=tomorrow)
+
+
+def test_a_leap_day_as_of_looks_ten_years_ahead_too() -> None:
+    from risk.validate.suites import plausible_dates
+
+    assert plausible_dates(dt.date(2028, 2, 29), dt.date(2000, 1, 1), 10) == (dt.date(2000, 1, 1), dt.date(2038, 2, 28))

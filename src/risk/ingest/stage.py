@@ -21,6 +21,15 @@ from risk.paths import Paths
 MANIFEST = "_ingest.json"  # mode, currency, lacks and warnings, beside the tables it describes
 
 
+DAY_PLACEHOLDER = "{as_of}"  # in ingest.path: the day's export folder, e.g. exports/{as_of}
+
+
+def export_path(params: Params) -> str:
+    """``ingest.path`` with ``{as_of}`` replaced by ``data.as_of`` (ISO), so that one setting names every day's
+    export: ``risk run --as-of`` sets the day, ``dvc repro`` uses params' own."""
+    return params.ingest.path.replace(DAY_PLACEHOLDER, params.data.as_of.isoformat())
+
+
 def read_source(source: str | Path, fmt: str, params: Params) -> dict[str, pl.DataFrame]:
     """The frames ``ingest_tables`` expects, read from ``source`` (a folder, or one file for the public sets)."""
     kind = source_format(fmt)
@@ -52,8 +61,9 @@ def write_raw(result: IngestResult, folder: Path, *, source: str = "") -> None:
 
 
 def run(paths: Paths, params: Params, *, source: str | None = None, fmt: str | None = None) -> str:
-    """Read ``source`` (default ``ingest.path``) in ``fmt`` (default ``ingest.format``) into data/raw."""
-    source = source or params.ingest.path
+    """Read ``source`` (default ``ingest.path``, its ``{as_of}`` filled with ``data.as_of``) in ``fmt``
+    (default ``ingest.format``) into data/raw."""
+    source = source or export_path(params)
     fmt = fmt or params.ingest.format
     if not source:
         msg = "ingest.path: no source given; set ingest.path in params.yaml or pass --from"

@@ -119,11 +119,12 @@ def _grade_section(champion: str, checks: dict[str, dict] | None) -> list[str]:
             f"| {r['grade']} | {r['n']} | {_fmt(r['observed_rate'])} | {_fmt(r['predicted_rate'])} | "
             f"{_fmt(r['binomial_p'])} | {_fmt(r['jeffreys_p'])} | {r['traffic_light'] or 'n/a'} |"
         )
-    hl, auc = c["hosmer_lemeshow"], c["auc"]
+    hl, auc = c["hosmer_lemeshow"] or {}, c["auc"] or {}  # None on a window too small for the test
     lines += [
         "",
-        f"Hosmer-Lemeshow: statistic {_fmt(hl['statistic'])}, {hl['dof']} degrees of freedom, p {_fmt(hl['p_value'])}. "
-        f"AUC {_fmt(auc['auc'])} (95% DeLong interval {_fmt(auc['low'])}-{_fmt(auc['high'])})"
+        f"Hosmer-Lemeshow: statistic {_fmt(hl.get('statistic'))}, {hl.get('dof', 'n/a')} degrees of freedom, "
+        f"p {_fmt(hl.get('p_value'))}. "
+        f"AUC {_fmt(auc.get('auc'))} (95% DeLong interval {_fmt(auc.get('low'))}-{_fmt(auc.get('high'))})"
         + (
             f"; change since development {_fmt(c['auc_change']['absolute_change'])} "
             f"(development {_fmt(c['auc_change']['dev_auc'])})."

@@ -54,9 +54,10 @@ def decide(
     if incumbent_version is None or incumbent_version == candidate_version:
         return Promotion(FIRST, *args, "no champion in service yet: the best candidate goes live")
     if incumbent_auc is None or not np.isfinite(incumbent_auc):
-        return Promotion(
-            PROMOTED, *args, f"the champion in service (v{incumbent_version}) cannot score today's features"
-        )
+        reason = f"the champion in service (v{incumbent_version}) cannot score today's features"
+        if candidate_red_grades:
+            reason += f"; the candidate goes live with {candidate_red_grades} red grade(s) in the calibration test"
+        return Promotion(PROMOTED, *args, reason)
     gain = candidate_auc - incumbent_auc
     red = params.require_calibration and candidate_red_grades > 0
     figures = f"test AUC {candidate_auc:.4f} against v{incumbent_version}'s {incumbent_auc:.4f} ({gain:+.4f})"

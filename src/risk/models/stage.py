@@ -126,11 +126,16 @@ def grades_of(spec: ModelSpec, p: np.ndarray, cutoffs: tuple[float, ...]) -> tup
 
 def grade_validation(spec: ModelSpec, model: RiskModel, split: Split, params: Params) -> dict:
     """Calibration by grade on the test window, Hosmer-Lemeshow, the AUC's interval and its change since
-    development (the validation window the model was calibrated on)."""
+    development (the validation window the model was calibrated on).
+
+    The tests ask whether the model underestimates the *bad* outcome: for a model of a good one (cure) they
+    run on its complement, so predicting too many cures is what turns a grade red."""
     y = split.test[spec.label].to_numpy().astype(int)
     p = model.predict_proba(split.test)
     y_dev = split.valid[spec.label].to_numpy().astype(int)
     dev_auc = metrics.safe_auc(y_dev, model.predict_proba(split.valid))
+    if spec.risk_sign < 0:
+        y, p = 1 - y, 1 - p  # AUC is unchanged by complementing both
     grades, order = grades_of(spec, p, params.score.grade_cutoffs)
     t = params.train.grade_tests
     return validation.calibration_summary(
@@ -225,8 +230,6 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             {"promotion": promotion.decision, "promotion_reason": promotion.reason},
         )
         pinned[spec.registered] = pin(spec, promotion, versions, registry[spec.name], in_service_kind)
-        for alias, entry in pinned[spec.registered].items():
-            tracking.set_alias(spec.registered, alias, entry["version"])
         s = ev.summary[champ]
         oracle_txt = f", oracle AUC {ev.oracle['auc']:.3f}" if ev.oracle else ""
         lines.append(
@@ -234,7 +237,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             f"KS {s['ks']:.3f} ECE {s['ece']:.4f} PSI {s.get('psi', float('nan')):.3f}{oracle_txt}; "
             f"grades {checks[champ]['worst_light']}; {promotion.decision}: {promotion.reason}"
         )
-        if checks[champ]["n_red"] and params.train.grade_tests.fail_on_red:
+        if checks[champ]["n_red"] and promotion.live and params.train.grade_tests.fail_on_red:
             red_grades.append(f"{spec.registered} ({checks[champ]['n_red']} red)")
     for name in SPECS.keys() - {s.name for s in specs_for(paths)}:
         io.write_json(
@@ -243,13 +246,16 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         )
         (paths.plots / name).mkdir(parents=True, exist_ok=True)
         lines.append(f"  {SPECS[name].registered}: skipped (application-only source)")
-    io.write_json(pinned, paths.pinned_models)  # what score loads: the aliases as set here, under DVC's eye
-    if red_grades:
+    if red_grades:  # before anything goes live: the versions in service stay as they were
         msg = (
             f"calibration by grade is red for {', '.join(red_grades)} and train.grade_tests.fail_on_red is true "
-            "(metrics/<model>.json calibration_by_grade, the model cards)"
+            "(metrics/<model>.json calibration_by_grade, the model cards); nothing was promoted"
         )
         raise RiskDataError(msg, rule="calibration_red")
+    for registered, aliases in pinned.items():
+        for alias, entry in aliases.items():
+            tracking.set_alias(registered, alias, entry["version"])
+    io.write_json(pinned, paths.pinned_models)  # what score loads: the aliases as set here, under DVC's eye
     return "evaluate:\n" + "\n".join(lines)
 
 

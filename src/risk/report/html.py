@@ -267,12 +267,12 @@ def grade_block(r: ModelResults) -> str:
     grades = pl.DataFrame(checks["grades"]).select(
         "grade", "n", "defaults", "observed_rate", "predicted_rate", "binomial_p", "jeffreys_p", "traffic_light"
     )
-    hl, auc = checks["hosmer_lemeshow"], checks["auc"]
+    hl, auc = checks["hosmer_lemeshow"] or {}, checks["auc"] or {}  # None on a window too small for the test
     change = checks.get("auc_change") or {}
     p_fmt = num(4)
     note = (
-        f"Hosmer-Lemeshow p {p_fmt(hl['p_value'])} ({hl['dof']} degrees of freedom); AUC {p_fmt(auc['auc'])}, "
-        f"95% DeLong interval {p_fmt(auc['low'])}-{p_fmt(auc['high'])}"
+        f"Hosmer-Lemeshow p {p_fmt(hl.get('p_value'))} ({hl.get('dof', '—')} degrees of freedom); "
+        f"AUC {p_fmt(auc.get('auc'))}, 95% DeLong interval {p_fmt(auc.get('low'))}-{p_fmt(auc.get('high'))}"
         + (f", change since development {p_fmt(change.get('absolute_change'))}" if change else "")
         + f". Worst light: {checks['worst_light'] or 'n/a'}."
     )

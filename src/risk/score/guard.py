@@ -65,5 +65,6 @@ def stop_message(today: DaySummary, found: list[str], params: GuardParams) -> st
         + "; ".join(found)
         + f". Limits (score.guard): {params.max_share_change:.0%} of open loans, or a factor {params.max_ratio:g} "
         f"once a count reaches {params.min_count}. Check the export (a missing or rescaled file looks like this); "
-        "if the change is real, rerun with `risk score --accept-shift`"
+        f"if the change is real, rerun the day with --accept-shift (`risk run --as-of {today.as_of} --accept-shift`, "
+        "or `risk score --accept-shift` in the DVC pipeline)"
     )

@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from risk import io
+from risk.exceptions import LockHeld
 from risk.score.guard import DaySummary
 
 RUN_FILE = "_run.json"
@@ -116,6 +117,7 @@ def _settle(scored: Path, database: Path) -> None:
     staging = scored / STAGING
     if not staging.is_dir():
         return
+    io.remove_stale_in(staging)  # half-written folders of runs killed while staging
     committed = _committed_runs(database)
     for staged in sorted(staging.glob("as_of=*")):
         run = _run_of(staged)
@@ -144,7 +146,7 @@ def _committed_runs(database: Path) -> dict[str, str]:
     """as_of (ISO) -> the run committed for it."""
     if not database.exists():
         return {}
-    con = duckdb.connect(str(database), read_only=True)
+    con = _connect(database, read_only=True)
     try:
         if not _has_table(con, DAYS_TABLE):
             return {}
@@ -168,10 +170,26 @@ def _day_row(as_of: dt.date, run_id: str, summary: DaySummary | None) -> pl.Data
     )
 
 
+def _connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection, or LockHeld (exit 75) while another process holds the file (a notebook left open)."""
+    try:
+        return duckdb.connect(str(database), read_only=read_only)
+    except duckdb.IOException as e:
+        msg = f"{database} is open in another process ({str(e).splitlines()[0][:160]}); close it and rerun"
+        raise LockHeld(msg) from None
+
+
 def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.date, day: pl.DataFrame) -> None:
-    con = duckdb.connect(str(database))
+    con = _connect(database)
     try:
         con.execute("BEGIN TRANSACTION")
+        # the day leaves every table a rerun no longer writes (another engine, a case table the export dropped)
+        dated = con.execute(
+            "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'as_of'"
+        ).fetchall()
+        for (name,) in dated:
+            if name not in tables and name != DAYS_TABLE:
+                con.execute(f'DELETE FROM "{name}" WHERE as_of = ?', [as_of])
         for name, frame in {**tables, DAYS_TABLE: day}.items():
             con.register("incoming", frame.to_arrow())
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0")
@@ -188,7 +206,7 @@ def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.d
 
 
 def read_day(database: Path, table: str, as_of: dt.date) -> pl.DataFrame:
-    con = duckdb.connect(str(database), read_only=True)
+    con = _connect(database, read_only=True)
     try:
         return con.sql(f"SELECT * FROM {table} WHERE as_of = ?", params=[as_of]).pl()
     finally:
@@ -198,7 +216,7 @@ def read_day(database: Path, table: str, as_of: dt.date) -> pl.DataFrame:
 def _previous_summary(database: Path, as_of: dt.date) -> DaySummary | None:
     if not database.exists():
         return None
-    con = duckdb.connect(str(database), read_only=True)
+    con = _connect(database, read_only=True)
     try:
         if not _has_table(con, DAYS_TABLE):
             return None

@@ -38,8 +38,11 @@ def load_models(alias: str, pinned: Path | None = None) -> Models:
     card = models["pd"] if models["pd"].kind == SCORECARD else None
     if card is None:  # points come from the newest scorecard evaluate pinned, else the other alias
         other = "scorecard" if pinned is not None else ("challenger" if alias == "champion" else "champion")
-        candidate = load(SPECS["pd"].registered, other)
-        card = candidate if candidate.kind == SCORECARD else None
+        try:
+            candidate = load(SPECS["pd"].registered, other)
+        except ModelNotFound:  # a pin from before scorecards were pinned: no points, the rest scores
+            candidate = None
+        card = candidate if candidate is not None and candidate.kind == SCORECARD else None
     return Models(pd=models["pd"], early_warning=models["early_warning"], cure=models["cure"], pd_scorecard=card)
 
 
@@ -47,7 +50,7 @@ def _pinned_loader(pinned: Path):
     if not pinned.exists():
         msg = f"{pinned} is missing: no model versions were pinned (run `risk evaluate`, or `dvc repro`)"
         raise ModelNotFound(msg)
-    versions = json.loads(pinned.read_text(encoding="utf-8"))
+    versions = _read_pinned(pinned)
 
     def load(registered: str, alias: str):
         try:
@@ -64,8 +67,15 @@ def pinned_versions(pinned: Path, alias: str) -> dict[str, str]:
     """``{registered name: version}`` of ``alias`` in the pinned file ({} without one)."""
     if not pinned.exists():
         return {}
-    versions = json.loads(pinned.read_text(encoding="utf-8"))
-    return {name: v[alias]["version"] for name, v in versions.items() if alias in v}
+    return {name: v[alias]["version"] for name, v in _read_pinned(pinned).items() if alias in v}
+
+
+def _read_pinned(pinned: Path) -> dict:
+    try:
+        return json.loads(pinned.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        msg = f"cannot read {pinned} ({e}); rerun `risk evaluate` to pin the model versions again"
+        raise ModelNotFound(msg) from None
 
 
 def alias_drift(pinned: dict[str, str], alias: str) -> str:

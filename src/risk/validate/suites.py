@@ -32,7 +32,8 @@ MAY_BE_FUTURE: frozenset[str] = frozenset(
 
 def plausible_dates(as_of: dt.date, first_day: dt.date, max_years_ahead: int) -> tuple[dt.date, dt.date]:
     """The first and last date any column may hold: the platform's first day, ``max_years_ahead`` after as_of."""
-    last = as_of.replace(year=as_of.year + max_years_ahead) if (as_of.month, as_of.day) != (2, 29) else as_of
+    leap_day = (as_of.month, as_of.day) == (2, 29)  # the same day ``max_years_ahead`` later may not exist
+    last = as_of.replace(year=as_of.year + max_years_ahead, day=28 if leap_day else as_of.day)
     return first_day, last
 
 

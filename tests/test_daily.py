@@ -1,0 +1,29 @@
+"""`risk run --as-of`: the day's params, its export folder and one run per project at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from risk import io
+from risk.config import IngestParams, Params
+from risk.daily import params_for_day, run_day
+from risk.exceptions import LockHeld
+from risk.ingest.stage import export_path
+from risk.paths import Paths
+
+
+def test_the_day_sets_as_of_and_names_its_export_folder() -> None:
+    params = dataclasses.replace(Params(), ingest=IngestParams(path="exports/{as_of}"))
+    day = params_for_day(params, dt.date(2025, 12, 30))
+    assert day.data.as_of == dt.date(2025, 12, 30) and export_path(day) == "exports/2025-12-30"
+    assert export_path(params) == f"exports/{params.data.as_of.isoformat()}"  # dvc repro: params' own day
+
+
+def test_a_second_run_of_the_project_at_once_is_refused(tmp_path) -> None:
+    paths = Paths.at(tmp_path)
+    first_run = io.file_lock(tmp_path / "data" / ".run.lock", on_busy=lambda: AssertionError("first run"))
+    with first_run, pytest.raises(LockHeld, match="another `risk run`"):
+        run_day(paths, Params(), day=dt.date(2025, 12, 30))
