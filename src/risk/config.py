@@ -336,6 +336,29 @@ class ReviewRuleParams:
 
 
 @dataclass(frozen=True)
+class MonitoringParams:
+    """Thresholds of each scoring run's monitoring (risk.score.monitoring): warning at the first, error at the
+    second; errors stop the run before it writes only when ``fail_on_error``."""
+
+    psi_warn: float = 0.10  # PSI of a score, CSI of a feature (0.10 watch, 0.25 act: the usual reading)
+    psi_error: float = 0.25
+    missing_change_warn: float = 0.05  # a feature's missing rate, absolute change against training
+    missing_change_error: float = 0.20
+    unseen_category_warn: float = 0.01  # share of rows in a category training never saw
+    unseen_category_error: float = 0.05
+    approval_change_warn: float = 0.05  # the PD cut-off's approval rate, absolute change against training
+    approval_change_error: float = 0.15
+    fail_on_error: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("psi", "missing_change", "unseen_category", "approval_change"):
+            warn, error = getattr(self, f"{name}_warn"), getattr(self, f"{name}_error")
+            if not 0 < warn <= error:
+                msg = f"score.monitoring: expected 0 < {name}_warn <= {name}_error, got {warn!r} and {error!r}"
+                raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
 class ContactRules:
     """Lawful collection (合规催收): hours, frequency and a cooling-off period after a refusal."""
 
@@ -376,6 +399,7 @@ class ScoreParams:
     contact: ContactRules = field(default_factory=ContactRules)
     legal: LegalParams = field(default_factory=LegalParams)
     guard: GuardParams = field(default_factory=GuardParams)
+    monitoring: MonitoringParams = field(default_factory=MonitoringParams)
     review_rules: ReviewRuleParams = field(default_factory=ReviewRuleParams)
     # contacts per day per channel (team capacity)
     capacity: dict[str, int] = field(

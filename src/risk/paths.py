@@ -72,6 +72,14 @@ class Paths:
     def metrics(self) -> Path:
         return self.root / "metrics"
 
+    def score_sample(self, model: str) -> Path:
+        """Evaluate's calibrated scores of the candidates on the training reference and the test window."""
+        return self.metrics / "scores" / f"{model}.parquet"
+
+    def monitoring_reference(self, model: str) -> Path:
+        """The training window's profile each scoring run is monitored against (risk.score.monitoring)."""
+        return self.metrics / "scores" / f"{model}_reference.json"
+
     @property
     def plots(self) -> Path:
         return self.root / "plots"

@@ -109,3 +109,18 @@ def test_each_model_is_tested_for_calibration_by_grade_and_passes_the_promotion_
     pinned = json.loads((project / "models" / "pinned.json").read_text())
     assert set(pinned["risk-pd"]) == {"champion", "challenger", "scorecard"}
     assert "Calibration by grade on the test window" in (project / "reports" / "risk_report.html").read_text()
+
+
+def test_each_scoring_run_is_monitored_against_the_training_window(project: Path):
+    """The day's monitoring rows, one per measure and model, with a status; the report shows them over time."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    con = duckdb.connect(str(project / "data" / "scored" / "risk.duckdb"), read_only=True)
+    try:
+        rows = con.sql("SELECT * FROM monitoring WHERE as_of = ?", params=[params["data"]["as_of"]]).pl()
+    finally:
+        con.close()
+    assert set(rows["model"]) == {"pd", "early_warning", "cure"}
+    assert {"score_psi", "feature_csi", "missing_rate_change", "approval_rate_change"} <= set(rows["measure"])
+    assert set(rows["status"]) <= {"ok", "warning", "error"} and rows["value"].is_finite().all()
+    assert "vintage" not in set(rows["feature"].drop_nulls())  # the calendar is not monitored
+    assert "Monitoring" in (project / "reports" / "risk_report.html").read_text()

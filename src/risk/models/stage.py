@@ -105,9 +105,13 @@ def run_train(paths: Paths, params: Params) -> str:
     return "train: registered " + ", ".join(SPECS[n].registered for n in registry) + "\n" + "\n".join(lines) + skipped
 
 
-def score_sample_path(paths: Paths, name: str) -> Path:
-    """Where evaluate keeps the candidates' calibrated scores on the training reference and the test window."""
-    return paths.metrics / "scores" / f"{name}.parquet"
+def monitoring_reference(spec: ModelSpec, model: RiskModel, split: Split, params: Params) -> dict:
+    """The champion's scores and its features on the training reference (the rows PSI is measured on)."""
+    from risk.score.monitoring import reference_profile
+
+    ref = split.train.sort("as_of").tail(200_000)
+    approve_below = params.score.approve_below if spec.dataset == "application" else None
+    return reference_profile(ref, model.predict_proba(ref), spec.features, approve_below=approve_below)
 
 
 def load_fitted(paths: Paths, name: str, kind: str) -> RiskModel:
@@ -196,8 +200,9 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         io.write_json(summary, paths.metrics / f"{spec.name}.json")
         # the calibrated scores behind PSI and AUC by vintage, so the report reads them instead of rescoring
         io.write_parquet(
-            metrics.score_sample(models, split.train, split.test, label=spec.label), score_sample_path(paths, spec.name)
+            metrics.score_sample(models, split.train, split.test, label=spec.label), paths.score_sample(spec.name)
         )
+        io.write_json(monitoring_reference(spec, models[champ], split, params), paths.monitoring_reference(spec.name))
         pdir = paths.plots / spec.name
         for kind in (LIGHTGBM, SCORECARD):
             io.write_text(ev.roc[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"roc_{kind}.csv")

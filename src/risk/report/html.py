@@ -461,6 +461,42 @@ def policy_section(policy: Mapping[str, object] | None, effects: Mapping[str, ob
     return section("policy", title, lead, body)
 
 
+def monitoring_section(rows: pl.DataFrame | None, *, as_of: dt.date) -> str:
+    """Each scoring run against the training window, over time: the scores' PSI per day and model, and the
+    day's measures beyond ``score.monitoring`` (the ``monitoring`` table in DuckDB)."""
+    if rows is None or rows.is_empty():
+        return unavailable("Monitoring: no scoring run has written the monitoring table yet")
+    psi_by_day = (
+        rows.filter(pl.col("measure") == "score_psi")
+        .pivot(on="model", index="as_of", values="value", aggregate_function="first")
+        .sort("as_of")
+    )
+    today = rows.filter(pl.col("as_of") == as_of)
+    flagged = today.filter(pl.col("status") != "ok").sort("status", "value", descending=True)
+    worst = (
+        today.filter(pl.col("measure") == "feature_csi").sort("value", descending=True).head(10)
+        .select("model", "feature", "value", "status")
+    )  # fmt: skip
+    p4 = num(4)
+    body = (
+        '<p class="note">PSI of each model\'s score against its training window, per scoring run (0.10 watch, '
+        "0.25 act; thresholds in score.monitoring).</p>"
+        + table(psi_by_day, {c: p4 for c in psi_by_day.columns if c != "as_of"})
+        + f'<p class="note">{as_of}: {flagged.height} of {today.height} measures beyond their thresholds.</p>'
+        + (
+            table(
+                flagged.select("model", "measure", "feature", "value", "reference", "status"),
+                {"value": p4, "reference": p4},
+            )
+            if flagged.height
+            else ""
+        )
+        + '<p class="note">The ten features that moved most (CSI) today.</p>'
+        + table(worst, {"value": p4})
+    )
+    return body
+
+
 def render_report(
     tables: Mapping[str, pl.DataFrame],
     snapshots: pl.DataFrame,
@@ -472,6 +508,7 @@ def render_report(
     application_only: bool | None = None,
     policy: Mapping[str, object] | None = None,
     effects: Mapping[str, object] | None = None,
+    monitoring: pl.DataFrame | None = None,
 ) -> str:
     """The risk report as one HTML page.
 
@@ -520,6 +557,7 @@ def render_report(
             cases.agreements_section(tables.get("agreements"), as_of=as_of, missing=missing),
         ),
         ("legal", "Legal", cases.legal_section(tables.get("legal_cases"), effects, as_of=as_of, missing=missing)),
+        ("monitoring", "Monitoring", monitoring_section(monitoring, as_of=as_of)),
     ]
     source = (
         " The source is application-only (applications and their final outcomes, no repayment history): "

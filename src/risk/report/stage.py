@@ -53,7 +53,7 @@ def read_snapshots(paths: Paths) -> pl.DataFrame:
 def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True) -> list[ModelResults]:
     """Per model: metrics/<name>.json, plots/<name>/*.csv, the split's windows and, if asked, the score sample
     evaluate wrote (metrics/scores/<name>.parquet). Models evaluate skipped (``{"skipped": ...}``) are left out."""
-    from risk.models.stage import fitted_dir, load_fitted, score_sample_path
+    from risk.models.stage import fitted_dir, load_fitted
 
     out = []
     for name, spec in SPECS.items():
@@ -68,7 +68,7 @@ def read_model_results(paths: Paths, params: Params, *, with_scores: bool = True
             if (pdir / f"calibration_{k}.csv").exists()
         }
         ks = pl.read_csv(pdir / "ks.csv") if (pdir / "ks.csv").exists() else None
-        sample = score_sample_path(paths, name)
+        sample = paths.score_sample(name)
         scores = io.read_parquet(sample) if with_scores and sample.exists() else None
         windows = None
         if (fitted_dir(paths) / f"{name}.{LIGHTGBM}.pkl").exists():
@@ -83,6 +83,13 @@ def read_queues(paths: Paths, as_of: dt.date) -> dict[str, pl.DataFrame]:
     settle(paths.scored, paths.duckdb)  # a day committed by a run killed before its last rename
     day = day_folder(paths.scored, as_of)
     return {q: io.read_parquet(day / f"{q}.parquet", table=q) for q in QUEUES if (day / f"{q}.parquet").exists()}
+
+
+def read_monitoring(paths: Paths) -> pl.DataFrame | None:
+    """Every scoring run's monitoring rows (DuckDB's ``monitoring`` table), None before the first."""
+    from risk.score.sinks import read_table
+
+    return read_table(paths.duckdb, "monitoring")
 
 
 def read_metrics(paths: Paths, name: str) -> dict | None:
@@ -116,6 +123,7 @@ def run(paths: Paths, params: Params) -> str:
         application_only=application_only(paths),
         policy=read_metrics(paths, "policy"),
         effects=read_metrics(paths, "effects"),
+        monitoring=read_monitoring(paths),
     )
     target = report_path(paths)
     io.write_text(text, target)

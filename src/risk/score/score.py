@@ -273,6 +273,21 @@ def collections_queue(scored: pl.DataFrame, models: Models, params: Params, *, a
     return plan_queue(scored, models, params, as_of=as_of)[0]
 
 
+def pending_applications(
+    tables: Mapping[str, pl.DataFrame], params: Params, *, as_of: dt.date, ledger: pl.LazyFrame | None = None
+) -> pl.DataFrame:
+    """The application snapshots (features, no labels) of every application still pending at ``as_of``."""
+    only_pending = {
+        **tables,
+        "applications": tables["applications"].filter(
+            (pl.col("decision") == Decision.PENDING.value) & (pl.col("applied_at").dt.date() <= as_of)
+        ),
+    }
+    return application_snapshots(
+        only_pending, params.features, data_as_of=as_of, with_labels=False, ledger=ledger
+    ).collect()
+
+
 def review_queue(
     tables: Mapping[str, pl.DataFrame],
     models: Models,
@@ -280,18 +295,12 @@ def review_queue(
     *,
     as_of: dt.date,
     ledger: pl.LazyFrame | None = None,
+    pending: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every application still pending at ``as_of``, checked by the policy rules, scored by PD with points and
-    reasons (a deciding rule's first)."""
-    only_pending = {
-        **tables,
-        "applications": tables["applications"].filter(
-            (pl.col("decision") == Decision.PENDING.value) & (pl.col("applied_at").dt.date() <= as_of)
-        ),
-    }
-    pending = application_snapshots(
-        only_pending, params.features, data_as_of=as_of, with_labels=False, ledger=ledger
-    ).collect()
+    reasons (a deciding rule's first). ``pending`` is :func:`pending_applications` when already built."""
+    if pending is None:
+        pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
     scored = pending.with_columns(pd=pl.Series(models.pd.predict_proba(pending), dtype=pl.Float64))
     points = models.pd_scorecard.points(pending) if models.pd_scorecard is not None else None
     scored = scored.with_columns(

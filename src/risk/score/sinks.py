@@ -205,6 +205,17 @@ def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.d
         con.close()
 
 
+def read_table(database: Path, table: str) -> pl.DataFrame | None:
+    """Every day of ``table``, or None when the database or the table does not exist yet."""
+    if not database.exists():
+        return None
+    con = _connect(database, read_only=True)
+    try:
+        return con.sql(f"SELECT * FROM {table}").pl() if _has_table(con, table) else None
+    finally:
+        con.close()
+
+
 def read_day(database: Path, table: str, as_of: dt.date) -> pl.DataFrame:
     con = _connect(database, read_only=True)
     try:
@@ -234,8 +245,8 @@ def _previous_summary(database: Path, as_of: dt.date) -> DaySummary | None:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
-    return bool(found and found[0])
+    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+    return bool(found and found[0][0])
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -8,6 +8,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from risk import io
@@ -22,8 +23,9 @@ from risk.models.model import SCORECARD
 from risk.models.train import SPECS
 from risk.paths import Paths
 from risk.policy.fit import PolicyModels
+from risk.score import monitoring
 from risk.score.guard import DaySummary, breaches, stop_message
-from risk.score.score import Models, plan_queue, review_queue, score_loans
+from risk.score.score import Models, pending_applications, plan_queue, review_queue, score_loans
 from risk.score.sinks import day_writer
 
 
@@ -98,6 +100,37 @@ def load_policy(paths: Paths, params: Params) -> PolicyModels | None:
     return PolicyModels.load(paths.policy_models)
 
 
+def monitor_day(
+    paths: Paths, params: Params, models: Models, *, scored: pl.DataFrame, pending: pl.DataFrame, as_of: dt.date
+) -> pl.DataFrame:
+    """Each model's population today against the training reference evaluate wrote (a model without one is
+    skipped): the ``monitoring`` table's rows for the day."""
+    populations = {
+        "pd": (pending, models.pd),
+        "early_warning": (scored.filter(pl.col("ew_probability").is_not_null()), models.early_warning),
+        "cure": (scored.filter(pl.col("cure_probability").is_not_null()), models.cure),
+    }
+    column = {"pd": None, "early_warning": "ew_probability", "cure": "cure_probability"}
+    frames = []
+    for name, (frame, model) in populations.items():
+        reference = paths.monitoring_reference(name)
+        if not reference.exists():
+            continue
+        probabilities = model.predict_proba(frame) if column[name] is None else frame[column[name]].to_numpy()
+        frames.append(
+            monitoring.measure(
+                name,
+                json.loads(reference.read_text(encoding="utf-8")),
+                frame,
+                np.asarray(probabilities, dtype=float),
+                params.score.monitoring,
+                as_of=as_of,
+                approve_below=params.score.approve_below if name == "pd" else None,
+            )
+        )
+    return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
+
+
 def with_model_versions(queue: pl.DataFrame, versions: dict[str, str]) -> pl.DataFrame:
     """The queue with the version of each model that scored it (``pd_model_version``, ...; null unpinned)."""
     return queue.with_columns(
@@ -160,7 +193,14 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
             cases = case_day(tables, scored, models.policy, params, as_of=as_of)
             cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
-            rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger)
+            pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
+            rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
+            watched = monitor_day(paths, params, models, scored=scored, pending=pending, as_of=as_of)
+            errors = watched.filter(pl.col("status") == "error")
+            if errors.height and params.score.monitoring.fail_on_error:
+                msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
+                raise RiskDataError(msg, rule="monitoring")
+            cases["monitoring"] = watched
         cq, rq = with_model_versions(cq, versions), with_model_versions(rq, versions)
         day_tables = {"collections_queue": cq, "review_queue": rq, **cases}
         if options is not None:
@@ -182,6 +222,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
         + "".join(f", {name} {frame.height:,}" for name, frame in cases.items())
         + f"; {took:.1f}s -> {paths.scored}"
         + unknown_without_case_tables(paths.validated)
+        + ("" if "monitoring" not in cases else monitoring.summary(cases["monitoring"]))
         + accepted
         + drift
     )
