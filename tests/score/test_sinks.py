@@ -5,6 +5,7 @@ import datetime as dt
 import multiprocessing as mp
 import os
 import signal
+import time
 
 import duckdb
 import polars as pl
@@ -131,8 +132,10 @@ def test_a_database_held_open_elsewhere_is_a_lock_not_a_traceback(tmp_path):
     holder = mp.get_context("spawn").Process(target=_hold_open, args=(str(db), str(tmp_path / "held")))
     holder.start()
     try:
+        deadline = time.monotonic() + 60
         while not (tmp_path / "held").exists():
-            pass
+            assert time.monotonic() < deadline, "the process holding the database never started"
+            time.sleep(0.05)
         with pytest.raises(LockHeld, match="open in another process"):
             write_day(_tables(1, "b"), scored=tmp_path, database=db, as_of=DAY)
     finally:
