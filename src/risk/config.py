@@ -195,8 +195,11 @@ class ModelParams:
     early_stopping_rounds: int = 50
     embargo_days: int = 0  # gap between windows so training labels never look into the validation window
     max_train_rows: int = 400_000  # the latest rows of the training window are kept above this
+    calibration: str | None = None  # isotonic | platt for this model; None: train.calibration
 
     def __post_init__(self) -> None:
+        if self.calibration is not None:
+            _one_of("calibration", self.calibration, ("isotonic", "platt"))
         _between("max_depth", self.max_depth, 1, 16)
         _between("learning_rate", self.learning_rate, 1e-4, 1.0)
         _positive("num_leaves", self.num_leaves)

@@ -147,8 +147,8 @@ def grade_validation(spec: ModelSpec, model: RiskModel, split: Split, params: Pa
     )
 
 
-def incumbent_auc(spec: ModelSpec, version: str | None, split: Split) -> tuple[float | None, str | None]:
-    """The champion in service's AUC on today's test window and its kind (None when it cannot score it)."""
+def in_service(spec: ModelSpec, version: str | None, split: Split) -> tuple[float | None, RiskModel | None]:
+    """The champion in service's AUC on today's test window and the model (None when it cannot score it)."""
     if version is None:
         return None, None
     try:
@@ -156,7 +156,7 @@ def incumbent_auc(spec: ModelSpec, version: str | None, split: Split) -> tuple[f
         p = model.predict_proba(split.test)
     except (RiskError, KeyError, ValueError):  # a model of older features, or one no longer registered
         return None, None
-    return metrics.safe_auc(split.test[spec.label].to_numpy().astype(int), p), model.kind
+    return metrics.safe_auc(split.test[spec.label].to_numpy().astype(int), p), model
 
 
 def run_evaluate(paths: Paths, params: Params) -> str:
@@ -179,15 +179,15 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         champ = ev.champion
         versions = {k: v["version"] for k, v in registry[spec.name].items()}
         checks = {kind: grade_validation(spec, models[kind], split, params) for kind in (LIGHTGBM, SCORECARD)}
-        in_service = tracking.alias_version(spec.registered, "champion")
-        in_service_auc, in_service_kind = incumbent_auc(spec, in_service, split)
+        serving = tracking.alias_version(spec.registered, "champion")
+        serving_auc, serving_model = in_service(spec, serving, split)
         promotion = gate.decide(
             candidate_kind=champ,
             candidate_version=versions[champ],
             candidate_auc=float(ev.summary[champ]["auc"]),
             candidate_red_grades=int(checks[champ]["n_red"]),
-            incumbent_version=in_service,
-            incumbent_auc=in_service_auc,
+            incumbent_version=serving,
+            incumbent_auc=serving_auc,
             params=params.train.promotion,
         )
         summary = {
@@ -202,7 +202,9 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         io.write_parquet(
             metrics.score_sample(models, split.train, split.test, label=spec.label), paths.score_sample(spec.name)
         )
-        io.write_json(monitoring_reference(spec, models[champ], split, params), paths.monitoring_reference(spec.name))
+        # scoring runs are monitored against the training window as the model in service scores it
+        live = models[champ] if promotion.live or serving_model is None else serving_model
+        io.write_json(monitoring_reference(spec, live, split, params), paths.monitoring_reference(spec.name))
         pdir = paths.plots / spec.name
         for kind in (LIGHTGBM, SCORECARD):
             io.write_text(ev.roc[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"roc_{kind}.csv")
@@ -234,7 +236,8 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             registry[spec.name][champ]["run_id"],
             {"promotion": promotion.decision, "promotion_reason": promotion.reason},
         )
-        pinned[spec.registered] = pin(spec, promotion, versions, registry[spec.name], in_service_kind)
+        serving_kind = serving_model.kind if serving_model is not None else None
+        pinned[spec.registered] = pin(spec, promotion, versions, registry[spec.name], serving_kind)
         s = ev.summary[champ]
         oracle_txt = f", oracle AUC {ev.oracle['auc']:.3f}" if ev.oracle else ""
         lines.append(

@@ -176,7 +176,7 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
     out = {}
     for kind, est in ((LIGHTGBM, gbm), (SCORECARD, card)):
         raw_valid = est.predict_proba(Xv)[:, 1]
-        cal = Calibrator(method=params.calibration).fit(raw_valid, yv)
+        cal = Calibrator(method=mp.calibration or params.calibration).fit(raw_valid, yv)
         out[kind] = RiskModel(
             name=spec.name,
             kind=kind,
