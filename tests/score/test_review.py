@@ -39,3 +39,21 @@ def test_decisions_and_review_order():
     assert out["application_id"].to_list()[:2] == ["c", "b"]
     assert out["review_order"].to_list()[:2] == [1, 2]
     assert out.filter(pl.col("recommended_decision") != "manual_review")["review_order"].null_count() == 2
+
+
+def test_the_scorecard_s_own_grade_is_shown_beside_the_deciding_model_s():
+    scored = pl.DataFrame(
+        {
+            "application_id": ["a", "b", "c"],
+            "pd": [0.01, 0.10, 0.20],
+            "scorecard_pd": [0.02, 0.30, None],  # no scorecard score for c
+            "requested_amount": 1000.0,
+            "age": 30,
+            "identity_verified": True,
+            "income_verified": True,
+            "other_active_loans": 0,
+        }
+    )
+    out = build_review_queue(scored, PARAMS, as_of=dt.date(2025, 12, 31)).sort("application_id")
+    assert out["scorecard_grade"].to_list() == ["A", "E", None]
+    assert out["grades_agree"].to_list() == [True, False, None]

@@ -44,7 +44,9 @@ def build_review_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.d
     ``policy_not_checked`` names the rules the row's data could not check. ``scored`` needs the columns of
     :data:`~risk.score.review_rules.REQUIRED`.
     Manual reviews come first, the largest expected loss (PD × requested amount × LGD) first, so a
-    reviewer's first hour goes where a wrong call costs most.
+    reviewer's first hour goes where a wrong call costs most. With ``scorecard_pd`` (the scorecard's own PD,
+    behind ``scorecard_points``) its grade is shown beside the deciding model's, and ``grades_agree`` says
+    where the two disagree.
     """
     c = pl.col
     model = decide(c("pd"), params)
@@ -56,6 +58,11 @@ def build_review_queue(scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.d
         decided_by=pl.when(ruled).then(pl.lit(DecidedBy.POLICY_RULE.value)).otherwise(pl.lit(DecidedBy.MODEL.value)),
         expected_loss=c("pd") * c("requested_amount") * params.lgd,
     )
+    if "scorecard_pd" in out.columns:  # the points come from the scorecard: show where its grade differs
+        card_grade = pl.when(c("scorecard_pd").is_not_null()).then(grade(c("scorecard_pd"), params.grade_cutoffs))
+        out = out.with_columns(scorecard_grade=card_grade).with_columns(
+            grades_agree=c("risk_grade") == c("scorecard_grade")
+        )
     review = c("recommended_decision") == PolicyDecision.MANUAL_REVIEW.value
     return out.sort([review, "expected_loss", "application_id"], descending=[True, True, False]).with_columns(
         review_order=pl.when(review).then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),

@@ -89,6 +89,9 @@ REVIEW_COLUMNS = [
     "pd",
     "risk_grade",
     "scorecard_points",
+    "scorecard_pd",
+    "scorecard_grade",
+    "grades_agree",
     "recommended_decision",
     "decided_by",
     "policy_rule",
@@ -302,11 +305,16 @@ def review_queue(
     if pending is None:
         pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
     scored = pending.with_columns(pd=pl.Series(models.pd.predict_proba(pending), dtype=pl.Float64))
-    points = models.pd_scorecard.points(pending) if models.pd_scorecard is not None else None
+    card = models.pd_scorecard
+    points = card.points(pending) if card is not None else None
     scored = scored.with_columns(
         scorecard_points=pl.Series(points, dtype=pl.Float64).round(0)
         if points is not None
-        else pl.lit(None, dtype=pl.Float64)
+        else pl.lit(None, dtype=pl.Float64),
+        # the scorecard's own calibrated PD: its grade is set beside the deciding model's (grades_agree)
+        scorecard_pd=pl.Series(card.predict_proba(pending), dtype=pl.Float64)
+        if card is not None
+        else pl.lit(None, dtype=pl.Float64),
     )
     scored = review_facts(tables, scored, params.score.review_rules, as_of=as_of)
     queue = build_review_queue(scored, params.score, as_of=as_of)
