@@ -79,15 +79,10 @@ def _context(params_file: Path, engine: str | None = None) -> tuple[Any, Any]:
 @stage
 def load(params_file: ParamsOption = Path("params.yaml")) -> None:
     """Fill data/raw from data.source: simulate the default book, or ingest your export (the DVC stage)."""
+    from risk.daily import load as load_source
+
     paths, params = _context(params_file)
-    if params.data.source == "ingest":
-        from risk.ingest import run as run_ingest
-
-        typer.echo(run_ingest(paths, params, source=None, fmt=None))
-        return
-    from risk.simulate.stage import run as run_simulation
-
-    typer.echo(f"load: {run_simulation(paths, params)}")
+    typer.echo(load_source(paths, params))
 
 
 @app.command()

@@ -28,23 +28,29 @@ def params_for_day(params: Params, day: dt.date) -> Params:
     return dataclasses.replace(params, data=dataclasses.replace(params.data, as_of=day))
 
 
+def load(paths: Paths, params: Params) -> str:
+    """Fill data/raw from ``data.source``: ingest the export, or simulate the default book; one line."""
+    if params.data.source == "ingest":
+        from risk.ingest import run as run_ingest
+
+        return run_ingest(paths, params)
+    from risk.simulate.stage import run as run_simulation
+
+    return f"load: {run_simulation(paths, params)}"
+
+
 def run_day(paths: Paths, params: Params, *, day: dt.date, accept_shift: bool = False) -> list[str]:
     """Load, validate and score ``day``; one line per step. The first step that fails raises its error,
     leaving that step's previous outputs and every earlier day in the sinks untouched. One run at a time per
     project (another exits 75): two days loaded at once would score one day's export as the other's."""
-    from risk.ingest import run as run_ingest
     from risk.score.stage import run as run_score
-    from risk.simulate.stage import run as run_simulation
     from risk.validate.stage import run_project as run_validate
 
     params = params_for_day(params, day)
     lock = paths.root / "data" / ".run.lock"  # data/raw, data/validated and the profile are one per project
     busy = lambda: LockHeld(f"another `risk run` holds {lock}; try again when it has finished")  # noqa: E731
     with io.file_lock(lock, on_busy=busy):
-        if params.data.source == "ingest":
-            lines = [run_ingest(paths, params)]
-        else:
-            lines = [f"load: {run_simulation(paths, params)}"]
+        lines = [load(paths, params)]
         report = run_validate(paths, params)
         lines.append(f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings")
         lines.append(run_score(paths, params, as_of=day, accept_shift=accept_shift))

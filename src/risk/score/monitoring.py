@@ -24,6 +24,7 @@ import polars as pl
 
 from risk.config import MonitoringParams
 from risk.features.catalogue import CATEGORICAL, FEATURES
+from risk.validate.profile import category_shares
 
 DECILES = np.linspace(0.1, 0.9, 9)
 CALENDAR = frozenset(f.name for f in FEATURES if f.family == "calendar")  # vintage, month: not monitored
@@ -78,9 +79,7 @@ def reference_profile(
         column = frame[f]
         entry: dict[str, Any] = {"missing": column.null_count() / max(frame.height, 1)}
         if f in CATEGORICAL:
-            counts = column.drop_nulls().cast(pl.String).value_counts()
-            total = max(int(counts["count"].sum()), 1)
-            entry["categories"] = {str(v): n / total for v, n in zip(counts[f], counts["count"], strict=True)}
+            entry["categories"] = category_shares(column)
         else:
             values = _numbers(frame, f)
             entry["missing"] = float(np.mean(~np.isfinite(values))) if len(values) else 0.0
@@ -141,9 +140,7 @@ def measure(
             missing = column.null_count() / frame.height
             known = column.drop_nulls()
             unseen = float((~known.is_in(list(ref["categories"]))).mean()) if known.len() else 0.0
-            today_shares = known.value_counts()
-            total = max(int(today_shares["count"].sum()), 1)
-            now = {str(v): n / total for v, n in zip(today_shares[f], today_shares["count"], strict=True)}
+            now = category_shares(known)
             cats = sorted(set(ref["categories"]) | set(now))
             csi = psi([ref["categories"].get(c, 0.0) for c in cats], [now.get(c, 0.0) for c in cats])
             add("unseen_category_share", f, unseen, 0.0, params.unseen_category_warn, params.unseen_category_error)

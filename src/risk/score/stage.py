@@ -8,7 +8,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from risk import io
@@ -101,28 +100,30 @@ def load_policy(paths: Paths, params: Params) -> PolicyModels | None:
 
 
 def monitor_day(
-    paths: Paths, params: Params, models: Models, *, scored: pl.DataFrame, pending: pl.DataFrame, as_of: dt.date
+    paths: Paths, params: Params, *, scored: pl.DataFrame, pending: pl.DataFrame, reviewed: pl.DataFrame, as_of: dt.date
 ) -> pl.DataFrame:
     """Each model's population today against the training reference evaluate wrote (a model without one is
-    skipped): the ``monitoring`` table's rows for the day."""
+    skipped): the ``monitoring`` table's rows for the day. The scores are those the queues already hold:
+    the loans' from ``scored``, the pending applications' PD from the review queue ``reviewed``."""
+    with_pd = pending.join(
+        reviewed.select("application_id", "pd"), on="application_id", how="left", maintain_order="left"
+    )
     populations = {
-        "pd": (pending, models.pd),
-        "early_warning": (scored.filter(pl.col("ew_probability").is_not_null()), models.early_warning),
-        "cure": (scored.filter(pl.col("cure_probability").is_not_null()), models.cure),
+        "pd": (with_pd, "pd"),
+        "early_warning": (scored.filter(pl.col("ew_probability").is_not_null()), "ew_probability"),
+        "cure": (scored.filter(pl.col("cure_probability").is_not_null()), "cure_probability"),
     }
-    column = {"pd": None, "early_warning": "ew_probability", "cure": "cure_probability"}
     frames = []
-    for name, (frame, model) in populations.items():
+    for name, (frame, column) in populations.items():
         reference = paths.monitoring_reference(name)
         if not reference.exists():
             continue
-        probabilities = model.predict_proba(frame) if column[name] is None else frame[column[name]].to_numpy()
         frames.append(
             monitoring.measure(
                 name,
                 json.loads(reference.read_text(encoding="utf-8")),
                 frame,
-                np.asarray(probabilities, dtype=float),
+                frame[column].cast(pl.Float64).to_numpy(),
                 params.score.monitoring,
                 as_of=as_of,
                 approve_below=params.score.approve_below if name == "pd" else None,
@@ -195,7 +196,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
             pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
             rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
-            watched = monitor_day(paths, params, models, scored=scored, pending=pending, as_of=as_of)
+            watched = monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
             errors = watched.filter(pl.col("status") == "error")
             if errors.height and params.score.monitoring.fail_on_error:
                 msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"

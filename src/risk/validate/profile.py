@@ -40,16 +40,19 @@ def profile_of(tables: Mapping[str, pl.DataFrame], *, source: str, as_of: dt.dat
             s = frame[c.name]
             entry["null_share"][c.name] = round(s.null_count() / rows, 6) if rows else 0.0
             if c.domain is not None and rows:
-                counts = s.drop_nulls().cast(pl.String).value_counts()
-                total = max(int(counts["count"].sum()), 1)
-                entry["categories"][c.name] = {
-                    str(v): round(n / total, 6) for v, n in zip(counts[c.name], counts["count"], strict=True)
-                }
+                entry["categories"][c.name] = {v: round(x, 6) for v, x in category_shares(s).items()}
             if c.unit == "RMB" and s.dtype.is_numeric():
                 median = s.drop_nulls().median()
                 entry["medians"][c.name] = None if median is None else float(median)
         out["tables"][name] = entry
     return out
+
+
+def category_shares(s: pl.Series) -> dict[str, float]:
+    """Each value's share of the non-null values of ``s`` (as text)."""
+    counts = s.drop_nulls().cast(pl.String).value_counts()
+    total = max(int(counts["count"].sum()), 1)
+    return {str(v): n / total for v, n in zip(counts[s.name], counts["count"], strict=True)}
 
 
 def compare(
