@@ -207,12 +207,22 @@ class ModelParams:
 
 @dataclass(frozen=True)
 class ScorecardParams:
+    binning: str = "optimal"  # optimal (optbinning, monotone in the catalogue's risk direction) | quantile
     max_bins: int = 6
     min_bin_share: float = 0.05
     C: float = 1.0
     base_score: float = 600.0  # points at the base odds (good:bad)
     base_odds: float = 50.0
     pdo: float = 20.0  # points to double the odds
+    # feature -> values binned apart from the rest (say -1 for "no bureau record"), each its own special bin
+    special_codes: dict[str, list[float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _one_of("train.scorecard.binning", self.binning, ("optimal", "quantile"))
+        _positive("train.scorecard.max_bins", self.max_bins)
+        if not 0.0 < self.min_bin_share < 0.5:
+            msg = f"train.scorecard.min_bin_share must be in (0, 0.5), got {self.min_bin_share}"
+            raise ConfigError(msg)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from risk.features.catalogue import FEATURES
 from risk.models.gate import Promotion
 from risk.models.train import Evaluation
@@ -27,9 +29,11 @@ def model_card(
     windows: dict[str, list[str]],
     checks: dict[str, dict] | None = None,
     promotion: Promotion | None = None,
+    binning: pl.DataFrame | None = None,
 ) -> str:
     """Markdown model card for one model's champion and challenger; with ``checks`` (calibration by grade,
-    :func:`risk.models.validation.calibration_summary` per candidate) and the promotion gate's decision."""
+    :func:`risk.models.validation.calibration_summary` per candidate), the promotion gate's decision and the
+    scorecard's binning table (:meth:`risk.models.scorecard.Scorecard.points_table`)."""
     s = ev.spec
     lines = [
         f"# Model card: {s.registered}",
@@ -96,6 +100,7 @@ def model_card(
     lines += ["", "## Features", "", "| feature | meaning | gain |", "|---|---|---|"]
     for r in ev.importance.iter_rows(named=True):
         lines.append(f"| {r['feature']} | {meaning.get(r['feature'], '')} | {r['gain']:.1f} |")
+    lines += _binning_section(binning)
     lines += ["", "## Known limitations", "", LIMITATIONS.get(s.name, ""), ""]
     return "\n".join(lines)
 
@@ -146,3 +151,27 @@ def _promotion_section(promotion: Promotion | None) -> list[str]:
         f"v{promotion.candidate_version}; champion in service before: "
         f"{'v' + promotion.incumbent_version if promotion.incumbent_version else 'none'} (train.promotion).",
     ]
+
+
+def _binning_section(table: pl.DataFrame | None) -> list[str]:
+    """The scorecard challenger's bins as a credit committee reads them: per feature its trend and information
+    value, per bin its rows, bad rate, WOE and points."""
+    if table is None or table.is_empty():
+        return []
+    lines = [
+        "",
+        "## Scorecard binning (challenger)",
+        "",
+        "Bins from train.scorecard.binning; trend is the bad rate's direction the binning was held to.",
+        "",
+        "| feature | trend | IV | bin | n | bad rate | WOE | points |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    iv = table.group_by("feature", maintain_order=True).agg(pl.col("iv").sum())
+    ivs = dict(iv.iter_rows())
+    for r in table.iter_rows(named=True):
+        lines.append(
+            f"| {r['feature']} | {r['trend']} | {ivs[r['feature']]:.3f} | {r['bin']} | {r['n']} | "
+            f"{r['bad_rate']:.4f} | {r['woe']:+.3f} | {r['points']} |"
+        )
+    return lines

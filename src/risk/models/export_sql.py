@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from risk.exceptions import ConfigError, RiskError
 from risk.features.catalogue import CATEGORICAL, REASON_CATALOGUE_VERSION, catalogue_entries
 from risk.models.model import SCORECARD, RiskModel
-from risk.models.scorecard import MISSING, Scorecard, WoeBinner
+from risk.models.scorecard import MISSING, SPECIAL, Scorecard, WoeBinner
 
 Dialect = Literal["duckdb", "spark"]
 
@@ -214,6 +214,10 @@ def _woe_case(card: Scorecard, f: str, domain: tuple[str, ...] | None, quote: Ca
         labels = _numeric_labels(edges)
         not_finite = f"{f} IS NULL OR isnan({f}) OR abs({f}) = CAST('Infinity' AS DOUBLE)"
         whens = [f"WHEN {not_finite} THEN {_num(missing)}  -- {seen(MISSING)}"]
+        specials = [float(c) for c in getattr(card.binner_, "specials_", {}).get(f, ())]
+        if specials:
+            codes = ", ".join(_num(c) for c in specials)
+            whens.append(f"WHEN {f} IN ({codes}) THEN {_num(woe.get(SPECIAL, 0.0))}  -- {seen(SPECIAL)}")
         whens += [
             f"WHEN {f} < {_num(e)} THEN {_num(woe.get(label, 0.0))}  -- {seen(label)}"
             for e, label in zip(edges, labels[:-1], strict=True)

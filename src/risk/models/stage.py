@@ -213,7 +213,12 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             )
         io.write_text(ev.ks[champ].write_csv(), pdir / "ks.csv")
         card = model_card(
-            ev, versions=versions, windows=models[champ].meta["windows"], checks=checks, promotion=promotion
+            ev,
+            versions=versions,
+            windows=models[champ].meta["windows"],
+            checks=checks,
+            promotion=promotion,
+            binning=models[SCORECARD].estimator.points_table(),
         )
         card_path = paths.reports / "model_cards" / f"{spec.name}.md"
         io.write_text(card, card_path)

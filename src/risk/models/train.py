@@ -163,6 +163,7 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
     gbm = fit_lightgbm(X, y, Xv, yv, monotone=spec.monotone(), params=mp, seed=seed)
     sc = params.scorecard
     card = Scorecard(
+        binning=sc.binning,
         max_bins=sc.max_bins,
         min_bin_share=sc.min_bin_share,
         C=sc.C,
@@ -170,6 +171,8 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
         base_odds=sc.base_odds,
         pdo=sc.pdo,
         categorical=[c for c in spec.features if c in CATEGORICAL],
+        monotone=dict(zip(spec.features, spec.monotone(), strict=True)),
+        special_codes={f: v for f, v in sc.special_codes.items() if f in spec.features},
     )
     card.fit(X, y)
     schema = InputSchema.of(X, spec.features).to_dict()  # checked again where the model is served alone
