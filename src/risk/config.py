@@ -270,6 +270,25 @@ class PromotionParams:
 
 
 @dataclass(frozen=True)
+class RejectInferenceParams:
+    """The PD's reject inference study (拒绝推断): declined applicants given inferred outcomes."""
+
+    methods: list[str] = field(default_factory=lambda: ["parcelling", "fuzzy"])  # each against accepts only
+    # rejects' inferred bad rate = the accepts-only model's (band) rate × each factor in turn: rejects are
+    # worse than accepts of the same score by what the lender saw and the features do not
+    bad_rate_factors: list[float] = field(default_factory=lambda: [1.0, 1.5])
+    bands: int = 10  # parcelling's score bands
+
+    def __post_init__(self) -> None:
+        for m in self.methods:
+            _one_of("train.reject_inference.methods", m, ("parcelling", "fuzzy"))
+        _positive("train.reject_inference.bands", self.bands)
+        if not self.bad_rate_factors or min(self.bad_rate_factors) <= 0:
+            msg = f"train.reject_inference.bad_rate_factors must be positive numbers, got {self.bad_rate_factors}"
+            raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
 class TrainParams:
     windows: WindowParams = field(default_factory=WindowParams)
     calibration: str = "isotonic"  # isotonic | platt
@@ -277,6 +296,7 @@ class TrainParams:
     grade_tests: GradeTestParams = field(default_factory=GradeTestParams)
     promotion: PromotionParams = field(default_factory=PromotionParams)
     scorecard: ScorecardParams = field(default_factory=ScorecardParams)
+    reject_inference: RejectInferenceParams = field(default_factory=RejectInferenceParams)
     pd: ModelParams = field(default_factory=ModelParams)
     early_warning: ModelParams = field(default_factory=lambda: ModelParams(embargo_days=90))
     cure: ModelParams = field(default_factory=lambda: ModelParams(embargo_days=30))

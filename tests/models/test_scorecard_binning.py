@@ -101,3 +101,16 @@ def test_the_sql_export_scores_special_codes_as_python_does():
     got = con.execute(sql).df().set_index("application_id").loc[frame["application_id"]]
     np.testing.assert_allclose(got["points"].to_numpy(), card.points(X), atol=1e-9)
     assert "IN (" in sql and "special" in sql
+
+
+def test_a_rare_flag_keeps_its_own_bin_below_the_minimum_share():
+    """3.5% unverified identities are a bin of their own: the minimum share is for cutting ranges, not flags."""
+    X, y = _bureau_book()
+    rng = np.random.default_rng(3)
+    unverified = rng.random(len(X)) < 0.035
+    y = np.where(unverified & (rng.random(len(X)) < 0.5), 1, y)
+    X = X.assign(identity_verified=np.where(unverified, 0.0, 1.0))
+    binner = WoeBinner(min_bin_share=0.05).fit(X, y)
+    assert binner.trend_["identity_verified"] == "flag"
+    woe = binner.woe_["identity_verified"]
+    assert len(woe) == 2 and min(woe.values()) < -0.5

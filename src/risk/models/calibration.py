@@ -15,13 +15,14 @@ class Calibrator(BaseEstimator):
     def __init__(self, *, method: str = "isotonic"):
         self.method = method
 
-    def fit(self, p: np.ndarray, y: np.ndarray) -> Calibrator:
+    def fit(self, p: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Calibrator:
         p = np.asarray(p, dtype=float)
         y = np.asarray(y, dtype=int)
         if self.method == "isotonic":
-            self.model_ = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(p, y)
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4)
+            self.model_ = iso.fit(p, y, sample_weight=sample_weight)
         else:
-            self.model_ = LogisticRegression(C=1e6).fit(_logit(p)[:, None], y)
+            self.model_ = LogisticRegression(C=1e6).fit(_logit(p)[:, None], y, sample_weight=sample_weight)
         return self
 
     def transform(self, p: np.ndarray) -> np.ndarray:

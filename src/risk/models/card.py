@@ -9,8 +9,9 @@ from risk.models.gate import Promotion
 from risk.models.train import Evaluation
 
 LIMITATIONS = {
-    "pd": "Trained on booked loans only (reject inference is not attempted): applicants like those declined "
-    "are out of sample. Labels need 12 months of history, so the newest vintages are not in training.",
+    "pd": "Trained on booked loans only: applicants like those declined are out of sample, and the reject "
+    "inference study above shows by how much its PD misses theirs. Labels need 12 months of history, so the "
+    "newest vintages are not in training.",
     "early_warning": "Only loans 0-29 days past due at a month end; a loan that rolls within the month and "
     "cures before the next month end is invisible. Collections contacts shape the outcome.",
     "cure": "Collections actions after as_of change the outcome the model predicts, so the model reflects "
@@ -30,10 +31,12 @@ def model_card(
     checks: dict[str, dict] | None = None,
     promotion: Promotion | None = None,
     binning: pl.DataFrame | None = None,
+    reject_inference: dict | None = None,
 ) -> str:
     """Markdown model card for one model's champion and challenger; with ``checks`` (calibration by grade,
     :func:`risk.models.validation.calibration_summary` per candidate), the promotion gate's decision and the
-    scorecard's binning table (:meth:`risk.models.scorecard.Scorecard.points_table`)."""
+    scorecard's binning table (:meth:`risk.models.scorecard.Scorecard.points_table`) and, for the PD, the
+    reject inference study (:func:`risk.models.reject.study`)."""
     s = ev.spec
     lines = [
         f"# Model card: {s.registered}",
@@ -100,7 +103,7 @@ def model_card(
     lines += ["", "## Features", "", "| feature | meaning | gain |", "|---|---|---|"]
     for r in ev.importance.iter_rows(named=True):
         lines.append(f"| {r['feature']} | {meaning.get(r['feature'], '')} | {r['gain']:.1f} |")
-    lines += _binning_section(binning)
+    lines += _binning_section(binning) + _reject_section(reject_inference)
     lines += ["", "## Known limitations", "", LIMITATIONS.get(s.name, ""), ""]
     return "\n".join(lines)
 
@@ -174,4 +177,38 @@ def _binning_section(table: pl.DataFrame | None) -> list[str]:
             f"| {r['feature']} | {r['trend']} | {ivs[r['feature']]:.3f} | {r['bin']} | {r['n']} | "
             f"{r['bad_rate']:.4f} | {r['woe']:+.3f} | {r['points']} |"
         )
+    return lines
+
+
+def _reject_section(study: dict | None) -> list[str]:
+    """The reject inference study: each method's booked AUC and, with a truth, its through-the-door figures."""
+    if not study:
+        return []
+    if "skipped" in study:
+        return ["", "## Reject inference", "", f"Not run: {study['skipped']}."]
+    d = study["declined"]
+    lines = [
+        "",
+        "## Reject inference",
+        "",
+        f"Declined applications given inferred outcomes: {d['train']:,} in training, {d['valid']:,} in validation "
+        f"(train.reject_inference); each method's LightGBM is judged on the test window's booked loans and, "
+        f"where the simulator's true PD is known, on all {d['test']:,} declined and booked applications of the "
+        "test window (through the door).",
+        "",
+        "| method | booked AUC | through-the-door expected AUC | mean PD / true | RMSE to true PD | "
+        "declined: mean PD / true |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m, v in study["methods"].items():
+        ttd = "rmse" in v
+        lines.append(
+            f"| {m} | {_fmt(v['booked_test_auc'])} | {_fmt(v.get('expected_auc'))} | "
+            + (f"{v['mean_predicted']:.4f} / {v['mean_true']:.4f}" if ttd else "n/a")
+            + f" | {_fmt(v.get('rmse'))} | "
+            + (f"{v['declined_mean_predicted']:.4f} / {v['declined_mean_true']:.4f}" if ttd else "n/a")
+            + " |"
+        )
+    if study.get("best"):
+        lines += ["", f"Closest to the true PD through the door: **{study['best']}**."]
     return lines

@@ -110,8 +110,11 @@ def fit_lightgbm(
     monotone: list[int],
     params: Any,
     seed: int,
+    sample_weight: np.ndarray | None = None,
+    valid_weight: np.ndarray | None = None,
 ) -> lgb.LGBMClassifier:
-    """LightGBM with early stopping on the validation window, monotone constraints and a fixed seed."""
+    """LightGBM with early stopping on the validation window, monotone constraints and a fixed seed; row
+    weights when some rows stand for a share of an applicant (reject inference's fuzzy augmentation)."""
     model = lgb.LGBMClassifier(
         n_estimators=params.n_estimators,
         learning_rate=params.learning_rate,
@@ -133,8 +136,10 @@ def fit_lightgbm(
     model.fit(
         X,
         y,
+        sample_weight=sample_weight,
         eval_X=(X_valid,),
         eval_y=(y_valid,),
+        eval_sample_weight=None if valid_weight is None else [valid_weight],
         eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
     )

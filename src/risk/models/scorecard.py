@@ -33,7 +33,8 @@ class WoeBinner(TransformerMixin, BaseEstimator):
 
     WOE = ln(share of goods / share of bads), smoothed by half a count, so a higher WOE is safer.
     ``monotone`` maps a feature to the sign of its risk (+1: higher is riskier); ``special_codes`` a feature
-    to values that mean something other than their size (say -1 for "no bureau record").
+    to values that mean something other than their size (say -1 for "no bureau record"). A numeric column
+    with two values (a flag) is two bins, however small one of them is.
     """
 
     def __init__(
@@ -102,7 +103,11 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         specials = np.asarray(sorted((self.special_codes or {}).get(col, ())), dtype=float)
         self.specials_[col] = specials
         plain = np.isfinite(v) & ~np.isin(v, specials)
-        if self.binning == "optimal":
+        values = np.unique(v[plain])
+        if len(values) == 2:  # a flag is two bins whatever their sizes: 3.5% unverified identities matter
+            edges = values[1:]
+            self.trend_[col] = "flag"
+        elif self.binning == "optimal":
             edges = self._optimal_edges(col, v[plain], y[plain])
         else:
             qs = np.linspace(0, 1, self.max_bins + 1)[1:-1]

@@ -15,7 +15,7 @@ from risk import io
 from risk.config import Params
 from risk.exceptions import ModelNotFound, RiskDataError, RiskError
 from risk.features.stage import read_application_snapshots, read_loan_snapshots, source_mode
-from risk.models import gate, metrics, plots, tracking, validation
+from risk.models import gate, metrics, plots, reject, tracking, validation
 from risk.models.card import model_card
 from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, to_model_frame
 from risk.models.train import SPECS, ModelSpec, Split, evaluate_candidates, fit_candidates, split_for, training_frame
@@ -159,6 +159,23 @@ def in_service(spec: ModelSpec, version: str | None, split: Split) -> tuple[floa
     return metrics.safe_auc(split.test[spec.label].to_numpy().astype(int), p), model
 
 
+def reject_inference(
+    paths: Paths, params: Params, spec: ModelSpec, split: Split, kgb: RiskModel, truth: pl.DataFrame | None
+) -> dict | None:
+    """The PD's reject inference study (metrics/reject_inference.json): declined applicants given inferred
+    outcomes by each method, judged against the accepts-only model and, on a simulated book, the true PD."""
+    if spec.name != "pd":
+        return None
+    apps = read_application_snapshots(paths).collect()
+    declined = reject.declined_by_window(apps, split.windows) if "decision" in apps.columns else {}
+    if not declined or not declined["train"].height or not declined["valid"].height:
+        result: dict = {"skipped": "the source has no declined applications in the training and validation windows"}
+    else:
+        result = reject.study(spec, split, kgb, declined, params.train, truth=truth, seed=params.seed)
+    io.write_json(result, paths.metrics / "reject_inference.json")
+    return result
+
+
 def run_evaluate(paths: Paths, params: Params) -> str:
     """Judge every candidate on the test window; write metrics, plots and cards; set the aliases."""
     import json
@@ -212,6 +229,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
                 ev.calibration[kind].with_columns(model=pl.lit(kind)).write_csv(), pdir / f"calibration_{kind}.csv"
             )
         io.write_text(ev.ks[champ].write_csv(), pdir / "ks.csv")
+        rejects = reject_inference(paths, params, spec, split, models[LIGHTGBM], oracle)
         card = model_card(
             ev,
             versions=versions,
@@ -219,6 +237,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             checks=checks,
             promotion=promotion,
             binning=models[SCORECARD].estimator.points_table(),
+            reject_inference=rejects,
         )
         card_path = paths.reports / "model_cards" / f"{spec.name}.md"
         io.write_text(card, card_path)

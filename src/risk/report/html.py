@@ -497,6 +497,57 @@ def monitoring_section(rows: pl.DataFrame | None, *, as_of: dt.date) -> str:
     return body
 
 
+def model_risk_section(bins: Mapping[str, pl.DataFrame], study: Mapping[str, object] | None) -> str:
+    """The scorecards' bins (per feature: the trend it was held to, information value, bins, bad-rate range)
+    and the PD's reject inference study: each method against the accepts-only model and the true PD."""
+    parts = []
+    for name, t in bins.items():
+        per_feature = (
+            t.filter(~pl.col("bin").is_in(["missing", "special"]))
+            .group_by("feature", "trend", maintain_order=True)
+            .agg(
+                bins=pl.len(),
+                lowest_bad_rate=pl.col("bad_rate").min(),
+                highest_bad_rate=pl.col("bad_rate").max(),
+                monotone=(pl.col("bad_rate").diff().drop_nulls() >= 0).all()
+                | (pl.col("bad_rate").diff().drop_nulls() <= 0).all(),
+            )
+            .join(t.group_by("feature").agg(iv=pl.col("iv").sum()), on="feature")
+            .sort("iv", descending=True)
+        )
+        parts.append(
+            f'<p class="note">Scorecard {html.escape(name)}: bins by train.scorecard.binning, held to the trend '
+            "shown (ascending: the bad rate rises with the value).</p>"
+            + table(per_feature, {"lowest_bad_rate": pct(1), "highest_bad_rate": pct(1), "iv": num(3)})
+        )
+    if not study:
+        parts.append(unavailable("Reject inference: evaluate has not written metrics/reject_inference.json"))
+    elif "skipped" in study:
+        parts.append(unavailable(f"Reject inference not run: {study['skipped']}"))
+    else:
+        rows = [{"method": m, **v} for m, v in study["methods"].items()]  # type: ignore[union-attr]
+        cols = [
+            "method",
+            "booked_test_auc",
+            "expected_auc",
+            "mean_predicted",
+            "mean_true",
+            "rmse",
+            "declined_mean_predicted",
+            "declined_mean_true",
+            "declined_rmse",
+        ]
+        frame = pl.DataFrame(rows, infer_schema_length=None).select([c for c in cols if c in rows[0]])
+        p4 = num(4)
+        parts.append(
+            '<p class="note">Reject inference for the PD: declined applicants given inferred outcomes, each '
+            "method's LightGBM judged on the booked test loans (AUC) and against the true PD of every decided "
+            "applicant of the test window (expected AUC, mean, RMSE); best through the door: "
+            f"<b>{html.escape(str(study.get('best', 'n/a')))}</b>.</p>" + table(frame, {c: p4 for c in cols[1:]})
+        )
+    return "".join(parts)
+
+
 def render_report(
     tables: Mapping[str, pl.DataFrame],
     snapshots: pl.DataFrame,
@@ -509,6 +560,8 @@ def render_report(
     policy: Mapping[str, object] | None = None,
     effects: Mapping[str, object] | None = None,
     monitoring: pl.DataFrame | None = None,
+    scorecard_bins: Mapping[str, pl.DataFrame] | None = None,
+    reject_inference: Mapping[str, object] | None = None,
 ) -> str:
     """The risk report as one HTML page.
 
@@ -520,7 +573,8 @@ def render_report(
     instead of charts, and the models section only the PD model. ``policy`` and ``effects`` are
     metrics/policy.json and metrics/effects.json, when written. The optional case tables ``agreements`` and
     ``legal_cases`` feed the agreements and legal pages, which say so when a table is absent (and, like every
-    loan-book section, on an application-only source).
+    loan-book section, on an application-only source). ``scorecard_bins`` (each model's scorecard points table)
+    and ``reject_inference`` (metrics/reject_inference.json) feed the model-risk page.
     """
     loans = tables.get("loans")
     if application_only is None:
@@ -558,6 +612,7 @@ def render_report(
         ),
         ("legal", "Legal", cases.legal_section(tables.get("legal_cases"), effects, as_of=as_of, missing=missing)),
         ("monitoring", "Monitoring", monitoring_section(monitoring, as_of=as_of)),
+        ("model-risk", "Bins and rejects", model_risk_section(scorecard_bins or {}, reject_inference)),
     ]
     source = (
         " The source is application-only (applications and their final outcomes, no repayment history): "

@@ -92,6 +92,17 @@ def read_monitoring(paths: Paths) -> pl.DataFrame | None:
     return read_table(paths.duckdb, "monitoring")
 
 
+def read_scorecard_bins(paths: Paths, names: list[str]) -> dict[str, pl.DataFrame]:
+    """Each trained model's scorecard challenger's points table (its bins), from models/fitted."""
+    from risk.models.stage import fitted_dir, load_fitted
+
+    return {
+        n: load_fitted(paths, n, SCORECARD).estimator.points_table()
+        for n in names
+        if (fitted_dir(paths) / f"{n}.{SCORECARD}.pkl").exists()
+    }
+
+
 def read_metrics(paths: Paths, name: str) -> dict | None:
     """metrics/<name>.json when a stage wrote it, else None."""
     path = paths.metrics / f"{name}.json"
@@ -124,6 +135,8 @@ def run(paths: Paths, params: Params) -> str:
         policy=read_metrics(paths, "policy"),
         effects=read_metrics(paths, "effects"),
         monitoring=read_monitoring(paths),
+        scorecard_bins=read_scorecard_bins(paths, [m.name for m in models]),
+        reject_inference=read_metrics(paths, "reject_inference"),
     )
     target = report_path(paths)
     io.write_text(text, target)
