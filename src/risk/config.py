@@ -381,6 +381,9 @@ class MonitoringParams:
     unseen_category_error: float = 0.05
     approval_change_warn: float = 0.05  # the PD cut-off's approval rate, absolute change against training
     approval_change_error: float = 0.15
+    # realised vs predicted for a cohort whose outcome matured: two-sided binomial p-value below these
+    realised_p_warn: float = 0.05
+    realised_p_error: float = 0.01
     fail_on_error: bool = False
 
     def __post_init__(self) -> None:
@@ -389,6 +392,12 @@ class MonitoringParams:
             if not 0 < warn <= error:
                 msg = f"score.monitoring: expected 0 < {name}_warn <= {name}_error, got {warn!r} and {error!r}"
                 raise ConfigError(msg)
+        if not 0 < self.realised_p_error <= self.realised_p_warn < 1:
+            msg = (
+                "score.monitoring: expected 0 < realised_p_error <= realised_p_warn < 1, got "
+                f"{self.realised_p_error!r} and {self.realised_p_warn!r}"
+            )
+            raise ConfigError(msg)
 
 
 @dataclass(frozen=True)

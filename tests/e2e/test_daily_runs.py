@@ -59,7 +59,7 @@ def project(tmp_path_factory, pipeline_project: Path) -> Path:
     root = Path(shutil.copytree(pipeline_project, tmp_path_factory.mktemp("daily") / "project", symlinks=True))
     params = yaml.safe_load((root / "params.yaml").read_text())
     last = dt.date.fromisoformat(params["data"]["as_of"])
-    for day in (last - dt.timedelta(days=n) for n in range(3)):
+    for day in (last - dt.timedelta(days=n) for n in (0, 1, 2, 30)):
         export_as_of(root / "data" / "raw", day, root / "exports" / day.isoformat())
     params["data"]["source"] = "ingest"
     params["ingest"].update(format="contract", path="exports/{as_of}")
@@ -87,3 +87,21 @@ def test_three_days_from_three_exports_then_the_second_again(project: Path) -> N
         assert after.equals(rows), f"{queue} {day} changed on rerunning {days[1]}"
     assert {p.name: p.stat().st_mtime_ns for p in (project / "models" / "fitted").iterdir()} == models
     assert {f"as_of={d}" for d in days} <= {p.name for p in (project / "data" / "scored").glob("as_of=*")}
+
+
+def test_a_run_reports_realised_against_predicted_for_the_cohort_whose_outcome_matured(project: Path) -> None:
+    """The cure model looks 30 days ahead: the run on the last day compares the cure probabilities the queue
+    held 30 days before with the cures the ledger now shows, as a monitoring row of that day."""
+    last = dt.date.fromisoformat(yaml.safe_load((project / "params.yaml").read_text())["data"]["as_of"])
+    cohort = last - dt.timedelta(days=30)
+    for day in (cohort, last):
+        out = run_tool(risk("run", "--as-of", day.isoformat(), "--accept-shift"), project).stdout
+        assert f"score {day}: ok" in out, out
+    database = project / "data" / "scored" / "risk.duckdb"
+    rows = read_day(database, "monitoring", last).filter(pl.col("measure") == "realised_rate")
+    cure = rows.filter(pl.col("model") == "cure")
+    assert cure.height == 1 and cure["feature"][0].startswith(f"scored {cohort}"), rows
+    predicted = read_day(database, "collections_queue", cohort)["cure_probability"].drop_nulls()
+    assert predicted.min() <= cure["reference"][0] <= predicted.max()  # the mean over loans with a label
+    assert 0.0 < cure["value"][0] < 1.0 and cure["status"][0] in ("ok", "warning", "error")
+    assert rows.filter(pl.col("model") == "early_warning").is_empty()  # 90 days ahead: not matured yet

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from risk.config import MonitoringParams
-from risk.score.monitoring import measure, psi, reference_profile, summary
+from risk.score.monitoring import matured_cohorts, measure, psi, realised_vs_predicted, reference_profile, summary
 
 DAY = dt.date(2025, 12, 31)
 PARAMS = MonitoringParams()
@@ -71,3 +71,37 @@ def test_a_feature_gone_missing_and_an_unseen_category_are_named() -> None:
 
 def test_an_empty_population_has_no_rows() -> None:
     assert rows(population(0, 2), np.array([])).is_empty()
+
+
+def test_a_cohort_is_reported_once_by_the_first_run_that_sees_its_outcome_matured():
+    days = [DAY - dt.timedelta(days=n) for n in (40, 31, 30, 29, 1)]
+    # the previous run was yesterday: only the cohort whose 30-day horizon ends today is new
+    assert matured_cohorts(days, horizon=30, as_of=DAY) == [DAY - dt.timedelta(days=30)]
+    # after a gap of a week every cohort maturing in the gap is reported, the latest run's own not yet
+    weekly = [DAY - dt.timedelta(days=n) for n in (45, 40, 36, 7)]
+    assert matured_cohorts(weekly, horizon=30, as_of=DAY) == [DAY - dt.timedelta(days=n) for n in (36,)]
+    assert matured_cohorts([], horizon=30, as_of=DAY) == []
+    assert matured_cohorts([DAY], horizon=0, as_of=DAY) == []  # today's own run is not history
+
+
+def cohort(n: int, predicted: float, realised: float, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    events = np.zeros(n, dtype=np.int8)
+    events[: int(round(realised * n))] = 1
+    rng.shuffle(events)
+    p = np.clip(rng.normal(predicted, 0.01, n), 0.001, 0.999)
+    day = DAY - dt.timedelta(days=30)
+    return pl.DataFrame({"as_of": [day] * n, "p": p, "label": events}).with_columns(
+        pl.when(pl.int_range(pl.len()) < 20).then(None).otherwise(pl.col("label")).alias("label")  # no label
+    )
+
+
+def test_realised_against_predicted_accepts_a_calibrated_cohort_and_flags_a_miscalibrated_one():
+    sound = realised_vs_predicted("cure", cohort(2000, 0.30, 0.30), PARAMS, as_of=DAY)
+    assert sound.height == 1 and sound["status"][0] == "ok" and sound["measure"][0] == "realised_rate"
+    assert sound["reference"][0] == pytest.approx(0.30, abs=0.005)
+    assert sound["feature"][0].startswith(f"scored {DAY - dt.timedelta(days=30)} (n=1980")  # unlabelled left out
+    optimistic = realised_vs_predicted("cure", cohort(2000, 0.30, 0.22), PARAMS, as_of=DAY)
+    assert optimistic["status"][0] == "error" and optimistic["value"][0] < optimistic["reference"][0]
+    slight = realised_vs_predicted("cure", cohort(400, 0.30, 0.35), PARAMS, as_of=DAY)
+    assert slight["status"][0] == "warning"  # two-sided p between 0.01 and 0.05

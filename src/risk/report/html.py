@@ -493,8 +493,26 @@ def monitoring_section(rows: pl.DataFrame | None, *, as_of: dt.date) -> str:
         )
         + '<p class="note">The ten features that moved most (CSI) today.</p>'
         + table(worst, {"value": p4})
+        + _realised_table(rows)
     )
     return body
+
+
+def _realised_table(rows: pl.DataFrame) -> str:
+    """Realised vs predicted, every cohort whose outcome matured, by the run that saw it mature."""
+    realised = rows.filter(pl.col("measure") == "realised_rate").sort("as_of", "model")
+    note = (
+        '<p class="note">Realised against predicted: each earlier run\'s loans whose outcome horizon has ended '
+        "(early warning 90 days, cure 30), the rate realised beside the mean probability the queue held "
+        "(two-sided binomial test; score.monitoring.realised_p_*).</p>"
+    )
+    if realised.is_empty():
+        return note + unavailable("No cohort has matured yet: the scoring history is shorter than the horizons")
+    shown = realised.select(
+        pl.col("as_of").alias("reported"), "model", pl.col("feature").alias("cohort"),
+        pl.col("value").alias("realised"), pl.col("reference").alias("predicted"), "status",
+    )  # fmt: skip
+    return note + table(shown, {"realised": pct(1), "predicted": pct(1)})
 
 
 def model_risk_section(bins: Mapping[str, pl.DataFrame], study: Mapping[str, object] | None) -> str:

@@ -4,7 +4,9 @@ A scheduled scorer must watch itself (what Evidently, NannyML and optbinning's S
 the population it scores today drifts from the one the model learned from long before the labels show it.
 Per run and model this measures the PSI of the score, the CSI of each feature, each feature's change in
 missing rate and share of categories never seen in training, and for the PD model the approval rate the
-cut-offs give today against training. Each is a row of the ``monitoring`` table (one row per measure per
+cut-offs give today against training. For the loan models it also compares, for each earlier scoring run
+whose outcome horizon ended since the previous run, the rate realised with the probability predicted
+(:func:`realised_vs_predicted`). Each is a row of the ``monitoring`` table (one row per measure per
 day), with its status against ``score.monitoring``: ``ok``, ``warning`` (named in the run's summary) or
 ``error`` (stops the run before anything is written when ``fail_on_error``).
 
@@ -22,8 +24,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from risk.config import MonitoringParams
+from risk.config import LabelParams, MonitoringParams
 from risk.features.catalogue import CATEGORICAL, FEATURES
+from risk.models.validation import grade_tests
 from risk.validate.profile import category_shares
 
 DECILES = np.linspace(0.1, 0.9, 9)
@@ -153,6 +156,59 @@ def measure(
             "missing_rate_change", f, missing - ref["missing"], ref["missing"],
             params.missing_change_warn, params.missing_change_error,
         )  # fmt: skip
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+# the loan models whose outcome a scoring run can see mature: the queue's probability column and the label
+MATURING = {"early_warning": ("ew_probability", "dpd30_next_90d"), "cure": ("cure_probability", "cure_30d")}
+
+
+def horizon_days(model: str, labels: LabelParams) -> int:
+    return labels.early_warning_horizon_days if model == "early_warning" else labels.cure_horizon_days
+
+
+def matured_cohorts(days_scored: Sequence[dt.date], *, horizon: int, as_of: dt.date) -> list[dt.date]:
+    """The earlier scoring days whose outcome horizon ended after the previous run and by ``as_of``: each
+    cohort is reported once, by the first run that can see its outcome."""
+    before = sorted({d for d in days_scored if d < as_of})
+    if not before:
+        return []
+    previous = before[-1]
+    span = dt.timedelta(days=horizon)
+    return [d for d in before if previous < d + span <= as_of]
+
+
+def realised_vs_predicted(
+    model: str, cohort: pl.DataFrame, params: MonitoringParams, *, as_of: dt.date
+) -> pl.DataFrame:
+    """One row per cohort day: the rate realised (``value``) against the mean probability predicted that day
+    (``reference``), with the two-sided binomial test's p-value as ``threshold`` was crossed or not.
+
+    ``cohort`` has ``as_of`` (the day scored), ``p`` (the probability then) and ``label`` (the outcome, null
+    where the loan was outside the label's population).
+    """
+    rows = []
+    labelled = cohort.filter(pl.col("label").is_not_null() & pl.col("p").is_not_null())
+    for (day,), part in labelled.group_by("as_of", maintain_order=True):
+        n, events, predicted = part.height, int(part["label"].sum()), float(part["p"].mean())
+        p_value = grade_tests(n, events, predicted, amber=params.realised_p_warn, red=params.realised_p_error)[
+            "two_sided_binomial_p"
+        ]
+        status = (
+            "error" if p_value < params.realised_p_error else "warning" if p_value < params.realised_p_warn else "ok"
+        )
+        rows.append(
+            {
+                "as_of": as_of,
+                "model": model,
+                "measure": "realised_rate",
+                "feature": f"scored {day} (n={n}, p={p_value:.3g})",
+                "value": events / n,
+                "reference": predicted,
+                "threshold": params.realised_p_warn,
+                "status": status,
+            }
+        )
     return pl.DataFrame(rows, schema=SCHEMA)
 
 

@@ -19,7 +19,7 @@ import fcntl
 import json
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -212,6 +212,20 @@ def read_table(database: Path, table: str) -> pl.DataFrame | None:
     con = _connect(database, read_only=True)
     try:
         return con.sql(f"SELECT * FROM {table}").pl() if _has_table(con, table) else None
+    finally:
+        con.close()
+
+
+def read_before(database: Path, table: str, columns: Sequence[str], before: dt.date) -> pl.DataFrame | None:
+    """``columns`` of ``table`` for every day scored before ``before`` (None without the table)."""
+    if not database.exists():
+        return None
+    con = _connect(database, read_only=True)
+    try:
+        if not _has_table(con, table):
+            return None
+        wanted = ", ".join(f'"{c}"' for c in columns)
+        return con.sql(f"SELECT {wanted} FROM {table} WHERE as_of < ?", params=[before]).pl()
     finally:
         con.close()
 

@@ -15,8 +15,9 @@ from risk.case_tables import WITHOUT
 from risk.cases.day import case_day
 from risk.config import Params
 from risk.contract import CASE_TABLES
-from risk.delinquency import instalment_ledger
+from risk.delinquency import daily_payments, instalment_ledger, reageing_windows
 from risk.exceptions import LockHeld, ModelNotFound, RiskDataError
+from risk.features.labels import loan_labels
 from risk.models import tracking
 from risk.models.model import SCORECARD
 from risk.models.train import SPECS
@@ -25,7 +26,7 @@ from risk.policy.fit import PolicyModels
 from risk.score import monitoring
 from risk.score.guard import DaySummary, breaches, stop_message
 from risk.score.score import Models, pending_applications, plan_queue, review_queue, score_loans
-from risk.score.sinks import day_writer
+from risk.score.sinks import day_writer, read_before
 
 
 def load_models(alias: str, pinned: Path | None = None) -> Models:
@@ -132,6 +133,39 @@ def monitor_day(
     return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
 
 
+def realised_day(
+    paths: Paths, params: Params, tables: dict[str, pl.DataFrame], ledger: pl.LazyFrame, *, as_of: dt.date
+) -> pl.DataFrame:
+    """Realised vs predicted for each earlier run whose outcome horizon ended since the previous run: the
+    probabilities the collections queue held that day (DuckDB) against the labels the ledger now gives,
+    labelled exactly as the features label training snapshots."""
+    columns = ["as_of", "loan_id", *(column for column, _ in monitoring.MATURING.values())]
+    history = read_before(paths.duckdb, "collections_queue", columns, as_of)
+    if history is None or history.is_empty():
+        return pl.DataFrame(schema=monitoring.SCHEMA)
+    fp = params.features
+    days_scored = history["as_of"].unique().to_list()
+    frames = []
+    for model, (column, label) in monitoring.MATURING.items():
+        days = monitoring.matured_cohorts(days_scored, horizon=monitoring.horizon_days(model, fp.labels), as_of=as_of)
+        cohort = history.filter(pl.col("as_of").is_in(days), pl.col(column).is_not_null())
+        if cohort.is_empty():
+            continue
+        cohort = cohort.select("loan_id", "as_of", p=pl.col(column).cast(pl.Float64)).unique(["loan_id", "as_of"])
+        outcome = loan_labels(
+            cohort.lazy(),
+            ledger,
+            fp.labels,
+            data_as_of=as_of,
+            reageing=reageing_windows(tables["agreements"].lazy()) if "agreements" in tables else None,
+            payments=daily_payments(tables["repayments"].lazy()),
+            grace_days=fp.late_grace_days,
+        ).select("loan_id", "as_of", pl.col(label).alias("label"))
+        joined = cohort.join(outcome.collect(), on=["loan_id", "as_of"], how="left")
+        frames.append(monitoring.realised_vs_predicted(model, joined, params.score.monitoring, as_of=as_of))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
+
+
 def with_model_versions(queue: pl.DataFrame, versions: dict[str, str]) -> pl.DataFrame:
     """The queue with the version of each model that scored it (``pd_model_version``, ...; null unpinned)."""
     return queue.with_columns(
@@ -196,7 +230,12 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
             pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
             rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
-            watched = monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
+            watched = pl.concat(
+                [
+                    monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of),
+                    realised_day(paths, params, tables, ledger, as_of=as_of),
+                ]
+            )
             errors = watched.filter(pl.col("status") == "error")
             if errors.height and params.score.monitoring.fail_on_error:
                 msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
