@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from risk.contract import APPLICATIONS, COLLECTION_ACTIONS, LOANS, REPAYMENTS, SCHEDULE, TABLES, conform
@@ -461,3 +462,59 @@ def add_actions(*rows: tuple) -> Callable[[Book], Book]:
     names = ("action_id", "loan_id", "action_at", "action", "channel", "outcome", "hardship_reason")
     extra = pl.DataFrame([dict(zip(names, r, strict=False)) for r in rows], schema=TABLES["collection_actions"].schema)
     return lambda book: {**book, "collection_actions": pl.concat([book["collection_actions"], extra])}
+
+
+# the walk-through's params, as README shows them (the path is the test's folder)
+WALK = """
+data:
+  source: ingest
+ingest:
+  format: mapping
+  path: exports/credit
+  files: {applications: credit.csv}
+  mode: application_only
+  generate_ids: true                 # the file has no id column
+  outcome: {column: class, bad: [bad]}
+  columns:
+    applications: {requested_amount: credit_amount, requested_term: duration, age: age}
+  attributes:
+    checking_status: {kind: categorical, description: Status of the existing checking account}
+    savings_status: {kind: categorical, description: Savings account and bonds}
+    installment_commitment: {kind: numeric, risk: 1, description: Instalment as a share of disposable income}
+    housing: {kind: categorical, description: Housing}
+  protected: [personal_status, foreign_worker]
+"""
+
+
+def credit_file(n: int = 2500, seed: int = 11) -> pl.DataFrame:
+    """A German-credit-like file: the outcome depends mostly on attributes with no contract column."""
+    rng = np.random.default_rng(seed)
+    checking = rng.choice(["A11", "A12", "A13", "A14"], n, p=[0.27, 0.27, 0.06, 0.40])
+    savings = rng.choice(["A61", "A62", "A63", "A64", "A65"], n, p=[0.6, 0.1, 0.06, 0.05, 0.19])
+    duration = rng.choice([6, 12, 18, 24, 36, 48], n)
+    amount = np.round(rng.lognormal(7.8, 0.7, n), 0)
+    commitment = rng.integers(1, 5, n)
+    housing = rng.choice(["own", "rent", "for free"], n, p=[0.7, 0.2, 0.1])
+    logit = (
+        -1.2
+        + np.select([checking == "A11", checking == "A12", checking == "A14"], [1.0, 0.5, -1.1], 0.0)
+        + np.where(savings == "A61", 0.5, -0.3)
+        + 0.025 * duration
+        + 0.15 * (commitment - 2.5)
+        + np.where(housing == "rent", 0.3, 0.0)
+    )
+    bad = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pl.DataFrame(
+        {
+            "checking_status": checking,
+            "duration": duration,
+            "credit_amount": amount,
+            "savings_status": savings,
+            "installment_commitment": commitment,
+            "personal_status": rng.choice(["male single", "female div/dep/mar", "male mar/wid"], n),
+            "age": rng.integers(19, 75, n),
+            "housing": housing,
+            "foreign_worker": rng.choice(["yes", "no"], n, p=[0.96, 0.04]),
+            "class": np.where(bad, "bad", "good"),
+        }
+    )

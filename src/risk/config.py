@@ -103,6 +103,36 @@ class CollectionRules:
 
 
 @dataclass(frozen=True)
+class AttributeParams:
+    """A source column beyond the contract, carried as a PD feature (risk.attributes); format mapping."""
+
+    kind: str = "numeric"  # numeric | categorical
+    description: str = ""  # for the feature dictionary and the reason codes
+    column: str = ""  # the source column; default: the attribute's own name
+    risk: int = 0  # numeric: +1 a higher value is riskier, -1 safer (the models hold to it), 0 either
+    values: list[str] = field(default_factory=list)  # categorical: the allowed values (default: those found)
+    max_missing: float = 0.5  # validation: a larger share of empty values is an error
+    minimum: float | None = None  # numeric: validation's range
+    maximum: float | None = None
+    reason_en: str = ""  # the reason text (default: the description)
+    reason_zh: str = ""
+
+    def __post_init__(self) -> None:
+        _one_of("kind", self.kind, ("numeric", "categorical"))
+        if not self.description.strip():
+            msg = "description: say what the attribute is; the feature dictionary and the reason codes show it"
+            raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class OutcomeParams:
+    """Application-only mode: the source column with each application's outcome, and the values meaning bad."""
+
+    column: str = ""
+    bad: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class IngestParams:
     format: str = "contract"  # contract | lendingclub | taiwan | mapping
     path: str = ""
@@ -118,12 +148,22 @@ class IngestParams:
     # the platform's zone: a timestamp with a UTC offset or Z is stored as this zone's naive wall time
     timezone: str = "Asia/Shanghai"
     max_file_mb: int = 2048  # a source file larger than this is refused before it is read
+    # format mapping: full (dated loans, schedule, repayments) | application_only (one outcome per application)
+    mode: str = "full"
+    outcome: OutcomeParams | None = None  # application_only: {column: ..., bad: [...]}
+    generate_ids: bool = False  # the applications file has no id column: number its rows
+    attributes: dict[str, AttributeParams] = field(default_factory=dict)  # feature name -> declaration
+    protected: list[str] = field(default_factory=list)  # source columns never used (sex, marital status...)
 
     def __post_init__(self) -> None:
         # imported here: only this check needs the zone database
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         _one_of("ingest.format", self.format, ("contract", "mapping", "lendingclub", "taiwan"))
+        _one_of("ingest.mode", self.mode, ("full", "application_only"))
+        if self.mode == "application_only" and self.format != "mapping":
+            msg = f"ingest.mode: application_only is for format mapping (format {self.format} decides its own mode)"
+            raise ConfigError(msg)
         _one_of("ingest.encoding", self.encoding, ("utf-8", "gbk", "gb18030"))
         _positive("ingest.max_file_mb", self.max_file_mb)
         try:
@@ -226,6 +266,22 @@ class ScorecardParams:
 
 
 @dataclass(frozen=True)
+class SmallDataParams:
+    """A source with no dates and fewer labelled rows than ``max_rows`` (risk.models.small): trees chosen by
+    cross-validation, Platt calibration on out-of-fold scores, figures over repeated stratified splits."""
+
+    max_rows: int = 20_000
+    repeats: int = 5  # stratified splits the reported figures average over (seeds seed, seed + 1, ...)
+    test_share: float = 0.3
+    folds: int = 5  # cross-validation choosing the number of trees and giving the out-of-fold scores
+
+    def __post_init__(self) -> None:
+        _between("train.small_data.test_share", self.test_share, 0.05, 0.5)
+        _between("train.small_data.folds", self.folds, 2, 20)
+        _between("train.small_data.repeats", self.repeats, 1, 50)
+
+
+@dataclass(frozen=True)
 class WindowParams:
     valid_months: int = 6
     test_months: int = 6
@@ -297,12 +353,20 @@ class TrainParams:
     promotion: PromotionParams = field(default_factory=PromotionParams)
     scorecard: ScorecardParams = field(default_factory=ScorecardParams)
     reject_inference: RejectInferenceParams = field(default_factory=RejectInferenceParams)
+    small_data: SmallDataParams = field(default_factory=SmallDataParams)
+    # the models to train: a source that supports only the PD can say so (the others are skipped, named)
+    models: list[str] = field(default_factory=lambda: ["pd", "early_warning", "cure"])
     pd: ModelParams = field(default_factory=ModelParams)
     early_warning: ModelParams = field(default_factory=lambda: ModelParams(embargo_days=90))
     cure: ModelParams = field(default_factory=lambda: ModelParams(embargo_days=30))
 
     def __post_init__(self) -> None:
         _one_of("train.calibration", self.calibration, ("isotonic", "platt"))
+        for m in self.models:
+            _one_of("train.models", m, ("pd", "early_warning", "cure"))
+        if "pd" not in self.models:
+            msg = f"train.models: the PD model is always trained (the review queue needs it), got {self.models}"
+            raise ConfigError(msg)
 
 
 @dataclass(frozen=True)
@@ -687,6 +751,8 @@ def _coerce(hint: Any, value: Any, key: str, *, default: Any = None) -> Any:
             value = {**default, **value}  # a partial mapping overrides those it names, never zeroes the others
             if len(args) == 2:
                 value = {k: _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
+        elif len(args) == 2 and dataclasses.is_dataclass(args[1]):  # name -> declaration (ingest.attributes)
+            value = {k: _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
         return value
     if origin is tuple:
         if not isinstance(value, list | tuple):

@@ -207,6 +207,12 @@ def read_book(folder: str | Path) -> dict[str, pl.DataFrame]:
     return read_tables(folder, (*INPUT_TABLES, *CASE_TABLES))
 
 
+def with_attributes(tables: dict[str, pl.DataFrame], folder: str | Path) -> dict[str, pl.DataFrame]:
+    """``tables`` plus the source's declared ``attributes`` table when ``folder`` holds one (risk.attributes)."""
+    path = Path(folder) / "attributes.parquet"
+    return {**tables, "attributes": pl.read_parquet(path)} if path.exists() else tables
+
+
 @contextmanager
 def file_lock(path: str | Path, on_busy: Callable[[], Exception]) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock on ``path``; raise ``on_busy()`` if another process holds it."""

@@ -376,7 +376,8 @@ def application_snapshots(
     with_labels: bool = True,
     ledger: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Features of every application at its application day, and ``default_12m`` for booked loans."""
+    """Features of every application at its application day, and ``default_12m`` for booked loans; with an
+    ``attributes`` table, each declared source attribute after the catalogue's features."""
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
     if ledger is None:
@@ -410,8 +411,12 @@ def application_snapshots(
         .with_columns(as_of=pl.col("applied_on"))
     )
     keys = ["application_id", "borrower_id", "loan_id", "decision", "as_of", "originated_on"]
+    extra: list[str] = []
+    if "attributes" in t:  # the lender's declared source attributes (risk.attributes), as they were applied with
+        extra = [c for c in t["attributes"].collect_schema().names() if c != "application_id"]
+        frame = frame.join(t["attributes"], on="application_id", how="left")
     return (
-        frame.select(*keys, *APPLICATION_FEATURES, *labels.APPLICATION_LABELS)
+        frame.select(*keys, *APPLICATION_FEATURES, *extra, *labels.APPLICATION_LABELS)
         .pipe(_categoricals)
         .sort("as_of", "application_id")
     )

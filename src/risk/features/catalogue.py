@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass
+from typing import Any
 
 import polars as pl
 
@@ -559,16 +560,18 @@ APPLICATION_FEATURES = tuple(f.name for f in FEATURES if PD in f.models)
 LOAN_FEATURES = tuple(f.name for f in FEATURES if f.models != (PD,))
 
 
-def feature_dictionary() -> pl.DataFrame:
-    """The feature dictionary: name, family, meaning, unit, models using it and the risk direction."""
+def feature_dictionary(attributes: Iterable[Any] = ()) -> pl.DataFrame:
+    """The feature dictionary: name, family, meaning, unit, models using it and the risk direction; with a
+    source's declared ``attributes`` (:class:`risk.attributes.Attribute`), theirs after the catalogue's."""
+    features = [*FEATURES, *(a.feature() for a in attributes)]
     return pl.DataFrame(
         {
-            "name": [f.name for f in FEATURES],
-            "family": [f.family for f in FEATURES],
-            "meaning": [f.meaning for f in FEATURES],
-            "unit": [f.unit for f in FEATURES],
-            "models": [", ".join(f.models) for f in FEATURES],
-            "risk_direction": [f.risk for f in FEATURES],
+            "name": [f.name for f in features],
+            "family": [f.family for f in features],
+            "meaning": [f.meaning for f in features],
+            "unit": [f.unit for f in features],
+            "models": [", ".join(f.models) for f in features],
+            "risk_direction": [f.risk for f in features],
         }
     )
 
@@ -576,21 +579,23 @@ def feature_dictionary() -> pl.DataFrame:
 _BY_NAME = {f.name: f for f in FEATURES}
 
 
-def catalogue_entries(names: Iterable[str], *, model: str) -> list[Feature]:
-    """The catalogue's definition of each of ``names``, in order.
+def catalogue_entries(names: Iterable[str], *, model: str, extra: Iterable[Feature] = ()) -> list[Feature]:
+    """The catalogue's definition of each of ``names``, in order; ``extra`` adds features the catalogue does not
+    hold (a source's declared attributes, :meth:`risk.attributes.Attribute.feature`).
 
     Raises :class:`RiskDataError` naming every feature of ``model`` with no entry: such a feature has no
     reason code or text, so the model could not explain a decision it drives. No fallback text is made up.
     """
     names = list(names)
-    missing = [n for n in names if n not in _BY_NAME]
+    known = {**_BY_NAME, **{f.name: f for f in extra}}
+    missing = [n for n in names if n not in known]
     if missing:
         msg = (
             f"model {model} uses feature(s) with no reason-catalogue entry: {', '.join(missing)}; "
             "define each in src/risk/features/catalogue.py with its reason text"
         )
         raise RiskDataError(msg, table="features", column=missing[0], rule="reason_catalogue_entry", examples=missing)
-    return [_BY_NAME[n] for n in names]
+    return [known[n] for n in names]
 
 
 def reason_catalogue() -> pl.DataFrame:

@@ -7,6 +7,7 @@ import time
 import polars as pl
 
 from risk import io
+from risk.attributes import from_manifest
 from risk.config import Params
 from risk.features.build import FeatureSet, application_snapshots, build_features, loan_snapshots
 from risk.features.catalogue import feature_dictionary
@@ -25,7 +26,7 @@ def write_features(
         else:
             loan_snapshots.write_parquet(tmp / "loan_snapshots", partition_by="as_of")
         application_snapshots.write_parquet(tmp / "application_snapshots.parquet")
-        feature_dictionary().write_csv(tmp / "feature_dictionary.csv")
+        feature_dictionary(from_manifest(manifest)).write_csv(tmp / "feature_dictionary.csv")
         io.write_json(manifest, tmp / io.MANIFEST)
 
 
@@ -47,7 +48,8 @@ def application_only_features(tables: dict[str, pl.DataFrame], params: Params) -
 def run(paths: Paths, params: Params) -> str:
     started = time.perf_counter()
     manifest = io.read_manifest(paths.validated)
-    tables = io.read_book(paths.validated)  # the agreements re-age loans (plans and extensions kept)
+    # the agreements re-age loans (plans and extensions kept); declared source attributes join the applications
+    tables = io.with_attributes(io.read_book(paths.validated), paths.validated)
     if manifest.get("mode") == io.APPLICATION_ONLY:
         tables["outcomes"] = io.read_parquet(paths.validated / "outcomes.parquet", table="outcomes")
         fs = application_only_features(tables, params)

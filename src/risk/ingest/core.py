@@ -7,11 +7,13 @@ from collections.abc import Mapping
 import polars as pl
 
 from risk import contract
+from risk.attributes import TABLE as ATTRIBUTES
+from risk.attributes import attributes_table
 from risk.case_tables import WITHOUT
 from risk.config import IngestParams
 from risk.contract import CASE_TABLES, INPUT_TABLES
 from risk.exceptions import ConfigError, RiskDataError
-from risk.ingest import lendingclub, taiwan
+from risk.ingest import extras, lendingclub, taiwan
 from risk.ingest.coerce import complete_nullable, parse_text, to_contract
 from risk.ingest.mapping import apply_mapping, check_params, for_table
 from risk.ingest.pii import pseudonymise
@@ -52,8 +54,65 @@ def ingest_tables(
     else:
         # a contract-format source has no mapping to honour, but its timestamps still need the platform's zone
         own = params if kind is SourceFormat.MAPPING else IngestParams(timezone=params.timezone)
-        result = _from_tables(frames, own, pii_salt)
+        if own.mode == "application_only":
+            result = _application_only(frames, own, pii_salt)
+        else:
+            result = _from_tables(frames, own, pii_salt)
     return _finish(result)
+
+
+def _application_only(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt: str | None) -> IngestResult:
+    """One row per application with its declared outcome: applications, outcomes and the attributes table.
+
+    Contract columns the file does not have are left empty (named in ``lacks``), whether the contract requires
+    them of a full book or not; the ids may be generated; every input table but applications is written empty.
+    """
+    check_params(params)
+    if "applications" not in frames:
+        msg = "application-only mode reads one applications file (ingest.files.applications)"
+        raise RiskDataError(msg, table="applications", rule="file_exists")
+    unused = sorted(set(frames) - {"applications"})
+    source = frames["applications"]
+    attributes = extras.declared(params)
+    protected, warnings = extras.protected_columns(source, params, attributes)
+    mapped_sources = set(params.columns.get("applications", {}).values())
+    held = {a.column for a in attributes} | {params.outcome.column if params.outcome else ""}
+    frame, source_names = apply_mapping(
+        source.drop([c for c in source.columns if c in held - mapped_sources or c in protected]),
+        contract.APPLICATIONS,
+        params,
+    )
+    frame, gone = pseudonymise(frame, table="applications", salt=salt)
+    frame = extras.ensure_ids(frame, params)
+    frame = frame.with_columns(pl.col("application_id").cast(pl.String), pl.col("borrower_id").cast(pl.String))
+    if "decision" not in frame.columns:  # every application with an outcome was booked
+        frame = frame.with_columns(pl.lit(contract.Decision.APPROVED.value).alias("decision"))
+    lacks = [f"{name}: not in an application-only source (written empty)." for name in REQUIRED_TABLES[1:]]
+    for c in contract.APPLICATIONS.columns:
+        if c.name not in frame.columns and not c.nullable:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c.name))
+            lacks.append(f"applications.{c.name} is not in the source (left empty).")
+    conformed, lacking, extra = to_contract(
+        frame,
+        contract.APPLICATIONS,
+        date_formats=for_table(params.date_formats, contract.APPLICATIONS),
+        scale=for_table(params.scale, contract.APPLICATIONS),
+        source_names=source_names,
+        timezone=params.timezone,
+    )
+    ids = conformed["application_id"]
+    table, attributes = extras.attribute_frame(source, attributes, ids)
+    outcomes = extras.outcome_frame(source, params, ids)
+    if unused:
+        warnings.append(f"application-only mode reads only applications; not read: {', '.join(unused)}.")
+    return IngestResult(
+        tables={"applications": conformed, OUTCOMES.name: outcomes, ATTRIBUTES: table},
+        lacks=[*lacks, *lacking],
+        mode=IngestMode.APPLICATION_ONLY,
+        warnings=[*warnings, *extra],
+        dropped=[*(f"applications.{c}" for c in protected), *(f"applications.{source_names.get(c, c)}" for c in gone)],
+        attributes=attributes,
+    )
 
 
 def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt: str | None) -> IngestResult:
@@ -102,7 +161,17 @@ def _from_tables(frames: Mapping[str, pl.DataFrame], params: IngestParams, salt:
         tables[table.name] = conformed
         lacks += lacking
         warnings += extra
-    return IngestResult(tables=tables, lacks=lacks, mode=IngestMode.FULL, warnings=warnings, dropped=dropped)
+    attributes = extras.declared(params)
+    if attributes:  # the applications file's columns beyond the contract, as PD features
+        source = frames["applications"]
+        protected, _ = extras.protected_columns(source, params, attributes)
+        tables[ATTRIBUTES], attributes = extras.attribute_frame(
+            source, attributes, tables["applications"]["application_id"]
+        )
+        dropped += [f"applications.{c}" for c in protected]
+    return IngestResult(
+        tables=tables, lacks=lacks, mode=IngestMode.FULL, warnings=warnings, dropped=dropped, attributes=attributes
+    )
 
 
 def _finish(result: IngestResult) -> IngestResult:
@@ -121,6 +190,8 @@ def _finish(result: IngestResult) -> IngestResult:
     ]
     if result.mode is IngestMode.APPLICATION_ONLY:
         tables[OUTCOMES.name] = contract.conform(result.tables[OUTCOMES.name], OUTCOMES)
+    if ATTRIBUTES in result.tables:
+        tables[ATTRIBUTES] = contract.conform(result.tables[ATTRIBUTES], attributes_table(result.attributes))
     return IngestResult(
         tables=tables,
         lacks=lacks,
@@ -128,6 +199,7 @@ def _finish(result: IngestResult) -> IngestResult:
         warnings=result.warnings,
         dropped=result.dropped,
         currency=result.currency,
+        attributes=result.attributes,
     )
 
 

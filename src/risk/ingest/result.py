@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import polars as pl
 
+from risk.attributes import Attribute
 from risk.contract import Column, Table
 
 
@@ -48,6 +49,7 @@ class IngestResult:
     warnings: list[str]
     dropped: list[str] = field(default_factory=list)  # personal or protected source columns left out
     currency: str = "RMB"  # of every amount; the contract assumes RMB
+    attributes: tuple[Attribute, ...] = ()  # declared source attributes, in the ``attributes`` table
 
     def manifest(self) -> dict[str, object]:
         """A JSON-able record of the result, without the frames (written as ``_ingest.json``)."""
@@ -58,4 +60,5 @@ class IngestResult:
             "lacks": self.lacks,
             "warnings": self.warnings,
             "dropped": self.dropped,
+            "attributes": [a.to_dict() for a in self.attributes],
         }

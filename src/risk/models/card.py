@@ -32,6 +32,7 @@ def model_card(
     promotion: Promotion | None = None,
     binning: pl.DataFrame | None = None,
     reject_inference: dict | None = None,
+    small_data: dict | None = None,
 ) -> str:
     """Markdown model card for one model's champion and challenger; with ``checks`` (calibration by grade,
     :func:`risk.models.validation.calibration_summary` per candidate), the promotion gate's decision and the
@@ -84,7 +85,7 @@ def model_card(
     ]
     for r in ev.calibration[ev.champion].iter_rows(named=True):
         lines.append(f"| {r['decile']} | {r['n']} | {r['predicted']:.4f} | {r['observed']:.4f} |")
-    lines += _grade_section(ev.champion, checks) + _promotion_section(promotion)
+    lines += _small_data_section(small_data) + _grade_section(ev.champion, checks) + _promotion_section(promotion)
     lines += [
         "",
         "## Stability",
@@ -99,7 +100,7 @@ def model_card(
     ]
     for r in ev.by_vintage[ev.champion].iter_rows(named=True):
         lines.append(f"| {r['group']} | {r['n']} | {r['bad_rate']:.4f} | {_fmt(r['auc'])} |")
-    meaning = {f.name: f.meaning for f in FEATURES}
+    meaning = {f.name: f.meaning for f in FEATURES} | {a.name: a.description for a in s.attributes}
     lines += ["", "## Features", "", "| feature | meaning | gain |", "|---|---|---|"]
     for r in ev.importance.iter_rows(named=True):
         lines.append(f"| {r['feature']} | {meaning.get(r['feature'], '')} | {r['gain']:.1f} |")
@@ -211,4 +212,29 @@ def _reject_section(study: dict | None) -> list[str]:
         )
     if study.get("best"):
         lines += ["", f"Closest to the true PD through the door: **{study['best']}**."]
+    return lines
+
+
+def _small_data_section(figures: dict | None) -> list[str]:
+    """Small data: test AUC over repeated stratified splits, the candidates beside their peers."""
+    if not figures:
+        return []
+    sp = figures["splits"]
+    lines = [
+        "",
+        "## Small data: repeated stratified splits",
+        "",
+        f"A source with no dates and few labelled rows: test AUC over {sp['repeats']} stratified splits "
+        f"holding out {sp['test_share']:.0%} (seeds {', '.join(map(str, sp['seeds']))}), each candidate and peer "
+        "fitted on the same rows and columns (train.small_data). The registered models were fitted on all rows "
+        "but the test window, with LightGBM's trees chosen by cross-validation and Platt calibration out of fold.",
+        "",
+        "| model | mean AUC | spread (sd) | per split |",
+        "|---|---|---|---|",
+    ]
+    for group in ("candidates", "peers"):
+        for name, v in figures[group].items():
+            label = name if group == "candidates" else f"peer: {name.replace('_', ' ')}"
+            each = ", ".join(f"{a:.3f}" for a in v["auc"])
+            lines.append(f"| {label} | {v['auc_mean']:.4f} | {v['auc_std']:.4f} | {each} |")
     return lines

@@ -184,8 +184,10 @@ def _card_of(model: Scorecard | RiskModel) -> _Card:
         if list(card.binner_.features_) != list(model.features):
             msg = f"model {model.name!r}: its feature list and its scorecard's bins disagree"
             raise RiskError(msg)
-        domains = {f: CATEGORICAL[f] for f in model.features if f in CATEGORICAL}
-        codes = [e.code for e in catalogue_entries(model.features, model=model.name)]
+        known = {**CATEGORICAL, **model.categories}
+        domains = {f: tuple(known[f]) for f in model.features if f in known}
+        extra = [a.feature() for a in getattr(model, "attributes", ())]
+        codes = [e.code for e in catalogue_entries(model.features, model=model.name, extra=extra)]
         return _Card(card, list(model.features), domains, f"{model.name} scorecard (label {model.label})", codes)
     if isinstance(model, Scorecard):
         check_is_fitted(model, "lr_")

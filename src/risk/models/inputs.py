@@ -34,7 +34,7 @@ class InputSchema:
         """The schema of the model frame ``X`` (:func:`~risk.models.model.to_model_frame`'s output)."""
         ranges, categories = {}, {}
         for f in features:
-            if f in CATEGORICAL:
+            if f in CATEGORICAL or isinstance(X[f].dtype, pd.CategoricalDtype):
                 seen = X[f].dropna().astype(str).unique()
                 categories[f] = tuple(sorted(seen))
             else:

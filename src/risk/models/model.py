@@ -5,6 +5,7 @@ The same object is pickled to models/, logged to MLflow as a pyfunc and loaded b
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from risk.attributes import Attribute, categories_of
 from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL
 from risk.models.calibration import Calibrator
@@ -21,35 +23,39 @@ from risk.models.scorecard import Scorecard
 LIGHTGBM, SCORECARD = "lightgbm", "scorecard"
 
 
-def to_model_frame(frame: pl.DataFrame | pd.DataFrame, features: list[str]) -> pd.DataFrame:
+def to_model_frame(
+    frame: pl.DataFrame | pd.DataFrame, features: list[str], categories: Mapping[str, Sequence[str]] | None = None
+) -> pd.DataFrame:
     """The model's input: the features in order, categoricals with fixed categories, numbers as float.
 
-    An unknown category code scores as missing. From polars, categoricals go over as integer codes and
-    numbers are cast in polars, which is an order of magnitude faster than converting through pandas.
+    ``categories`` adds categorical features the catalogue does not know (a source's declared attributes) with
+    the categories the model learned. An unknown category code scores as missing. From polars, categoricals go
+    over as integer codes and numbers are cast in polars, an order of magnitude faster than through pandas.
     """
+    known = {**CATEGORICAL, **(categories or {})}
     if isinstance(frame, pl.DataFrame):
         missing = [f for f in features if f not in frame.columns]
         if missing:
             msg = f"model input lacks feature column(s) {missing}"
             raise RiskDataError(msg, table="features", rule="model_features_present")
-        return _from_polars(frame.select(features))
+        return _from_polars(frame.select(features), known)
     pdf = frame[features]
     out = {}
     for col in features:
-        if col in CATEGORICAL:
+        if col in known:
             values = pdf[col].astype("string").astype(object)
-            known = values.where(values.isin(CATEGORICAL[col]))  # an unknown code scores as missing
-            out[col] = pd.Categorical(known, categories=list(CATEGORICAL[col]))
+            seen = values.where(values.isin(known[col]))  # an unknown code scores as missing
+            out[col] = pd.Categorical(seen, categories=list(known[col]))
         else:
             out[col] = pd.to_numeric(pdf[col], errors="coerce").astype("float64")
     return pd.DataFrame(out, index=pdf.index)
 
 
-def _from_polars(frame: pl.DataFrame) -> pd.DataFrame:
+def _from_polars(frame: pl.DataFrame, known: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     out = {}
     for col in frame.columns:
-        if col in CATEGORICAL:
-            cats = list(CATEGORICAL[col])
+        if col in known:
+            cats = list(known[col])
             codes = (
                 frame[col]
                 .cast(pl.String)
@@ -74,9 +80,19 @@ class RiskModel:
     estimator: Any
     calibrator: Calibrator
     meta: dict[str, Any] = field(default_factory=dict)
+    attributes: tuple[Attribute, ...] = ()  # a source's declared attributes among ``features`` (PD only)
+
+    @property
+    def categories(self) -> dict[str, tuple[str, ...]]:
+        """The categories of the declared categorical attributes (the catalogue's are known everywhere)."""
+        return categories_of(getattr(self, "attributes", ()))
+
+    def frame(self, frame: pl.DataFrame | pd.DataFrame) -> pd.DataFrame:
+        """The model's input from ``frame``: :func:`to_model_frame` with this model's features and categories."""
+        return to_model_frame(frame, self.features, self.categories)
 
     def raw_proba(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
-        X = to_model_frame(frame, self.features)
+        X = self.frame(frame)
         if self.kind == LIGHTGBM:
             return self.estimator.predict_proba(X, num_threads=2)[:, 1]
         return self.estimator.predict_proba(X)[:, 1]
@@ -90,14 +106,14 @@ class RiskModel:
     def contributions(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
         """Per-row, per-feature contributions to the raw log-odds (SHAP for LightGBM, coef × WOE for the
         scorecard): the basis of reason codes. Call it only on the rows that need reasons."""
-        X = to_model_frame(frame, self.features)
+        X = self.frame(frame)
         if self.kind == LIGHTGBM:
             return self.estimator.predict(X, pred_contrib=True, num_threads=2)[:, : len(self.features)]
         return self.estimator.contributions(X)
 
     def points(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:
         if isinstance(self.estimator, Scorecard):
-            return self.estimator.points(to_model_frame(frame, self.features))
+            return self.estimator.points(self.frame(frame))
         return None
 
 

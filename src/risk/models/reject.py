@@ -165,9 +165,9 @@ def study(
     population: the test window's approved and declined applications.
     """
     rp, mp = params.reject_inference, params.pd
-    X = {w: to_model_frame(getattr(split, w), spec.features) for w in ("train", "valid")}
+    X = {w: to_model_frame(getattr(split, w), spec.features, spec.categories) for w in ("train", "valid")}
     y = {w: getattr(split, w)[spec.label].to_numpy().astype(int) for w in ("train", "valid")}
-    R = {w: to_model_frame(declined[w], spec.features) for w in ("train", "valid")}
+    R = {w: to_model_frame(declined[w], spec.features, spec.categories) for w in ("train", "valid")}
     p_acc = {w: kgb.predict_proba(getattr(split, w)) for w in ("train", "valid")}
     p_rej = {w: kgb.predict_proba(declined[w]) for w in ("train", "valid")}
     door = pl.concat(
@@ -217,6 +217,7 @@ def study(
             features=spec.features,
             estimator=gbm,
             calibrator=cal,
+            attributes=spec.attributes,
             meta={"reject_inference": method, "bad_rate_factor": factor, "rejects": [tr.n_rejects, va.n_rejects]},
         )
     out: dict = {

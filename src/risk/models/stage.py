@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import pickle
 import tempfile
 import time
@@ -12,13 +13,24 @@ import numpy as np
 import polars as pl
 
 from risk import io
+from risk.attributes import from_manifest
 from risk.config import Params
 from risk.exceptions import ModelNotFound, RiskDataError, RiskError
 from risk.features.stage import read_application_snapshots, read_loan_snapshots, source_mode
-from risk.models import gate, metrics, plots, reject, tracking, validation
+from risk.models import gate, metrics, plots, reject, small, tracking, validation
 from risk.models.card import model_card
-from risk.models.model import LIGHTGBM, SCORECARD, RiskModel, to_model_frame
-from risk.models.train import SPECS, ModelSpec, Split, evaluate_candidates, fit_candidates, split_for, training_frame
+from risk.models.model import LIGHTGBM, SCORECARD, RiskModel
+from risk.models.train import (
+    SPECS,
+    ModelSpec,
+    Split,
+    choose_champion,
+    evaluate_candidates,
+    fit_candidates,
+    is_small,
+    split_for,
+    training_frame,
+)
 from risk.paths import Paths
 from risk.score.review import GRADES
 
@@ -50,11 +62,26 @@ def split_of(paths: Paths, params: Params, spec: ModelSpec) -> Split:
     )
 
 
-def specs_for(paths: Paths) -> list[ModelSpec]:
+def skipped_models(paths: Paths, params: Params) -> dict[str, str]:
+    """Each model that is not trained, with the reason: an application-only source has no history for the
+    loan models; ``train.models`` may leave them out."""
+    application_only = source_mode(paths) == io.APPLICATION_ONLY
+    out = {}
+    for name in SPECS:
+        if name == "pd":
+            continue
+        if application_only:
+            out[name] = "application-only source: no repayment history to train this model on"
+        elif name not in params.train.models:
+            out[name] = f"not in train.models {list(params.train.models)}"
+    return out
+
+
+def specs_for(paths: Paths, params: Params) -> list[ModelSpec]:
     """Every model for a full book; only PD for an application-only source (no history for the others)."""
-    if source_mode(paths) == io.APPLICATION_ONLY:
-        return [SPECS["pd"]]
-    return list(SPECS.values())
+    attributes = from_manifest(io.read_manifest(paths.features))
+    skipped = skipped_models(paths, params)
+    return [spec.with_attributes(attributes) for spec in SPECS.values() if spec.name not in skipped]
 
 
 def run_train(paths: Paths, params: Params) -> str:
@@ -64,11 +91,11 @@ def run_train(paths: Paths, params: Params) -> str:
     lines = []
     with io.atomic_path(fitted_dir(paths)) as tmp:
         tmp.mkdir(parents=True)
-        for spec in specs_for(paths):
+        for spec in specs_for(paths, params):
             started = time.perf_counter()
             split = split_of(paths, params, spec)
             models = fit_candidates(spec, split, params.train, seed=params.seed)
-            example = tracking.input_example(models[LIGHTGBM], to_model_frame(split.valid, spec.features))
+            example = tracking.input_example(models[LIGHTGBM], models[LIGHTGBM].frame(split.valid))
             mp = dataclasses.asdict(getattr(params.train, spec.name))
             registry[spec.name] = {}
             for kind, model in models.items():
@@ -97,10 +124,8 @@ def run_train(paths: Paths, params: Params) -> str:
                 f"test {split.test.height:,} rows, {time.perf_counter() - started:.1f}s"
             )
         io.write_json(registry, tmp / "registry.json")
-    skipped = (
-        ""
-        if len(registry) == len(SPECS)
-        else ("\n  application-only source: early-warning and cure models skipped (no repayment history)")
+    skipped = "".join(
+        f"\n  {SPECS[name].registered}: skipped ({why})" for name, why in skipped_models(paths, params).items()
     )
     return "train: registered " + ", ".join(SPECS[n].registered for n in registry) + "\n" + "\n".join(lines) + skipped
 
@@ -167,9 +192,12 @@ def reject_inference(
     if spec.name != "pd":
         return None
     apps = read_application_snapshots(paths).collect()
-    declined = reject.declined_by_window(apps, split.windows) if "decision" in apps.columns else {}
-    if not declined or not declined["train"].height or not declined["valid"].height:
-        result: dict = {"skipped": "the source has no declined applications in the training and validation windows"}
+    dated = all(isinstance(start, dt.date) for start, _ in split.windows.values())
+    declined = reject.declined_by_window(apps, split.windows) if dated and "decision" in apps.columns else {}
+    if not dated:
+        result: dict = {"skipped": "the source has no application dates, so declined applicants have no window"}
+    elif not declined or not declined["train"].height or not declined["valid"].height:
+        result = {"skipped": "the source has no declined applications in the training and validation windows"}
     else:
         result = reject.study(spec, split, kgb, declined, params.train, truth=truth, seed=params.seed)
     io.write_json(result, paths.metrics / "reject_inference.json")
@@ -189,10 +217,18 @@ def run_evaluate(paths: Paths, params: Params) -> str:
     lines = []
     pinned: dict[str, dict[str, dict[str, str]]] = {}
     red_grades: list[str] = []
-    for spec in specs_for(paths):
+    for spec in specs_for(paths, params):
         split = split_of(paths, params, spec)
         models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
         ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle, oracle_snapshots=oracle_snapshots)
+        repeated = small.figures(spec, split, params.train, seed=params.seed) if is_small(split, params.train) else None
+        if repeated is not None:  # a few hundred test rows decide nothing: the repeated splits' means do
+            ev.champion = choose_champion(
+                {k: {"auc": v["auc_mean"]} for k, v in repeated["candidates"].items()},
+                dataclasses.replace(
+                    params.train, champion_rule=dataclasses.replace(params.train.champion_rule, metric="auc")
+                ),
+            )
         champ = ev.champion
         versions = {k: v["version"] for k, v in registry[spec.name].items()}
         checks = {kind: grade_validation(spec, models[kind], split, params) for kind in (LIGHTGBM, SCORECARD)}
@@ -214,6 +250,8 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             "calibration_by_grade": checks,
             "promotion": promotion.to_dict(),
         }
+        if repeated is not None:  # the figures over repeated splits, with the peers on the same splits and columns
+            summary["small_data"] = repeated
         io.write_json(summary, paths.metrics / f"{spec.name}.json")
         # the calibrated scores behind PSI and AUC by vintage, so the report reads them instead of rescoring
         io.write_parquet(
@@ -238,6 +276,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             promotion=promotion,
             binning=models[SCORECARD].estimator.points_table(),
             reject_inference=rejects,
+            small_data=summary.get("small_data"),
         )
         card_path = paths.reports / "model_cards" / f"{spec.name}.md"
         io.write_text(card, card_path)
@@ -271,13 +310,10 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         )
         if checks[champ]["n_red"] and promotion.live and params.train.grade_tests.fail_on_red:
             red_grades.append(f"{spec.registered} ({checks[champ]['n_red']} red)")
-    for name in SPECS.keys() - {s.name for s in specs_for(paths)}:
-        io.write_json(
-            {"skipped": "application-only source: no repayment history to train this model on"},
-            paths.metrics / f"{name}.json",
-        )
+    for name, why in skipped_models(paths, params).items():
+        io.write_json({"skipped": why}, paths.metrics / f"{name}.json")
         (paths.plots / name).mkdir(parents=True, exist_ok=True)
-        lines.append(f"  {SPECS[name].registered}: skipped (application-only source)")
+        lines.append(f"  {SPECS[name].registered}: skipped ({why})")
     if red_grades:  # before anything goes live: the versions in service stay as they were
         msg = (
             f"calibration by grade is red for {', '.join(red_grades)} and train.grade_tests.fail_on_red is true "

@@ -66,7 +66,8 @@ def input_example(model: RiskModel, frame: pd.DataFrame, rows: int = 5) -> pd.Da
     """The first ``rows`` rows in the pyfunc's input form: categoricals as strings, numbers as float."""
     ex = frame[model.features].head(rows).copy()
     for c in model.features:
-        ex[c] = ex[c].astype("string").astype(object) if c in CATEGORICAL else ex[c].astype("float64")
+        categorical = c in CATEGORICAL or isinstance(ex[c].dtype, pd.CategoricalDtype)
+        ex[c] = ex[c].astype("string").astype(object) if categorical else ex[c].astype("float64")
     return ex
 
 

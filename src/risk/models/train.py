@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from risk.attributes import Attribute, categories_of
 from risk.config import LabelParams, ModelParams, TrainParams
 from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL, FEATURES, MODEL_FEATURES
@@ -27,14 +30,28 @@ class ModelSpec:
     dataset: str  # application | loan
     purpose: str
     risk_sign: int = +1  # +1: the label is a bad outcome; -1: a good one (cure), so monotone signs flip
+    attributes: tuple[Attribute, ...] = ()  # a source's declared attributes, after the catalogue's features
 
     @property
     def features(self) -> list[str]:
-        return list(MODEL_FEATURES[self.name])
+        return [*MODEL_FEATURES[self.name], *(a.name for a in self.attributes)]
+
+    @property
+    def categories(self) -> dict[str, tuple[str, ...]]:
+        """The declared categorical attributes' categories (the catalogue's are known to every model)."""
+        return categories_of(self.attributes)
+
+    @property
+    def categorical(self) -> list[str]:
+        return [f for f in self.features if f in CATEGORICAL or f in self.categories]
 
     def monotone(self) -> list[int]:
-        by_name = {f.name: f.risk for f in FEATURES}
+        by_name = {f.name: f.risk for f in FEATURES} | {a.name: a.risk for a in self.attributes}
         return [by_name[f] * self.risk_sign for f in self.features]
+
+    def with_attributes(self, attributes: Sequence[Attribute]) -> ModelSpec:
+        """This spec with a source's declared attributes: application attributes feed the PD alone."""
+        return dataclasses.replace(self, attributes=tuple(attributes)) if self.dataset == "application" else self
 
 
 SPECS: dict[str, ModelSpec] = {
@@ -154,15 +171,16 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return pl.Series([day]).dt.offset_by(f"-{months}mo").dt.month_end().item()
 
 
-def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: int) -> dict[str, RiskModel]:
-    """The LightGBM champion candidate and the scorecard challenger, both calibrated on validation."""
-    mp: ModelParams = getattr(params, spec.name)
-    train = split.train.sort("as_of").tail(mp.max_train_rows)
-    X, y = to_model_frame(train, spec.features), train[spec.label].to_numpy().astype(int)
-    Xv, yv = to_model_frame(split.valid, spec.features), split.valid[spec.label].to_numpy().astype(int)
-    gbm = fit_lightgbm(X, y, Xv, yv, monotone=spec.monotone(), params=mp, seed=seed)
+def is_small(split: Split, params: TrainParams) -> bool:
+    """A source with no dates (a random split) and fewer labelled rows than ``train.small_data.max_rows``."""
+    rows = split.train.height + split.valid.height + split.test.height
+    return split.windows["train"][0] == "random" and rows < params.small_data.max_rows
+
+
+def scorecard_for(spec: ModelSpec, params: TrainParams) -> Scorecard:
+    """The scorecard challenger of ``spec``, unfitted, as ``train.scorecard`` sets it."""
     sc = params.scorecard
-    card = Scorecard(
+    return Scorecard(
         binning=sc.binning,
         max_bins=sc.max_bins,
         min_bin_share=sc.min_bin_share,
@@ -170,11 +188,24 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
         base_score=sc.base_score,
         base_odds=sc.base_odds,
         pdo=sc.pdo,
-        categorical=[c for c in spec.features if c in CATEGORICAL],
+        categorical=spec.categorical,
         monotone=dict(zip(spec.features, spec.monotone(), strict=True)),
         special_codes={f: v for f, v in sc.special_codes.items() if f in spec.features},
     )
-    card.fit(X, y)
+
+
+def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: int) -> dict[str, RiskModel]:
+    """The LightGBM champion candidate and the scorecard challenger, both calibrated on validation; on small
+    data (:func:`is_small`), fitted on training and validation together and calibrated out of fold."""
+    mp: ModelParams = getattr(params, spec.name)
+    if is_small(split, params):
+        return _fit_small(spec, split, params, seed=seed)
+    train = split.train.sort("as_of").tail(mp.max_train_rows)
+    X, y = to_model_frame(train, spec.features, spec.categories), train[spec.label].to_numpy().astype(int)
+    Xv = to_model_frame(split.valid, spec.features, spec.categories)
+    yv = split.valid[spec.label].to_numpy().astype(int)
+    gbm = fit_lightgbm(X, y, Xv, yv, monotone=spec.monotone(), params=mp, seed=seed)
+    card = scorecard_for(spec, params).fit(X, y)
     schema = InputSchema.of(X, spec.features).to_dict()  # checked again where the model is served alone
     out = {}
     for kind, est in ((LIGHTGBM, gbm), (SCORECARD, card)):
@@ -187,11 +218,46 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
             features=spec.features,
             estimator=est,
             calibrator=cal,
+            attributes=spec.attributes,
             meta={
                 "windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
                 "rows": {"train": train.height, "valid": split.valid.height, "test": split.test.height},
                 "best_iteration": int(getattr(est, "best_iteration_", 0) or 0) if kind == LIGHTGBM else None,
                 "input_schema": schema,
+            },
+        )
+    return out
+
+
+def _fit_small(spec: ModelSpec, split: Split, params: TrainParams, *, seed: int) -> dict[str, RiskModel]:
+    """Small data: both candidates on training and validation rows together (the test rows stay held out),
+    LightGBM's trees chosen by cross-validation, each calibrated by Platt scaling of out-of-fold scores."""
+    from risk.models import small
+
+    mp: ModelParams = getattr(params, spec.name)
+    sd = params.small_data
+    fit = pl.concat([split.train, split.valid], how="vertical_relaxed")
+    X, y = to_model_frame(fit, spec.features, spec.categories), fit[spec.label].to_numpy().astype(int)
+    crossed = small.cross_fit(X, y, params=mp, monotone=spec.monotone(), seed=seed, folds=sd.folds)
+    card_oof = small.out_of_fold(lambda: scorecard_for(spec, params), X, y, seed=seed, folds=sd.folds)
+    card = scorecard_for(spec, params).fit(X, y)
+    schema = InputSchema.of(X, spec.features).to_dict()
+    out = {}
+    for kind, est, oof in ((LIGHTGBM, crossed.estimator, crossed.oof), (SCORECARD, card, card_oof)):
+        out[kind] = RiskModel(
+            name=spec.name,
+            kind=kind,
+            label=spec.label,
+            features=spec.features,
+            estimator=est,
+            calibrator=Calibrator(method="platt").fit(oof, y),
+            attributes=spec.attributes,
+            meta={
+                "windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
+                "rows": {"train": fit.height, "valid": 0, "test": split.test.height},
+                "best_iteration": crossed.rounds if kind == LIGHTGBM else None,
+                "input_schema": schema,
+                "small_data": {"folds": sd.folds, "trees": crossed.rounds, "calibration": "platt, out of fold"},
             },
         )
     return out

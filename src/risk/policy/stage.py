@@ -78,6 +78,11 @@ def case_figures(folder: Path, tables: Mapping[str, pl.DataFrame], params: Param
 def run_evaluate(paths: Paths, params: Params) -> str:
     """metrics/policy.json: the day's plan against the truth (when simulated) and replayed against the rules."""
     as_of = params.data.as_of
+    if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
+        io.write_json(
+            {"skipped": "application-only source: no collections plan to evaluate"}, paths.metrics / "policy.json"
+        )
+        return "evaluate-policy: skipped; the source is application-only (no collections plan)"
     settle(paths.scored, paths.duckdb)  # a day committed by a run killed before its last rename
     folder = day_folder(paths.scored, as_of)
     queue_path, options_path = folder / "collections_queue.parquet", folder / "collections_options.parquet"

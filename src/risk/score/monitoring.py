@@ -81,7 +81,7 @@ def reference_profile(
             continue  # the calendar moves by construction: its drift says nothing about the population
         column = frame[f]
         entry: dict[str, Any] = {"missing": column.null_count() / max(frame.height, 1)}
-        if f in CATEGORICAL:
+        if f in CATEGORICAL or column.dtype in (pl.String, pl.Categorical) or isinstance(column.dtype, pl.Enum):
             entry["categories"] = category_shares(column)
         else:
             values = _numbers(frame, f)

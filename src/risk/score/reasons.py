@@ -21,7 +21,9 @@ def top_reasons(model: RiskModel, frame: pl.DataFrame, *, n: int, sign: int = +1
     the reason catalogue; a model feature with no catalogue entry raises
     :class:`~risk.exceptions.RiskDataError` naming it, even on an empty frame.
     """
-    entries = catalogue_entries(model.features, model=model.name)
+    entries = catalogue_entries(
+        model.features, model=model.name, extra=[a.feature() for a in getattr(model, "attributes", ())]
+    )
     if frame.is_empty():
         return pl.DataFrame(
             schema={

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
+from risk.attributes import TABLE as ATTRIBUTES
+from risk.attributes import Attribute, attributes_table
 from risk.case_tables import WITHOUT
 from risk.config import CollectionRules, ValidateParams
 from risk.contract import CASE_TABLES, INPUT_TABLES
+from risk.validate.attributes import check_attributes
 from risk.validate.cross import check_cross_table
 from risk.validate.profile import compare, profile_of
 from risk.validate.report import RuleResult, ValidationReport
@@ -29,6 +32,7 @@ def validate_tables(
     rules: CollectionRules = DEFAULT_RULES,
     source: str = "",
     previous: Mapping[str, Any] | None = None,
+    attributes: Sequence[Attribute] = (),
 ) -> ValidationReport:
     """Check the five input tables and the case tables present against the contract and each other.
 
@@ -41,6 +45,8 @@ def validate_tables(
 
     ``previous`` is the profile of the last accepted export (:mod:`risk.validate.profile`); when it is of
     the same ``source``, the shift rules compare this export with it. The report holds this export's profile.
+    ``attributes`` are the source's declared attributes: the ``attributes`` table is checked against the
+    contract they make, with their missing-rate limits.
 
     Raises
     ------
@@ -75,13 +81,28 @@ def validate_tables(
         absent[table.name] = absent_nullable(frame, table)
         results.extend(found)
     tables_by_name = {t.name: t for t in (*INPUT_TABLES, *CASE_TABLES)}
+    if attributes and ATTRIBUTES in tables:
+        declared = attributes_table(attributes)
+        tables_by_name[ATTRIBUTES] = declared
+        found, checked[ATTRIBUTES] = check_structure(
+            tables[ATTRIBUTES], declared, max_examples=params.max_examples, warn_only=warn_only
+        )
+        results.extend(found)
     plausible = plausible_dates(as_of, params.first_day, params.max_years_ahead)
     results += run_suites(
         checked, tables_by_name, as_of=as_of, max_examples=params.max_examples, warn_only=warn_only, plausible=plausible
     )
     # a column added as nulls is not evidence: the cross-table rules that need it do not run
-    known = {name: frame.drop(absent[name]) for name, frame in checked.items()}
+    known = {name: frame.drop(absent.get(name, [])) for name, frame in checked.items()}
     results += check_cross_table(known, max_examples=params.max_examples, warn_only=warn_only, rules=rules)
+    if ATTRIBUTES in checked:
+        results += check_attributes(
+            checked[ATTRIBUTES],
+            checked.get("applications"),
+            attributes,
+            max_examples=params.max_examples,
+            warn_only=warn_only,
+        )
     profile = profile_of(checked, source=source, as_of=as_of)
     shifts = compare(previous, profile, params.shift, warn_only=warn_only)
     results += shifts

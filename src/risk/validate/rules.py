@@ -57,6 +57,8 @@ class Rule(StrEnum):
     AMOUNT_SCALE_SHIFT = "amount_scale_shift"
     NULL_SHARE_SHIFT = "null_share_shift"
     CATEGORY_SHARE_SHIFT = "category_share_shift"
+    # the lender's declared source attributes (ingest.attributes)
+    ATTRIBUTE_MISSING_RATE = "attribute_missing_rate"
     # agreements (协商协议)
     AGREEMENT_AFTER_ORIGINATION = "agreement_after_origination"
     AGREEMENT_TERMS_MATCH_KIND = "agreement_terms_match_kind"
@@ -122,6 +124,8 @@ DESCRIPTIONS: dict[Rule, str] = {
     "a due date in 9999 cannot be scored",
     Rule.FK_LOAN_EXISTS: "expected loan_id to exist in loans",
     Rule.FK_APPLICATION_EXISTS: "expected application_id to exist in applications",
+    Rule.ATTRIBUTE_MISSING_RATE: "expected a declared source attribute to be empty in at most its max_missing share "
+    "of applications",
     Rule.FK_BORROWER_EXISTS: "expected borrower_id to exist in loans or applications",
     Rule.APPLICATION_APPROVED: "expected the loan's application to be approved",
     Rule.PAID_NOT_BEFORE_ORIGINATION: "expected paid_at on or after the loan's originated_on",

@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from risk import io
+from risk.attributes import TABLE as ATTRIBUTES
+from risk.attributes import attributes_table, from_manifest
 from risk.config import CollectionRules, Params, ValidateParams
 from risk.contract import CASE_TABLES, INPUT_TABLES, conform
 from risk.exceptions import RiskDataError
@@ -52,9 +54,14 @@ def run(
     if manifest.get("mode") == io.APPLICATION_ONLY:
         params = replace(params, warn_only=(*params.warn_only, *lacking_columns(tables)))
         extra["outcomes"] = io.read_parquet(Path(raw_dir) / "outcomes.parquet", table="outcomes")
+    attributes = from_manifest(manifest)
+    if attributes:
+        tables[ATTRIBUTES] = io.read_parquet(Path(raw_dir) / f"{ATTRIBUTES}.parquet", table=ATTRIBUTES)
     previous = read_profile(profile) if profile is not None else None
     source = str(manifest.get("source", ""))
-    report = validate_tables(tables, as_of=as_of, params=params, rules=rules, source=source, previous=previous)
+    report = validate_tables(
+        tables, as_of=as_of, params=params, rules=rules, source=source, previous=previous, attributes=attributes
+    )
     io.write_text(report.to_html(), Path(reports_dir) / "validation.html")
     io.write_json(report.to_dict(), Path(reports_dir) / "validation.json")
     report.raise_for_errors()
@@ -63,6 +70,8 @@ def run(
         for t in (*INPUT_TABLES, *CASE_TABLES)
         if t.name in tables
     }
+    if attributes:
+        extra[ATTRIBUTES] = conform(tables[ATTRIBUTES], attributes_table(attributes))
     io.write_tables({**conformed, **extra}, validated_dir, manifest=manifest)
     if profile is not None and report.profile is not None:
         io.write_json(report.profile, profile)
