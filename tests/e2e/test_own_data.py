@@ -62,7 +62,7 @@ def test_small_data_is_judged_over_repeated_splits_beside_its_peers(project: Pat
     champion is the better mean, and it is within a point of the one-hot logistic regression on a file whose
     outcome is logistic in exactly its one-hot columns (the peer's home ground)."""
     metrics = json.loads((project / "metrics" / "pd.json").read_text())
-    figures = metrics["small_data"]
+    figures = metrics["repeated_splits"]
     assert figures["splits"]["seeds"] == [42, 43, 44, 45, 46]
     means = {k: v["auc_mean"] for k, v in figures["candidates"].items()}
     assert metrics["champion"] == max(means, key=means.get)
@@ -71,4 +71,4 @@ def test_small_data_is_judged_over_repeated_splits_beside_its_peers(project: Pat
     assert all(len(v["auc"]) == 5 and v["auc_std"] > 0 for v in figures["candidates"].values())
     for name in ("early_warning", "cure"):
         assert "skipped" in json.loads((project / "metrics" / f"{name}.json").read_text())
-    assert "## Small data: repeated stratified splits" in (project / "reports" / "model_cards" / "pd.md").read_text()
+    assert "## Repeated stratified splits" in (project / "reports" / "model_cards" / "pd.md").read_text()

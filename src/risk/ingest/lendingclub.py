@@ -18,16 +18,25 @@ loans or schedule. The full LoanStats3a file has them (``funded_amnt``, ``int_ra
 ``schedule`` (等额本息) are built too. Neither file has a payment history (the full file has only the
 totals ``total_pymnt`` and ``last_pymnt_d``), so the mode stays application-only.
 ``zip_code`` and ``addr_state`` are dropped: location is personal data and a proxy for protected
-attributes.
+attributes. Every other usable column is carried as a declared source attribute (:data:`ATTRIBUTES`, the
+``attributes`` table): home ownership, delinquencies, open and total credit lines, public records and
+revolving utilisation in the extract; debt-to-income, months since the last delinquency and public record,
+bankruptcies and the loan purpose in the full file. LendingClub's own ``grade``, ``sub_grade`` and the rate
+it priced (``int_rate``, used only for the schedule) are not features: they are the lender's score, not the
+applicant's. Free text (``emp_title``, ``title``, ``desc``) and what happened after funding (payments,
+recoveries) are left out.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from risk.attributes import TABLE as ATTRIBUTE_TABLE
+from risk.attributes import Attribute
 from risk.contract import APPLICATIONS, Decision, LoanStatus, Product, RepaymentMethod
 from risk.exceptions import RiskDataError
 from risk.ingest.coerce import complete, parse_integer, parse_number
+from risk.ingest.extras import attribute_frame
 from risk.ingest.result import IngestMode, IngestResult
 
 SOURCE = "lendingclub"
@@ -52,6 +61,21 @@ MAPPED = (
     "earliest_cr_line",
     LABEL,
 )
+# the applicant's other columns, each a PD feature when the file has it (risk.attributes)
+ATTRIBUTES = (
+    Attribute("home_ownership", "home_ownership", "categorical", "Home ownership (rent, own, mortgage, other)"),
+    Attribute("delinquencies_2y", "delinq_2yrs", "numeric", "Delinquencies of 30+ days in the past 2 years", risk=1),
+    Attribute("open_credit_lines", "open_acc", "numeric", "Open credit lines"),
+    Attribute("public_records", "pub_rec", "numeric", "Derogatory public records", risk=1),
+    Attribute("revolving_utilisation", "revol_util", "numeric", "Revolving credit used, share of the limit", risk=1),
+    Attribute("total_credit_lines", "total_acc", "numeric", "Credit lines ever opened"),
+    Attribute("dti", "dti", "numeric", "Monthly debt payments over monthly income, as LendingClub computed it", risk=1),
+    Attribute("months_since_delinquency", "mths_since_last_delinq", "numeric", "Months since the last delinquency"),
+    Attribute("months_since_public_record", "mths_since_last_record", "numeric", "Months since the last public record"),
+    Attribute("bankruptcies", "pub_rec_bankruptcies", "numeric", "Public-record bankruptcies", risk=1),
+    Attribute("purpose", "purpose", "categorical", "Purpose of the loan as the applicant stated it"),
+)
+NOT_FEATURES = ("grade", "sub_grade")  # LendingClub's own risk grade: the lender's score, not the applicant's
 POLICY_PREFIX = "Does not meet the credit policy. Status:"
 STATUS = {
     "Fully Paid": LoanStatus.REPAID,
@@ -220,9 +244,12 @@ def adapt(source: pl.DataFrame) -> IngestResult:
             "loans, schedule: this extract has no interest rate, issue date or funded amount "
             "(int_rate, issue_d, funded_amnt), so no loans or instalment schedule can be built."
         )
-    extra = sorted(has - set(MAPPED) - set(DROPPED))
+    present = tuple(a for a in ATTRIBUTES if a.column in has)
+    tables[ATTRIBUTE_TABLE], present = attribute_frame(source, present, app_id)
+    carried = {a.column for a in present}
+    extra = sorted(has - set(MAPPED) - set(DROPPED) - carried)
     if extra:
-        warnings.append(f"{SOURCE}: column(s) with no place in the contract left out: {', '.join(extra)}.")
+        warnings.append(f"{SOURCE}: column(s) neither mapped nor carried as attributes, left out: {', '.join(extra)}.")
     return IngestResult(
         tables=tables,
         lacks=lacks,
@@ -230,6 +257,7 @@ def adapt(source: pl.DataFrame) -> IngestResult:
         warnings=warnings,
         dropped=[c for c in DROPPED if c in has],
         currency="USD",
+        attributes=present,
     )
 
 

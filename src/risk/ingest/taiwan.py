@@ -15,17 +15,21 @@ defaulted the next month. What maps (source -> contract):
 ``SEX`` and ``MARRIAGE`` are protected attributes and are dropped. The six months of repayment status,
 bills and payments (``PAY_0``, ``PAY_2``..``PAY_6``, ``BILL_AMT1..6``, ``PAY_AMT1..6``) describe a
 revolving card with no instalment schedule and no payment dates, so they have no place in the
-schedule or repayments tables and are not carried; every client shares the same calendar window, so
-only a random or ID-based split is honest.
+schedule or repayments tables; they are carried as declared source attributes (:data:`ATTRIBUTES`, month 1
+the latest: September 2005, month 6 April), each a PD feature. Every client shares the same calendar
+window, so only a random or ID-based split is honest.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from risk.attributes import TABLE as ATTRIBUTE_TABLE
+from risk.attributes import Attribute
 from risk.contract import APPLICATIONS, Decision, Education
 from risk.exceptions import RiskDataError
 from risk.ingest.coerce import complete, parse_integer
+from risk.ingest.extras import attribute_frame
 from risk.ingest.result import IngestMode, IngestResult
 
 SOURCE = "taiwan"
@@ -39,10 +43,34 @@ BEHAVIOUR = (
     *(f"BILL_AMT{i}" for i in range(1, 7)),
     *(f"PAY_AMT{i}" for i in range(1, 7)),
 )
+# PAY_0 is September's status, PAY_2..PAY_6 August..April (the source skips PAY_1); BILL_AMTn and PAY_AMTn are
+# the same months, 1 the latest
+_STATUS_COLUMNS = ("PAY_0", *(f"PAY_{i}" for i in range(2, 7)))
+ATTRIBUTES = (
+    *(
+        Attribute(
+            f"repayment_status_m{m}",
+            column,
+            "numeric",
+            f"Repayment status {m} month(s) before the outcome (-2 no use, -1 paid in full, 0 revolving, "
+            "n = n months late)",
+            risk=1,
+        )
+        for m, column in enumerate(_STATUS_COLUMNS, start=1)
+    ),
+    *(
+        Attribute(f"bill_amount_m{m}", f"BILL_AMT{m}", "numeric", f"Statement balance {m} month(s) before, NT$")
+        for m in range(1, 7)
+    ),
+    *(
+        Attribute(f"payment_amount_m{m}", f"PAY_AMT{m}", "numeric", f"Amount paid {m} month(s) before, NT$")
+        for m in range(1, 7)
+    ),
+)
 EDUCATION = {1: Education.POSTGRADUATE.value, 2: Education.BACHELOR.value, 3: Education.HIGH_SCHOOL.value}
 LACKS = (
     "repayments, schedule, loans: a revolving card with no instalment schedule and no dates; the six-month "
-    "history (PAY_0..PAY_6, BILL_AMT1..6, PAY_AMT1..6) has no place in the contract and is not carried.",
+    "history (PAY_0..PAY_6, BILL_AMT1..6, PAY_AMT1..6) is carried as source attributes instead.",
     "collection_actions: not in the source.",
     "applications: no applied_at, requested_term, product (a credit card is none of the contract's "
     "products), channel, monthly_income, employment, city_tier, credit bureau history, existing_debt, "
@@ -101,12 +129,15 @@ def adapt(source: pl.DataFrame) -> IngestResult:
             f"{SOURCE}: {undocumented} client(s) with EDUCATION 4 (others) or an undocumented code "
             "(0, 5, 6) have no education."
         )
+    present = tuple(a for a in ATTRIBUTES if a.column in source.columns)
+    attributes, present = attribute_frame(source, present, app_id)
     known = {*REQUIRED, *PROTECTED, *BEHAVIOUR}
     extra = [c for c in source.columns if c not in known]
     if extra:
         warnings.append(f"{SOURCE}: column(s) with no place in the contract left out: {', '.join(extra)}.")
     return IngestResult(
-        tables={"applications": applications, "outcomes": outcomes},
+        tables={"applications": applications, "outcomes": outcomes, ATTRIBUTE_TABLE: attributes},
+        attributes=present,
         lacks=list(LACKS),
         mode=IngestMode.APPLICATION_ONLY,
         warnings=warnings,

@@ -32,7 +32,7 @@ def model_card(
     promotion: Promotion | None = None,
     binning: pl.DataFrame | None = None,
     reject_inference: dict | None = None,
-    small_data: dict | None = None,
+    repeated_splits: dict | None = None,
 ) -> str:
     """Markdown model card for one model's champion and challenger; with ``checks`` (calibration by grade,
     :func:`risk.models.validation.calibration_summary` per candidate), the promotion gate's decision and the
@@ -85,7 +85,7 @@ def model_card(
     ]
     for r in ev.calibration[ev.champion].iter_rows(named=True):
         lines.append(f"| {r['decile']} | {r['n']} | {r['predicted']:.4f} | {r['observed']:.4f} |")
-    lines += _small_data_section(small_data) + _grade_section(ev.champion, checks) + _promotion_section(promotion)
+    lines += _repeated_section(repeated_splits) + _grade_section(ev.champion, checks) + _promotion_section(promotion)
     lines += [
         "",
         "## Stability",
@@ -215,19 +215,24 @@ def _reject_section(study: dict | None) -> list[str]:
     return lines
 
 
-def _small_data_section(figures: dict | None) -> list[str]:
-    """Small data: test AUC over repeated stratified splits, the candidates beside their peers."""
+def _repeated_section(figures: dict | None) -> list[str]:
+    """A source with no dates: test AUC over repeated stratified splits, the candidates beside their peers."""
     if not figures:
         return []
     sp = figures["splits"]
     lines = [
         "",
-        "## Small data: repeated stratified splits",
+        "## Repeated stratified splits",
         "",
-        f"A source with no dates and few labelled rows: test AUC over {sp['repeats']} stratified splits "
-        f"holding out {sp['test_share']:.0%} (seeds {', '.join(map(str, sp['seeds']))}), each candidate and peer "
-        "fitted on the same rows and columns (train.small_data). The registered models were fitted on all rows "
-        "but the test window, with LightGBM's trees chosen by cross-validation and Platt calibration out of fold.",
+        f"A source with no dates: test AUC over {sp['repeats']} stratified splits holding out "
+        f"{sp['test_share']:.0%} (seeds {', '.join(map(str, sp['seeds']))}), each candidate and peer fitted on the "
+        "same rows and columns (train.small_data); the champion is the better mean. "
+        + (
+            "Small data: the candidates' trees are chosen by cross-validation, their calibration is Platt "
+            "scaling out of fold, and the registered models are fitted on all rows but the test window."
+            if figures.get("small")
+            else "LightGBM early-stops on a quarter of each split's training rows."
+        ),
         "",
         "| model | mean AUC | spread (sd) | per split |",
         "|---|---|---|---|",

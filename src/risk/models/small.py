@@ -10,7 +10,8 @@ dates:
 - the calibration is Platt scaling of the out-of-fold scores, which keeps every score distinct;
 - the reported figures are the mean and spread over ``repeats`` stratified splits (``test_share`` held out,
   seeds ``seed``, ``seed + 1``...), for both candidates and for peers fitted on the same splits and columns:
-  a one-hot logistic regression and LightGBM with its default settings.
+  a one-hot logistic regression and LightGBM with its default settings. These figures are computed for every
+  source with no dates, whatever its size: one random test split is one draw.
 
 Pure: frames in, fitted estimators and figures out.
 """
@@ -34,7 +35,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from risk.config import TrainParams
 from risk.models import metrics
-from risk.models.model import to_model_frame
+from risk.models.model import fit_lightgbm, to_model_frame
 
 if TYPE_CHECKING:
     from risk.models.train import ModelSpec, Split
@@ -200,12 +201,32 @@ def figures(spec: ModelSpec, split: Split, params: TrainParams, *, seed: int) ->
     X = to_model_frame(frame, spec.features, spec.categories)
     y = frame[spec.label].to_numpy().astype(int)
     mp, sd = getattr(params, spec.name), params.small_data
+    few = len(y) < sd.max_rows
+
+    def lightgbm(Xt: pd.DataFrame, yt: np.ndarray):
+        if few:  # as train fits small data: trees by cross-validation
+            return _fitted_predict(
+                cross_fit(Xt, yt, params=mp, monotone=spec.monotone(), seed=seed, folds=sd.folds).estimator,
+                lambda Xs: Xs,
+            )
+        inner = StratifiedShuffleSplit(n_splits=1, test_size=0.25, random_state=seed)
+        fit_rows, stop_rows = next(inner.split(Xt, yt))
+        model = fit_lightgbm(
+            Xt.iloc[fit_rows],
+            yt[fit_rows],
+            Xt.iloc[stop_rows],
+            yt[stop_rows],
+            monotone=spec.monotone(),
+            params=mp,
+            seed=seed,
+        )
+        return _fitted_predict(model, lambda Xs: Xs)
+
     candidates = {
-        "lightgbm": lambda Xt, yt: _fitted_predict(
-            cross_fit(Xt, yt, params=mp, monotone=spec.monotone(), seed=seed, folds=sd.folds).estimator, lambda Xs: Xs
-        ),
+        "lightgbm": lightgbm,
         "scorecard": lambda Xt, yt: _fitted_predict(scorecard_for(spec, params).fit(Xt, yt), lambda Xs: Xs),
     }
-    return repeated_evaluation(
+    figures_ = repeated_evaluation(
         X, y, candidates, categorical=spec.categorical, repeats=sd.repeats, test_share=sd.test_share, seed=seed
     )
+    return {**figures_, "small": few}

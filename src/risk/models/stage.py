@@ -27,7 +27,7 @@ from risk.models.train import (
     choose_champion,
     evaluate_candidates,
     fit_candidates,
-    is_small,
+    is_random,
     split_for,
     training_frame,
 )
@@ -221,8 +221,8 @@ def run_evaluate(paths: Paths, params: Params) -> str:
         split = split_of(paths, params, spec)
         models = {k: load_fitted(paths, spec.name, k) for k in (LIGHTGBM, SCORECARD)}
         ev = evaluate_candidates(spec, models, split, params.train, oracle_pd=oracle, oracle_snapshots=oracle_snapshots)
-        repeated = small.figures(spec, split, params.train, seed=params.seed) if is_small(split, params.train) else None
-        if repeated is not None:  # a few hundred test rows decide nothing: the repeated splits' means do
+        repeated = small.figures(spec, split, params.train, seed=params.seed) if is_random(split) else None
+        if repeated is not None:  # one random test split decides little: the repeated splits' means do
             ev.champion = choose_champion(
                 {k: {"auc": v["auc_mean"]} for k, v in repeated["candidates"].items()},
                 dataclasses.replace(
@@ -251,7 +251,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             "promotion": promotion.to_dict(),
         }
         if repeated is not None:  # the figures over repeated splits, with the peers on the same splits and columns
-            summary["small_data"] = repeated
+            summary["repeated_splits"] = repeated
         io.write_json(summary, paths.metrics / f"{spec.name}.json")
         # the calibrated scores behind PSI and AUC by vintage, so the report reads them instead of rescoring
         io.write_parquet(
@@ -276,7 +276,7 @@ def run_evaluate(paths: Paths, params: Params) -> str:
             promotion=promotion,
             binning=models[SCORECARD].estimator.points_table(),
             reject_inference=rejects,
-            small_data=summary.get("small_data"),
+            repeated_splits=summary.get("repeated_splits"),
         )
         card_path = paths.reports / "model_cards" / f"{spec.name}.md"
         io.write_text(card, card_path)

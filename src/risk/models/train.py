@@ -171,10 +171,15 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return pl.Series([day]).dt.offset_by(f"-{months}mo").dt.month_end().item()
 
 
+def is_random(split: Split) -> bool:
+    """A source with no dates: its split is random, so its figures come from repeated splits."""
+    return split.windows["train"][0] == "random"
+
+
 def is_small(split: Split, params: TrainParams) -> bool:
     """A source with no dates (a random split) and fewer labelled rows than ``train.small_data.max_rows``."""
     rows = split.train.height + split.valid.height + split.test.height
-    return split.windows["train"][0] == "random" and rows < params.small_data.max_rows
+    return is_random(split) and rows < params.small_data.max_rows
 
 
 def scorecard_for(spec: ModelSpec, params: TrainParams) -> Scorecard:
