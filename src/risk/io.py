@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,18 @@ def write_tables(
 
 MANIFEST = "_ingest.json"  # beside the tables: the source's mode, currency and what it lacks
 FULL, APPLICATION_ONLY = "full", "application_only"
+LOAN_MODELS = ("early_warning", "cure")  # what the collections side (policy, scoring, its evaluation) needs
+
+
+def collections_skipped(validated: str | Path, models: Sequence[str]) -> str | None:
+    """Why the collections side does not run (an application-only source, or ``train.models`` without the
+    loan models), or None when it does."""
+    if read_manifest(validated).get("mode") == APPLICATION_ONLY:
+        return "the source is application-only (no collections log, no active loans, no pending applications)"
+    missing = [m for m in LOAN_MODELS if m not in models]
+    if missing:
+        return f"train.models leaves out {', '.join(missing)}, which the collections side needs"
+    return None
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:

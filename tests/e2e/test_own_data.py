@@ -4,9 +4,12 @@ described in a dozen lines of params and run with `dvc repro`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import yaml
@@ -72,3 +75,44 @@ def test_small_data_is_judged_over_repeated_splits_beside_its_peers(project: Pat
     for name in ("early_warning", "cure"):
         assert "skipped" in json.loads((project / "metrics" / f"{name}.json").read_text())
     assert "## Repeated stratified splits" in (project / "reports" / "model_cards" / "pd.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def full_book(tmp_path_factory, pipeline_project: Path) -> Path:
+    """The small simulated book exported as a lender's mapping export whose applications carry one more column,
+    declared as an attribute, then run end to end: a full book (history, collections, scoring) with attributes."""
+    import shutil
+
+    from tests.e2e.test_daily_runs import export_as_of
+
+    root = Path(shutil.copytree(pipeline_project, tmp_path_factory.mktemp("attrs") / "project", symlinks=True))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    day = params["data"]["as_of"]
+    folder = root / "exports" / str(day)
+    export_as_of(root / "data" / "raw", dt.date.fromisoformat(str(day)), folder)
+    apps = pl.read_parquet(folder / "applications.parquet")
+    rng = np.random.default_rng(5)
+    apps.with_columns(device_risk=pl.Series(rng.normal(size=apps.height))).write_parquet(
+        folder / "applications.parquet"
+    )
+    params["data"]["source"] = "ingest"
+    params["ingest"].update(
+        format="mapping",
+        path="exports/{as_of}",
+        attributes={"device_risk": {"kind": "numeric", "risk": 1, "description": "Device risk score"}},
+    )
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    # the stages dvc repro would run, less the collections policy (refitted on the same book: the copy's serves)
+    for stage in ("load", "validate", "features", "train", "evaluate", "score"):
+        run_tool([sys.executable, "-m", "risk.cli", stage], root)
+    return root
+
+
+def test_a_full_book_with_an_attribute_trains_and_scores_with_it(full_book: Path):
+    card = (full_book / "reports" / "model_cards" / "pd.md").read_text()
+    assert "| device_risk |" in card
+    day = yaml.safe_load((full_book / "params.yaml").read_text())["data"]["as_of"]
+    review = pl.read_parquet(full_book / "data" / "scored" / f"as_of={day}" / "review_queue.parquet")
+    assert review.height > 0 and review["pd"].is_not_null().all()
+    collections = pl.read_parquet(full_book / "data" / "scored" / f"as_of={day}" / "collections_queue.parquet")
+    assert collections.height > 0  # the loan models and the policy are untouched by a PD attribute

@@ -12,7 +12,7 @@ import yaml
 from tests.books import WALK, credit_file
 
 from risk.attributes import TABLE, from_manifest
-from risk.config import IngestParams, ValidateParams, build
+from risk.config import IngestParams, TrainParams, ValidateParams, build
 from risk.exceptions import ConfigError, RiskDataError
 from risk.ingest.core import ingest_tables
 from risk.validate.core import validate_tables
@@ -66,6 +66,10 @@ def test_protected_columns_are_dropped_and_named_and_a_guessed_one_is_warned_abo
         ),
         ({"attributes": {"x": {"kind": "ordinal", "description": "x"}}}, "kind: must be one of"),
         ({"attributes": {"x": {"kind": "numeric"}}}, "description"),
+        ({"attributes": {"as_of": {"kind": "numeric", "description": "x"}}}, "already a contract column"),
+        ({"attributes": {"order": {"kind": "numeric", "description": "x"}}}, "SQL keyword"),
+        ({"attributes": {"klass": {"column": "class", "kind": "categorical", "description": "x"}}}, "leakage"),
+        ({"attributes": {"dur": {"column": "duration", "kind": "numeric", "description": "x"}}}, "already mapped"),
         ({"outcome": None}, "needs the outcome column"),
         ({"generate_ids": False}, "no application_id column"),
         ({"format": "taiwan"}, "application_only is for format mapping"),
@@ -119,3 +123,17 @@ def test_validation_checks_each_attribute_against_its_declaration():
     assert any(
         (r.table, r.column, r.rule) == (TABLE, "installment_commitment", "in_range") for r in report.warnings
     )  # 4 > 3, downgraded by warn_only here
+
+
+def test_the_collections_side_is_skipped_by_name_when_only_the_pd_can_be_trained(tmp_path):
+    from risk import io
+
+    (tmp_path / io.MANIFEST).write_text('{"mode": "application_only"}')
+    assert "application-only" in io.collections_skipped(tmp_path, ["pd", "early_warning", "cure"])
+    (tmp_path / io.MANIFEST).write_text('{"mode": "full"}')
+    assert io.collections_skipped(tmp_path, ["pd", "early_warning", "cure"]) is None
+    assert io.collections_skipped(tmp_path, ["pd"]) == (
+        "train.models leaves out early_warning, cure, which the collections side needs"
+    )
+    with pytest.raises(ConfigError, match="PD model is always trained"):
+        build(TrainParams, {"models": ["cure"]}, "train.")

@@ -26,13 +26,28 @@ from risk.features.catalogue import FEATURES
 from risk.ingest.coerce import as_text, parse_number
 
 SOURCE_TABLE = "applications"
+SNAPSHOT_COLUMNS = ("as_of", "applied_on", "originated_on", "default_12m")
+# names an attribute may not take: the SQL export writes feature names as bare identifiers
+_KEYWORDS = """
+all analyse analyze and any array as asc asymmetric between both by case cast check collate column
+constraint create cross current_date current_time current_timestamp current_user default deferrable desc
+distinct do else end except false fetch for foreign from full grant group having ilike in initially inner
+intersect into is join lateral leading left like limit localtime localtimestamp natural not null offset on
+only or order outer over partition pivot placing primary qualify range references returning right row rows
+select session_user similar some symmetric table then to trailing true union unique unpivot user using
+values variadic when where window with
+"""
+SQL_KEYWORDS = frozenset(_KEYWORDS.split())
 
 
 def declared(params: IngestParams) -> tuple[Attribute, ...]:
     """The attributes ``params`` declares, checked: a snake_case name that is no contract column or feature,
     a known kind, a risk sign, and no column that is also protected or looks protected."""
-    taken = {*TABLES[SOURCE_TABLE].schema, *(f.name for f in FEATURES)}
+    # the snapshot keys and the label share the application snapshots with the attributes
+    taken = {*TABLES[SOURCE_TABLE].schema, *(f.name for f in FEATURES), *SNAPSHOT_COLUMNS}
     protected = set(params.protected)
+    outcome = params.outcome.column if params.outcome else None
+    mapped = set(params.columns.get(SOURCE_TABLE, {}).values())
     out = []
     for name, a in params.attributes.items():
         key = f"ingest.attributes.{name}"
@@ -51,6 +66,15 @@ def declared(params: IngestParams) -> tuple[Attribute, ...]:
             raise ConfigError(msg)
         if a.risk not in (-1, 0, 1):
             msg = f"{key}.risk: must be -1, 0 or 1, got {a.risk!r}"
+            raise ConfigError(msg)
+        if name in SQL_KEYWORDS:
+            msg = f"{key}: {name!r} is an SQL keyword (the scorecard's SQL names features bare); choose another name"
+            raise ConfigError(msg)
+        if column == outcome:
+            msg = f"{key}: column {column!r} is the outcome (ingest.outcome.column): a feature of the label is leakage"
+            raise ConfigError(msg)
+        if column in mapped:
+            msg = f"{key}: column {column!r} is already mapped to a contract column under ingest.columns.{SOURCE_TABLE}"
             raise ConfigError(msg)
         if column in protected or looks_protected(column) or looks_protected(name):
             msg = (

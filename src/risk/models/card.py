@@ -226,7 +226,9 @@ def _repeated_section(figures: dict | None) -> list[str]:
         "",
         f"A source with no dates: test AUC over {sp['repeats']} stratified splits holding out "
         f"{sp['test_share']:.0%} (seeds {', '.join(map(str, sp['seeds']))}), each candidate and peer fitted on the "
-        "same rows and columns (train.small_data); the champion is the better mean. "
+        "same rows and columns (train.small_data); the champion is the better mean AUC. These splits use every "
+        "labelled row, the test split's included, so the single-split figures above are not an independent "
+        "hold-out for this source. "
         + (
             "Small data: the candidates' trees are chosen by cross-validation, their calibration is Platt "
             "scaling out of fold, and the registered models are fitted on all rows but the test window."

@@ -165,10 +165,12 @@ def study(
     population: the test window's approved and declined applications.
     """
     rp, mp = params.reject_inference, params.pd
-    X = {w: to_model_frame(getattr(split, w), spec.features, spec.categories) for w in ("train", "valid")}
-    y = {w: getattr(split, w)[spec.label].to_numpy().astype(int) for w in ("train", "valid")}
+    # the rows the accepts-only model was fitted on (train keeps the latest max_train_rows)
+    accepts = {"train": split.train.sort("as_of").tail(mp.max_train_rows), "valid": split.valid}
+    X = {w: to_model_frame(accepts[w], spec.features, spec.categories) for w in ("train", "valid")}
+    y = {w: accepts[w][spec.label].to_numpy().astype(int) for w in ("train", "valid")}
     R = {w: to_model_frame(declined[w], spec.features, spec.categories) for w in ("train", "valid")}
-    p_acc = {w: kgb.predict_proba(getattr(split, w)) for w in ("train", "valid")}
+    p_acc = {w: kgb.predict_proba(accepts[w]) for w in ("train", "valid")}
     p_rej = {w: kgb.predict_proba(declined[w]) for w in ("train", "valid")}
     door = pl.concat(
         [

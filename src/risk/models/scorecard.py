@@ -131,9 +131,9 @@ class WoeBinner(TransformerMixin, BaseEstimator):
             max_n_bins=self.max_bins,
             min_bin_size=self.min_bin_share,
         ).fit(v, y)
-        if optb.status not in ("OPTIMAL", "FEASIBLE"):
-            msg = f"optimal binning of {col!r} found no solution ({optb.status}); try train.scorecard.binning: quantile"
-            raise ValueError(msg)
+        if optb.status != "OPTIMAL":  # a merely feasible answer depends on the solver's clock: not reproducible
+            self.trend_[col] = f"quantile ({optb.status.lower()} optimal binning)"
+            return np.unique(np.quantile(v, np.linspace(0, 1, self.max_bins + 1)[1:-1]))
         return np.asarray(optb.splits, dtype=float)
 
     @staticmethod
@@ -177,7 +177,7 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "woe_")
         iv: dict[str, float] = dict.fromkeys(self.features_, 0.0)
         for r in self.table_:
-            iv[r["feature"]] += r["iv"]
+            iv[r["feature"]] += r.get("iv", float("nan"))  # a binner pickled before IV was kept has none
         return iv
 
 
@@ -252,5 +252,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         for r in self.binner_.table_:
             b = coef[r["feature"]]
             pts = offset / n - self.factor_ * (b * r["woe"] + self.lr_.intercept_[0] / n)
-            rows.append({**r, "coefficient": float(b), "points": round(float(pts), 1)})
+            old = {"iv": float("nan"), "trend": "quantile"}  # a binner pickled before both were kept
+            rows.append({**old, **r, "coefficient": float(b), "points": round(float(pts), 1)})
         return pl.DataFrame(rows)

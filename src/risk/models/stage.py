@@ -162,7 +162,12 @@ def grade_validation(spec: ModelSpec, model: RiskModel, split: Split, params: Pa
     y = split.test[spec.label].to_numpy().astype(int)
     p = model.predict_proba(split.test)
     y_dev = split.valid[spec.label].to_numpy().astype(int)
-    dev_auc = metrics.safe_auc(y_dev, model.predict_proba(split.valid))
+    # on small data the model was fitted on the validation rows too: its out-of-fold AUC is the development one
+    small_fit = model.meta.get("small_data")
+    if small_fit is not None:
+        dev_auc = small_fit.get("oof_auc")
+    else:
+        dev_auc = metrics.safe_auc(y_dev, model.predict_proba(split.valid))
     if spec.risk_sign < 0:
         y, p = 1 - y, 1 - p  # AUC is unchanged by complementing both
     grades, order = grades_of(spec, p, params.score.grade_cutoffs)

@@ -262,7 +262,12 @@ def _fit_small(spec: ModelSpec, split: Split, params: TrainParams, *, seed: int)
                 "rows": {"train": fit.height, "valid": 0, "test": split.test.height},
                 "best_iteration": crossed.rounds if kind == LIGHTGBM else None,
                 "input_schema": schema,
-                "small_data": {"folds": sd.folds, "trees": crossed.rounds, "calibration": "platt, out of fold"},
+                "small_data": {
+                    "folds": sd.folds,
+                    "trees": crossed.rounds,
+                    "calibration": "platt, out of fold",
+                    "oof_auc": metrics.safe_auc(y, oof),
+                },
             },
         )
     return out

@@ -22,12 +22,11 @@ from risk.score.sinks import day_folder, settle
 def run_fit(paths: Paths, params: Params) -> str:
     """Fit the overdue-type and effect models on the validated log; write models/policy and metrics/effects.json."""
     started = time.perf_counter()
-    if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
-        io.write_json(
-            {"skipped": "application-only source: no collections log to learn from"}, paths.metrics / "effects.json"
-        )
+    skipped = io.collections_skipped(paths.validated, params.train.models)
+    if skipped:
+        io.write_json({"skipped": skipped}, paths.metrics / "effects.json")
         paths.policy_models.mkdir(parents=True, exist_ok=True)
-        return "policy: skipped; the source is application-only (no collections log)"
+        return f"policy: skipped; {skipped}"
     tables = io.read_book(paths.validated)
     try:
         models, figures = fit_policy(tables, params)
@@ -78,11 +77,10 @@ def case_figures(folder: Path, tables: Mapping[str, pl.DataFrame], params: Param
 def run_evaluate(paths: Paths, params: Params) -> str:
     """metrics/policy.json: the day's plan against the truth (when simulated) and replayed against the rules."""
     as_of = params.data.as_of
-    if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
-        io.write_json(
-            {"skipped": "application-only source: no collections plan to evaluate"}, paths.metrics / "policy.json"
-        )
-        return "evaluate-policy: skipped; the source is application-only (no collections plan)"
+    skipped = io.collections_skipped(paths.validated, params.train.models)
+    if skipped:
+        io.write_json({"skipped": skipped}, paths.metrics / "policy.json")
+        return f"evaluate-policy: skipped; {skipped}"
     settle(paths.scored, paths.duckdb)  # a day committed by a run killed before its last rename
     folder = day_folder(paths.scored, as_of)
     queue_path, options_path = folder / "collections_queue.parquet", folder / "collections_options.parquet"

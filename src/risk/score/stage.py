@@ -196,12 +196,13 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
     if as_of > params.data.as_of:
         msg = f"cannot score {as_of}: the validated data is as of {params.data.as_of} (ingest newer data first)"
         raise RiskDataError(msg, rule="as_of_within_data")
-    if io.read_manifest(paths.validated).get("mode") == io.APPLICATION_ONLY:
+    skipped = io.collections_skipped(paths.validated, params.train.models)
+    if skipped:
         paths.scored.mkdir(parents=True, exist_ok=True)
-        return (
-            f"score {as_of}: skipped; the source is application-only (no active loans to collect and no "
-            "pending applications), see the PD model's metrics instead"
-        )
+        return f"score {as_of}: skipped; {skipped}; see the PD model's metrics instead"
+    if params.engine == "spark" and io.read_manifest(paths.validated).get("attributes"):
+        msg = "the Spark engine does not carry declared source attributes (ingest.attributes) yet; use engine: polars"
+        raise RiskDataError(msg, table="attributes", rule="engine_supports_attributes")
     started = time.perf_counter()
     lock = paths.scored / f".score-{as_of.isoformat()}.lock"
     busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
@@ -219,7 +220,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
             options, cases = None, {}
         else:
-            tables = io.read_book(paths.validated)
+            tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
             # one instalment ledger for both snapshot tables
             ledger = instalment_ledger(*(tables[t].lazy() for t in ("loans", "schedule", "repayments")))
             ledger = ledger.collect().lazy()
