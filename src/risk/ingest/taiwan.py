@@ -22,13 +22,17 @@ window, so only a random or ID-based split is honest.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+
+import numpy as np
 import polars as pl
 
 from risk.attributes import TABLE as ATTRIBUTE_TABLE
 from risk.attributes import Attribute
-from risk.contract import APPLICATIONS, Decision, Education
+from risk.contract import APPLICATIONS, Decision, Education, LoanStatus, Product, RepaymentMethod
 from risk.exceptions import RiskDataError
-from risk.ingest.coerce import complete, parse_integer
+from risk.ingest.coerce import complete, parse_integer, parse_number
 from risk.ingest.extras import attribute_frame
 from risk.ingest.result import IngestMode, IngestResult
 
@@ -144,3 +148,124 @@ def adapt(source: pl.DataFrame) -> IngestResult:
         dropped=[c for c in PROTECTED if c in source.columns],
         currency="TWD",
     )
+
+
+# --- the six statements as an instalment ledger (reconstruction) ----------------------------------------------
+STATEMENT_DAYS = tuple(dt.date(2005, m, 15) for m in range(4, 10))  # April..September 2005, the 15th (assumed)
+STATEMENTS_AS_OF = dt.date(2005, 9, 30)  # the outcome is the next month's: default in October 2005
+OPEN_BALANCE_FLOOR = 100.0  # NT$: September's statement, due in October, keeps every card open at as_of
+
+
+def statements_ledger(source: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The six monthly statements as loans, schedule and repayments, with the amounts due reconstructed from the
+    bank's delinquency status (an experiment, not an ingest format: ``benchmarks/taiwan_statements.py``).
+
+    A card's bill is not its amount due: read as one, 93% of current clients look past due. The status says how
+    many months the client is behind after each month's payment, so the amounts due are chosen to make the
+    ledger (payments go to the oldest open instalment, an instalment is paid once less than 1 is open) agree:
+
+    - month t (1 = April .. 6 = September) leaves ``k_t = max(status_t, 0)`` instalments open, so instalments
+      ``1 .. L_t`` with ``L_t = t - k_t`` are paid by then (``L`` held non-decreasing: a status cannot age by
+      more than a month per month);
+    - cumulative payments ``C_t`` are known (``PAY_AMT``), so instalment ``j``'s cumulative amount due is
+      ``C`` at the month it is paid, and the instalments still open in September each add the September
+      bill's minimum share (``max(bill, 0) / k``, at least ``OPEN_BALANCE_FLOOR``);
+    - a seventh instalment, September's statement balance (at least ``OPEN_BALANCE_FLOOR``), falls due in
+      October, after as_of: every card is open when the features are read.
+
+    Payments are dated on the month's due day (the 15th, assumed: the source has no dates). Where a status
+    improves without a payment, no amounts can reproduce it; :func:`status_agreement` measures how often the
+    ledger reproduces the source's status.
+    """
+    ids = parse_integer(source["ID"], table=SOURCE, column="ID")
+    n = source.height
+    status = np.column_stack(
+        [parse_integer(source[c], table=SOURCE, column=c).to_numpy() for c in reversed(_STATUS_COLUMNS)]
+    ).astype(float)  # April .. September
+    paid = np.column_stack([_amount(source, f"PAY_AMT{m}") for m in range(6, 0, -1)])  # April .. September
+    bill = np.column_stack([_amount(source, f"BILL_AMT{m}") for m in range(6, 0, -1)])
+    months = np.arange(1, 7)
+    behind = np.clip(np.nan_to_num(status, nan=0.0), 0, None)
+    cleared = np.maximum.accumulate(np.clip(months - behind, 0, None), axis=1).astype(int)  # L_t
+    cum_paid = np.cumsum(paid, axis=1)  # C_t
+    still_open = 6 - cleared[:, -1]  # instalments open after September
+    extra = np.maximum(np.clip(bill[:, -1], 0, None) / np.maximum(still_open, 1), OPEN_BALANCE_FLOOR)
+    cum_due = np.empty((n, 6))
+    for j in range(1, 7):
+        # the month instalment j is first counted paid: the first t with L_t >= j
+        paid_in = np.where(cleared >= j, months, 99).min(axis=1)
+        done = paid_in <= 6
+        at = cum_paid[np.arange(n), np.clip(paid_in - 1, 0, 5)]
+        cum_due[:, j - 1] = np.where(done, at, cum_paid[:, -1] + (j - cleared[:, -1]) * extra)
+    cum_due = np.maximum.accumulate(cum_due, axis=1)
+    amounts = np.diff(np.column_stack([np.zeros(n), cum_due]), axis=1)
+    october = np.maximum(np.clip(bill[:, -1], 0, None), OPEN_BALANCE_FLOOR)
+    loan_id = ("tw-" + ids.cast(pl.String)).to_list()
+    due = [*STATEMENT_DAYS, dt.date(2005, 10, 15)]
+    schedule = pl.DataFrame(
+        {
+            "loan_id": np.repeat(loan_id, 7),
+            "instalment_no": np.tile(np.arange(1, 8), n),
+            "due_date": due * n,
+            "principal_due": np.round(np.column_stack([amounts, october]).ravel(), 2),
+            "interest_due": np.zeros(7 * n),
+        }
+    )
+    rows = np.flatnonzero(paid.ravel() > 0)
+    repayments = pl.DataFrame(
+        {
+            "repayment_id": [f"{loan_id[i // 6]}-{i % 6 + 1}" for i in rows],
+            "loan_id": [loan_id[i // 6] for i in rows],
+            "paid_at": [dt.datetime.combine(STATEMENT_DAYS[i % 6], dt.time(12)) for i in rows],
+            "amount": paid.ravel()[rows],
+        }
+    )
+    principal = schedule.group_by("loan_id", maintain_order=True).agg(pl.col("principal_due").sum())["principal_due"]
+    loans = pl.DataFrame(
+        {
+            "loan_id": loan_id,
+            "borrower_id": loan_id,
+            "application_id": loan_id,
+            "originated_on": [dt.date(2005, 3, 15)] * n,
+            "principal": principal,
+            "annual_rate": np.zeros(n),
+            "term_months": np.full(n, 7),
+            "repayment_method": [RepaymentMethod.BULLET.value] * n,
+            "product": [Product.CONSUMER_INSTALMENT.value] * n,
+            "contract_max_overdue_days": pl.Series([None] * n, dtype=pl.Int64),
+            "status": [LoanStatus.ACTIVE.value] * n,
+        }
+    )
+    return {
+        "loans": loans,
+        "schedule": schedule,
+        "repayments": repayments,
+        "status": pl.DataFrame(
+            {"loan_id": np.repeat(loan_id, 6), "month": np.tile(months, n), "status": status.ravel()}
+        ),
+    }
+
+
+def _amount(source: pl.DataFrame, column: str) -> np.ndarray:
+    return parse_number(source[column], table=SOURCE, column=column).fill_null(0.0).to_numpy().astype(float)
+
+
+def status_agreement(ledger: Mapping[str, pl.DataFrame]) -> float:
+    """The share of client-months whose reconstructed months behind (open instalments due by the statement,
+    after its payment) equal the source's status (0 for -2, -1 and 0)."""
+    from risk.delinquency import instalment_ledger
+
+    lines = instalment_ledger(*(ledger[t].lazy() for t in ("loans", "schedule", "repayments"))).collect()
+    months = pl.DataFrame({"month": range(1, 7), "day": STATEMENT_DAYS})
+    open_ = (
+        lines.join(months, how="cross")
+        .filter(pl.col("due_date") <= pl.col("day"))
+        .group_by("loan_id", "month")
+        .agg(behind=((pl.col("paid_on").is_null()) | (pl.col("paid_on") > pl.col("day"))).sum())
+    )
+    joined = (
+        ledger["status"]
+        .join(open_, on=["loan_id", "month"], how="left")
+        .with_columns(expected=pl.col("status").clip(lower_bound=0))
+    )
+    return float((joined["behind"] == joined["expected"]).mean())
