@@ -507,6 +507,9 @@ class ScoreParams:
     guard: GuardParams = field(default_factory=GuardParams)
     monitoring: MonitoringParams = field(default_factory=MonitoringParams)
     review_rules: ReviewRuleParams = field(default_factory=ReviewRuleParams)
+    # LightGBM compiled by lleaves (risk.models.compiled): auto from compiled_min_rows loans, always or never
+    compiled_predictor: str = "auto"
+    compiled_min_rows: int = 200_000
     # contacts per day per channel (team capacity)
     capacity: dict[str, int] = field(
         default_factory=lambda: {
@@ -546,6 +549,8 @@ class ScoreParams:
     late_responsiveness: float = 0.05  # assumed response to a contact beyond the cure model's range (90+ dpd)
 
     def __post_init__(self) -> None:
+        _one_of("score.compiled_predictor", self.compiled_predictor, ("auto", "always", "never"))
+        _positive("score.compiled_min_rows", self.compiled_min_rows)
         _between("score.lgd", self.lgd, 0.0, 1.0)
         if list(self.grade_cutoffs) != sorted(self.grade_cutoffs) or len(self.grade_cutoffs) != 4:
             msg = f"score.grade_cutoffs: expected 4 increasing PD bounds, got {list(self.grade_cutoffs)}"

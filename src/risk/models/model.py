@@ -91,9 +91,26 @@ class RiskModel:
         """The model's input from ``frame``: :func:`to_model_frame` with this model's features and categories."""
         return to_model_frame(frame, self.features, self.categories)
 
+    def compile(self) -> RiskModel:
+        """Score with a compiled copy of the LightGBM trees from now on (:mod:`risk.models.compiled`: the same
+        probabilities to 1e-9, several times faster on a large book); a scorecard is left as it is."""
+        if self.kind == LIGHTGBM and getattr(self, "_compiled", None) is None:
+            from risk.models.compiled import CompiledBooster
+
+            self._compiled = CompiledBooster(self.estimator.booster_)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_compiled", None)  # machine code for this process; a loaded model compiles again if asked
+        return state
+
     def raw_proba(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
         X = self.frame(frame)
         if self.kind == LIGHTGBM:
+            compiled = getattr(self, "_compiled", None)
+            if compiled is not None:
+                return compiled.predict(X)
             return self.estimator.predict_proba(X, num_threads=2)[:, 1]
         return self.estimator.predict_proba(X)[:, 1]
 

@@ -13,7 +13,7 @@ import polars as pl
 from risk import io
 from risk.case_tables import WITHOUT
 from risk.cases.day import case_day
-from risk.config import Params
+from risk.config import Params, ScoreParams
 from risk.contract import CASE_TABLES
 from risk.delinquency import daily_payments, instalment_ledger, reageing_windows
 from risk.exceptions import LockHeld, ModelNotFound, RiskDataError
@@ -27,6 +27,18 @@ from risk.score import monitoring
 from risk.score.guard import DaySummary, breaches, stop_message
 from risk.score.score import Models, pending_applications, plan_queue, review_queue, score_loans
 from risk.score.sinks import day_writer, read_before
+
+
+def compiled_for(models: Models, score: ScoreParams, rows: int) -> Models:
+    """``models`` with their LightGBM trees compiled (:mod:`risk.models.compiled`) when ``score`` asks for it:
+    always, or from ``compiled_min_rows`` loans; the same probabilities either way."""
+    wanted = score.compiled_predictor == "always" or (
+        score.compiled_predictor == "auto" and rows >= score.compiled_min_rows
+    )
+    if wanted:
+        for model in (models.pd, models.early_warning, models.cure):
+            model.compile()
+    return models
 
 
 def load_models(alias: str, pinned: Path | None = None) -> Models:
@@ -221,6 +233,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             options, cases = None, {}
         else:
             tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
+            models = compiled_for(models, params.score, tables["loans"].height)
             # one instalment ledger for both snapshot tables
             ledger = instalment_ledger(*(tables[t].lazy() for t in ("loans", "schedule", "repayments")))
             ledger = ledger.collect().lazy()

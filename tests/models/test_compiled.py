@@ -1,0 +1,87 @@
+"""The compiled predictor (lleaves) scores exactly as LightGBM does: categorical features, missing values and
+unknown categories included, and through RiskModel's own interface."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from risk.config import ModelParams, ScoreParams
+from risk.exceptions import ConfigError
+from risk.models.calibration import Calibrator
+from risk.models.compiled import CompiledBooster, as_matrix
+from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:  # compiled objects go to the test's own cache
+        patch.setenv("RISK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield _fitted()
+
+
+def _fitted():
+    rng = np.random.default_rng(3)
+    n = 6000
+    frame = pd.DataFrame(
+        {
+            "monthly_income": np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(8.5, 0.5, n)),
+            "credit_inquiries_6m": rng.poisson(2, n).astype(float),
+            "channel": rng.choice(["app", "web", "partner", "offline"], n),
+        }
+    )
+    logit = -2 + 0.4 * frame["credit_inquiries_6m"] - 0.5 * np.log(frame["monthly_income"].fillna(3000) / 5000)
+    logit += np.where(frame["channel"] == "partner", 0.8, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    features = ["monthly_income", "credit_inquiries_6m", "channel"]
+    X = to_model_frame(frame, features)
+    params = ModelParams(num_leaves=15, max_depth=4, n_estimators=300, early_stopping_rounds=30)
+    gbm = fit_lightgbm(X[:4000], y[:4000], X[4000:5000], y[4000:5000], monotone=[0, 1, 0], params=params, seed=1)
+    model = RiskModel(
+        name="pd", kind=LIGHTGBM, label="default_12m", features=features, estimator=gbm, calibrator=Calibrator()
+    )
+    model.calibrator.fit(gbm.predict_proba(X[4000:5000])[:, 1], y[4000:5000])
+    return model, frame.iloc[5000:].reset_index(drop=True)
+
+
+def test_compiled_scores_equal_lightgbm_to_1e_9_on_the_test_window(fitted):
+    model, test = fitted
+    X = model.frame(test)
+    expected = model.estimator.predict_proba(X)[:, 1]
+    compiled = CompiledBooster(model.estimator.booster_)
+    np.testing.assert_allclose(compiled.predict(X), expected, rtol=0, atol=1e-9)
+
+
+def test_an_unknown_category_and_missing_values_score_as_lightgbm_scores_them(fitted):
+    model, test = fitted
+    odd = test.head(50).assign(channel=["kiosk"] * 25 + [None] * 25, monthly_income=np.nan)
+    X = model.frame(odd)
+    assert np.isnan(as_matrix(X)[:, 2]).all()
+    compiled = CompiledBooster(model.estimator.booster_)
+    np.testing.assert_allclose(compiled.predict(X), model.estimator.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
+
+
+def test_a_compiled_risk_model_predicts_the_same_and_pickles_without_machine_code(fitted):
+    model, test = fitted
+    before = model.predict_proba(test)
+    model.compile()
+    after = model.predict_proba(test)
+    np.testing.assert_allclose(after, before, rtol=0, atol=1e-9)
+    restored = pickle.loads(pickle.dumps(model))
+    assert getattr(restored, "_compiled", None) is None  # compiles again only when asked
+    np.testing.assert_allclose(restored.predict_proba(test), before, rtol=0, atol=1e-12)
+
+
+def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path):
+    model, _ = fitted
+    first = CompiledBooster(model.estimator.booster_)
+    again = CompiledBooster(model.estimator.booster_)
+    assert first.key == again.key
+
+
+def test_score_params_name_the_modes():
+    with pytest.raises(ConfigError, match="compiled_predictor"):
+        ScoreParams(compiled_predictor="sometimes")
