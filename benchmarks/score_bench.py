@@ -17,6 +17,10 @@ as_of. Every phase runs in a fresh spawned process so its peak resident memory i
 5. the baseline: the same registered models through ``mlflow.pyfunc.load_model(...).predict`` on a
    pandas frame, in one go.
 
+Step 3 runs twice on the same book in the same run: as before (reason codes for every queued loan, LightGBM's own
+predict) and as now (reasons for the scheduled contacts and legal referrals, the compiled predictor from
+``score.compiled_min_rows`` loans, its compile time included), and the ratio is printed.
+
 Goals: whole run >= 50,000 loans/s, peak < 8 GiB, model calls no slower than the pyfunc baseline.
 """
 
@@ -121,8 +125,16 @@ def _timed(fn, bucket: str, spent: dict, *, collect: bool = False):
     return wrapper
 
 
-def phase_score(work: Path, proposed: bool) -> dict:
+VARIANTS = {
+    "before": {"reasons_for": "queue", "compiled_predictor": "never"},
+    "now": {},  # params.yaml's own: reasons for decided rows, compiled from score.compiled_min_rows loans
+}
+
+
+def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
     """The whole scoring run, as risk.score.stage.run does it, with time per part."""
+    import dataclasses
+
     import polars as pl
 
     from risk import io
@@ -130,11 +142,13 @@ def phase_score(work: Path, proposed: bool) -> dict:
     from risk.models.model import RiskModel
     from risk.score import score as score_mod
     from risk.score import sinks
-    from risk.score.stage import load_models
+    from risk.score.stage import compiled_for, load_models
 
     if proposed:
         _use_proposed_borrower_state()
     params = _params()
+    params = dataclasses.replace(params, score=dataclasses.replace(params.score, **VARIANTS[variant]))
+    os.environ["RISK_CACHE_DIR"] = str(work / f"cache-{variant}")  # a compile, if any, is timed as part of the run
     spent: dict[str, float] = defaultdict(float)
     # attribute time without changing what runs: wrap the functions score.py calls
     score_mod.loan_snapshots = _timed(score_mod.loan_snapshots, "features: loan snapshots", spent, collect=True)
@@ -153,6 +167,9 @@ def phase_score(work: Path, proposed: bool) -> dict:
     t = time.perf_counter()
     tables = io.read_tables(work / "tables")
     spent["read tables"] = time.perf_counter() - t
+    t = time.perf_counter()
+    models = compiled_for(models, params.score, tables["loans"].height)
+    spent["compile models"] = time.perf_counter() - t
     t = time.perf_counter()
     from risk.delinquency import instalment_ledger
 
@@ -192,7 +209,8 @@ def phase_score(work: Path, proposed: bool) -> dict:
         "active": scored.height,
         "collections": cq.height,
         "reviews": rq.height,
-        "reason_rows": cq.height + int((rq["recommended_decision"] != "approved").sum()),
+        "reason_rows": int((cq["reason_codes"].list.len() > 0).sum())
+        + int((rq["recommended_decision"] != "approved").sum()),
         "spent": spent,
         "peak": _peak(),
     }
@@ -292,10 +310,23 @@ def main(argv: list[str] | None = None) -> int:
             f"  book: {sim['rows']}; largest borrower holds {sim['largest_borrower']:,} loans; "
             f"simulated in {sim['seconds']:.0f}s (peak {sim['peak'] / GIB:.2f} GiB)"
         )
-        sc = run_phase("score", "phase_score", work, a.proposed_borrower_state, limit=lim, timeout=tmo, module=__name__)
-        if "failed" in sc:
-            print(sc["failed"])
-            return 1
+        before = run_phase(
+            "score (before)",
+            "phase_score",
+            work,
+            a.proposed_borrower_state,
+            "before",
+            limit=lim,
+            timeout=tmo,
+            module=__name__,
+        )
+        sc = run_phase(
+            "score", "phase_score", work, a.proposed_borrower_state, "now", limit=lim, timeout=tmo, module=__name__
+        )
+        for r in (before, sc):
+            if "failed" in r:
+                print(r["failed"])
+                return 1
         mo = run_phase("models", "phase_models", work, limit=lim, timeout=tmo, module=__name__)
         pf = run_phase("pyfunc", "phase_pyfunc", work, limit=lim, timeout=tmo, module=__name__)
 
@@ -332,6 +363,17 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"whole run: {n / sc['seconds']:,.0f} loans/s (goal >= 50,000), "
             f"peak {sc['peak'] / GIB:.2f} GiB (goal < 8 GiB)"
+        )
+        b, w = before["spent"], sc["spent"]
+        reasons, predict = "reasons (contributions)", "models: predict_proba"
+        print(
+            f"same book, same run, as before (reasons for all {before['collections']:,} queued, LightGBM's predict): "
+            f"{before['seconds']:.1f}s = {n / before['seconds']:,.0f} loans/s; now {sc['seconds']:.1f}s: "
+            f"{before['seconds'] / sc['seconds']:.2f}x faster"
+        )
+        print(
+            f"  reasons {b.get(reasons, 0):.1f}s -> {w.get(reasons, 0):.1f}s; model calls {b.get(predict, 0):.1f}s -> "
+            f"{w.get(predict, 0):.1f}s + compile {w.get('compile models', 0):.1f}s"
         )
     return 0
 

@@ -546,10 +546,13 @@ class ScoreParams:
     approve_below: float = 0.06  # PD below: approve
     decline_above: float = 0.25  # PD above: decline; in between: manual review
     reasons: int = 3  # reason codes per row
+    # which collections rows get reason codes: decided (a scheduled contact or a legal referral) | queue (all)
+    reasons_for: str = "decided"
     late_responsiveness: float = 0.05  # assumed response to a contact beyond the cure model's range (90+ dpd)
 
     def __post_init__(self) -> None:
         _one_of("score.compiled_predictor", self.compiled_predictor, ("auto", "always", "never"))
+        _one_of("score.reasons_for", self.reasons_for, ("decided", "queue"))
         _positive("score.compiled_min_rows", self.compiled_min_rows)
         _between("score.lgd", self.lgd, 0.0, 1.0)
         if list(self.grade_cutoffs) != sorted(self.grade_cutoffs) or len(self.grade_cutoffs) != 4:

@@ -221,14 +221,22 @@ def plan_queue(
         queue, options = plan_collections(queue, models.policy, params, as_of=as_of, agreed_reminders=reminders)
     else:
         queue = rules_only(queue)
-    # reasons only for queue rows: early-warning reasons where that model scores, cure reasons from there on
+    # reasons for the rows someone acts on today (contributions cost far more than scores): early-warning
+    # reasons where that model scores, cure reasons from there on; the other queued rows carry none
+    decided = pl.col("scheduled") | pl.col("legal_referral")
+    if params.score.reasons_for == "queue":
+        decided = pl.lit(True)
     scope = params.features.labels.early_warning_dpd
-    early = queue.filter(pl.col("days_past_due") < scope)
-    late = queue.filter(pl.col("days_past_due") >= scope)
+    early = queue.filter(decided, pl.col("days_past_due") < scope)
+    late = queue.filter(decided, pl.col("days_past_due") >= scope)
+    rest = queue.filter(~decided).with_columns(
+        pl.lit([], dtype=pl.List(pl.String)).alias(c) for c in ("reason_codes", "reasons_en", "reasons_zh")
+    )
     queue = pl.concat(
         [
             _with_reasons(early, models.early_warning, params.score.reasons, +1),
             _with_reasons(late, models.cure, params.score.reasons, -1),
+            rest,
         ]
     ).sort("priority_rank")
     return (
