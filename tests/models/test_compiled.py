@@ -75,11 +75,16 @@ def test_a_compiled_risk_model_predicts_the_same_and_pickles_without_machine_cod
     np.testing.assert_allclose(restored.predict_proba(test), before, rtol=0, atol=1e-12)
 
 
-def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path):
-    model, _ = fitted
+def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path, monkeypatch):
+    model, test = fitted
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
     first = CompiledBooster(model.estimator.booster_)
-    again = CompiledBooster(model.estimator.booster_)
+    object_file = tmp_path / "lleaves" / f"{first.key}.o"
+    written = object_file.stat().st_mtime_ns
+    again = CompiledBooster(model.estimator.booster_)  # loads the object file instead of compiling again
     assert first.key == again.key
+    assert object_file.stat().st_mtime_ns == written and len(list(object_file.parent.glob("*.o"))) == 1
+    np.testing.assert_array_equal(again.predict(model.frame(test)), first.predict(model.frame(test)))
 
 
 def test_score_params_name_the_modes():

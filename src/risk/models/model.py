@@ -134,6 +134,31 @@ class RiskModel:
         return None
 
 
+def lightgbm_classifier(
+    params: Any, *, monotone: Sequence[int], seed: int, n_estimators: int | None = None
+) -> lgb.LGBMClassifier:
+    """The project's LightGBM, unfitted: ``params`` (train.<model>), monotone constraints, a fixed seed, two
+    threads, deterministic; ``n_estimators`` overrides the params' when the number of trees is already chosen."""
+    return lgb.LGBMClassifier(
+        n_estimators=params.n_estimators if n_estimators is None else n_estimators,
+        learning_rate=params.learning_rate,
+        num_leaves=params.num_leaves,
+        max_depth=params.max_depth,
+        min_child_samples=params.min_child_samples,
+        subsample=params.subsample,
+        subsample_freq=1,
+        colsample_bytree=params.colsample_bytree,
+        reg_lambda=params.reg_lambda,
+        monotone_constraints=list(monotone),
+        monotone_constraints_method="intermediate",
+        random_state=seed,
+        n_jobs=2,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
+
+
 def fit_lightgbm(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -148,24 +173,7 @@ def fit_lightgbm(
 ) -> lgb.LGBMClassifier:
     """LightGBM with early stopping on the validation window, monotone constraints and a fixed seed; row
     weights when some rows stand for a share of an applicant (reject inference's fuzzy augmentation)."""
-    model = lgb.LGBMClassifier(
-        n_estimators=params.n_estimators,
-        learning_rate=params.learning_rate,
-        num_leaves=params.num_leaves,
-        max_depth=params.max_depth,
-        min_child_samples=params.min_child_samples,
-        subsample=params.subsample,
-        subsample_freq=1,
-        colsample_bytree=params.colsample_bytree,
-        reg_lambda=params.reg_lambda,
-        monotone_constraints=monotone,
-        monotone_constraints_method="intermediate",
-        random_state=seed,
-        n_jobs=2,
-        deterministic=True,
-        force_row_wise=True,
-        verbose=-1,
-    )
+    model = lightgbm_classifier(params, monotone=monotone, seed=seed)
     model.fit(
         X,
         y,

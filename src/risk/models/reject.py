@@ -212,15 +212,11 @@ def study(
         cal = Calibrator(method=mp.calibration or params.calibration).fit(
             gbm.predict_proba(va.X)[:, 1], va.y, sample_weight=va.weight
         )
-        models[f"{method} x{factor:g}"] = RiskModel(
-            name=spec.name,
-            kind=LIGHTGBM,
-            label=spec.label,
-            features=spec.features,
-            estimator=gbm,
-            calibrator=cal,
-            attributes=spec.attributes,
-            meta={"reject_inference": method, "bad_rate_factor": factor, "rejects": [tr.n_rejects, va.n_rejects]},
+        models[f"{method} x{factor:g}"] = spec.risk_model(
+            LIGHTGBM,
+            gbm,
+            cal,
+            {"reject_inference": method, "bad_rate_factor": factor, "rejects": [tr.n_rejects, va.n_rejects]},
         )
     out: dict = {
         "declined": {w: declined[w].height for w in ("train", "valid", "test")},

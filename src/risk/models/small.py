@@ -35,7 +35,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from risk.config import TrainParams
 from risk.models import metrics
-from risk.models.model import fit_lightgbm, to_model_frame
+from risk.models.model import fit_lightgbm, lightgbm_classifier, to_model_frame
 
 if TYPE_CHECKING:
     from risk.models.train import ModelSpec, Split
@@ -94,24 +94,7 @@ def cross_fit(
     oof = np.empty(len(y))
     for booster, (_, held) in zip(result["cvbooster"].boosters, splits, strict=True):
         oof[held] = booster.predict(X.iloc[held], num_iteration=rounds)
-    estimator = lgb.LGBMClassifier(
-        n_estimators=rounds,
-        learning_rate=params.learning_rate,
-        num_leaves=params.num_leaves,
-        max_depth=params.max_depth,
-        min_child_samples=params.min_child_samples,
-        subsample=params.subsample,
-        subsample_freq=1,
-        colsample_bytree=params.colsample_bytree,
-        reg_lambda=params.reg_lambda,
-        monotone_constraints=list(monotone),
-        monotone_constraints_method="intermediate",
-        random_state=seed,
-        n_jobs=2,
-        deterministic=True,
-        force_row_wise=True,
-        verbose=-1,
-    ).fit(X, y)
+    estimator = lightgbm_classifier(params, monotone=monotone, seed=seed, n_estimators=rounds).fit(X, y)
     return CrossFitted(estimator, oof, rounds)
 
 

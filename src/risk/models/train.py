@@ -49,6 +49,19 @@ class ModelSpec:
         by_name = {f.name: f.risk for f in FEATURES} | {a.name: a.risk for a in self.attributes}
         return [by_name[f] * self.risk_sign for f in self.features]
 
+    def risk_model(self, kind: str, estimator: Any, calibrator: Calibrator, meta: dict[str, Any]) -> RiskModel:
+        """A fitted candidate of this spec: its name, label, features and declared attributes."""
+        return RiskModel(
+            name=self.name,
+            kind=kind,
+            label=self.label,
+            features=self.features,
+            estimator=estimator,
+            calibrator=calibrator,
+            attributes=self.attributes,
+            meta=meta,
+        )
+
     def with_attributes(self, attributes: Sequence[Attribute]) -> ModelSpec:
         """This spec with a source's declared attributes: application attributes feed the PD alone."""
         return dataclasses.replace(self, attributes=tuple(attributes)) if self.dataset == "application" else self
@@ -216,15 +229,11 @@ def fit_candidates(spec: ModelSpec, split: Split, params: TrainParams, *, seed: 
     for kind, est in ((LIGHTGBM, gbm), (SCORECARD, card)):
         raw_valid = est.predict_proba(Xv)[:, 1]
         cal = Calibrator(method=mp.calibration or params.calibration).fit(raw_valid, yv)
-        out[kind] = RiskModel(
-            name=spec.name,
-            kind=kind,
-            label=spec.label,
-            features=spec.features,
-            estimator=est,
-            calibrator=cal,
-            attributes=spec.attributes,
-            meta={
+        out[kind] = spec.risk_model(
+            kind,
+            est,
+            cal,
+            {
                 "windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
                 "rows": {"train": train.height, "valid": split.valid.height, "test": split.test.height},
                 "best_iteration": int(getattr(est, "best_iteration_", 0) or 0) if kind == LIGHTGBM else None,
@@ -249,15 +258,11 @@ def _fit_small(spec: ModelSpec, split: Split, params: TrainParams, *, seed: int)
     schema = InputSchema.of(X, spec.features).to_dict()
     out = {}
     for kind, est, oof in ((LIGHTGBM, crossed.estimator, crossed.oof), (SCORECARD, card, card_oof)):
-        out[kind] = RiskModel(
-            name=spec.name,
-            kind=kind,
-            label=spec.label,
-            features=spec.features,
-            estimator=est,
-            calibrator=Calibrator(method="platt").fit(oof, y),
-            attributes=spec.attributes,
-            meta={
+        out[kind] = spec.risk_model(
+            kind,
+            est,
+            Calibrator(method="platt").fit(oof, y),
+            {
                 "windows": {k: [str(a), str(b)] for k, (a, b) in split.windows.items()},
                 "rows": {"train": fit.height, "valid": 0, "test": split.test.height},
                 "best_iteration": crossed.rounds if kind == LIGHTGBM else None,
