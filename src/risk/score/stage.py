@@ -15,7 +15,7 @@ from risk.case_tables import WITHOUT
 from risk.cases.day import case_day
 from risk.config import Params, ScoreParams
 from risk.contract import CASE_TABLES
-from risk.delinquency import daily_payments, instalment_ledger, reageing_windows
+from risk.delinquency import daily_payments, reageing_windows
 from risk.exceptions import LockHeld, ModelNotFound, RiskDataError
 from risk.features.labels import loan_labels
 from risk.models import tracking
@@ -23,7 +23,7 @@ from risk.models.model import SCORECARD
 from risk.models.train import SPECS
 from risk.paths import Paths
 from risk.policy.fit import PolicyModels
-from risk.score import monitoring
+from risk.score import ledger_state, monitoring
 from risk.score.guard import DaySummary, breaches, stop_message
 from risk.score.score import Models, pending_applications, plan_queue, review_queue, score_loans
 from risk.score.sinks import day_writer, read_before
@@ -225,6 +225,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
         )
         versions = pinned_versions(paths.pinned_models, params.score.alias)
         drift = alias_drift(versions, params.score.alias)
+        built = None
         if params.engine == "spark":
             from risk.spark.stage import score_tables
 
@@ -234,9 +235,9 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
         else:
             tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
             models = compiled_for(models, params.score, tables["loans"].height)
-            # one instalment ledger for both snapshot tables
-            ledger = instalment_ledger(*(tables[t].lazy() for t in ("loans", "schedule", "repayments")))
-            ledger = ledger.collect().lazy()
+            # one instalment ledger for both snapshot tables, yesterday's reused for the loans whose rows are unchanged
+            built = ledger_state.build(tables, ledger_state.load(paths.scored) if params.score.incremental else None)
+            ledger = built.frame.lazy()
             scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
             n_open = scored.height
             n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
@@ -265,6 +266,8 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             if found and not accept_shift:
                 raise RiskDataError(stop_message(summary, found, params.score.guard), rule="blast_radius")
             writer.write(day_tables, as_of=as_of, summary=summary)
+        if built is not None:
+            ledger_state.save(paths.scored, built)  # after the day is written: a stopped day keeps nothing new
     took = time.perf_counter() - started
     accepted = f" Accepted by --accept-shift: {'; '.join(found)}." if found else ""
     return (
@@ -275,6 +278,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
         f"review_queue {rq.height:,}"
         + "".join(f", {name} {frame.height:,}" for name, frame in cases.items())
         + f"; {took:.1f}s -> {paths.scored}"
+        + (f" ({built.summary()})" if built is not None else "")
         + unknown_without_case_tables(paths.validated)
         + ("" if "monitoring" not in cases else monitoring.summary(cases["monitoring"]))
         + accepted

@@ -1,0 +1,118 @@
+"""Yesterday's instalment ledger, reused: a daily run rebuilds the ledger only for loans whose rows changed.
+
+The instalment ledger (:func:`risk.delinquency.instalment_ledger`) of a loan is a pure function of that
+loan's own rows: its principal in ``loans``, its ``schedule`` and its ``repayments``. It does not depend on
+the day scored. So the ledger a run built is kept beside the scored days (``data/scored/ledger-<key>.parquet``)
+with a fingerprint of each loan's inputs, and the next run rebuilds only the loans whose fingerprint differs or
+is new (a repayment, a new loan, a restated schedule), keeps the rest and drops loans no longer in the export.
+
+The fingerprint is the count and the wrapping sum of polars' row hashes of exactly the columns the ledger reads,
+per table: it changes when a row is added, removed or edited, and does not care about row order. The file's
+``key`` hashes the source of :mod:`risk.delinquency` and the polars version (row hashes are only stable within
+one version): a change to either starts from scratch, never from a ledger the current code would not build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from risk import delinquency, io
+from risk.delinquency import instalment_ledger
+
+# the columns of each table the ledger reads: nothing else can change a loan's ledger
+LEDGER_INPUTS: dict[str, tuple[str, ...]] = {
+    "loans": ("loan_id", "principal"),
+    "schedule": ("loan_id", "instalment_no", "due_date", "principal_due", "interest_due"),
+    "repayments": ("loan_id", "paid_at", "amount"),
+}
+FINGERPRINT = [f"{table}_{part}" for table in LEDGER_INPUTS for part in ("rows", "hash")]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The day's instalment ledger (collected), the fingerprints it was built from, and how it was built."""
+
+    frame: pl.DataFrame
+    fingerprints: pl.DataFrame
+    loans: int  # loans in the export
+    rebuilt: int  # loans whose ledger was built this run (all of them without a usable state)
+    incremental: bool  # whether a kept ledger was reused
+
+    def summary(self) -> str:
+        """One phrase for the run's log line."""
+        if not self.incremental:
+            return f"ledger built for all {self.loans:,} loans"
+        return f"ledger reused, {self.rebuilt:,} of {self.loans:,} loans rebuilt"
+
+
+def state_key() -> str:
+    """What a kept ledger must have been built with: this ledger code and this polars (its row hashes)."""
+    source = inspect.getsource(delinquency) + inspect.getsource(fingerprints)
+    return hashlib.sha256(f"{source}\npolars {pl.__version__}".encode()).hexdigest()[:16]
+
+
+def state_path(scored: Path) -> Path:
+    return Path(scored) / f"ledger-{state_key()}.parquet"
+
+
+def fingerprints(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """Per loan in ``loans``: rows and wrapping hash sum of its ledger inputs in each table (0, 0 for none)."""
+    out = tables["loans"].select("loan_id")
+    for name, columns in LEDGER_INPUTS.items():
+        frame = tables[name].select(columns)
+        per_loan = (
+            frame.select("loan_id", h=frame.hash_rows(seed=0))
+            .group_by("loan_id")
+            .agg(pl.len().cast(pl.Int64).alias(f"{name}_rows"), pl.col("h").sum().alias(f"{name}_hash"))
+        )
+        out = out.join(per_loan, on="loan_id", how="left", maintain_order="left")
+    return out.with_columns(pl.col(c).fill_null(0) for c in FINGERPRINT)
+
+
+def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) -> Ledger:
+    """The ledger of ``tables``, reusing from ``kept`` (a previous :func:`save`) every loan whose inputs are
+    unchanged. Equal, row for row, to building it from scratch."""
+    prints = fingerprints(tables)
+    if kept is None:
+        frame = _ledger_of(tables)
+        return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
+    known = kept.select("loan_id", *FINGERPRINT).unique("loan_id")
+    unchanged = prints.join(known, on=["loan_id", *FINGERPRINT], how="semi")
+    changed = prints.join(unchanged.select("loan_id"), on="loan_id", how="anti").select("loan_id")
+    fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
+    reused = kept.join(unchanged.select("loan_id"), on="loan_id", how="semi").drop(FINGERPRINT)
+    frame = pl.concat([reused, fresh]).sort("loan_id", "instalment_no")
+    return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
+
+
+def _ledger_of(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    return instalment_ledger(*(tables[name].lazy() for name in LEDGER_INPUTS)).collect()
+
+
+def load(scored: Path) -> pl.DataFrame | None:
+    """The ledger a previous run kept under this code and polars, or None (none kept, or unreadable)."""
+    path = state_path(scored)
+    if not path.exists():
+        return None
+    try:
+        return pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError):  # a damaged file is rebuilt, never trusted
+        return None
+
+
+def save(scored: Path, ledger: Ledger) -> None:
+    """Keep ``ledger`` for the next run (atomically), removing ledgers kept by other code or polars versions.
+
+    Loans with no instalment have no ledger rows to carry their fingerprint: they are rebuilt every run.
+    """
+    target = state_path(scored)
+    for old in Path(scored).glob("ledger-*.parquet"):
+        if old != target:
+            old.unlink(missing_ok=True)
+    io.write_parquet(ledger.frame.join(ledger.fingerprints, on="loan_id", how="left"), target)

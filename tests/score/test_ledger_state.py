@@ -1,0 +1,95 @@
+"""A daily run reuses the last run's instalment ledger: only loans whose ledger inputs changed are rebuilt, and
+the ledger it gives equals the one built from scratch, row for row."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from risk.score import ledger_state
+from risk.score.ledger_state import LEDGER_INPUTS, build, fingerprints, load, save
+
+AS_OF = dt.date(2025, 12, 31)
+
+
+def held_at(book: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataFrame]:
+    """The ledger's input tables as the lender's system held them at the end of ``day``."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    loans = book["loans"].filter(pl.col("originated_on") <= day)
+    booked = loans.select("loan_id")
+    return {
+        "loans": loans,
+        "schedule": book["schedule"].join(booked, on="loan_id", how="semi"),
+        "repayments": book["repayments"].filter(pl.col("paid_at") < end).join(booked, on="loan_id", how="semi"),
+    }
+
+
+@pytest.fixture(scope="module")
+def days(small_book):
+    yesterday, today = AS_OF - dt.timedelta(days=1), AS_OF
+    return held_at(small_book, yesterday), held_at(small_book, today)
+
+
+def test_the_next_day_rebuilds_only_the_loans_with_new_rows_and_equals_a_full_build(days, tmp_path) -> None:
+    yesterday, today = days
+    save(tmp_path, build(yesterday))
+    incremental = build(today, load(tmp_path))
+    full = build(today)
+    assert incremental.incremental and not full.incremental
+    assert incremental.frame.equals(full.frame)
+    new_rows = pl.concat(
+        [
+            today["repayments"].join(yesterday["repayments"], on=list(LEDGER_INPUTS["repayments"]), how="anti"),
+            today["loans"].join(yesterday["loans"], on="loan_id", how="anti"),
+        ],
+        how="diagonal",
+    )["loan_id"].n_unique()
+    assert 0 < incremental.rebuilt == new_rows < today["loans"].height / 10
+    assert incremental.summary() == f"ledger reused, {new_rows:,} of {today['loans'].height:,} loans rebuilt"
+
+
+def test_a_restated_repayment_and_a_removed_loan_are_not_carried_over(days, tmp_path) -> None:
+    """History is not trusted to be append-only: an edited old payment rebuilds its loan; a loan gone from the
+    export leaves the ledger."""
+    _, today = days
+    save(tmp_path, build(today))
+    restated_loan = today["repayments"]["loan_id"][0]
+    gone = today["loans"].filter(pl.col("loan_id") != restated_loan)["loan_id"][-1]
+    edited = {
+        "loans": today["loans"].filter(pl.col("loan_id") != gone),
+        "schedule": today["schedule"].filter(pl.col("loan_id") != gone),
+        "repayments": today["repayments"]
+        .filter(pl.col("loan_id") != gone)
+        .with_columns(
+            amount=pl.when(pl.int_range(pl.len()) == 0).then(pl.col("amount") / 2).otherwise(pl.col("amount"))
+        ),
+    }
+    incremental = build(edited, load(tmp_path))
+    assert incremental.rebuilt == 1
+    assert incremental.frame.equals(build(edited).frame)
+    assert gone not in incremental.frame["loan_id"]
+
+
+def test_fingerprints_ignore_row_order_and_columns_the_ledger_does_not_read(days) -> None:
+    _, today = days
+    shuffled = {name: frame.sample(fraction=1.0, shuffle=True, seed=3) for name, frame in today.items()}
+    shuffled["loans"] = shuffled["loans"].with_columns(product=pl.lit("renamed"))
+    by_loan = lambda f: f.sort("loan_id")  # noqa: E731
+    assert by_loan(fingerprints(shuffled)).equals(by_loan(fingerprints(today)))
+
+
+def test_a_ledger_kept_by_other_code_is_never_loaded_and_is_cleaned_up(days, tmp_path, monkeypatch) -> None:
+    _, today = days
+    save(tmp_path, build(today))
+    monkeypatch.setattr(ledger_state, "state_key", lambda: "another-version")
+    assert load(tmp_path) is None
+    save(tmp_path, build(today))
+    assert [p.name for p in tmp_path.glob("ledger-*.parquet")] == ["ledger-another-version.parquet"]
+
+
+def test_a_damaged_kept_ledger_is_rebuilt_not_trusted(days, tmp_path) -> None:
+    _, today = days
+    ledger_state.state_path(tmp_path).write_bytes(b"not parquet")
+    assert load(tmp_path) is None
