@@ -1,0 +1,168 @@
+"""Benchmark: a scheduled day scored incrementally (yesterday's ledger kept) against the same day scored in full.
+
+    uv run python benchmarks/incremental_bench.py                  # the project's own book (run `dvc repro` first)
+    uv run python benchmarks/incremental_bench.py --loans 300000   # a larger simulated book, the same models
+
+It copies the trained project (params, validated tables, models, MLflow store, monitoring references) to a
+temporary folder. The day is the book's as_of; the day before is what a scheduler scored yesterday: its kept
+ledger is built from the tables cut at the end of that day (:func:`risk.score.ledger_state.build`), exactly what
+``risk score`` would have kept. Then ``risk score --as-of <day>`` runs as a whole process, in turn with
+``score.incremental: false`` and ``true`` (yesterday's ledger restored before each incremental run), and the
+benchmark prints per run the process's wall time and the stage's own time (its log line), medians, and the
+ratio pair by pair; then the ledger step alone in one process, full against incremental.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COPIED = ("params.yaml", "data/validated", "models", "mlflow.db", "metrics/scores")
+
+
+def held_at(tables: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataFrame]:
+    """The ledger's input tables as they stood at the end of ``day`` (later loans and payments cut)."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    loans = tables["loans"].filter(pl.col("originated_on") <= day)
+    ids = loans.select("loan_id")
+    return {
+        "loans": loans,
+        "schedule": tables["schedule"].join(ids, on="loan_id", how="semi"),
+        "repayments": tables["repayments"].filter(pl.col("paid_at") < end).join(ids, on="loan_id", how="semi"),
+    }
+
+
+def project_copy(source: Path, work: Path, loans: int, seed: int) -> tuple[Path, dt.date]:
+    """The trained project in ``work``; with ``loans``, its validated tables replaced by a simulated book."""
+    for name in COPIED:
+        src, dst = source / name, work / name
+        if not src.exists():
+            sys.exit(f"{src} is missing: run `dvc repro` in {source} first")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    as_of = dt.date.fromisoformat(params["data"]["as_of"])
+    if loans:
+        from risk.config import SimulateParams
+        from risk.simulate import simulate
+
+        simulated = simulate(
+            SimulateParams(n_loans=loans, start=as_of.replace(year=as_of.year - 2, month=1, day=1)),
+            as_of=as_of,
+            seed=seed,
+        )
+        folder = work / "data" / "validated"
+        for parquet in folder.glob("*.parquet"):
+            name = parquet.stem
+            if name in simulated:
+                simulated[name].write_parquet(parquet)
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    return work, as_of
+
+
+def score(project: Path, day: dt.date, incremental: bool) -> tuple[float, float, str]:
+    """``risk score --as-of day`` as a process: (process seconds, the stage's own seconds, its log line)."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["score"]["incremental"] = incremental
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_WAIT_POLICY": "PASSIVE"}
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "risk.cli", "score", "--as-of", day.isoformat(), "--accept-shift"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    took = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"risk score failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    line = proc.stdout.strip().splitlines()[-1]
+    stage = float(re.search(r"; ([0-9.]+)s -> ", line).group(1))
+    return took, stage, line
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--project", type=Path, default=ROOT, help="a project after `dvc repro`")
+    ap.add_argument("--loans", type=int, default=0, help="simulate a book of this many loans (0: the project's own)")
+    ap.add_argument("--runs", type=int, default=5, help="pairs of runs (full, incremental)")
+    ap.add_argument("--seed", type=int, default=42)
+    a = ap.parse_args(argv)
+    from risk import io
+    from risk.score import ledger_state
+
+    print(f"incremental_bench: {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cpus, {a.runs} pairs", flush=True)
+    with tempfile.TemporaryDirectory(prefix="incremental_bench-") as tmp:
+        project, day = project_copy(a.project, Path(tmp), a.loans, a.seed)
+        scored = project / "data" / "scored"
+        scored.mkdir(parents=True, exist_ok=True)
+        tables = io.read_book(project / "data" / "validated")
+        yesterday = held_at(tables, day - dt.timedelta(days=1))
+        ledger_state.save(scored, ledger_state.build(yesterday))
+        kept = ledger_state.state_path(scored)
+        kept_yesterday = Path(tmp) / "kept-yesterday.parquet"
+        shutil.copy(kept, kept_yesterday)
+        print(
+            f"book: {tables['loans'].height:,} loans, {tables['schedule'].height:,} instalments, "
+            f"{tables['repayments'].height:,} repayments; day {day}, yesterday's ledger kept",
+            flush=True,
+        )
+        score(project, day, incremental=False)  # warm-up: file caches, and the day exists for the guard
+        rows: list[tuple[float, float, float, float]] = []
+        for i in range(a.runs):
+            full_wall, full_stage, full_line = score(project, day, incremental=False)
+            shutil.copy(kept_yesterday, kept)
+            inc_wall, inc_stage, inc_line = score(project, day, incremental=True)
+            rows.append((full_wall, full_stage, inc_wall, inc_stage))
+            print(
+                f"  pair {i + 1}: full {full_wall:.2f}s ({full_stage:.1f}s in stage), "
+                f"incremental {inc_wall:.2f}s ({inc_stage:.1f}s in stage)",
+                flush=True,
+            )
+        print(f"  full:        {full_line.split(' -> ')[1]}")
+        print(f"  incremental: {inc_line.split(' -> ')[1]}")
+        med = [statistics.median(r[k] for r in rows) for k in range(4)]
+        pairs_wall = sorted(r[0] / r[2] for r in rows)
+        pairs_stage = sorted(r[1] / r[3] for r in rows)
+        print("\n| run | process wall s (median) | stage s (median) |\n|---|---|---|")
+        print(f"| full day (score.incremental: false) | {med[0]:.2f} | {med[1]:.2f} |")
+        print(f"| incremental day (yesterday's ledger) | {med[2]:.2f} | {med[3]:.2f} |")
+        print(
+            f"| ratio full / incremental, pair by pair (min / median / max) | "
+            f"{pairs_wall[0]:.2f} / {statistics.median(pairs_wall):.2f} / {pairs_wall[-1]:.2f} | "
+            f"{pairs_stage[0]:.2f} / {statistics.median(pairs_stage):.2f} / {pairs_stage[-1]:.2f} |"
+        )
+        kept_frame = pl.read_parquet(kept_yesterday)
+        full_s, inc_s = [], []
+        for _ in range(3):
+            t = time.perf_counter()
+            ledger_state.build(tables)
+            full_s.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            built = ledger_state.build(tables, kept_frame)
+            inc_s.append(time.perf_counter() - t)
+        print(
+            f"\nledger step alone (median of 3, one process): full {statistics.median(full_s):.2f}s, "
+            f"incremental {statistics.median(inc_s):.2f}s ({built.summary()}): "
+            f"{statistics.median(full_s) / statistics.median(inc_s):.1f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
