@@ -88,72 +88,161 @@ def application_features(applications: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+_DAY_BITS = 22  # a day as days since 1970 plus 2**21 fits 22 bits (years 0-11700), a loan's index the bits above
+
+
+def _key(index: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """One sortable Int64 for (loan index, day): as-of lookups by loan become a single merge on it."""
+    return index.cast(pl.Int64) * (1 << _DAY_BITS) + day.cast(pl.Int32).cast(pl.Int64) + (1 << (_DAY_BITS - 1))
+
+
+def _running(frame: pl.LazyFrame, day: str, columns: dict[str, pl.Expr]) -> pl.LazyFrame:
+    """Per loan, in ``day`` order, the running ``columns`` at the end of each day (the day's last row)."""
+    key = _key(pl.col("k"), pl.col(day))
+    return (
+        frame.with_columns(key=key)
+        .sort("key")
+        .select("k", "key", **{name: expr.over("k") for name, expr in columns.items()})
+        .filter(pl.col("key") != pl.col("key").shift(-1).fill_null(-1))
+    )
+
+
+def _lookup(frame: pl.LazyFrame, running: pl.LazyFrame, day: pl.Expr, names: dict[str, str]) -> pl.LazyFrame:
+    """``frame`` (sorted by its ``key``) with ``running``'s columns as of ``day``, renamed by ``names``; null
+    where the loan has no row up to that day."""
+    right = running.select(
+        pl.col("key").alias("lookup_key"),
+        pl.col("k").alias("lookup_k"),
+        *(pl.col(o).alias(n) for o, n in names.items()),
+    )
+    found = pl.col("lookup_k") == pl.col("k")
+    return (
+        frame.with_columns(lookup_key=_key(pl.col("k"), day))
+        .join_asof(right, on="lookup_key", strategy="backward", check_sortedness=False)
+        .with_columns(pl.when(found).then(pl.col(n)).alias(n) for n in names.values())
+        .drop("lookup_key", "lookup_k")
+    )
+
+
 def repayment_state(
     pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int
 ) -> pl.LazyFrame:
-    """Repayment behaviour of each (loan_id, as_of) pair, from instalments and payments up to as_of."""
+    """Repayment behaviour of each (loan_id, as_of) pair, from instalments and payments up to as_of.
+
+    Running totals are read at as_of (and 90 days before it) by as-of lookups on the ledger's and the
+    payments' cumulative columns, so a pair costs a few binary searches, not a pass over all the loan's rows.
+    Only the instalments ever paid late (or never) are expanded per pair: the overdue features need each one.
+    Equal, column for column, to expanding every pair against every row (tests/features/test_lookups.py).
+    """
     a = pl.col("as_of")
+    c = pl.col
     grace = pl.duration(days=grace_days)
-    # last day instalment k was unpaid within history up to as_of
-    unpaid_until = pl.min_horizontal((pl.col("paid_on") - pl.duration(days=1)).fill_null(a), a)
-    overdue_days = pl.when(unpaid_until > pl.col("due_date")).then((unpaid_until - pl.col("due_date")).dt.total_days())
+    # the loans asked about (a day's active loans, not the whole book), numbered for integer keys
+    index = pairs.select("loan_id").unique().sort("loan_id").with_row_index("k")  # sorted: the same numbers each use
+    keys = pairs.select("loan_id", "as_of").join(index, on="loan_id")
+    lines = ledger.select("loan_id", "instalment_no", "due_date", "amount_due", "principal_due", "paid_on").join(
+        index, on="loan_id"
+    )
+    per_loan = lines.group_by("k").agg(
+        term=pl.len(),
+        principal_total=c("principal_due").sum(),
+        instalment_amount=c("amount_due").sort_by("instalment_no").first(),
+    )
+    # how many instalments and how much fell due up to a day; the principal paid off up to a day
+    by_due = _running(
+        lines, "due_date", {"due_count": pl.int_range(1, pl.len() + 1), "cum_due": c("amount_due").cum_sum()}
+    )
+    by_paid = _running(
+        lines.filter(c("paid_on").is_not_null()), "paid_on", {"cum_principal_paid": c("principal_due").cum_sum()}
+    )
+    # paid to date, the last payment day, payments short of an instalment to date
+    by_payment = _running(
+        payments.join(index, on="loan_id").join(per_loan.select("k", "instalment_amount"), on="k"),
+        "paid_on",
+        {
+            "cum_paid": c("cum_paid"),
+            "last_paid_on": c("paid_on"),
+            "cum_partial": (c("amount") < 0.95 * c("instalment_amount")).cast(pl.Int64).cum_sum(),
+        },
+    )
+    before_90d = a - pl.duration(days=90)
+    frame = keys.join(per_loan, on="k").with_columns(key=_key(c("k"), a)).sort("key")
+    frame = _lookup(frame, by_due, a, {"due_count": "due_count", "cum_due": "due_total"})
+    frame = _lookup(frame, by_due, before_90d, {"cum_due": "due_before_90d"})
+    frame = _lookup(frame, by_paid, a, {"cum_principal_paid": "principal_paid"})
+    frame = _lookup(
+        frame,
+        by_payment,
+        a,
+        {"cum_paid": "paid_total", "last_paid_on": "last_paid_on", "cum_partial": "partial_payments"},
+    )
+    frame = _lookup(frame, by_payment, before_90d, {"cum_paid": "paid_before_90d"})
+
+    # the instalments ever late, each pair against those due before as_of: whatever is overdue at as_of or was
+    # within a window is among them
+    unpaid_until = pl.min_horizontal((c("paid_on") - pl.duration(days=1)).fill_null(a), a)
+    overdue_days = pl.when(unpaid_until > c("due_date")).then((unpaid_until - c("due_date")).dt.total_days())
 
     def max_dpd(days: int) -> pl.Expr:
         in_window = unpaid_until >= a - pl.duration(days=days - 1)
-        return overdue_days.filter(in_window).max().fill_null(0)
+        return overdue_days.filter(in_window).max()
 
-    due_by = pl.col("due_date") <= a
-    by_instalment = (
-        pairs.select("loan_id", "as_of")
-        .join(ledger, on="loan_id")
-        .group_by("loan_id", "as_of")
+    late_lines = lines.filter(c("paid_on").is_null() | (c("paid_on") > c("due_date"))).drop("loan_id")
+    overdue = (
+        keys.select("k", "as_of")
+        .join(late_lines, on="k")
+        .filter(c("due_date") < a)
+        .group_by("k", "as_of")
         .agg(
             days_past_due=days_past_due_expr(a).max(),
             max_dpd_3m=max_dpd(90),
             max_dpd_6m=max_dpd(180),
             max_dpd_12m=max_dpd(365),
             late_instalments=(
-                (pl.col("due_date") + grace < a)
-                & (pl.col("paid_on").is_null() | (pl.col("paid_on") > pl.col("due_date") + grace))
+                (c("due_date") + grace < a) & (c("paid_on").is_null() | (c("paid_on") > c("due_date") + grace))
             ).sum(),
-            missed_instalments=((pl.col("due_date") + grace < a) & ~paid_by(a)).sum(),
-            # money sums are rounded to the fen so the order of addition (which differs between engines
-            # and partitions) cannot turn an exact 0.00 of arrears into 1e-13
-            due_total=pl.col("amount_due").filter(due_by).sum().round(2),
-            due_3m=pl.col("amount_due").filter(due_by & (pl.col("due_date") > a - pl.duration(days=90))).sum().round(2),
-            outstanding_principal=pl.col("principal_due").filter(~paid_by(a)).sum().round(2),
-            remaining_term=(pl.col("due_date") > a).sum(),
-            term=pl.len(),
-            instalment_amount=pl.col("amount_due").sort_by("instalment_no").first(),
+            missed_instalments=((c("due_date") + grace < a) & ~paid_by(a)).sum(),
         )
     )
-    by_payment = (
-        pairs.select("loan_id", "as_of")
-        .join(payments, on="loan_id")
-        .filter(pl.col("paid_on") <= a)
-        .join(by_instalment.select("loan_id", "as_of", "instalment_amount"), on=["loan_id", "as_of"])
-        .group_by("loan_id", "as_of")
-        .agg(
-            paid_total=pl.col("amount").sum().round(2),
-            paid_3m=pl.col("amount").filter(pl.col("paid_on") > a - pl.duration(days=90)).sum().round(2),
-            last_paid_on=pl.col("paid_on").max(),
-            partial_payments=(pl.col("amount") < 0.95 * pl.col("instalment_amount")).sum(),
-        )
-    )
+    counts = ["days_past_due", "max_dpd_3m", "max_dpd_6m", "max_dpd_12m"]
     return (
-        by_instalment.join(by_payment, on=["loan_id", "as_of"], how="left")
+        frame.join(overdue, on=["k", "as_of"], how="left")
         .with_columns(
-            pl.col("paid_total", "paid_3m").fill_null(0.0),
-            pl.col("partial_payments").fill_null(0).cast(pl.Int64),
+            pl.col(counts).fill_null(0),
+            pl.col("late_instalments", "missed_instalments").fill_null(0),
+            # money is rounded to the fen so the order of addition cannot turn an exact 0.00 into 1e-13
+            due_total=c("due_total").fill_null(0.0).round(2),
+            due_3m=(c("due_total").fill_null(0.0) - c("due_before_90d").fill_null(0.0)).round(2),
+            outstanding_principal=(c("principal_total") - c("principal_paid").fill_null(0.0)).round(2),
+            remaining_term=c("term") - c("due_count").fill_null(0).cast(pl.UInt32),
+            paid_total=c("paid_total").fill_null(0.0).round(2),
+            paid_3m=(c("paid_total").fill_null(0.0) - c("paid_before_90d").fill_null(0.0)).round(2),
+            partial_payments=c("partial_payments").fill_null(0).cast(pl.Int64),
         )
         .with_columns(
-            arrears_amount=(pl.col("due_total") - pl.col("paid_total")).clip(lower_bound=0.0),
-            prepaid_amount=(pl.col("paid_total") - pl.col("due_total")).clip(lower_bound=0.0),
-            paid_to_due_3m=pl.when(pl.col("due_3m") > 0).then(pl.col("paid_3m") / pl.col("due_3m")),
-            paid_to_due_all=pl.when(pl.col("due_total") > 0).then(pl.col("paid_total") / pl.col("due_total")),
-            term_elapsed_share=1.0 - pl.col("remaining_term") / pl.col("term"),
+            arrears_amount=(c("due_total") - c("paid_total")).clip(lower_bound=0.0),
+            prepaid_amount=(c("paid_total") - c("due_total")).clip(lower_bound=0.0),
+            paid_to_due_3m=pl.when(c("due_3m") > 0).then(c("paid_3m") / c("due_3m")),
+            paid_to_due_all=pl.when(c("due_total") > 0).then(c("paid_total") / c("due_total")),
+            term_elapsed_share=1.0 - c("remaining_term") / c("term"),
         )
-        .drop("due_total", "due_3m", "paid_total", "paid_3m", "term")
+        .select(
+            "loan_id",
+            "as_of",
+            *counts,
+            "late_instalments",
+            "missed_instalments",
+            "outstanding_principal",
+            "remaining_term",
+            "instalment_amount",
+            "last_paid_on",
+            "partial_payments",
+            "arrears_amount",
+            "prepaid_amount",
+            "paid_to_due_3m",
+            "paid_to_due_all",
+            "term_elapsed_share",
+        )
     )
 
 

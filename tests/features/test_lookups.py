@@ -1,0 +1,67 @@
+"""The repayment features read running totals by as-of lookups: equal, column for column, to expanding every
+(loan, as_of) pair against all the loan's instalments and payments (the first release's way, kept as the
+specification in tests/features/reference.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+from tests.books import LoanSpec, book
+from tests.features.reference import repayment_state_by_expansion
+
+from risk.delinquency import daily_payments, instalment_ledger
+from risk.features.build import month_ends, repayment_state
+
+GRACE = 3
+
+
+def both(tables: dict[str, pl.DataFrame], dates: list[dt.date]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    t = {k: v.lazy() for k, v in tables.items()}
+    ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"]).collect().lazy()
+    payments = daily_payments(t["repayments"]).collect().lazy()
+    pairs = t["loans"].select("loan_id").join(pl.LazyFrame({"as_of": dates}, schema={"as_of": pl.Date}), how="cross")
+    fast = repayment_state(pairs, ledger, payments, grace_days=GRACE).collect().sort("loan_id", "as_of")
+    spec = repayment_state_by_expansion(pairs, ledger, payments, grace_days=GRACE).collect().sort("loan_id", "as_of")
+    return fast, spec.select(fast.columns)
+
+
+def test_lookups_equal_the_expansion_on_a_simulated_book_at_month_ends_and_due_days(small_book) -> None:
+    loans = small_book["loans"]
+    dates = month_ends(loans["originated_on"].min(), dt.date(2025, 12, 31))
+    dates += [dt.date(2025, 3, d) for d in (1, 2, 3, 4, 5, 15, 28)]  # days on and around due dates
+    fast, spec = both(small_book, sorted(set(dates)))
+    assert fast.height == spec.height > 100_000
+    assert_frame_equal(fast, spec)
+    assert fast["days_past_due"].max() > 90 and fast["partial_payments"].max() > 0  # the cases are there
+
+
+D0 = dt.date(2024, 1, 1)
+payment = st.tuples(st.integers(0, 400), st.floats(1, 500, allow_nan=False).map(lambda x: round(x, 2)))
+
+
+@st.composite
+def loans(draw):
+    specs = []
+    for i in range(draw(st.integers(1, 3))):
+        spec = LoanSpec(
+            f"L{i}", D0 + dt.timedelta(days=draw(st.integers(0, 90))), term=draw(st.sampled_from([3, 6, 12]))
+        )
+        spec.payments = [
+            (dt.datetime.combine(D0 + dt.timedelta(days=d), dt.time(10)), amount)
+            for d, amount in draw(st.lists(payment, max_size=15))
+            if D0 + dt.timedelta(days=d) > spec.originated_on
+        ]
+        specs.append(spec)
+    return specs
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=loans(), days=st.lists(st.integers(0, 500), min_size=1, max_size=6, unique=True))
+def test_lookups_equal_the_expansion_on_any_payments_at_any_day(specs, days) -> None:
+    """Late, partial, early, over- and never-paid instalments, settled loans, and days before origination."""
+    fast, spec = both(book(*specs), [D0 + dt.timedelta(days=d) for d in days])
+    assert_frame_equal(fast, spec)
