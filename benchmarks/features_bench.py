@@ -103,20 +103,17 @@ def phase_polars(
     folder: Path, chunks: int, out: Path | None, proposed: bool, labels: bool = True, before: bool = False
 ) -> dict:
     """The package's loan snapshots; ``labels`` False builds features only (as the pandas baseline does), and
-    ``before`` swaps in the first release's repayment features (every pair against every row)."""
+    ``before`` builds the repayment features as the first release did (every pair against every row)."""
     from risk.config import FeatureParams
     from risk.features import loan_snapshots
     from risk.features.chunked import build_loan_snapshots_chunked
 
     if proposed:
         _use_proposed_borrower_state()
-    if before:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from tests.features.reference import repayment_state_by_expansion
-
+    if before:  # month ends as the first release built them: every pair expanded against every row
         from risk.features import build
 
-        build.repayment_state = repayment_state_by_expansion
+        build._repayment_by_lookups = build._repayment_by_expansion
     tables = _read(folder)
     dates = _dates(tables["loans"])
     rss_input = _rss()

@@ -1,6 +1,6 @@
-"""The repayment features read running totals by as-of lookups: equal, column for column, to expanding every
-(loan, as_of) pair against all the loan's instalments and payments (the first release's way, kept as the
-specification in tests/features/reference.py)."""
+"""The repayment features have two ways to the same values: running totals read by as-of lookups (many as_of per
+loan: month-end snapshots) and every (loan, as_of) pair expanded against all the loan's instalments and payments
+(one as_of: a scoring day). They are equal, column for column, wherever they are asked."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from tests.books import LoanSpec, book
-from tests.features.reference import repayment_state_by_expansion
 
 from risk.delinquency import daily_payments, instalment_ledger
 from risk.features.build import month_ends, repayment_state
@@ -24,9 +23,11 @@ def both(tables: dict[str, pl.DataFrame], dates: list[dt.date]) -> tuple[pl.Data
     ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"]).collect().lazy()
     payments = daily_payments(t["repayments"]).collect().lazy()
     pairs = t["loans"].select("loan_id").join(pl.LazyFrame({"as_of": dates}, schema={"as_of": pl.Date}), how="cross")
-    fast = repayment_state(pairs, ledger, payments, grace_days=GRACE).collect().sort("loan_id", "as_of")
-    spec = repayment_state_by_expansion(pairs, ledger, payments, grace_days=GRACE).collect().sort("loan_id", "as_of")
-    return fast, spec.select(fast.columns)
+    fast, spec = (
+        repayment_state(pairs, ledger, payments, grace_days=GRACE, lookups=lookups).collect().sort("loan_id", "as_of")
+        for lookups in (True, False)
+    )
+    return fast, spec
 
 
 def test_lookups_equal_the_expansion_on_a_simulated_book_at_month_ends_and_due_days(small_book) -> None:

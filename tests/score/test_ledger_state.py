@@ -93,3 +93,10 @@ def test_a_damaged_kept_ledger_is_rebuilt_not_trusted(days, tmp_path) -> None:
     _, today = days
     ledger_state.state_path(tmp_path).write_bytes(b"not parquet")
     assert load(tmp_path) is None
+
+
+def test_a_kept_ledger_in_another_row_order_gives_the_same_ledger(days, tmp_path) -> None:
+    yesterday, today = days
+    save(tmp_path, build(yesterday))
+    shuffled = load(tmp_path).sample(fraction=1.0, shuffle=True, seed=5)
+    assert build(today, shuffled).frame.equals(build(today).frame)

@@ -125,15 +125,24 @@ def _lookup(frame: pl.LazyFrame, running: pl.LazyFrame, day: pl.Expr, names: dic
 
 
 def repayment_state(
-    pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int
+    pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int, lookups: bool = True
 ) -> pl.LazyFrame:
     """Repayment behaviour of each (loan_id, as_of) pair, from instalments and payments up to as_of.
 
-    Running totals are read at as_of (and 90 days before it) by as-of lookups on the ledger's and the
-    payments' cumulative columns, so a pair costs a few binary searches, not a pass over all the loan's rows.
-    Only the instalments ever paid late (or never) are expanded per pair: the overdue features need each one.
-    Equal, column for column, to expanding every pair against every row (tests/features/test_lookups.py).
+    ``lookups`` reads the running totals at each as_of (:func:`_repayment_by_lookups`: for many as_of per loan);
+    without, each pair is expanded against all its loan's rows (:func:`_repayment_by_expansion`: for one). The two
+    are equal column for column (tests/features/test_lookups.py); only their speed differs.
     """
+    build = _repayment_by_lookups if lookups else _repayment_by_expansion
+    return build(pairs, ledger, payments, grace_days=grace_days)
+
+
+def _repayment_by_lookups(
+    pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int
+) -> pl.LazyFrame:
+    """Running totals read at as_of (and 90 days before it) by as-of lookups on the ledger's and the payments'
+    cumulative columns, so a pair costs a few binary searches, not a pass over all the loan's rows. Only the
+    instalments ever paid late (or never) are expanded per pair: the overdue features need each one."""
     a = pl.col("as_of")
     c = pl.col
     grace = pl.duration(days=grace_days)
@@ -243,6 +252,76 @@ def repayment_state(
             "paid_to_due_all",
             "term_elapsed_share",
         )
+    )
+
+
+def _repayment_by_expansion(
+    pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int
+) -> pl.LazyFrame:
+    """Every pair joined to all its loan's instalments and payments, then grouped: each row read once per as_of, so
+    the cheapest way for one as_of (a scoring day), memory-bound for many (month ends)."""
+    a = pl.col("as_of")
+    grace = pl.duration(days=grace_days)
+    # last day instalment k was unpaid within history up to as_of
+    unpaid_until = pl.min_horizontal((pl.col("paid_on") - pl.duration(days=1)).fill_null(a), a)
+    overdue_days = pl.when(unpaid_until > pl.col("due_date")).then((unpaid_until - pl.col("due_date")).dt.total_days())
+
+    def max_dpd(days: int) -> pl.Expr:
+        in_window = unpaid_until >= a - pl.duration(days=days - 1)
+        return overdue_days.filter(in_window).max().fill_null(0)
+
+    due_by = pl.col("due_date") <= a
+    by_instalment = (
+        pairs.select("loan_id", "as_of")
+        .join(ledger, on="loan_id")
+        .group_by("loan_id", "as_of")
+        .agg(
+            days_past_due=days_past_due_expr(a).max(),
+            max_dpd_3m=max_dpd(90),
+            max_dpd_6m=max_dpd(180),
+            max_dpd_12m=max_dpd(365),
+            late_instalments=(
+                (pl.col("due_date") + grace < a)
+                & (pl.col("paid_on").is_null() | (pl.col("paid_on") > pl.col("due_date") + grace))
+            ).sum(),
+            missed_instalments=((pl.col("due_date") + grace < a) & ~paid_by(a)).sum(),
+            # money sums are rounded to the fen so the order of addition (which differs between engines
+            # and partitions) cannot turn an exact 0.00 of arrears into 1e-13
+            due_total=pl.col("amount_due").filter(due_by).sum().round(2),
+            due_3m=pl.col("amount_due").filter(due_by & (pl.col("due_date") > a - pl.duration(days=90))).sum().round(2),
+            outstanding_principal=pl.col("principal_due").filter(~paid_by(a)).sum().round(2),
+            remaining_term=(pl.col("due_date") > a).sum(),
+            term=pl.len(),
+            instalment_amount=pl.col("amount_due").sort_by("instalment_no").first(),
+        )
+    )
+    by_payment = (
+        pairs.select("loan_id", "as_of")
+        .join(payments, on="loan_id")
+        .filter(pl.col("paid_on") <= a)
+        .join(by_instalment.select("loan_id", "as_of", "instalment_amount"), on=["loan_id", "as_of"])
+        .group_by("loan_id", "as_of")
+        .agg(
+            paid_total=pl.col("amount").sum().round(2),
+            paid_3m=pl.col("amount").filter(pl.col("paid_on") > a - pl.duration(days=90)).sum().round(2),
+            last_paid_on=pl.col("paid_on").max(),
+            partial_payments=(pl.col("amount") < 0.95 * pl.col("instalment_amount")).sum(),
+        )
+    )
+    return (
+        by_instalment.join(by_payment, on=["loan_id", "as_of"], how="left")
+        .with_columns(
+            pl.col("paid_total", "paid_3m").fill_null(0.0),
+            pl.col("partial_payments").fill_null(0).cast(pl.Int64),
+        )
+        .with_columns(
+            arrears_amount=(pl.col("due_total") - pl.col("paid_total")).clip(lower_bound=0.0),
+            prepaid_amount=(pl.col("paid_total") - pl.col("due_total")).clip(lower_bound=0.0),
+            paid_to_due_3m=pl.when(pl.col("due_3m") > 0).then(pl.col("paid_3m") / pl.col("due_3m")),
+            paid_to_due_all=pl.when(pl.col("due_total") > 0).then(pl.col("paid_total") / pl.col("due_total")),
+            term_elapsed_share=1.0 - pl.col("remaining_term") / pl.col("term"),
+        )
+        .drop("due_total", "due_3m", "paid_total", "paid_3m", "term")
     )
 
 
@@ -366,11 +445,13 @@ def loan_state(
     params: FeatureParams,
     *,
     ledger: pl.LazyFrame | None = None,
+    lookups: bool = True,
 ) -> pl.LazyFrame:
     """The loan features of any (loan_id, borrower_id, as_of) ``pairs``, from what was known at each as_of.
 
-    :func:`loan_snapshots` calls it for every loan active at month ends; the collections policy for the
-    days its decisions were made (``risk.policy.history``).
+    :func:`loan_snapshots` calls it for every loan active at month ends, or at one day when scoring; the
+    collections policy for the days its decisions were made (``risk.policy.history``). ``lookups``: see
+    :func:`repayment_state` (False when each loan has one as_of).
     """
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
@@ -379,7 +460,7 @@ def loan_state(
     payments = daily_payments(t["repayments"]).cache()
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
-    repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days)
+    repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days, lookups=lookups)
     if "agreements" in t:  # a kept plan or extension re-ages the loan: days past due follow the agreed schedule
         windows = reageing_windows(t["agreements"])
         reaged = reaged_days_past_due(ledger, payments, windows, pairs, grace_days=params.late_grace_days)
@@ -434,7 +515,7 @@ def loan_snapshots(
     ledger = ledger.cache()
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(t["loans"], ledger, dates).cache()
-    frame = loan_state(t, pairs, params, ledger=ledger)
+    frame = loan_state(t, pairs, params, ledger=ledger, lookups=len(as_of_dates) > 1)
     if with_labels:
         lab = labels.loan_labels(
             pairs,

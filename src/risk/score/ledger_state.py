@@ -82,12 +82,15 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
     if kept is None:
         frame = _ledger_of(tables)
         return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
+    if not kept.select(pl.struct("loan_id", "instalment_no").is_sorted()).item():  # written sorted; never trusted
+        kept = kept.sort("loan_id", "instalment_no")
     known = kept.select("loan_id", *FINGERPRINT).unique("loan_id")
     unchanged = prints.join(known, on=["loan_id", *FINGERPRINT], how="semi")
     changed = prints.join(unchanged.select("loan_id"), on="loan_id", how="anti").select("loan_id")
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
-    reused = kept.join(unchanged.select("loan_id"), on="loan_id", how="semi").drop(FINGERPRINT)
-    frame = pl.concat([reused, fresh]).sort("loan_id", "instalment_no")
+    reused = kept.join(unchanged.select("loan_id"), on="loan_id", how="semi", maintain_order="left").drop(FINGERPRINT)
+    # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
+    frame = reused.merge_sorted(fresh, key="loan_id")
     return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
 
 
@@ -115,4 +118,4 @@ def save(scored: Path, ledger: Ledger) -> None:
     for old in Path(scored).glob("ledger-*.parquet"):
         if old != target:
             old.unlink(missing_ok=True)
-    io.write_parquet(ledger.frame.join(ledger.fingerprints, on="loan_id", how="left"), target)
+    io.write_parquet(ledger.frame.join(ledger.fingerprints, on="loan_id", how="left", maintain_order="left"), target)
