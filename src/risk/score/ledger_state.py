@@ -84,11 +84,12 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
         return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
     if not kept.select(pl.struct("loan_id", "instalment_no").is_sorted()).item():  # written sorted; never trusted
         kept = kept.sort("loan_id", "instalment_no")
-    known = kept.select("loan_id", *FINGERPRINT).unique("loan_id")
-    unchanged = prints.join(known, on=["loan_id", *FINGERPRINT], how="semi")
-    changed = prints.join(unchanged.select("loan_id"), on="loan_id", how="anti").select("loan_id")
+    known = kept.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
+    changed = prints.join(known, on=["loan_id", *FINGERPRINT], how="anti").select("loan_id")  # new or different
+    gone = known.select("loan_id").join(prints.select("loan_id"), on="loan_id", how="anti")
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
-    reused = kept.join(unchanged.select("loan_id"), on="loan_id", how="semi", maintain_order="left").drop(FINGERPRINT)
+    dropped = pl.concat([changed, gone])["loan_id"].implode()
+    reused = kept.filter(~pl.col("loan_id").is_in(dropped)).drop(FINGERPRINT)
     # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
     frame = reused.merge_sorted(fresh, key="loan_id")
     return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
@@ -112,10 +113,15 @@ def load(scored: Path) -> pl.DataFrame | None:
 def save(scored: Path, ledger: Ledger) -> None:
     """Keep ``ledger`` for the next run (atomically), removing ledgers kept by other code or polars versions.
 
-    Loans with no instalment have no ledger rows to carry their fingerprint: they are rebuilt every run.
+    Each loan's fingerprint is on its first row (null on the others). Loans with no instalment have no ledger rows
+    to carry it: they are rebuilt every run.
     """
     target = state_path(scored)
     for old in Path(scored).glob("ledger-*.parquet"):
         if old != target:
             old.unlink(missing_ok=True)
-    io.write_parquet(ledger.frame.join(ledger.fingerprints, on="loan_id", how="left", maintain_order="left"), target)
+    first = pl.col("loan_id").ne_missing(pl.col("loan_id").shift(1))  # the frame is sorted by loan
+    kept = ledger.frame.join(ledger.fingerprints, on="loan_id", how="left", maintain_order="left").with_columns(
+        pl.when(first).then(pl.col(c)).alias(c) for c in FINGERPRINT
+    )
+    io.write_parquet(kept, target)
