@@ -163,7 +163,12 @@ def realised_day(
         cohort = history.filter(pl.col("as_of").is_in(days), pl.col(column).is_not_null())
         if cohort.is_empty():
             continue
-        cohort = cohort.select("loan_id", "as_of", p=pl.col(column).cast(pl.Float64)).unique(["loan_id", "as_of"])
+        # in one order whatever order DuckDB returns the rows in: the means below are then the same to the last bit
+        cohort = (
+            cohort.select("loan_id", "as_of", p=pl.col(column).cast(pl.Float64))
+            .unique(["loan_id", "as_of"])
+            .sort("as_of", "loan_id")
+        )
         outcome = loan_labels(
             cohort.lazy(),
             ledger,
@@ -173,7 +178,7 @@ def realised_day(
             payments=daily_payments(tables["repayments"].lazy()),
             grace_days=fp.late_grace_days,
         ).select("loan_id", "as_of", pl.col(label).alias("label"))
-        joined = cohort.join(outcome.collect(), on=["loan_id", "as_of"], how="left")
+        joined = cohort.join(outcome.collect(), on=["loan_id", "as_of"], how="left", maintain_order="left")
         frames.append(monitoring.realised_vs_predicted(model, joined, params.score.monitoring, as_of=as_of))
     return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
 
