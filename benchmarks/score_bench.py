@@ -148,8 +148,7 @@ def _kept_yesterday(tables: dict) -> object:
         "schedule": tables["schedule"].join(ids, on="loan_id", how="semi"),
         "repayments": tables["repayments"].filter(pl.col("paid_at") < end).join(ids, on="loan_id", how="semi"),
     }
-    built = ledger_state.build(cut)
-    return built.frame.join(built.fingerprints, on="loan_id", how="left")
+    return ledger_state.build(cut)
 
 
 def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
@@ -195,16 +194,23 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
     from risk.delinquency import instalment_ledger
     from risk.score import ledger_state
 
+    kept_in = work / f"kept-{variant}"
     t = time.perf_counter()
-    kept = _kept_yesterday(tables) if variant == "incremental" else None  # yesterday's run, not timed
+    if variant == "incremental":  # yesterday's run kept its ledger in a file: not timed
+        ledger_state.save(kept_in, _kept_yesterday(tables))
     untimed = time.perf_counter() - t
     t = time.perf_counter()
     if variant == "before":
         ledger = instalment_ledger(*(tables[n].lazy() for n in ("loans", "schedule", "repayments"))).collect().lazy()
-    else:  # as the stage does: fingerprinted, and reused from yesterday's when kept
+    else:  # as the stage does: fingerprinted, and reused from yesterday's file when there is one
+        t_io = time.perf_counter()
+        kept = ledger_state.load(kept_in)
+        spent["keep the ledger (read yesterday's, write today's)"] += time.perf_counter() - t_io
         built = ledger_state.build(tables, kept)
         ledger = built.frame.lazy()
-    spent["features: instalment ledger (once)"] = time.perf_counter() - t
+    spent["features: instalment ledger (once)"] = (
+        time.perf_counter() - t - spent["keep the ledger (read yesterday's, write today's)"]
+    )
     t = time.perf_counter()
     scored = score_mod.score_loans(tables, models, params, as_of=AS_OF, ledger=ledger)
     cq = score_mod.collections_queue(scored, models, params, as_of=AS_OF)
@@ -222,6 +228,10 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
         as_of=AS_OF,
     )
     spent["sinks (Parquet + DuckDB)"] = time.perf_counter() - t
+    if variant != "before":  # the stage keeps today's ledger for tomorrow
+        t = time.perf_counter()
+        ledger_state.save(kept_in, built)
+        spent["keep the ledger (read yesterday's, write today's)"] += time.perf_counter() - t
     took = time.perf_counter() - started - untimed
     RiskModel.predict_proba = predict
     del ledger

@@ -41,7 +41,7 @@ def closed_on(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFram
             "due_date",
             pl.col("interest_due").cum_sum().over("loan_id").alias("cum_interest_due"),
         )
-        .sort("due_date")
+        .sort("due_date", "cum_interest_due")  # two instalments due one day: the as-of join takes both (the last)
     )
     return (
         payments.sort("paid_on")
@@ -72,7 +72,7 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
     paid = (
         sched.sort("target")
         .join_asof(
-            payments.select("loan_id", "paid_on", "cum_paid").sort("cum_paid"),
+            payments.select("loan_id", "paid_on", "cum_paid").sort("cum_paid", "paid_on"),  # ties: the earliest day
             left_on="target",
             right_on="cum_paid",
             by="loan_id",

@@ -100,3 +100,14 @@ def test_a_kept_ledger_in_another_row_order_gives_the_same_ledger(days, tmp_path
     save(tmp_path, build(yesterday))
     shuffled = load(tmp_path).sample(fraction=1.0, shuffle=True, seed=5)
     assert build(today, shuffled).frame.equals(build(today).frame)
+
+
+def test_rows_of_a_loan_missing_from_loans_are_in_no_ledger(days, tmp_path) -> None:
+    """When fk_loan_exists is only a warning, an orphan's schedule is not a ledger, whichever way it is built."""
+    yesterday, today = days
+    orphan = today["schedule"].head(3).with_columns(loan_id=pl.lit("ORPHAN"))
+    with_orphan = {**today, "schedule": pl.concat([today["schedule"], orphan])}
+    save(tmp_path, build({**yesterday, "schedule": pl.concat([yesterday["schedule"], orphan])}))
+    incremental, full = build(with_orphan, load(tmp_path)), build(with_orphan)
+    assert "ORPHAN" not in full.frame["loan_id"]
+    assert incremental.frame.equals(full.frame)

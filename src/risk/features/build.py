@@ -88,7 +88,7 @@ def application_features(applications: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-_DAY_BITS = 22  # a day as days since 1970 plus 2**21 fits 22 bits (years 0-11700), a loan's index the bits above
+_DAY_BITS = 22  # days since 1970 plus 2**21 fit 22 bits (years -3771 to 7711; validate keeps dates in 2000-as_of+10y)
 
 
 def _key(index: pl.Expr, day: pl.Expr) -> pl.Expr:
@@ -134,7 +134,8 @@ def repayment_state(
     are equal column for column (tests/features/test_lookups.py); only their speed differs.
     """
     build = _repayment_by_lookups if lookups else _repayment_by_expansion
-    return build(pairs, ledger, payments, grace_days=grace_days)
+    # a pair asked twice is answered once (expanded twice, its sums would double)
+    return build(pairs.select("loan_id", "as_of").unique(), ledger, payments, grace_days=grace_days)
 
 
 def _repayment_by_lookups(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,7 @@ class Ledger:
 
 def state_key() -> str:
     """What a kept ledger must have been built with: this ledger code and this polars (its row hashes)."""
-    source = inspect.getsource(delinquency) + inspect.getsource(fingerprints)
+    source = inspect.getsource(delinquency) + inspect.getsource(sys.modules[__name__])
     return hashlib.sha256(f"{source}\npolars {pl.__version__}".encode()).hexdigest()[:16]
 
 
@@ -80,7 +81,8 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
     unchanged. Equal, row for row, to building it from scratch."""
     prints = fingerprints(tables)
     if kept is None:
-        frame = _ledger_of(tables)
+        # only the loans in `loans` (rows of others, possible when fk_loan_exists is only a warning, are not a ledger)
+        frame = _ledger_of(tables).join(prints.select("loan_id"), on="loan_id", how="semi", maintain_order="left")
         return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
     if not kept.select(pl.struct("loan_id", "instalment_no").is_sorted()).item():  # written sorted; never trusted
         kept = kept.sort("loan_id", "instalment_no")
@@ -89,14 +91,16 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
     gone = known.select("loan_id").join(prints.select("loan_id"), on="loan_id", how="anti")
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
     dropped = pl.concat([changed, gone])["loan_id"].implode()
-    reused = kept.filter(~pl.col("loan_id").is_in(dropped)).drop(FINGERPRINT)
+    reused = kept.filter(~pl.col("loan_id").is_in(dropped), pl.col("loan_id").is_in(known["loan_id"].implode()))
+    reused = reused.drop(FINGERPRINT)
     # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
     frame = reused.merge_sorted(fresh, key="loan_id")
     return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
 
 
 def _ledger_of(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    return instalment_ledger(*(tables[name].lazy() for name in LEDGER_INPUTS)).collect()
+    """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly."""
+    return instalment_ledger(*(tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items())).collect()
 
 
 def load(scored: Path) -> pl.DataFrame | None:

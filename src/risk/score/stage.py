@@ -271,8 +271,13 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             if found and not accept_shift:
                 raise RiskDataError(stop_message(summary, found, params.score.guard), rule="blast_radius")
             writer.write(day_tables, as_of=as_of, summary=summary)
-        if built is not None:
-            ledger_state.save(paths.scored, built)  # after the day is written: a stopped day keeps nothing new
+        kept_note = ""
+        if built is not None:  # after the day is written: a stopped day keeps nothing new
+            try:
+                ledger_state.save(paths.scored, built)
+            except OSError as e:  # the day is written; tomorrow builds the ledger in full
+                ledger_state.state_path(paths.scored).unlink(missing_ok=True)
+                kept_note = f" Warning: the ledger was not kept ({e}); the next run builds it in full."
     took = time.perf_counter() - started
     accepted = f" Accepted by --accept-shift: {'; '.join(found)}." if found else ""
     return (
@@ -284,6 +289,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
         + "".join(f", {name} {frame.height:,}" for name, frame in cases.items())
         + f"; {took:.1f}s -> {paths.scored}"
         + (f" ({built.summary()})" if built is not None else "")
+        + kept_note
         + unknown_without_case_tables(paths.validated)
         + ("" if "monitoring" not in cases else monitoring.summary(cases["monitoring"]))
         + accepted
