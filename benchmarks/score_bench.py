@@ -136,19 +136,11 @@ VARIANTS = {
 
 def _kept_yesterday(tables: dict) -> object:
     """The ledger a run on the day before as_of would have kept: built from the tables cut at its end."""
-    import polars as pl
+    from incremental_bench import held_at
 
     from risk.score import ledger_state
 
-    end = dt.datetime.combine(AS_OF, dt.time())
-    loans = tables["loans"].filter(pl.col("originated_on") < AS_OF)
-    ids = loans.select("loan_id")
-    cut = {
-        "loans": loans,
-        "schedule": tables["schedule"].join(ids, on="loan_id", how="semi"),
-        "repayments": tables["repayments"].filter(pl.col("paid_at") < end).join(ids, on="loan_id", how="semi"),
-    }
-    return ledger_state.build(cut)
+    return ledger_state.build(held_at(tables, AS_OF - dt.timedelta(days=1)))
 
 
 def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:

@@ -138,6 +138,31 @@ def repayment_state(
     return build(pairs.select("loan_id", "as_of").unique(), ledger, payments, grace_days=grace_days)
 
 
+def _overdue_by_instalment(grace_days: int) -> dict[str, pl.Expr]:
+    """Per (loan, as_of) group of ledger rows: days past due, the worst overdue within 3, 6 and 12 months (null
+    when none), and the instalments late beyond grace and missed. Both ways of building the repayment features
+    aggregate these over the rows they expand."""
+    a, c = pl.col("as_of"), pl.col
+    grace = pl.duration(days=grace_days)
+    # last day instalment k was unpaid within history up to as_of
+    unpaid_until = pl.min_horizontal((c("paid_on") - pl.duration(days=1)).fill_null(a), a)
+    overdue_days = pl.when(unpaid_until > c("due_date")).then((unpaid_until - c("due_date")).dt.total_days())
+
+    def max_dpd(days: int) -> pl.Expr:
+        return overdue_days.filter(unpaid_until >= a - pl.duration(days=days - 1)).max()
+
+    return {
+        "days_past_due": days_past_due_expr(a).max(),
+        "max_dpd_3m": max_dpd(90),
+        "max_dpd_6m": max_dpd(180),
+        "max_dpd_12m": max_dpd(365),
+        "late_instalments": (
+            (c("due_date") + grace < a) & (c("paid_on").is_null() | (c("paid_on") > c("due_date") + grace))
+        ).sum(),
+        "missed_instalments": ((c("due_date") + grace < a) & ~paid_by(a)).sum(),
+    }
+
+
 def _repayment_by_lookups(
     pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int
 ) -> pl.LazyFrame:
@@ -146,7 +171,6 @@ def _repayment_by_lookups(
     instalments ever paid late (or never) are expanded per pair: the overdue features need each one."""
     a = pl.col("as_of")
     c = pl.col
-    grace = pl.duration(days=grace_days)
     # the loans asked about (a day's active loans, not the whole book), numbered for integer keys
     index = pairs.select("loan_id").unique().sort("loan_id").with_row_index("k")  # sorted: the same numbers each use
     keys = pairs.select("loan_id", "as_of").join(index, on="loan_id")
@@ -190,29 +214,13 @@ def _repayment_by_lookups(
 
     # the instalments ever late, each pair against those due before as_of: whatever is overdue at as_of or was
     # within a window is among them
-    unpaid_until = pl.min_horizontal((c("paid_on") - pl.duration(days=1)).fill_null(a), a)
-    overdue_days = pl.when(unpaid_until > c("due_date")).then((unpaid_until - c("due_date")).dt.total_days())
-
-    def max_dpd(days: int) -> pl.Expr:
-        in_window = unpaid_until >= a - pl.duration(days=days - 1)
-        return overdue_days.filter(in_window).max()
-
     late_lines = lines.filter(c("paid_on").is_null() | (c("paid_on") > c("due_date"))).drop("loan_id")
     overdue = (
         keys.select("k", "as_of")
         .join(late_lines, on="k")
         .filter(c("due_date") < a)
         .group_by("k", "as_of")
-        .agg(
-            days_past_due=days_past_due_expr(a).max(),
-            max_dpd_3m=max_dpd(90),
-            max_dpd_6m=max_dpd(180),
-            max_dpd_12m=max_dpd(365),
-            late_instalments=(
-                (c("due_date") + grace < a) & (c("paid_on").is_null() | (c("paid_on") > c("due_date") + grace))
-            ).sum(),
-            missed_instalments=((c("due_date") + grace < a) & ~paid_by(a)).sum(),
-        )
+        .agg(**_overdue_by_instalment(grace_days))
     )
     counts = ["days_past_due", "max_dpd_3m", "max_dpd_6m", "max_dpd_12m"]
     return (
@@ -262,30 +270,13 @@ def _repayment_by_expansion(
     """Every pair joined to all its loan's instalments and payments, then grouped: each row read once per as_of, so
     the cheapest way for one as_of (a scoring day), memory-bound for many (month ends)."""
     a = pl.col("as_of")
-    grace = pl.duration(days=grace_days)
-    # last day instalment k was unpaid within history up to as_of
-    unpaid_until = pl.min_horizontal((pl.col("paid_on") - pl.duration(days=1)).fill_null(a), a)
-    overdue_days = pl.when(unpaid_until > pl.col("due_date")).then((unpaid_until - pl.col("due_date")).dt.total_days())
-
-    def max_dpd(days: int) -> pl.Expr:
-        in_window = unpaid_until >= a - pl.duration(days=days - 1)
-        return overdue_days.filter(in_window).max().fill_null(0)
-
     due_by = pl.col("due_date") <= a
     by_instalment = (
         pairs.select("loan_id", "as_of")
         .join(ledger, on="loan_id")
         .group_by("loan_id", "as_of")
         .agg(
-            days_past_due=days_past_due_expr(a).max(),
-            max_dpd_3m=max_dpd(90),
-            max_dpd_6m=max_dpd(180),
-            max_dpd_12m=max_dpd(365),
-            late_instalments=(
-                (pl.col("due_date") + grace < a)
-                & (pl.col("paid_on").is_null() | (pl.col("paid_on") > pl.col("due_date") + grace))
-            ).sum(),
-            missed_instalments=((pl.col("due_date") + grace < a) & ~paid_by(a)).sum(),
+            **_overdue_by_instalment(grace_days),
             # money sums are rounded to the fen so the order of addition (which differs between engines
             # and partitions) cannot turn an exact 0.00 of arrears into 1e-13
             due_total=pl.col("amount_due").filter(due_by).sum().round(2),
@@ -314,6 +305,7 @@ def _repayment_by_expansion(
         .with_columns(
             pl.col("paid_total", "paid_3m").fill_null(0.0),
             pl.col("partial_payments").fill_null(0).cast(pl.Int64),
+            pl.col("max_dpd_3m", "max_dpd_6m", "max_dpd_12m").fill_null(0),
         )
         .with_columns(
             arrears_amount=(pl.col("due_total") - pl.col("paid_total")).clip(lower_bound=0.0),

@@ -88,11 +88,10 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
         kept = kept.sort("loan_id", "instalment_no")
     known = kept.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
     changed = prints.join(known, on=["loan_id", *FINGERPRINT], how="anti").select("loan_id")  # new or different
-    gone = known.select("loan_id").join(prints.select("loan_id"), on="loan_id", how="anti")
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
-    dropped = pl.concat([changed, gone])["loan_id"].implode()
-    reused = kept.filter(~pl.col("loan_id").is_in(dropped), pl.col("loan_id").is_in(known["loan_id"].implode()))
-    reused = reused.drop(FINGERPRINT)
+    # what is kept: the loans of today's export whose fingerprint matched (gone loans and orphans are neither)
+    unchanged = prints.join(changed, on="loan_id", how="anti")["loan_id"].implode()
+    reused = kept.filter(pl.col("loan_id").is_in(unchanged)).drop(FINGERPRINT)
     # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
     frame = reused.merge_sorted(fresh, key="loan_id")
     return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
