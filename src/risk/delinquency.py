@@ -31,21 +31,21 @@ def daily_payments(repayments: pl.LazyFrame) -> pl.LazyFrame:
 def closed_on(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFrame) -> pl.LazyFrame:
     """The day each loan was settled: all principal plus the interest already due were paid.
 
+    ``payments`` as :func:`daily_payments` gives them (sorted by loan and day).
+
     Covers both the last regular instalment and an early repayment (提前还款), which waives future
     interest. Loans never settled are absent.
     """
-    interest = (
-        schedule.sort("loan_id", "due_date")
-        .select(
-            "loan_id",
-            "due_date",
-            pl.col("interest_due").cum_sum().over("loan_id").alias("cum_interest_due"),
-        )
-        .sort("due_date", "cum_interest_due")  # two instalments due one day: the as-of join takes both (the last)
+    # the as-of joins below match within each loan, so each side need only be sorted within its loan (a global
+    # sort of every instalment by day cost more than the rest of the ledger together)
+    interest = schedule.sort("loan_id", "due_date").select(
+        "loan_id",
+        "due_date",
+        # two instalments due one day: the backward join takes the later row, whose running total holds both
+        pl.col("interest_due").cum_sum().over("loan_id").alias("cum_interest_due"),
     )
     return (
-        payments.sort("paid_on")
-        .join_asof(
+        payments.join_asof(  # daily_payments: sorted by loan and day
             interest, left_on="paid_on", right_on="due_date", by="loan_id", strategy="backward", check_sortedness=False
         )
         .join(loans.select("loan_id", "principal"), on="loan_id")
@@ -53,7 +53,6 @@ def closed_on(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFram
         .group_by("loan_id")
         .agg(pl.col("paid_on").min().alias("closed_on"))
     )
-
 
 def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame) -> pl.LazyFrame:
     """One row per instalment: amounts due, running totals and the day it became paid.
@@ -69,22 +68,20 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
         .with_columns(cum_due=pl.col("amount_due").cum_sum().over("loan_id"))
         .with_columns(target=pl.col("cum_due") - PAID_TOLERANCE)
     )
-    paid = (
-        sched.sort("target")
-        .join_asof(
-            payments.select("loan_id", "paid_on", "cum_paid").sort("cum_paid", "paid_on"),  # ties: the earliest day
+    closed = closed_on(loans, schedule, payments)
+    # within a loan the targets rise with the instalment number and the amount paid with the day (amounts are
+    # never negative), so the first day the running total covers an instalment is a forward as-of join on rows
+    # sorted by loan alone; it keeps the ledger's (loan_id, instalment_no) order, so nothing is sorted again
+    return (
+        sched.join_asof(
+            payments.select("loan_id", "paid_on", "cum_paid"),  # ties: the earliest day comes first
             left_on="target",
             right_on="cum_paid",
             by="loan_id",
             strategy="forward",
             check_sortedness=False,
         )
-        .select("loan_id", "instalment_no", "paid_on")
-    )
-    closed = closed_on(loans, schedule, payments)
-    return (
-        sched.join(paid, on=["loan_id", "instalment_no"], how="left")
-        .join(closed, on="loan_id", how="left")
+        .join(closed, on="loan_id", how="left", maintain_order="left")
         .with_columns(
             # once the loan is settled, every instalment still open counts as paid that day
             paid_on=pl.min_horizontal(
@@ -102,7 +99,6 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
             "paid_on",
             "closed_on",
         )
-        .sort("loan_id", "instalment_no")
     )
 
 
