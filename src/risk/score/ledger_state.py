@@ -64,7 +64,14 @@ def state_path(scored: Path) -> Path:
 
 def fingerprints(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Per loan in ``loans``: rows and wrapping hash sum of its ledger inputs in each table (0, 0 for none)."""
+    return _fingerprints(tables)[0]
+
+
+def _fingerprints(tables: Mapping[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.Series]:
+    """The fingerprints, and the loans with instalments in ``schedule`` but no row in ``loans`` (orphans, possible
+    when fk_loan_exists is only a warning: their rows are no ledger), found from the grouped rows at no extra pass."""
     out = tables["loans"].select("loan_id")
+    orphans = pl.Series("loan_id", [], dtype=out["loan_id"].dtype)
     for name, columns in LEDGER_INPUTS.items():
         frame = tables[name].select(columns)
         per_loan = (
@@ -72,26 +79,31 @@ def fingerprints(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
             .group_by("loan_id")
             .agg(pl.len().cast(pl.Int64).alias(f"{name}_rows"), pl.col("h").sum().alias(f"{name}_hash"))
         )
+        if name == "schedule":
+            orphans = per_loan.join(out, on="loan_id", how="anti")["loan_id"]
         out = out.join(per_loan, on="loan_id", how="left", maintain_order="left")
-    return out.with_columns(pl.col(c).fill_null(0) for c in FINGERPRINT)
+    return out.with_columns(pl.col(c).fill_null(0) for c in FINGERPRINT), orphans
 
 
 def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) -> Ledger:
     """The ledger of ``tables``, reusing from ``kept`` (a previous :func:`save`) every loan whose inputs are
     unchanged. Equal, row for row, to building it from scratch."""
-    prints = fingerprints(tables)
+    prints, orphans = _fingerprints(tables)
     if kept is None:
-        # only the loans in `loans` (rows of others, possible when fk_loan_exists is only a warning, are not a ledger)
-        frame = _ledger_of(tables).join(prints.select("loan_id"), on="loan_id", how="semi", maintain_order="left")
+        frame = _ledger_of(tables)
+        if orphans.len():
+            frame = frame.filter(~pl.col("loan_id").is_in(orphans.implode()))
         return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
     if not kept.select(pl.struct("loan_id", "instalment_no").is_sorted()).item():  # written sorted; never trusted
         kept = kept.sort("loan_id", "instalment_no")
     known = kept.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
     changed = prints.join(known, on=["loan_id", *FINGERPRINT], how="anti").select("loan_id")  # new or different
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
-    # what is kept: the loans of today's export whose fingerprint matched (gone loans and orphans are neither)
-    unchanged = prints.join(changed, on="loan_id", how="anti")["loan_id"].implode()
-    reused = kept.filter(pl.col("loan_id").is_in(unchanged)).drop(FINGERPRINT)
+    # what is kept: every kept loan but the changed ones and those gone from today's export (orphans included);
+    # both are few on a scheduled day, and a small set is cheaper to look every kept row up in
+    gone = known.join(prints, on="loan_id", how="anti").select("loan_id")
+    dropped = pl.concat([changed, gone])["loan_id"].implode()
+    reused = kept.filter(~pl.col("loan_id").is_in(dropped)).drop(FINGERPRINT)
     # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
     frame = reused.merge_sorted(fresh, key="loan_id")
     return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
@@ -123,8 +135,16 @@ def save(scored: Path, ledger: Ledger) -> None:
     for old in Path(scored).glob("ledger-*.parquet"):
         if old != target:
             old.unlink(missing_ok=True)
-    first = pl.col("loan_id").ne_missing(pl.col("loan_id").shift(1))  # the frame is sorted by loan
-    kept = ledger.frame.join(ledger.fingerprints, on="loan_id", how="left", maintain_order="left").with_columns(
-        pl.when(first).then(pl.col(c)).alias(c) for c in FINGERPRINT
+    frame = ledger.frame
+    # each loan's fingerprint on its first row: the first rows' loans looked up in the fingerprints (one row per
+    # loan), then placed at those rows, rather than a join of the whole ledger
+    first = frame.select(pl.col("loan_id").ne_missing(pl.col("loan_id").shift(1)).arg_true())["loan_id"]  # sorted
+    heads = frame["loan_id"].gather(first).to_frame()
+    prints = heads.join(ledger.fingerprints, on="loan_id", how="left", maintain_order="left")
+    kept = frame.with_columns(
+        pl.repeat(None, frame.height, dtype=prints[c].dtype, eager=True).alias(c).scatter(first, prints[c])
+        for c in FINGERPRINT
     )
-    io.write_parquet(kept, target)
+    with io.atomic_path(target) as tmp:
+        # read back by this code only, the next day: a light codec and no statistics (written and read each run)
+        kept.write_parquet(tmp, compression="lz4", statistics=False)
