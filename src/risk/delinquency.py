@@ -54,6 +54,7 @@ def closed_on(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFram
         .agg(pl.col("paid_on").min().alias("closed_on"))
     )
 
+
 def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame) -> pl.LazyFrame:
     """One row per instalment: amounts due, running totals and the day it became paid.
 

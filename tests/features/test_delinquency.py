@@ -54,9 +54,9 @@ def _waterfall_paid_on(schedule: pl.DataFrame, repayments: pl.DataFrame) -> dict
     for at, amount in repayments.select("paid_at", "amount").iter_rows():
         paid_by_day[at.date()] = paid_by_day.get(at.date(), 0.0) + amount
     out, due = {}, 0.0
-    for no, principal, interest in schedule.sort("instalment_no").select(
-        "instalment_no", "principal_due", "interest_due"
-    ).iter_rows():
+    for no, principal, interest in (
+        schedule.sort("instalment_no").select("instalment_no", "principal_due", "interest_due").iter_rows()
+    ):
         due += principal + interest
         total, out[no] = 0.0, None
         for day in sorted(paid_by_day):
@@ -72,8 +72,12 @@ def test_each_loans_ledger_depends_on_its_own_rows_only_in_any_row_order():
     shuffled: every loan's ledger is the one it has alone, and paid_on is the plain waterfall's day."""
     specs = [
         LoanSpec("L3", D(2024, 1, 1), payments=[(T(2024, 2, 1, 9), 0.0), (T(2024, 3, 20, 9), 450.0)]),
-        LoanSpec("L1", D(2024, 1, 15), principal=600.0, payments=[(T(2024, 2, 15, 9), 100.0), (T(2024, 4, 1, 8), 250.0)]),
-        LoanSpec("L2", D(2024, 1, 1), principal=3000.0, payments=[(T(2024, 5, 2, 9), 1000.0), (T(2024, 5, 2, 18), 1.0)]),
+        LoanSpec(
+            "L1", D(2024, 1, 15), principal=600.0, payments=[(T(2024, 2, 15, 9), 100.0), (T(2024, 4, 1, 8), 250.0)]
+        ),
+        LoanSpec(
+            "L2", D(2024, 1, 1), principal=3000.0, payments=[(T(2024, 5, 2, 9), 1000.0), (T(2024, 5, 2, 18), 1.0)]
+        ),
         pay_on_schedule(LoanSpec("L4", D(2024, 1, 10)), late_days=3),
     ]
     tables = book(*specs)
