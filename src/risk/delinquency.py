@@ -66,8 +66,13 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
         schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
         .sort("loan_id", "instalment_no")
         .with_columns(amount_due=pl.col("principal_due") + pl.col("interest_due"))
-        .with_columns(cum_due=pl.col("amount_due").cum_sum().over("loan_id"))
-        .with_columns(target=pl.col("cum_due") - PAID_TOLERANCE)
+        # the as-of join's key is never null: a null amount (only if validation's not_null was downgraded) would
+        # break the join's order within its loan; that instalment gets no running total and no paid day, as before
+        .with_columns(running=pl.col("amount_due").fill_null(0.0).cum_sum().over("loan_id"))
+        .with_columns(
+            cum_due=pl.when(pl.col("amount_due").is_not_null()).then("running"),
+            target=pl.col("running") - PAID_TOLERANCE,
+        )
     )
     closed = closed_on(loans, schedule, payments)
     # within a loan the targets rise with the instalment number and the amount paid with the day (amounts are
@@ -82,6 +87,7 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
             strategy="forward",
             check_sortedness=False,
         )
+        .with_columns(paid_on=pl.when(pl.col("cum_due").is_not_null()).then("paid_on"))
         .join(closed, on="loan_id", how="left", maintain_order="left")
         .with_columns(
             # once the loan is settled, every instalment still open counts as paid that day

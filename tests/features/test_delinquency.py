@@ -47,12 +47,17 @@ def test_shortfall_under_one_yuan_counts_as_paid():
     assert _dpd(tables, "L1", D(2024, 2, 20)) == [0]
 
 
+def _paid_by_day(repayments: pl.DataFrame) -> dict[dt.date, float]:
+    out: dict[dt.date, float] = {}
+    for at, amount in repayments.select("paid_at", "amount").iter_rows():
+        out[at.date()] = out.get(at.date(), 0.0) + amount
+    return out
+
+
 def _waterfall_paid_on(schedule: pl.DataFrame, repayments: pl.DataFrame) -> dict[int, dt.date | None]:
     """The specification, loan by loan in plain Python: the first day the payments to date cover an instalment
     and every one before it (within the tolerance); before any early settlement."""
-    paid_by_day: dict[dt.date, float] = {}
-    for at, amount in repayments.select("paid_at", "amount").iter_rows():
-        paid_by_day[at.date()] = paid_by_day.get(at.date(), 0.0) + amount
+    paid_by_day = _paid_by_day(repayments)
     out, due = {}, 0.0
     for no, principal, interest in (
         schedule.sort("instalment_no").select("instalment_no", "principal_due", "interest_due").iter_rows()
@@ -67,11 +72,27 @@ def _waterfall_paid_on(schedule: pl.DataFrame, repayments: pl.DataFrame) -> dict
     return out
 
 
+def _settled_on(principal: float, schedule: pl.DataFrame, repayments: pl.DataFrame) -> dt.date | None:
+    """The first day the payments to date cover the principal and the interest fallen due by that day."""
+    paid_by_day, total = _paid_by_day(repayments), 0.0
+    for day in sorted(paid_by_day):
+        total += paid_by_day[day]
+        interest = schedule.filter(pl.col("due_date") <= day)["interest_due"].sum()
+        if total >= principal + interest - 1.0:
+            return day
+    return None
+
+
 def test_each_loans_ledger_depends_on_its_own_rows_only_in_any_row_order():
-    """Loans whose running totals interleave, two instalments due one day, a day with a zero payment, rows
-    shuffled: every loan's ledger is the one it has alone, and paid_on is the plain waterfall's day."""
+    """Loans whose running totals interleave, two instalments with interest due one day, a zero payment after a
+    positive one (two days with the same total paid), early settlements, rows shuffled: every loan's ledger is
+    the one it has alone, paid_on is the plain waterfall's day and closed_on the plain settlement day."""
     specs = [
-        LoanSpec("L3", D(2024, 1, 1), payments=[(T(2024, 2, 1, 9), 0.0), (T(2024, 3, 20, 9), 450.0)]),
+        LoanSpec(
+            "L3",
+            D(2024, 1, 1),
+            payments=[(T(2024, 2, 20, 9), 230.0), (T(2024, 2, 21, 9), 0.0), (T(2024, 3, 20, 9), 1000.0)],
+        ),
         LoanSpec(
             "L1", D(2024, 1, 15), principal=600.0, payments=[(T(2024, 2, 15, 9), 100.0), (T(2024, 4, 1, 8), 250.0)]
         ),
@@ -81,24 +102,53 @@ def test_each_loans_ledger_depends_on_its_own_rows_only_in_any_row_order():
         pay_on_schedule(LoanSpec("L4", D(2024, 1, 10)), late_days=3),
     ]
     tables = book(*specs)
-    # L3's first two instalments fall due on the same day
-    first = pl.col("instalment_no") == 1
+    # L3 carries interest, and its first two instalments fall due on the same day
+    l3 = pl.col("loan_id") == "L3"
     tables["schedule"] = tables["schedule"].with_columns(
-        due_date=pl.when((pl.col("loan_id") == "L3") & first).then(D(2024, 3, 1)).otherwise("due_date")
+        due_date=pl.when(l3 & (pl.col("instalment_no") == 1)).then(D(2024, 3, 1)).otherwise("due_date"),
+        interest_due=pl.when(l3).then(15.0 * pl.col("instalment_no")).otherwise("interest_due"),
     )
     shuffled = {name: frame.sample(fraction=1.0, shuffle=True, seed=7) for name, frame in tables.items()}
     names = ("loans", "schedule", "repayments")
     together = instalment_ledger(*(shuffled[n].lazy() for n in names)).collect()
     assert together.select(pl.struct("loan_id", "instalment_no").is_sorted()).item()
+    settled = []
     for spec in specs:
         own = {n: tables[n].filter(pl.col("loan_id") == spec.loan_id) for n in names}
         alone = instalment_ledger(*(own[n].lazy() for n in names)).collect()
         assert together.filter(pl.col("loan_id") == spec.loan_id).equals(alone), spec.loan_id
-        closed = alone["closed_on"][0]
-        expected = {
-            no: day if closed is None or (day is not None and day <= closed) else closed
-            for no, day in _waterfall_paid_on(own["schedule"], own["repayments"]).items()
-        }
-        if closed is not None:
-            expected = {no: closed if day is None else day for no, day in expected.items()}
+        closed = _settled_on(spec.principal, own["schedule"], own["repayments"])
+        assert alone["closed_on"].unique().to_list() == [closed], spec.loan_id
+        waterfall = _waterfall_paid_on(own["schedule"], own["repayments"]).items()
+        expected = {no: min((d for d in (day, closed) if d is not None), default=None) for no, day in waterfall}
         assert dict(alone.select("instalment_no", "paid_on").iter_rows()) == expected, spec.loan_id
+        settled.append(closed is not None)
+    assert any(settled) and not all(settled)  # both kinds of loan are in the book
+
+
+def test_an_instalment_without_an_amount_leaves_the_other_paid_days_as_they_are():
+    """A null amount (possible only when validation's not_null is downgraded to a warning) gives that instalment
+    no running total and no paid day; its loan's other instalments keep theirs, on every engine (the streaming
+    engine once lost them when the null was a loan's last instalment and another loan followed)."""
+    loans = pl.LazyFrame({"loan_id": ["A", "B"], "principal": [400.0, 50.0]})
+    schedule = pl.LazyFrame(
+        {
+            "loan_id": ["A", "A", "B"],
+            "instalment_no": [1, 2, 1],
+            "due_date": [D(2024, 7, 21), D(2024, 9, 19), D(2024, 4, 1)],
+            "principal_due": [200.0, None, 50.0],
+            "interest_due": [5.5, 0.0, 10.0],
+        }
+    )
+    repayments = pl.LazyFrame(
+        {
+            "loan_id": ["A", "A", "A"],
+            "paid_at": [T(2024, 9, 17, 17), T(2024, 11, 9, 22), T(2024, 12, 5, 13)],
+            "amount": [99.5, 99.5, 50.0],
+        }
+    )
+    plan = instalment_ledger(loans, schedule, repayments)
+    for engine in ("auto", "in-memory", "streaming"):
+        a = plan.collect(engine=engine).filter(pl.col("loan_id") == "A")
+        assert a["paid_on"].to_list() == [D(2024, 12, 5), None], engine
+        assert a["cum_due"].to_list() == [205.5, None], engine

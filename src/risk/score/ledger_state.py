@@ -141,6 +141,9 @@ def save(scored: Path, ledger: Ledger) -> None:
     first = frame.select(pl.col("loan_id").ne_missing(pl.col("loan_id").shift(1)).arg_true())["loan_id"]  # sorted
     heads = frame["loan_id"].gather(first).to_frame()
     prints = heads.join(ledger.fingerprints, on="loan_id", how="left", maintain_order="left")
+    if prints.height != heads.height:  # a loan id twice in `loans` (unique_key downgraded): one fingerprint each
+        once = ledger.fingerprints.unique("loan_id", keep="first", maintain_order=True)
+        prints = heads.join(once, on="loan_id", how="left", maintain_order="left")
     kept = frame.with_columns(
         pl.repeat(None, frame.height, dtype=prints[c].dtype, eager=True).alias(c).scatter(first, prints[c])
         for c in FINGERPRINT
