@@ -120,9 +120,11 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
-def write_parquet(frame: pl.DataFrame, target: str | Path) -> None:
+def write_parquet(
+    frame: pl.DataFrame, target: str | Path, *, compression: str = "zstd", statistics: bool = True
+) -> None:
     with atomic_path(target) as tmp:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        frame.write_parquet(tmp, compression=compression, statistics=statistics)
 
 
 def write_json(obj: Any, target: str | Path) -> None:

@@ -148,6 +148,5 @@ def save(scored: Path, ledger: Ledger) -> None:
         pl.repeat(None, frame.height, dtype=prints[c].dtype, eager=True).alias(c).scatter(first, prints[c])
         for c in FINGERPRINT
     )
-    with io.atomic_path(target) as tmp:
-        # read back by this code only, the next day: a light codec and no statistics (written and read each run)
-        kept.write_parquet(tmp, compression="lz4", statistics=False)
+    # read back by this code only, the next day: a light codec and no statistics (written and read each run)
+    io.write_parquet(kept, target, compression="lz4", statistics=False)
