@@ -212,8 +212,26 @@ def read_tables(
         p = folder / f"{t.name}.parquet"
         if (t.name in optional or t.name in _CASE_TABLE_NAMES) and not p.exists():
             continue
-        out[t.name] = read_parquet(p, table=t.name)
+        out[t.name] = flag_sorted(read_parquet(p, table=t.name), LOAN_KEY)
     return out
+
+
+LOAN_KEY = "loan_id"  # what the ledger, the features and the fingerprints group and join by
+
+
+def flag_sorted(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` in one chunk with ``column`` flagged sorted when it is: checked here, never assumed.
+
+    Exports usually come sorted by loan. polars groups and joins a flagged, single-chunk key by merging runs
+    instead of hashing every row (a 12.9M-row schedule grouped by loan: 0.2 s against 1.0 s), but it does not
+    find the order itself. A frame without the column, with a null in it or out of order is returned as read.
+    """
+    if column not in frame.columns:
+        return frame
+    key = frame[column]
+    if key.null_count() or not key.is_sorted():
+        return frame
+    return frame.rechunk().with_columns(pl.col(column).set_sorted())
 
 
 def read_book(folder: str | Path) -> dict[str, pl.DataFrame]:

@@ -8,6 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from risk import io
 from risk.score import ledger_state
 from risk.score.ledger_state import LEDGER_INPUTS, build, fingerprints, load, save
 
@@ -100,6 +101,30 @@ def test_a_kept_ledger_in_another_row_order_gives_the_same_ledger(days, tmp_path
     save(tmp_path, build(yesterday))
     shuffled = load(tmp_path).sample(fraction=1.0, shuffle=True, seed=5)
     assert build(today, shuffled).frame.equals(build(today).frame)
+
+
+def test_a_kept_ledger_sorted_by_loan_with_two_instalments_swapped_is_put_back_in_order(days, tmp_path) -> None:
+    yesterday, today = days
+    save(tmp_path, build(yesterday))
+    kept = load(tmp_path)
+    assert kept["loan_id"].flags["SORTED_ASC"]  # what the check trusts first: the loans are still in order
+    swapped = kept.with_row_index("row").with_columns(
+        pl.when(pl.col("row") == 0).then(1).when(pl.col("row") == 1).then(0).otherwise("row").alias("at")
+    )
+    assert swapped["loan_id"][0] == swapped["loan_id"][1]  # the first loan has two instalments: swap them
+    out_of_order = swapped.sort("at").drop("row", "at").with_columns(pl.col("loan_id").set_sorted())
+    assert build(today, out_of_order).frame.equals(build(today).frame)
+
+
+def test_tables_read_in_loan_order_and_in_any_order_give_the_same_ledger_and_fingerprints(days, tmp_path) -> None:
+    yesterday, today = days
+    in_order = {name: io.flag_sorted(frame.sort("loan_id"), io.LOAN_KEY) for name, frame in today.items()}
+    assert all(frame["loan_id"].flags["SORTED_ASC"] for frame in in_order.values())
+    shuffled = {name: frame.sample(fraction=1.0, shuffle=True, seed=11) for name, frame in today.items()}
+    by_loan = lambda f: f.sort("loan_id")  # noqa: E731
+    assert by_loan(fingerprints(in_order)).equals(by_loan(fingerprints(shuffled)))
+    save(tmp_path, build(yesterday))
+    assert build(in_order, load(tmp_path)).frame.equals(build(shuffled).frame)
 
 
 def test_rows_of_a_loan_missing_from_loans_are_in_no_ledger(days, tmp_path) -> None:

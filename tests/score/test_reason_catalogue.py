@@ -93,6 +93,39 @@ def test_reasons_come_from_the_catalogue() -> None:
     )
 
 
+class _GivenContributions:
+    """A scorecard stand-in returning the contributions it was given."""
+
+    def __init__(self, contributions: np.ndarray) -> None:
+        self.given = contributions
+
+    def contributions(self, X) -> np.ndarray:
+        return self.given
+
+
+@pytest.mark.parametrize("n", [1, 3, 9], ids=["top-1", "top-3", "more-than-features"])
+@pytest.mark.parametrize("sign", [+1, -1], ids=["bad-label", "good-label"])
+def test_each_row_gets_its_features_raising_the_risk_most_first_ties_in_feature_order(n: int, sign: int) -> None:
+    features = ["days_past_due", "monthly_income", "contacts_7d", "arrears_amount", "promises_90d"]
+    rng = np.random.default_rng(5)
+    # few distinct values, so ties, zeros and rows with nothing raising the risk are common; one NaN
+    given = rng.integers(-2, 3, size=(400, len(features))).astype(float)
+    given[7, 2] = np.nan
+    frame = pl.DataFrame({f: [0.0] * len(given) for f in features})
+    out = top_reasons(
+        RiskModel("pd", SCORECARD, "default_12m", features, _GivenContributions(given), Calibrator()),
+        frame,
+        n=n,
+        sign=sign,
+    )
+    for row, codes, en, zh in zip(given * sign, out["reason_codes"], out["reasons_en"], out["reasons_zh"], strict=True):
+        ranked = sorted(range(len(features)), key=lambda i: (-row[i] if row[i] == row[i] else np.inf, i))
+        expected = [features[i] for i in ranked[:n] if row[i] > 0]
+        assert codes.to_list() == [BY_FEATURE[f]["code"] for f in expected]
+        assert en.to_list() == [BY_FEATURE[f]["reason_en"] for f in expected]
+        assert zh.to_list() == [BY_FEATURE[f]["reason_zh"] for f in expected]
+
+
 @pytest.mark.parametrize("rows", [1, 0], ids=["scored-rows", "empty-frame"])
 def test_a_model_feature_missing_from_the_catalogue_is_an_error_by_name(rows: int) -> None:
     """No fallback text: the feature is named, whether or not a row would have picked it."""

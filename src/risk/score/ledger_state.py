@@ -94,8 +94,8 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
         if orphans.len():
             frame = frame.filter(~pl.col("loan_id").is_in(orphans.implode()))
         return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
-    if not kept.select(pl.struct("loan_id", "instalment_no").is_sorted()).item():  # written sorted; never trusted
-        kept = kept.sort("loan_id", "instalment_no")
+    if not _in_ledger_order(kept):  # written sorted; never trusted
+        kept = io.flag_sorted(kept.sort("loan_id", "instalment_no"), io.LOAN_KEY)
     known = kept.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
     changed = prints.join(known, on=["loan_id", *FINGERPRINT], how="anti").select("loan_id")  # new or different
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
@@ -105,8 +105,18 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
     dropped = pl.concat([changed, gone])["loan_id"].implode()
     reused = kept.filter(~pl.col("loan_id").is_in(dropped)).drop(FINGERPRINT)
     # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
-    frame = reused.merge_sorted(fresh, key="loan_id")
+    frame = io.flag_sorted(reused.merge_sorted(fresh, key="loan_id"), io.LOAN_KEY)
     return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
+
+
+def _in_ledger_order(ledger: pl.DataFrame) -> bool:
+    """Whether ``ledger`` is sorted by (loan_id, instalment_no): its loan flagged sorted (:func:`risk.io.flag_sorted`
+    checked it) and no instalment number, within a loan, below the one before (a null one counts as out of order)."""
+    if not ledger["loan_id"].flags["SORTED_ASC"]:
+        return False
+    same_loan = pl.col("loan_id") == pl.col("loan_id").shift(1)
+    before = pl.col("instalment_no").is_null() | (pl.col("instalment_no") < pl.col("instalment_no").shift(1))
+    return not ledger.select((same_loan & before).any()).item()
 
 
 def _ledger_of(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
@@ -120,7 +130,7 @@ def load(scored: Path) -> pl.DataFrame | None:
     if not path.exists():
         return None
     try:
-        return pl.read_parquet(path)
+        return io.flag_sorted(pl.read_parquet(path), io.LOAN_KEY)
     except (OSError, pl.exceptions.PolarsError):  # a damaged file is rebuilt, never trusted
         return None
 

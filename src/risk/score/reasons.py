@@ -33,14 +33,19 @@ def top_reasons(model: RiskModel, frame: pl.DataFrame, *, n: int, sign: int = +1
             }
         )
     contrib = model.contributions(frame) * sign
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :n]
-    codes, en, zh = [], [], []
-    for row, idx in zip(contrib, order, strict=True):
-        picked = [entries[i] for i in idx if row[i] > 0]
-        codes.append([f.code for f in picked])
-        en.append([f.reason_en for f in picked])
-        zh.append([f.reason_zh for f in picked])
-    return pl.DataFrame(
-        {"reason_codes": codes, "reasons_en": en, "reasons_zh": zh},
-        schema={"reason_codes": pl.List(pl.String), "reasons_en": pl.List(pl.String), "reasons_zh": pl.List(pl.String)},
+    rows, top = len(contrib), min(n, contrib.shape[1])
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
+    # in descending order the features raising the risk lead: a row's reasons are the first `raising` of its top n
+    raising = pl.Series("raising", (np.take_along_axis(contrib, order, axis=1) > 0).sum(axis=1), dtype=pl.Int64)
+    texts = {
+        "reason_codes": [e.code for e in entries],
+        "reasons_en": [e.reason_en for e in entries],
+        "reasons_zh": [e.reason_zh for e in entries],
+    }
+    picked = (
+        pl.Series(column, values, dtype=pl.String).gather(order.ravel()).reshape((rows, top)).arr.to_list()
+        if top
+        else pl.Series(column, [[]] * rows, dtype=pl.List(pl.String))
+        for column, values in texts.items()
     )
+    return pl.DataFrame([*picked, raising]).select(pl.col(*texts).list.head(pl.col("raising")))

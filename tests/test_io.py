@@ -1,0 +1,61 @@
+"""Reading the book: a table in loan order is flagged so, after checking, and otherwise read exactly as it is."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from risk import io
+from risk.contract import INPUT_TABLES
+
+
+def _written_in_row_groups(frame: pl.DataFrame, folder, name: str = "repayments"):
+    path = folder / f"{name}.parquet"
+    frame.write_parquet(path, row_group_size=2)  # several chunks when read back
+    return path
+
+
+def test_a_column_in_order_is_flagged_sorted_in_one_chunk_and_its_values_are_unchanged(tmp_path) -> None:
+    frame = pl.DataFrame({"loan_id": ["L1", "L1", "L2", "L3", "L3"], "amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    read = pl.read_parquet(_written_in_row_groups(frame, tmp_path))
+    assert read.n_chunks() > 1
+    flagged = io.flag_sorted(read, "loan_id")
+    assert flagged["loan_id"].flags["SORTED_ASC"]
+    assert flagged.n_chunks() == 1
+    assert flagged.equals(frame)
+
+
+@pytest.mark.parametrize(
+    "loan_ids",
+    [["L2", "L1", "L3"], ["L1", None, "L3"], [None, "L1", "L2"]],
+    ids=["out of order", "a null inside", "a null first"],
+)
+def test_a_column_out_of_order_or_with_a_null_is_never_flagged(loan_ids, tmp_path) -> None:
+    frame = pl.DataFrame(
+        {"loan_id": loan_ids, "amount": [1.0, 2.0, 3.0]}, schema={"loan_id": pl.String, "amount": pl.Float64}
+    )
+    flagged = io.flag_sorted(frame, "loan_id")
+    assert not flagged["loan_id"].flags["SORTED_ASC"]
+    assert flagged.equals(frame)
+
+
+def test_a_frame_without_the_column_is_returned_as_it_is() -> None:
+    frame = pl.DataFrame({"application_id": ["A2", "A1"]})
+    assert io.flag_sorted(frame, "loan_id") is frame
+
+
+def test_read_tables_flags_the_loan_of_each_table_in_loan_order_and_leaves_the_rest(small_book, tmp_path) -> None:
+    names = [t.name for t in INPUT_TABLES]
+    for name in names:
+        frame = small_book[name]
+        if name == "repayments":  # one table out of loan order: read as it is
+            frame = frame.sort("paid_at", "repayment_id")
+        elif "loan_id" in frame.columns and name != "applications":
+            frame = frame.sort("loan_id", maintain_order=True)
+        frame.write_parquet(tmp_path / f"{name}.parquet", row_group_size=1000)
+    read = io.read_tables(tmp_path)
+    assert read["loans"]["loan_id"].flags["SORTED_ASC"]
+    assert read["schedule"]["loan_id"].flags["SORTED_ASC"]
+    assert not read["repayments"]["loan_id"].flags["SORTED_ASC"]
+    for name in names:
+        assert read[name].equals(pl.read_parquet(tmp_path / f"{name}.parquet")), name
