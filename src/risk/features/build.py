@@ -271,11 +271,14 @@ def _repayment_by_expansion(
     the cheapest way for one as_of (a scoring day), memory-bound for many (month ends)."""
     a = pl.col("as_of")
     due_by = pl.col("due_date") <= a
+    # each pair numbered: the expanded rows are grouped by one integer, not by a string and a date (1.7x at 1M);
+    # cached, so both groupings below read the same numbering
+    keyed = pairs.select("loan_id", "as_of").with_row_index("pair").cache()
     by_instalment = (
-        pairs.select("loan_id", "as_of")
-        .join(ledger, on="loan_id")
-        .group_by("loan_id", "as_of")
+        keyed.join(ledger, on="loan_id")
+        .group_by("pair")
         .agg(
+            pl.col("loan_id", "as_of").first(),
             **_overdue_by_instalment(grace_days),
             # money sums are rounded to the fen so the order of addition (which differs between engines
             # and partitions) cannot turn an exact 0.00 of arrears into 1e-13
@@ -288,11 +291,10 @@ def _repayment_by_expansion(
         )
     )
     by_payment = (
-        pairs.select("loan_id", "as_of")
-        .join(payments, on="loan_id")
+        keyed.join(payments, on="loan_id")
         .filter(pl.col("paid_on") <= a)
-        .join(by_instalment.select("loan_id", "as_of", "instalment_amount"), on=["loan_id", "as_of"])
-        .group_by("loan_id", "as_of")
+        .join(by_instalment.select("pair", "instalment_amount"), on="pair")
+        .group_by("pair")
         .agg(
             paid_total=pl.col("amount").sum().round(2),
             paid_3m=pl.col("amount").filter(pl.col("paid_on") > a - pl.duration(days=90)).sum().round(2),
@@ -301,7 +303,8 @@ def _repayment_by_expansion(
         )
     )
     return (
-        by_instalment.join(by_payment, on=["loan_id", "as_of"], how="left")
+        by_instalment.join(by_payment, on="pair", how="left")
+        .drop("pair")
         .with_columns(
             pl.col("paid_total", "paid_3m").fill_null(0.0),
             pl.col("partial_payments").fill_null(0).cast(pl.Int64),
