@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         yesterday = held_at(tables, day - dt.timedelta(days=1))
         ledger_state.save(scored, ledger_state.build(yesterday))
         kept = ledger_state.state_path(scored)
-        kept_yesterday = Path(tmp) / "kept-yesterday"
-        shutil.copytree(kept, kept_yesterday)
+        kept_yesterday = Path(tmp) / "kept-yesterday.parquet"
+        shutil.copy(kept, kept_yesterday)
         print(
             f"book: {tables['loans'].height:,} loans, {tables['schedule'].height:,} instalments, "
             f"{tables['repayments'].height:,} repayments; day {day}, yesterday's ledger kept",
@@ -126,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[tuple[float, float, float, float]] = []
         for i in range(a.runs):
             full_wall, full_stage, full_line = score(project, day, incremental=False)
-            shutil.rmtree(kept, ignore_errors=True)
-            shutil.copytree(kept_yesterday, kept)
+            shutil.copy(kept_yesterday, kept)
             inc_wall, inc_stage, inc_line = score(project, day, incremental=True)
             rows.append((full_wall, full_stage, inc_wall, inc_stage))
             print(
@@ -148,9 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{pairs_wall[0]:.2f} / {statistics.median(pairs_wall):.2f} / {pairs_wall[-1]:.2f} | "
             f"{pairs_stage[0]:.2f} / {statistics.median(pairs_stage):.2f} / {pairs_stage[-1]:.2f} |"
         )
-        shutil.rmtree(kept, ignore_errors=True)
-        shutil.copytree(kept_yesterday, kept)
-        kept_frame = ledger_state.load(scored)
+        kept_frame = pl.read_parquet(kept_yesterday)
         full_s, inc_s = [], []
         for _ in range(3):
             t = time.perf_counter()

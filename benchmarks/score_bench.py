@@ -195,18 +195,17 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
     t = time.perf_counter()
     if variant == "before":
         ledger = instalment_ledger(*(tables[n].lazy() for n in ("loans", "schedule", "repayments"))).collect().lazy()
-        payments = None
     else:  # as the stage does: fingerprinted, and reused from yesterday's file when there is one
         t_io = time.perf_counter()
         kept = ledger_state.load(kept_in)
         spent["keep the ledger (read yesterday's, write today's)"] += time.perf_counter() - t_io
         built = ledger_state.build(tables, kept)
-        ledger, payments = built.frame.lazy(), built.payments.lazy()
+        ledger = built.frame.lazy()
     spent["features: instalment ledger (once)"] = (
         time.perf_counter() - t - spent["keep the ledger (read yesterday's, write today's)"]
     )
     t = time.perf_counter()
-    scored = score_mod.score_loans(tables, models, params, as_of=AS_OF, ledger=ledger, payments=payments)
+    scored = score_mod.score_loans(tables, models, params, as_of=AS_OF, ledger=ledger)
     cq = score_mod.collections_queue(scored, models, params, as_of=AS_OF)
     rq = score_mod.review_queue(tables, models, params, as_of=AS_OF, ledger=ledger)
     spent["queues (rules, joins)"] = (

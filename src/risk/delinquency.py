@@ -55,17 +55,13 @@ def closed_on(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFram
     )
 
 
-def instalment_ledger(
-    loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame, *, payments: pl.LazyFrame | None = None
-) -> pl.LazyFrame:
+def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame) -> pl.LazyFrame:
     """One row per instalment: amounts due, running totals and the day it became paid.
 
     Columns: loan_id, instalment_no, due_date, amount_due, principal_due, cum_due, paid_on (null when
-    never paid), closed_on (the loan's settlement day, null when open). ``payments``: the
-    :func:`daily_payments` of ``repayments`` when the caller has them already.
+    never paid), closed_on (the loan's settlement day, null when open).
     """
-    if payments is None:
-        payments = daily_payments(repayments)
+    payments = daily_payments(repayments)
     sched = (
         schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
         .sort("loan_id", "instalment_no")

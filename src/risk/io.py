@@ -143,15 +143,13 @@ def write_tables(
     *,
     manifest: Mapping[str, Any] | None = None,
     manifest_name: str | None = None,
-    compression: str = "zstd",
-    statistics: bool = True,
 ) -> None:
     """Write each frame as ``<name>.parquet`` into ``folder`` (plus the manifest, when given, as
     ``manifest_name``, by default the ingest manifest's), replacing the whole folder at once."""
     with atomic_path(folder) as tmp:
         tmp.mkdir(parents=True)
         for name, frame in tables.items():
-            frame.write_parquet(tmp / f"{name}.parquet", compression=compression, statistics=statistics)
+            frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
         if manifest is not None:
             (tmp / (manifest_name or MANIFEST)).write_text(
                 json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

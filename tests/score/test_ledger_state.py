@@ -10,7 +10,7 @@ import pytest
 
 from risk import io
 from risk.score import ledger_state
-from risk.score.ledger_state import LEDGER_INPUTS, Kept, Ledger, build, fingerprints, load, save
+from risk.score.ledger_state import LEDGER_INPUTS, build, fingerprints, load, save
 
 AS_OF = dt.date(2025, 12, 31)
 
@@ -27,12 +27,6 @@ def held_at(book: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataFra
     }
 
 
-def assert_same(incremental: Ledger, full: Ledger) -> None:
-    """The ledger and the daily payments equal, row for row, to those built from scratch."""
-    assert incremental.frame.equals(full.frame)
-    assert incremental.payments.equals(full.payments)
-
-
 @pytest.fixture(scope="module")
 def days(small_book):
     yesterday, today = AS_OF - dt.timedelta(days=1), AS_OF
@@ -45,7 +39,7 @@ def test_the_next_day_rebuilds_only_the_loans_with_new_rows_and_equals_a_full_bu
     incremental = build(today, load(tmp_path))
     full = build(today)
     assert incremental.incremental and not full.incremental
-    assert_same(incremental, full)
+    assert incremental.frame.equals(full.frame)
     new_rows = pl.concat(
         [
             today["repayments"].join(yesterday["repayments"], on=list(LEDGER_INPUTS["repayments"]), how="anti"),
@@ -75,9 +69,8 @@ def test_a_restated_repayment_and_a_removed_loan_are_not_carried_over(days, tmp_
     }
     incremental = build(edited, load(tmp_path))
     assert incremental.rebuilt == 1
-    assert_same(incremental, build(edited))
+    assert incremental.frame.equals(build(edited).frame)
     assert gone not in incremental.frame["loan_id"]
-    assert gone not in incremental.payments["loan_id"]
 
 
 def test_fingerprints_ignore_row_order_and_columns_the_ledger_does_not_read(days) -> None:
@@ -94,35 +87,33 @@ def test_a_ledger_kept_by_other_code_is_never_loaded_and_is_cleaned_up(days, tmp
     monkeypatch.setattr(ledger_state, "state_key", lambda: "another-version")
     assert load(tmp_path) is None
     save(tmp_path, build(today))
-    assert [p.name for p in tmp_path.glob("ledger-*")] == ["ledger-another-version"]
+    assert [p.name for p in tmp_path.glob("ledger-*.parquet")] == ["ledger-another-version.parquet"]
 
 
 def test_a_damaged_kept_ledger_is_rebuilt_not_trusted(days, tmp_path) -> None:
     _, today = days
-    save(tmp_path, build(today))
-    (ledger_state.state_path(tmp_path) / "payments.parquet").write_bytes(b"not parquet")
+    ledger_state.state_path(tmp_path).write_bytes(b"not parquet")
     assert load(tmp_path) is None
 
 
 def test_a_kept_ledger_in_another_row_order_gives_the_same_ledger(days, tmp_path) -> None:
     yesterday, today = days
     save(tmp_path, build(yesterday))
-    kept = load(tmp_path)
-    shuffled = Kept(*(frame.sample(fraction=1.0, shuffle=True, seed=5) for frame in (kept.ledger, kept.payments)))
-    assert_same(build(today, shuffled), build(today))
+    shuffled = load(tmp_path).sample(fraction=1.0, shuffle=True, seed=5)
+    assert build(today, shuffled).frame.equals(build(today).frame)
 
 
 def test_a_kept_ledger_sorted_by_loan_with_two_instalments_swapped_is_put_back_in_order(days, tmp_path) -> None:
     yesterday, today = days
     save(tmp_path, build(yesterday))
     kept = load(tmp_path)
-    assert kept.ledger["loan_id"].flags["SORTED_ASC"]  # what the check trusts first: the loans are still in order
-    swapped = kept.ledger.with_row_index("row").with_columns(
+    assert kept["loan_id"].flags["SORTED_ASC"]  # what the check trusts first: the loans are still in order
+    swapped = kept.with_row_index("row").with_columns(
         pl.when(pl.col("row") == 0).then(1).when(pl.col("row") == 1).then(0).otherwise("row").alias("at")
     )
     assert swapped["loan_id"][0] == swapped["loan_id"][1]  # the first loan has two instalments: swap them
     out_of_order = swapped.sort("at").drop("row", "at").with_columns(pl.col("loan_id").set_sorted())
-    assert_same(build(today, Kept(out_of_order, kept.payments)), build(today))
+    assert build(today, out_of_order).frame.equals(build(today).frame)
 
 
 def test_tables_read_in_loan_order_and_in_any_order_give_the_same_ledger_and_fingerprints(days, tmp_path) -> None:
@@ -133,7 +124,7 @@ def test_tables_read_in_loan_order_and_in_any_order_give_the_same_ledger_and_fin
     by_loan = lambda f: f.sort("loan_id")  # noqa: E731
     assert by_loan(fingerprints(in_order)).equals(by_loan(fingerprints(shuffled)))
     save(tmp_path, build(yesterday))
-    assert_same(build(in_order, load(tmp_path)), build(shuffled))
+    assert build(in_order, load(tmp_path)).frame.equals(build(shuffled).frame)
 
 
 def test_rows_of_a_loan_missing_from_loans_are_in_no_ledger(days, tmp_path) -> None:
@@ -144,22 +135,4 @@ def test_rows_of_a_loan_missing_from_loans_are_in_no_ledger(days, tmp_path) -> N
     save(tmp_path, build({**yesterday, "schedule": pl.concat([yesterday["schedule"], orphan])}))
     incremental, full = build(with_orphan, load(tmp_path)), build(with_orphan)
     assert "ORPHAN" not in full.frame["loan_id"]
-    assert_same(incremental, full)
-
-
-def test_payments_of_a_loan_without_instalments_leave_with_it(days, tmp_path) -> None:
-    """Such a loan has no ledger row to carry its fingerprint: it is rebuilt each day, and its payments go
-    when it leaves the export."""
-    yesterday, today = days
-    loan = yesterday["loans"].head(1).with_columns(loan_id=pl.lit("NO_SCHEDULE"))
-    paid = yesterday["repayments"].head(2).with_columns(loan_id=pl.lit("NO_SCHEDULE"))
-    with_it = {
-        **yesterday,
-        "loans": pl.concat([yesterday["loans"], loan]),
-        "repayments": pl.concat([yesterday["repayments"], paid]),
-    }
-    save(tmp_path, build(with_it))
-    assert "NO_SCHEDULE" in load(tmp_path).payments["loan_id"]
-    without = build(today, load(tmp_path))
-    assert "NO_SCHEDULE" not in without.payments["loan_id"]
-    assert_same(without, build(today))
+    assert incremental.frame.equals(full.frame)

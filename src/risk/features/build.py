@@ -138,13 +138,6 @@ def repayment_state(
     return build(pairs.select("loan_id", "as_of").unique(), ledger, payments, grace_days=grace_days)
 
 
-def _numbered(pairs: pl.LazyFrame) -> pl.LazyFrame:
-    """Distinct (loan_id, as_of) ``pairs`` (and what else they carry) with a number, ``pair``: rows expanded from
-    them are grouped by that one integer, not by a string and a date (1.7x at 1M active loans). Cached, so every
-    grouping of one query reads the same numbering."""
-    return pairs.with_row_index("pair").cache()
-
-
 def _overdue_by_instalment(grace_days: int) -> dict[str, pl.Expr]:
     """Per (loan, as_of) group of ledger rows: days past due, the worst overdue within 3, 6 and 12 months (null
     when none), and the instalments late beyond grace and missed. Both ways of building the repayment features
@@ -278,7 +271,9 @@ def _repayment_by_expansion(
     the cheapest way for one as_of (a scoring day), memory-bound for many (month ends)."""
     a = pl.col("as_of")
     due_by = pl.col("due_date") <= a
-    keyed = _numbered(pairs.select("loan_id", "as_of"))  # repayment_state made them distinct
+    # each pair numbered: the expanded rows are grouped by one integer, not by a string and a date (1.7x at 1M);
+    # cached, so both groupings below read the same numbering
+    keyed = pairs.select("loan_id", "as_of").with_row_index("pair").cache()
     by_instalment = (
         keyed.join(ledger, on="loan_id")
         .group_by("pair")
@@ -340,7 +335,7 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
     last_90 = on > a - pl.duration(days=90)
     step_rank = {a.value: LADDER_RANK[s] for a, s in ACTION_STEP.items()}
     return (
-        _numbered(pairs.select("loan_id", "as_of", "days_past_due").unique(["loan_id", "as_of"]))
+        pairs.select("loan_id", "as_of", "days_past_due")
         .join(
             actions.select(
                 "loan_id",
@@ -352,9 +347,8 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
             on="loan_id",
         )
         .filter(on <= a)
-        .group_by("pair")
+        .group_by("loan_id", "as_of")
         .agg(
-            pl.col("loan_id", "as_of").first(),
             contacts_7d=(contact & (on > a - pl.duration(days=7))).sum(),
             contacts_30d=(contact & (on > a - pl.duration(days=30))).sum(),
             contacts_90d=(contact & last_90).sum(),
@@ -369,7 +363,7 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
         .with_columns(
             reach_rate_90d=pl.when(pl.col("contacts_90d") > 0).then(pl.col("reached_90d") / pl.col("contacts_90d"))
         )
-        .drop("pair", "contacts_90d", "reached_90d")
+        .drop("contacts_90d", "reached_90d")
     )
 
 
@@ -414,11 +408,11 @@ def _borrower_state(pairs: pl.LazyFrame, loans: pl.LazyFrame, ledger: pl.LazyFra
     )
     closed = ledger.group_by("loan_id").agg(pl.col("closed_on").first())
     dpd = (
-        _numbered(others.select("loan_id", "as_of").unique())
+        others.select("loan_id", "as_of")
+        .unique()
         .join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
-        .group_by("pair")
-        .agg(pl.col("loan_id", "as_of").first(), dpd=days_past_due_expr(pl.col("as_of")).max())
-        .drop("pair")
+        .group_by("loan_id", "as_of")
+        .agg(dpd=days_past_due_expr(pl.col("as_of")).max())
     )
     return (
         others.join(closed, on="loan_id", how="left")
@@ -447,21 +441,19 @@ def loan_state(
     params: FeatureParams,
     *,
     ledger: pl.LazyFrame | None = None,
-    payments: pl.LazyFrame | None = None,
     lookups: bool = True,
 ) -> pl.LazyFrame:
     """The loan features of any (loan_id, borrower_id, as_of) ``pairs``, from what was known at each as_of.
 
     :func:`loan_snapshots` calls it for every loan active at month ends, or at one day when scoring; the
     collections policy for the days its decisions were made (``risk.policy.history``). ``lookups``: see
-    :func:`repayment_state` (False when each loan has one as_of). ``ledger`` and ``payments`` (the
-    :func:`~risk.delinquency.daily_payments` of at least the pairs' loans) when the caller has them already.
+    :func:`repayment_state` (False when each loan has one as_of).
     """
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
     if ledger is None:
         ledger = instalment_ledger(loans, t["schedule"], t["repayments"])
-    payments = (daily_payments(t["repayments"]) if payments is None else payments).cache()
+    payments = daily_payments(t["repayments"]).cache()
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
     repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days, lookups=lookups)
@@ -507,12 +499,11 @@ def loan_snapshots(
     data_as_of: dt.date,
     with_labels: bool = True,
     ledger: pl.LazyFrame | None = None,
-    payments: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Features and labels of every loan active at each of ``as_of_dates``.
 
-    Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway), and the
-    ``ledger`` and daily ``payments`` it built once (most of them kept from the day before).
+    Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway) and a
+    ``ledger`` it built once for both snapshot tables.
     """
     t = _lazy(tables)
     if ledger is None:
@@ -520,7 +511,7 @@ def loan_snapshots(
     ledger = ledger.cache()
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(t["loans"], ledger, dates).cache()
-    frame = loan_state(t, pairs, params, ledger=ledger, payments=payments, lookups=len(as_of_dates) > 1)
+    frame = loan_state(t, pairs, params, ledger=ledger, lookups=len(as_of_dates) > 1)
     if with_labels:
         lab = labels.loan_labels(
             pairs,

@@ -2,10 +2,9 @@
 
 The instalment ledger (:func:`risk.delinquency.instalment_ledger`) of a loan is a pure function of that
 loan's own rows: its principal in ``loans``, its ``schedule`` and its ``repayments``. It does not depend on
-the day scored, and nor do the loan's daily payments, which the features read too. So the ledger and the daily
-payments a run built are kept beside the scored days (``data/scored/ledger-<key>/``) with a fingerprint of each
-loan's inputs, and the next run rebuilds only the loans whose fingerprint differs or is new (a repayment, a new
-loan, a restated schedule), keeps the rest and drops loans no longer in the export.
+the day scored. So the ledger a run built is kept beside the scored days (``data/scored/ledger-<key>.parquet``)
+with a fingerprint of each loan's inputs, and the next run rebuilds only the loans whose fingerprint differs or
+is new (a repayment, a new loan, a restated schedule), keeps the rest and drops loans no longer in the export.
 
 The fingerprint is the count and the wrapping sum of polars' row hashes of exactly the columns the ledger reads,
 per table: it changes when a row is added, removed or edited, and does not care about row order. The file's
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from risk import delinquency, io
-from risk.delinquency import daily_payments, instalment_ledger
+from risk.delinquency import instalment_ledger
 
 # the columns of each table the ledger reads: nothing else can change a loan's ledger
 LEDGER_INPUTS: dict[str, tuple[str, ...]] = {
@@ -35,23 +33,13 @@ LEDGER_INPUTS: dict[str, tuple[str, ...]] = {
     "repayments": ("loan_id", "paid_at", "amount"),
 }
 FINGERPRINT = [f"{table}_{part}" for table in LEDGER_INPUTS for part in ("rows", "hash")]
-KEPT = ("ledger", "payments")  # the files a run keeps, one per field of Kept
-
-
-@dataclass(frozen=True)
-class Kept:
-    """What a previous run kept: its ledger, each loan's fingerprint on its first row, and its daily payments."""
-
-    ledger: pl.DataFrame
-    payments: pl.DataFrame
 
 
 @dataclass(frozen=True)
 class Ledger:
-    """The day's instalment ledger and daily payments (collected), the fingerprints they were built from, and how."""
+    """The day's instalment ledger (collected), the fingerprints it was built from, and how it was built."""
 
     frame: pl.DataFrame
-    payments: pl.DataFrame  # risk.delinquency.daily_payments of the loans in `loans`, by loan and day
     fingerprints: pl.DataFrame
     loans: int  # loans in the export
     rebuilt: int  # loans whose ledger was built this run (all of them without a usable state)
@@ -71,8 +59,7 @@ def state_key() -> str:
 
 
 def state_path(scored: Path) -> Path:
-    """The folder a run keeps its ledger (``ledger.parquet``) and daily payments (``payments.parquet``) in."""
-    return Path(scored) / f"ledger-{state_key()}"
+    return Path(scored) / f"ledger-{state_key()}.parquet"
 
 
 def fingerprints(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
@@ -98,68 +85,28 @@ def _fingerprints(tables: Mapping[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.
     return out.with_columns(pl.col(c).fill_null(0) for c in FINGERPRINT), orphans
 
 
-def build(tables: Mapping[str, pl.DataFrame], kept: Kept | None = None) -> Ledger:
-    """The ledger and daily payments of ``tables``, reusing from ``kept`` (a previous :func:`save`) every loan whose
-    inputs are unchanged. Equal, row for row, to building them from scratch."""
+def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) -> Ledger:
+    """The ledger of ``tables``, reusing from ``kept`` (a previous :func:`save`) every loan whose inputs are
+    unchanged. Equal, row for row, to building it from scratch."""
     prints, orphans = _fingerprints(tables)
     if kept is None:
-        payments = _payments_of(tables["repayments"], prints.select("loan_id"))
-        frame = _ledger_of(tables, payments)
+        frame = _ledger_of(tables)
         if orphans.len():
             frame = frame.filter(~pl.col("loan_id").is_in(orphans.implode()))
-        return Ledger(frame, payments, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
-    ledger = kept.ledger
-    if not _in_ledger_order(ledger):  # written sorted; never trusted
-        ledger = io.flag_sorted(ledger.sort("loan_id", "instalment_no"), io.LOAN_KEY)
-    known = ledger.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
+        return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
+    if not _in_ledger_order(kept):  # written sorted; never trusted
+        kept = io.flag_sorted(kept.sort("loan_id", "instalment_no"), io.LOAN_KEY)
+    known = kept.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
     changed = prints.join(known, on=["loan_id", *FINGERPRINT], how="anti").select("loan_id")  # new or different
-    fresh_payments = _payments_of(tables["repayments"], changed)
-    fresh = _ledger_of(
-        {name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS}, fresh_payments
-    )
+    fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
     # what is kept: every kept loan but the changed ones and those gone from today's export (orphans included);
     # both are few on a scheduled day, and a small set is cheaper to look every kept row up in
     gone = known.join(prints, on="loan_id", how="anti").select("loan_id")
     dropped = pl.concat([changed, gone])["loan_id"].implode()
-    reused = ledger.filter(~pl.col("loan_id").is_in(dropped)).drop(FINGERPRINT)
+    reused = kept.filter(~pl.col("loan_id").is_in(dropped)).drop(FINGERPRINT)
     # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
     frame = io.flag_sorted(reused.merge_sorted(fresh, key="loan_id"), io.LOAN_KEY)
-    return Ledger(
-        frame,
-        _payments_kept(kept.payments, prints, changed, fresh_payments),
-        prints,
-        loans=prints.height,
-        rebuilt=changed.height,
-        incremental=True,
-    )
-
-
-def _payments_of(repayments: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
-    """Daily payments of ``loans`` (a loan_id column) from exactly the fingerprinted columns."""
-    rows = repayments.select(LEDGER_INPUTS["repayments"]).join(loans, on="loan_id", how="semi")
-    return io.flag_sorted(daily_payments(rows.lazy()).collect(), io.LOAN_KEY)
-
-
-def _payments_kept(
-    kept: pl.DataFrame, prints: pl.DataFrame, changed: pl.DataFrame, fresh: pl.DataFrame
-) -> pl.DataFrame:
-    """Yesterday's daily payments of the loans unchanged and still exported, merged with today's of the changed."""
-    if not _in_payment_order(kept):
-        kept = io.flag_sorted(kept.sort("loan_id", "paid_on"), io.LOAN_KEY)
-    # a loan with payments but no instalment carries no fingerprint in the kept ledger: look gone loans up here
-    gone = kept.select(pl.col("loan_id").unique(maintain_order=True)).join(prints, on="loan_id", how="anti")
-    dropped = pl.concat([changed, gone])["loan_id"].implode()
-    reused = kept.filter(~pl.col("loan_id").is_in(dropped))
-    return io.flag_sorted(reused.merge_sorted(fresh, key="loan_id"), io.LOAN_KEY)
-
-
-def _in_payment_order(payments: pl.DataFrame) -> bool:
-    """Whether ``payments`` are sorted by (loan_id, paid_on), as :func:`risk.delinquency.daily_payments` gives them."""
-    if not payments["loan_id"].flags["SORTED_ASC"]:
-        return False
-    same_loan = pl.col("loan_id") == pl.col("loan_id").shift(1)
-    before = pl.col("paid_on").is_null() | (pl.col("paid_on") < pl.col("paid_on").shift(1))
-    return not payments.select((same_loan & before).any()).item()
+    return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
 
 
 def _in_ledger_order(ledger: pl.DataFrame) -> bool:
@@ -172,22 +119,20 @@ def _in_ledger_order(ledger: pl.DataFrame) -> bool:
     return not ledger.select((same_loan & before).any()).item()
 
 
-def _ledger_of(tables: Mapping[str, pl.DataFrame], payments: pl.DataFrame) -> pl.DataFrame:
+def _ledger_of(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly."""
-    inputs = (tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items())
-    return instalment_ledger(*inputs, payments=payments.lazy()).collect()
+    return instalment_ledger(*(tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items())).collect()
 
 
-def load(scored: Path) -> Kept | None:
-    """What a previous run kept under this code and polars, or None (nothing kept, or unreadable)."""
+def load(scored: Path) -> pl.DataFrame | None:
+    """The ledger a previous run kept under this code and polars, or None (none kept, or unreadable)."""
     path = state_path(scored)
-    if not path.is_dir():
+    if not path.exists():
         return None
     try:
-        read = {name: io.flag_sorted(pl.read_parquet(path / f"{name}.parquet"), io.LOAN_KEY) for name in KEPT}
+        return io.flag_sorted(pl.read_parquet(path), io.LOAN_KEY)
     except (OSError, pl.exceptions.PolarsError):  # a damaged file is rebuilt, never trusted
         return None
-    return Kept(**read)
 
 
 def save(scored: Path, ledger: Ledger) -> None:
@@ -197,9 +142,9 @@ def save(scored: Path, ledger: Ledger) -> None:
     to carry it: they are rebuilt every run.
     """
     target = state_path(scored)
-    for old in Path(scored).glob("ledger-*"):
+    for old in Path(scored).glob("ledger-*.parquet"):
         if old != target:
-            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
+            old.unlink(missing_ok=True)
     frame = ledger.frame
     # each loan's fingerprint on its first row: the first rows' loans looked up in the fingerprints (one row per
     # loan), then placed at those rows, rather than a join of the whole ledger
@@ -214,4 +159,4 @@ def save(scored: Path, ledger: Ledger) -> None:
         for c in FINGERPRINT
     )
     # read back by this code only, the next day: a light codec and no statistics (written and read each run)
-    io.write_tables({"ledger": kept, "payments": ledger.payments}, target, compression="lz4", statistics=False)
+    io.write_parquet(kept, target, compression="lz4", statistics=False)

@@ -140,17 +140,10 @@ def score_loans(
     *,
     as_of: dt.date,
     ledger: pl.LazyFrame | None = None,
-    payments: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Every active loan at ``as_of`` with its features and the three probabilities."""
     snap = loan_snapshots(
-        tables,
-        params.features,
-        as_of_dates=[as_of],
-        data_as_of=as_of,
-        with_labels=False,
-        ledger=ledger,
-        payments=payments,
+        tables, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False, ledger=ledger
     ).collect()
     dpd = snap["days_past_due"]
     ew = models.early_warning.predict_proba(snap)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -244,7 +243,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             # one instalment ledger for both snapshot tables, yesterday's reused for the loans whose rows are unchanged
             built = ledger_state.build(tables, ledger_state.load(paths.scored) if params.score.incremental else None)
             ledger = built.frame.lazy()
-            scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger, payments=built.payments.lazy())
+            scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
             n_open = scored.height
             n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
             cases = case_day(tables, scored, models.policy, params, as_of=as_of)
@@ -277,7 +276,7 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
             try:
                 ledger_state.save(paths.scored, built)
             except OSError as e:  # the day is written; tomorrow builds the ledger in full
-                shutil.rmtree(ledger_state.state_path(paths.scored), ignore_errors=True)
+                ledger_state.state_path(paths.scored).unlink(missing_ok=True)
                 kept_note = f" Warning: the ledger was not kept ({e}); the next run builds it in full."
     took = time.perf_counter() - started
     accepted = f" Accepted by --accept-shift: {'; '.join(found)}." if found else ""
