@@ -27,8 +27,8 @@ def test_a_column_in_order_is_flagged_sorted_in_one_chunk_and_its_values_are_unc
 
 @pytest.mark.parametrize(
     "loan_ids",
-    [["L2", "L1", "L3"], ["L1", None, "L3"], [None, "L1", "L2"]],
-    ids=["out of order", "a null inside", "a null first"],
+    [["L2", "L1", "L3"], ["L1", "L2", None], [None, "L1", "L2"]],
+    ids=["out of order", "a null last", "a null first"],
 )
 def test_a_column_out_of_order_or_with_a_null_is_never_flagged(loan_ids, tmp_path) -> None:
     frame = pl.DataFrame(

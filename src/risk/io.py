@@ -220,11 +220,12 @@ LOAN_KEY = "loan_id"  # what the ledger, the features and the fingerprints group
 
 
 def flag_sorted(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """``frame`` in one chunk with ``column`` flagged sorted when it is: checked here, never assumed.
+    """``frame`` in one chunk with ``column`` flagged sorted when it is, checked by polars' ``is_sorted``.
 
     Exports usually come sorted by loan. polars groups and joins a flagged, single-chunk key by merging runs
     instead of hashing every row (a 12.9M-row schedule grouped by loan: 0.2 s against 1.0 s), but it does not
     find the order itself. A frame without the column, with a null in it or out of order is returned as read.
+    ``is_sorted`` believes a flag already set, so pass frames as read: a Parquet file carries no flag.
     """
     if column not in frame.columns:
         return frame

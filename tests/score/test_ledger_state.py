@@ -111,7 +111,10 @@ def test_a_kept_ledger_sorted_by_loan_with_two_instalments_swapped_is_put_back_i
     swapped = kept.with_row_index("row").with_columns(
         pl.when(pl.col("row") == 0).then(1).when(pl.col("row") == 1).then(0).otherwise("row").alias("at")
     )
-    assert swapped["loan_id"][0] == swapped["loan_id"][1]  # the first loan has two instalments: swap them
+    first = swapped["loan_id"][0]
+    assert swapped["loan_id"][1] == first  # the first loan has two instalments: swap them
+    today_print = fingerprints(today).filter(pl.col("loan_id") == first).drop("loan_id")
+    assert kept.filter(pl.col("loan_id") == first).head(1).select(today_print.columns).equals(today_print)  # reused
     out_of_order = swapped.sort("at").drop("row", "at").with_columns(pl.col("loan_id").set_sorted())
     assert build(today, out_of_order).frame.equals(build(today).frame)
 
