@@ -195,6 +195,7 @@ def read_parquet(path: str | Path, *, table: str | None = None) -> pl.DataFrame:
 
 
 _CASE_TABLE_NAMES = frozenset(t.name for t in CASE_TABLES)
+LOAN_KEY = "loan_id"  # what the ledger, the features and the fingerprints group and join by
 
 
 def read_tables(
@@ -214,9 +215,6 @@ def read_tables(
             continue
         out[t.name] = flag_sorted(read_parquet(p, table=t.name), LOAN_KEY)
     return out
-
-
-LOAN_KEY = "loan_id"  # what the ledger, the features and the fingerprints group and join by
 
 
 def flag_sorted(frame: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -139,9 +139,9 @@ def repayment_state(
 
 
 def _numbered(pairs: pl.LazyFrame) -> pl.LazyFrame:
-    """Distinct (loan_id, as_of) ``pairs`` (and what else they carry) with a number, ``pair``: rows expanded from
-    them are grouped by that one integer, not by a string and a date (1.7x at 1M active loans). Cached, so every
-    grouping of one query reads the same numbering."""
+    """``pairs`` (distinct by loan_id and as_of: the caller's duty) with a number, ``pair``: rows expanded from them
+    are grouped by that one integer, not by a string and a date (the repayment aggregate at 1M active loans: 1.4-2.3 s
+    against 2.5-3.4 s). Cached, so every grouping of one query reads the same numbering."""
     return pairs.with_row_index("pair").cache()
 
 

@@ -93,9 +93,9 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
         frame = _ledger_of(tables)
         if orphans.len():
             frame = frame.filter(~pl.col("loan_id").is_in(orphans.implode()))
-        return Ledger(frame, prints, loans=prints.height, rebuilt=prints.height, incremental=False)
+        return Ledger(_flagged(frame), prints, loans=prints.height, rebuilt=prints.height, incremental=False)
     if not _in_ledger_order(kept):  # written sorted; never trusted
-        kept = io.flag_sorted(kept.sort("loan_id", "instalment_no"), io.LOAN_KEY)
+        kept = _flagged(kept.sort("loan_id", "instalment_no"))
     known = kept.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
     changed = prints.join(known, on=["loan_id", *FINGERPRINT], how="anti").select("loan_id")  # new or different
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
@@ -105,8 +105,13 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
     dropped = pl.concat([changed, gone])["loan_id"].implode()
     reused = kept.filter(~pl.col("loan_id").is_in(dropped)).drop(FINGERPRINT)
     # both sorted by (loan_id, instalment_no) and each loan on one side only: a linear merge keeps that order
-    frame = io.flag_sorted(reused.merge_sorted(fresh, key="loan_id"), io.LOAN_KEY)
-    return Ledger(frame, prints, loans=prints.height, rebuilt=changed.height, incremental=True)
+    frame = reused.merge_sorted(fresh, key="loan_id")
+    return Ledger(_flagged(frame), prints, loans=prints.height, rebuilt=changed.height, incremental=True)
+
+
+def _flagged(ledger: pl.DataFrame) -> pl.DataFrame:
+    """``ledger`` with its loan flagged sorted when it is, so the features group and join it by its order."""
+    return io.flag_sorted(ledger, io.LOAN_KEY)
 
 
 def _in_ledger_order(ledger: pl.DataFrame) -> bool:
@@ -130,7 +135,7 @@ def load(scored: Path) -> pl.DataFrame | None:
     if not path.exists():
         return None
     try:
-        return io.flag_sorted(pl.read_parquet(path), io.LOAN_KEY)
+        return _flagged(pl.read_parquet(path))
     except (OSError, pl.exceptions.PolarsError):  # a damaged file is rebuilt, never trusted
         return None
 
