@@ -56,7 +56,11 @@ class CompiledBooster:
 
     def predict(self, X: pd.DataFrame, *, threads: int = 2) -> np.ndarray:
         """Probabilities for the model frame ``X`` (:func:`risk.models.model.to_model_frame`'s output)."""
-        return self.model.predict(as_matrix(X), n_jobs=threads)
+        return self.predict_matrix(as_matrix(X), threads=threads)
+
+    def predict_matrix(self, X: np.ndarray, *, threads: int = 2) -> np.ndarray:
+        """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output)."""
+        return self.model.predict(X, n_jobs=threads)
 
 
 def as_matrix(X: pd.DataFrame) -> np.ndarray:

@@ -51,6 +51,31 @@ def to_model_frame(
     return pd.DataFrame(out, index=pdf.index)
 
 
+def to_model_matrix(frame: pl.DataFrame, features: list[str], categories: Mapping[str, Sequence[str]]) -> np.ndarray:
+    """The model's input as LightGBM reads it, built in polars in one pass: the features in order as a C-ordered
+    float64 matrix; a categorical (a feature in ``categories``) as the position of its value among the
+    categories, an unknown value or a null as NaN; a number cast to float, a null as NaN.
+
+    The same numbers LightGBM makes of :func:`to_model_frame`'s pandas frame, without the pandas frame: on the
+    scoring path the matrix is what the compiled predictor and TreeSHAP read.
+    """
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        msg = f"model input lacks feature column(s) {missing}"
+        raise RiskDataError(msg, table="features", rule="model_features_present")
+    columns = []
+    for f in features:
+        if f in categories:
+            cats = list(categories[f])
+            codes = range(len(cats))
+            columns.append(pl.col(f).cast(pl.String).replace_strict(cats, codes, default=None, return_dtype=pl.Float64))
+        else:
+            columns.append(pl.col(f).cast(pl.Float64))
+    if not columns:
+        return np.empty((frame.height, 0))
+    return frame.select(columns).to_numpy(order="c")
+
+
 def _from_polars(frame: pl.DataFrame, known: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     out = {}
     for col in frame.columns:
@@ -105,14 +130,29 @@ class RiskModel:
         state.pop("_compiled", None)  # machine code for this process; a loaded model compiles again if asked
         return state
 
+    def _matrix(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:
+        """LightGBM's input matrix straight from a polars frame (:func:`to_model_matrix`), when the categories
+        this code knows are the ones the booster was trained with; else None, and the pandas frame is used,
+        which LightGBM maps to its training categories itself."""
+        if self.kind != LIGHTGBM or not isinstance(frame, pl.DataFrame):
+            return None
+        known = {**CATEGORICAL, **self.categories}
+        ours = {f: list(known[f]) for f in self.features if f in known}
+        if list(ours.values()) != list(self.estimator.booster_.pandas_categorical or []):
+            return None
+        return to_model_matrix(frame, self.features, ours)
+
     def raw_proba(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
-        X = self.frame(frame)
-        if self.kind == LIGHTGBM:
-            compiled = getattr(self, "_compiled", None)
-            if compiled is not None:
-                return compiled.predict(X)
-            return self.estimator.predict_proba(X, num_threads=2)[:, 1]
-        return self.estimator.predict_proba(X)[:, 1]
+        if self.kind != LIGHTGBM:
+            return self.estimator.predict_proba(self.frame(frame))[:, 1]
+        compiled = getattr(self, "_compiled", None)
+        X = self._matrix(frame)
+        if X is None:
+            X = self.frame(frame)
+            return compiled.predict(X) if compiled is not None else self.estimator.predict_proba(X, num_threads=2)[:, 1]
+        if compiled is not None:
+            return compiled.predict_matrix(X)
+        return self.estimator.booster_.predict(X, num_threads=2)
 
     def predict_proba(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
         """Calibrated probability of the label per row."""
@@ -123,10 +163,12 @@ class RiskModel:
     def contributions(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
         """Per-row, per-feature contributions to the raw log-odds (SHAP for LightGBM, coef × WOE for the
         scorecard): the basis of reason codes. Call it only on the rows that need reasons."""
-        X = self.frame(frame)
-        if self.kind == LIGHTGBM:
-            return self.estimator.predict(X, pred_contrib=True, num_threads=2)[:, : len(self.features)]
-        return self.estimator.contributions(X)
+        if self.kind != LIGHTGBM:
+            return self.estimator.contributions(self.frame(frame))
+        X = self._matrix(frame)
+        if X is None:
+            return self.estimator.predict(self.frame(frame), pred_contrib=True, num_threads=2)[:, : len(self.features)]
+        return self.estimator.booster_.predict(X, pred_contrib=True, num_threads=2)[:, : len(self.features)]
 
     def points(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:
         if isinstance(self.estimator, Scorecard):

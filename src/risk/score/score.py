@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from risk.cases.agreements import AGREEMENT_STATE_ORDER
@@ -145,28 +146,20 @@ def score_loans(
     snap = loan_snapshots(
         tables, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False, ledger=ledger
     ).collect()
-    dpd = snap["days_past_due"]
-    ew = models.early_warning.predict_proba(snap)
-    cure = models.cure.predict_proba(snap)
+    dpd = pl.col("days_past_due")
+    labels = params.features.labels
+    # each model only where it was trained: early warning below early_warning_dpd days past due, cure from 1
+    # to cure_max_dpd; elsewhere no probability rather than an extrapolation, and no model call either (most
+    # active loans are current, so the cure model scores a few percent of the book)
+    ew = _proba_within(models.early_warning, snap, dpd < labels.early_warning_dpd)
+    cure = _proba_within(models.cure, snap, (dpd > 0) & (dpd <= labels.cure_max_dpd))
     loans = tables["loans"].select("loan_id", "product", "contract_max_overdue_days")
     history = contact_history(tables["collection_actions"].lazy(), tables["loans"].lazy(), as_of).collect()
     pairs = snap.select("loan_id", "borrower_id", "as_of").lazy()
     evidence = case_evidence(tables, pairs, grace_days=params.collection_rules.promise_grace_days).collect()
     return (
         snap.drop("product")
-        .with_columns(
-            ew_probability=pl.Series(ew).fill_nan(None),
-            cure_probability=pl.Series(cure).fill_nan(None),
-            exposure=pl.col("outstanding_principal"),
-        )
-        .with_columns(
-            ew_probability=pl.when(dpd < params.features.labels.early_warning_dpd).then(pl.col("ew_probability")),
-            # each model only where it was trained: early warning below 30 days past due, cure from 1 to
-            # cure_max_dpd; beyond that, no probability rather than an extrapolation
-            cure_probability=pl.when((dpd > 0) & (dpd <= params.features.labels.cure_max_dpd)).then(
-                pl.col("cure_probability")
-            ),
-        )
+        .with_columns(ew_probability=ew, cure_probability=cure, exposure=pl.col("outstanding_principal"))
         .join(loans, on="loan_id", how="left")
         .join(history, on="borrower_id", how="left")
         .join(evidence.drop("borrower_id", "as_of"), on="loan_id", how="left")
@@ -175,6 +168,15 @@ def score_loans(
             balance=balance(),
         )
     )
+
+
+def _proba_within(model: RiskModel, snap: pl.DataFrame, scope: pl.Expr) -> pl.Series:
+    """``model``'s calibrated probability for the rows of ``snap`` in ``scope``; null elsewhere and where the
+    model gives NaN. The model is called on the rows in scope only."""
+    inside = snap.select(scope.fill_null(False)).to_series()
+    proba = np.full(snap.height, np.nan)
+    proba[inside.to_numpy()] = model.predict_proba(snap.filter(inside))
+    return pl.Series(proba, dtype=pl.Float64).fill_nan(None)
 
 
 def _with_reasons(frame: pl.DataFrame, model: RiskModel, n: int, sign: int) -> pl.DataFrame:

@@ -1,0 +1,115 @@
+"""A LightGBM model reads a polars frame through one float matrix built in polars (``to_model_matrix``): the
+same numbers LightGBM makes of the pandas model frame, so the same probabilities and contributions, compiled or
+not; and when the booster was trained with other categories than this code knows, the pandas frame is used."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from risk.config import ModelParams
+from risk.exceptions import RiskDataError
+from risk.features.catalogue import CATEGORICAL
+from risk.models.calibration import Calibrator
+from risk.models.compiled import as_matrix
+from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame, to_model_matrix
+
+FEATURES = ["monthly_income", "credit_inquiries_6m", "channel", "product"]
+
+
+def _book(n: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    income = rng.lognormal(8.5, 0.5, n)
+    return pl.DataFrame(
+        {
+            "monthly_income": np.where(rng.random(n) < 0.1, np.nan, income),
+            "credit_inquiries_6m": rng.poisson(2, n),  # an integer column: cast to float
+            "channel": rng.choice(list(CATEGORICAL["channel"]), n),
+            "product": rng.choice(list(CATEGORICAL["product"]), n),
+            "loan_id": [f"L{i}" for i in range(n)],  # not a feature: never read
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> RiskModel:
+    book = _book(5000, 3)
+    logit = (
+        -2
+        + 0.4 * book["credit_inquiries_6m"].to_numpy()
+        - 0.5 * np.log(np.nan_to_num(book["monthly_income"].to_numpy(), nan=3000) / 5000)
+        + np.where(book["channel"].to_numpy() == "partner_referral", 0.8, 0.0)
+    )
+    y = (np.random.default_rng(4).random(book.height) < 1 / (1 + np.exp(-logit))).astype(int)
+    X = to_model_frame(book, FEATURES)
+    params = ModelParams(num_leaves=15, max_depth=4, n_estimators=200, early_stopping_rounds=30)
+    gbm = fit_lightgbm(X[:4000], y[:4000], X[4000:], y[4000:], monotone=[0, 1, 0, 0], params=params, seed=1)
+    fitted = RiskModel(
+        name="pd", kind=LIGHTGBM, label="default_12m", features=FEATURES, estimator=gbm, calibrator=Calibrator()
+    )
+    fitted.calibrator.fit(gbm.predict_proba(X[4000:])[:, 1], y[4000:])
+    return fitted
+
+
+def _odd(n: int = 300) -> pl.DataFrame:
+    """Rows LightGBM must read as missing: an unknown category, a null category, NaN and null numbers."""
+    book = _book(n, 9)
+    return book.with_columns(
+        channel=pl.when(pl.int_range(pl.len()) % 7 == 0)
+        .then(pl.lit("kiosk"))
+        .when(pl.int_range(pl.len()) % 7 == 1)
+        .then(None)
+        .otherwise(pl.col("channel")),
+        credit_inquiries_6m=pl.when(pl.int_range(pl.len()) % 5 == 0)
+        .then(None)
+        .otherwise(pl.col("credit_inquiries_6m")),
+    )
+
+
+def test_the_matrix_holds_the_numbers_lightgbm_makes_of_the_pandas_frame():
+    odd = _odd()
+    matrix = to_model_matrix(odd, FEATURES, {c: CATEGORICAL[c] for c in ("channel", "product")})
+    expected = as_matrix(to_model_frame(odd, FEATURES))
+    assert matrix.flags["C_CONTIGUOUS"] and matrix.dtype == np.float64
+    np.testing.assert_array_equal(matrix, expected)  # NaN where NaN, equal elsewhere
+    unread = odd.select(pl.col("channel").is_null() | (pl.col("channel") == "kiosk")).to_series().fill_null(True)
+    assert unread.sum() > 0 and np.isnan(matrix[unread.to_numpy(), 2]).all()
+
+
+def test_a_missing_feature_column_is_named():
+    with pytest.raises(RiskDataError, match="channel"):
+        to_model_matrix(_book(5, 1).drop("channel"), FEATURES, CATEGORICAL)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["lightgbm", "compiled"])
+def test_probabilities_and_contributions_from_polars_equal_the_pandas_path(model, compiled, tmp_path, monkeypatch):
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
+    odd = _odd()
+    assert model._matrix(odd) is not None  # the polars frame takes the matrix path
+    pandas_frame = odd.to_pandas()  # a pandas frame takes the pandas path
+    expected_p = model.predict_proba(pandas_frame)
+    expected_c = model.contributions(pandas_frame)
+    if compiled:
+        model = RiskModel(
+            **{k: getattr(model, k) for k in ("name", "kind", "label", "features", "estimator")},
+            calibrator=model.calibrator,
+        ).compile()
+        np.testing.assert_allclose(model.predict_proba(odd), expected_p, rtol=0, atol=1e-9)
+    else:
+        np.testing.assert_array_equal(model.predict_proba(odd), expected_p)
+    np.testing.assert_array_equal(model.contributions(odd), expected_c)
+
+
+def test_a_booster_trained_with_other_categories_scores_through_lightgbms_own_mapping(model):
+    odd = _odd()
+    booster = model.estimator.booster_
+    trained = booster.pandas_categorical
+    # as if the catalogue had reordered the channels since this model was trained
+    booster.pandas_categorical = [list(reversed(trained[0])), trained[1]]
+    try:
+        expected = model.estimator.predict_proba(to_model_frame(odd.to_pandas(), FEATURES), num_threads=2)[:, 1]
+        assert model._matrix(odd) is None
+        np.testing.assert_array_equal(model.raw_proba(odd), expected)
+    finally:
+        booster.pandas_categorical = trained
