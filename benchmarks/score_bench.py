@@ -200,6 +200,7 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
         kept = ledger_state.load(kept_in)
         spent["keep the ledger (read yesterday's, write today's)"] += time.perf_counter() - t_io
         built = ledger_state.build(tables, kept)
+        del kept  # as in the stage, yesterday's ledger is held only while today's is built
         ledger = built.frame.lazy()
     spent["features: instalment ledger (once)"] = (
         time.perf_counter() - t - spent["keep the ledger (read yesterday's, write today's)"]
