@@ -20,10 +20,13 @@ FAR_FUTURE = pl.date(9999, 12, 31)
 
 def daily_payments(repayments: pl.LazyFrame) -> pl.LazyFrame:
     """Payments summed per loan and day, with the running total paid (``cum_paid``)."""
+    # sorted first (stably, so each day's payments are added in the export's order), then grouped in that
+    # order: 0.8-1.0 s against 1.3-1.6 s for hashing 5.7M repayments and sorting the groups after
     return (
-        repayments.group_by("loan_id", pl.col("paid_at").dt.date().alias("paid_on"))
+        repayments.select("loan_id", pl.col("paid_at").dt.date().alias("paid_on"), "amount")
+        .sort("loan_id", "paid_on", maintain_order=True)
+        .group_by("loan_id", "paid_on", maintain_order=True)
         .agg(pl.col("amount").sum(), pl.len().alias("payments"))
-        .sort("loan_id", "paid_on")
         .with_columns(cum_paid=pl.col("amount").cum_sum().over("loan_id"))
     )
 

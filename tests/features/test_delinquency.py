@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 from tests.books import LoanSpec, book, pay_on_schedule
 
-from risk.delinquency import days_past_due_at, instalment_ledger
+from risk.delinquency import daily_payments, days_past_due_at, instalment_ledger
 
 D = dt.date
 T = dt.datetime
@@ -152,3 +152,20 @@ def test_an_instalment_without_an_amount_leaves_the_other_paid_days_as_they_are(
         a = plan.collect(engine=engine).filter(pl.col("loan_id") == "A")
         assert a["paid_on"].to_list() == [D(2024, 12, 5), None], engine
         assert a["cum_due"].to_list() == [205.5, None], engine
+
+
+def test_daily_payments_sum_each_loans_day_in_loan_and_day_order_whatever_the_export_order():
+    repayments = pl.DataFrame(
+        {
+            "repayment_id": ["r1", "r2", "r3", "r4", "r5"],
+            "loan_id": ["L2", "L1", "L2", "L1", "L1"],
+            "paid_at": [T(2024, 3, 1, 18), T(2024, 2, 1, 9), T(2024, 3, 1, 8), T(2024, 1, 5, 23), T(2024, 2, 1, 20)],
+            "amount": [10.0, 100.0, 5.0, 50.0, 0.5],
+        }
+    )
+    days = daily_payments(repayments.lazy()).collect()
+    assert days.to_dicts() == [
+        {"loan_id": "L1", "paid_on": D(2024, 1, 5), "amount": 50.0, "payments": 1, "cum_paid": 50.0},
+        {"loan_id": "L1", "paid_on": D(2024, 2, 1), "amount": 100.5, "payments": 2, "cum_paid": 150.5},
+        {"loan_id": "L2", "paid_on": D(2024, 3, 1), "amount": 15.0, "payments": 2, "cum_paid": 15.0},
+    ]
