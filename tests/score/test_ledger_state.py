@@ -139,3 +139,29 @@ def test_rows_of_a_loan_missing_from_loans_are_in_no_ledger(days, tmp_path) -> N
     incremental, full = build(with_orphan, load(tmp_path)), build(with_orphan)
     assert "ORPHAN" not in full.frame["loan_id"]
     assert incremental.frame.equals(full.frame)
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("loans", "principal"), ("schedule", "due_date"), ("schedule", "interest_due"), ("repayments", "paid_at")],
+)
+def test_an_edit_to_any_column_the_ledger_reads_rebuilds_that_loan_only(days, tmp_path, table, column) -> None:
+    """Every part of the one fingerprint counts: each table's rows and their hashes."""
+    _, today = days
+    save(tmp_path, build(today))
+    frame = today[table]
+    first_row = pl.int_range(pl.len()) == 0
+    edited = pl.when(first_row).then(
+        pl.col(column) + pl.duration(days=1) if frame[column].dtype.is_temporal() else pl.col(column) * 2
+    )
+    tables = {**today, table: frame.with_columns(edited.otherwise(pl.col(column)).alias(column))}
+    incremental = build(tables, load(tmp_path))
+    assert incremental.rebuilt == 1
+    assert incremental.frame.equals(build(tables).frame)
+
+
+def test_a_removed_repayment_rebuilds_its_loan(days, tmp_path) -> None:
+    _, today = days
+    save(tmp_path, build(today))
+    tables = {**today, "repayments": today["repayments"].slice(1)}
+    assert build(tables, load(tmp_path)).rebuilt == 1

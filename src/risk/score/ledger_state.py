@@ -7,7 +7,9 @@ with a fingerprint of each loan's inputs, and the next run rebuilds only the loa
 is new (a repayment, a new loan, a restated schedule), keeps the rest and drops loans no longer in the export.
 
 The fingerprint is the count and the wrapping sum of polars' row hashes of exactly the columns the ledger reads,
-per table: it changes when a row is added, removed or edited, and does not care about row order. The file's
+per table, hashed together into one 64-bit value: it changes when a row is added, removed or edited, and does not
+care about row order. One column rather than six, since the kept file carries it on every row (null but on a
+loan's first): at 1M loans building, writing and reading the six took 2.3-2.4 s a day, the one 1.5-1.6 s. The file's
 ``key`` hashes the source of :mod:`risk.delinquency` and the polars version (row hashes are only stable within
 one version): a change to either starts from scratch, never from a ledger the current code would not build.
 """
@@ -32,7 +34,8 @@ LEDGER_INPUTS: dict[str, tuple[str, ...]] = {
     "schedule": ("loan_id", "instalment_no", "due_date", "principal_due", "interest_due"),
     "repayments": ("loan_id", "paid_at", "amount"),
 }
-FINGERPRINT = [f"{table}_{part}" for table in LEDGER_INPUTS for part in ("rows", "hash")]
+PARTS = [f"{table}_{part}" for table in LEDGER_INPUTS for part in ("rows", "hash")]  # hashed into the fingerprint
+FINGERPRINT = "fingerprint"
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ def _fingerprints(tables: Mapping[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.
         if name == "schedule":
             orphans = per_loan.join(out, on="loan_id", how="anti")["loan_id"]
         out = out.join(per_loan, on="loan_id", how="left", maintain_order="left")
-    return out.with_columns(pl.col(c).fill_null(0) for c in FINGERPRINT), orphans
+    parts = pl.struct(pl.col(c).fill_null(0) for c in PARTS)
+    return out.select("loan_id", parts.hash(seed=0).alias(FINGERPRINT)), orphans
 
 
 def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) -> Ledger:
@@ -96,8 +100,8 @@ def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) 
         return Ledger(_flagged(frame), prints, loans=prints.height, rebuilt=prints.height, incremental=False)
     if not _in_ledger_order(kept):  # written sorted; never trusted
         kept = _flagged(kept.sort("loan_id", "instalment_no"))
-    known = kept.filter(pl.col(FINGERPRINT[0]).is_not_null()).select("loan_id", *FINGERPRINT)  # a loan's first row
-    changed = prints.join(known, on=["loan_id", *FINGERPRINT], how="anti").select("loan_id")  # new or different
+    known = kept.filter(pl.col(FINGERPRINT).is_not_null()).select("loan_id", FINGERPRINT)  # a loan's first row
+    changed = prints.join(known, on=["loan_id", FINGERPRINT], how="anti").select("loan_id")  # new or different
     fresh = _ledger_of({name: tables[name].join(changed, on="loan_id", how="semi") for name in LEDGER_INPUTS})
     # what is kept: every kept loan but the changed ones and those gone from today's export (orphans included);
     # both are few on a scheduled day, and a small set is cheaper to look every kept row up in
@@ -159,9 +163,7 @@ def save(scored: Path, ledger: Ledger) -> None:
     if prints.height != heads.height:  # a loan id twice in `loans` (unique_key downgraded): one fingerprint each
         once = ledger.fingerprints.unique("loan_id", keep="first", maintain_order=True)
         prints = heads.join(once, on="loan_id", how="left", maintain_order="left")
-    kept = frame.with_columns(
-        pl.repeat(None, frame.height, dtype=prints[c].dtype, eager=True).alias(c).scatter(first, prints[c])
-        for c in FINGERPRINT
-    )
+    column = pl.repeat(None, frame.height, dtype=prints[FINGERPRINT].dtype, eager=True).alias(FINGERPRINT)
+    kept = frame.with_columns(column.scatter(first, prints[FINGERPRINT]))
     # read back by this code only, the next day: a light codec and no statistics (written and read each run)
     io.write_parquet(kept, target, compression="lz4", statistics=False)
