@@ -438,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"the day after (yesterday's ledger kept): {inc['seconds']:.1f}s = {n / inc['seconds']:,.0f} loans/s, "
             f"{sc['seconds'] / inc['seconds']:.2f}x a full day; instalment ledger {w.get(ledger, 0):.1f}s -> "
-            f"{i.get(ledger, 0):.1f}s; with a warm compile cache (compile {i.get('compile models', 0):.1f}s)"
+            f"{i.get(ledger, 0):.1f}s; with a warm compile cache (compile {i.get('compile models', 0):.1f}s); "
+            f"peak {inc['peak'] / GIB:.2f} GiB"
         )
     return 0
 
