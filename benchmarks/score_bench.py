@@ -13,15 +13,17 @@ as_of. Every phase runs in a fresh spawned process so its peak resident memory i
 3. score end to end as ``risk score`` does: load models by alias, read the tables, loan snapshots
    at as_of, early-warning and cure probabilities, collections queue with reasons, review queue,
    Parquet + DuckDB sinks; timed per part (features / model predictions / reasons / queues / sinks);
-4. the model calls alone: ``RiskModel.predict_proba`` on the polars snapshot (what scoring does);
+4. the model calls alone: ``RiskModel.predict_proba`` on the polars snapshot, every row through both loan
+   models (scoring calls each only on the rows of its scope; the baseline below scores every row too);
 5. the baseline: the same registered models through ``mlflow.pyfunc.load_model(...).predict`` on a
    pandas frame, in one go.
 
 Step 3 runs three times on the same book in the same run: as before (reason codes for every queued loan,
-LightGBM's own predict, the ledger without fingerprints), as now (reasons for the scheduled contacts and legal
-referrals, the compiled predictor from ``score.compiled_min_rows`` loans, its compile time included), and the
-day after (as now, with the ledger a run on the day before would have kept, built and written by a process of its
-own beforehand, and the compile cache); the ratios are printed.
+LightGBM's own predict, the ledger without fingerprints; its model calls are today's, each model on its scope's
+rows from one polars-built matrix, so they no longer show the old cost), as now (reasons for the scheduled
+contacts and legal referrals, the compiled predictor from ``score.compiled_min_rows`` loans, its compile time
+included), and the day after (as now, with the ledger a run on the day before would have kept, built and written
+by a process of its own beforehand, and the compile cache); the ratios are printed.
 
 Goals: whole run >= 50,000 loans/s, peak < 8 GiB, model calls no slower than the pyfunc baseline.
 """
@@ -251,7 +253,7 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
 
 
 def phase_models(work: Path) -> dict:
-    """The scoring path's model calls: RiskModel.predict_proba on polars frames."""
+    """The scoring path's model calls, RiskModel.predict_proba on polars frames, on every row (as the baseline)."""
     import polars as pl
 
     from risk.models import tracking

@@ -69,7 +69,8 @@ def _odd(n: int = 300) -> pl.DataFrame:
 
 def test_the_matrix_holds_the_numbers_lightgbm_makes_of_the_pandas_frame():
     odd = _odd()
-    matrix = to_model_matrix(odd, FEATURES, {c: CATEGORICAL[c] for c in ("channel", "product")})
+    codes = {c: {v: i for i, v in enumerate(CATEGORICAL[c])} for c in ("channel", "product")}
+    matrix = to_model_matrix(odd, FEATURES, codes)
     expected = as_matrix(to_model_frame(odd, FEATURES))
     assert matrix.flags["C_CONTIGUOUS"] and matrix.dtype == np.float64
     np.testing.assert_array_equal(matrix, expected)  # NaN where NaN, equal elsewhere
@@ -79,7 +80,7 @@ def test_the_matrix_holds_the_numbers_lightgbm_makes_of_the_pandas_frame():
 
 def test_a_missing_feature_column_is_named():
     with pytest.raises(RiskDataError, match="channel"):
-        to_model_matrix(_book(5, 1).drop("channel"), FEATURES, CATEGORICAL)
+        to_model_matrix(_book(5, 1).drop("channel"), FEATURES, {})
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["lightgbm", "compiled"])
@@ -101,15 +102,33 @@ def test_probabilities_and_contributions_from_polars_equal_the_pandas_path(model
     np.testing.assert_array_equal(model.contributions(odd), expected_c)
 
 
-def test_a_booster_trained_with_other_categories_scores_through_lightgbms_own_mapping(model):
+@pytest.mark.parametrize("compiled", [False, True], ids=["lightgbm", "compiled"])
+def test_a_booster_trained_with_other_categories_reads_each_value_by_its_training_code(
+    model, compiled, tmp_path, monkeypatch
+):
+    """As if the catalogue had changed since training: the channels reordered, one of today's unknown then and a
+    value the catalogue no longer knows known then. LightGBM maps a pandas frame to its training categories
+    itself; the matrix must do the same, compiled or not."""
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
     odd = _odd()
     booster = model.estimator.booster_
     trained = booster.pandas_categorical
-    # as if the catalogue had reordered the channels since this model was trained
-    booster.pandas_categorical = [list(reversed(trained[0])), trained[1]]
+    then = ["kiosk", *reversed(trained[0][1:])]  # 'kiosk' was a channel; trained[0][0] was not
+    assert set(then) != set(trained[0]) and (odd["channel"] == "kiosk").any()
+    booster.pandas_categorical = [then, trained[1]]
     try:
         expected = model.estimator.predict_proba(to_model_frame(odd.to_pandas(), FEATURES), num_threads=2)[:, 1]
-        assert model._matrix(odd) is None
-        np.testing.assert_array_equal(model.raw_proba(odd), expected)
+        scoring = model
+        if compiled:
+            fields = ("name", "kind", "label", "features", "estimator", "calibrator")
+            scoring = RiskModel(**{k: getattr(model, k) for k in fields}).compile()
+        assert scoring._matrix(odd) is not None
+        np.testing.assert_allclose(scoring.raw_proba(odd), expected, rtol=0, atol=1e-9 if compiled else 0)
+        channel = scoring._matrix(odd)[:, FEATURES.index("channel")]
+        assert np.isnan(channel[(odd["channel"] == trained[0][0]).fill_null(False).to_numpy()]).all()
     finally:
         booster.pandas_categorical = trained
+
+
+def test_contributions_of_no_rows_are_an_empty_matrix(model):
+    assert model.contributions(_odd().head(0)).shape == (0, len(FEATURES))

@@ -34,10 +34,7 @@ def to_model_frame(
     """
     known = {**CATEGORICAL, **(categories or {})}
     if isinstance(frame, pl.DataFrame):
-        missing = [f for f in features if f not in frame.columns]
-        if missing:
-            msg = f"model input lacks feature column(s) {missing}"
-            raise RiskDataError(msg, table="features", rule="model_features_present")
+        require_features(frame.columns, features)
         return _from_polars(frame.select(features), known)
     pdf = frame[features]
     out = {}
@@ -51,24 +48,29 @@ def to_model_frame(
     return pd.DataFrame(out, index=pdf.index)
 
 
-def to_model_matrix(frame: pl.DataFrame, features: list[str], categories: Mapping[str, Sequence[str]]) -> np.ndarray:
-    """The model's input as LightGBM reads it, built in polars in one pass: the features in order as a C-ordered
-    float64 matrix; a categorical (a feature in ``categories``) as the position of its value among the
-    categories, an unknown value or a null as NaN; a number cast to float, a null as NaN.
-
-    The same numbers LightGBM makes of :func:`to_model_frame`'s pandas frame, without the pandas frame: on the
-    scoring path the matrix is what the compiled predictor and TreeSHAP read.
-    """
-    missing = [f for f in features if f not in frame.columns]
+def require_features(columns: Sequence[str], features: Sequence[str]) -> None:
+    """Refuse a model input without every feature the model reads, naming the missing ones."""
+    missing = [f for f in features if f not in columns]
     if missing:
         msg = f"model input lacks feature column(s) {missing}"
         raise RiskDataError(msg, table="features", rule="model_features_present")
+
+
+def to_model_matrix(frame: pl.DataFrame, features: list[str], codes: Mapping[str, Mapping[str, int]]) -> np.ndarray:
+    """The model's input as LightGBM reads it, built in polars in one pass: the features in order as a C-ordered
+    float64 matrix; a categorical (a feature in ``codes``) as the code of its value, a value without one or a
+    null as NaN; a number cast to float, a null as NaN.
+
+    On the scoring path the matrix is what the compiled predictor and TreeSHAP read, without the pandas frame of
+    :func:`to_model_frame` in between (:meth:`RiskModel.category_codes` gives the codes LightGBM would).
+    """
+    require_features(frame.columns, features)
     columns = []
     for f in features:
-        if f in categories:
-            cats = list(categories[f])
-            codes = range(len(cats))
-            columns.append(pl.col(f).cast(pl.String).replace_strict(cats, codes, default=None, return_dtype=pl.Float64))
+        if f in codes:
+            known = codes[f]
+            values, at = list(known), [float(known[v]) for v in known]
+            columns.append(pl.col(f).cast(pl.String).replace_strict(values, at, default=None, return_dtype=pl.Float64))
         else:
             columns.append(pl.col(f).cast(pl.Float64))
     if not columns:
@@ -130,17 +132,25 @@ class RiskModel:
         state.pop("_compiled", None)  # machine code for this process; a loaded model compiles again if asked
         return state
 
-    def _matrix(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:
-        """LightGBM's input matrix straight from a polars frame (:func:`to_model_matrix`), when the categories
-        this code knows are the ones the booster was trained with; else None, and the pandas frame is used,
-        which LightGBM maps to its training categories itself."""
-        if self.kind != LIGHTGBM or not isinstance(frame, pl.DataFrame):
+    def category_codes(self) -> dict[str, dict[str, int]] | None:
+        """Per categorical feature, the code LightGBM reads for each value: its position among the categories the
+        booster was trained with (``pandas_categorical``), for the values this code's catalogue also knows (others
+        score as missing, as in :func:`to_model_frame`). None when the booster's categorical features are not the
+        catalogue's, or for a scorecard."""
+        if self.kind != LIGHTGBM:
             return None
         known = {**CATEGORICAL, **self.categories}
-        ours = {f: list(known[f]) for f in self.features if f in known}
-        if list(ours.values()) != list(self.estimator.booster_.pandas_categorical or []):
+        ours = [f for f in self.features if f in known]
+        trained = self.estimator.booster_.pandas_categorical or []
+        if len(trained) != len(ours):
             return None
-        return to_model_matrix(frame, self.features, ours)
+        return {f: {v: i for i, v in enumerate(cats) if v in known[f]} for f, cats in zip(ours, trained, strict=True)}
+
+    def _matrix(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:
+        """LightGBM's input matrix straight from a polars frame (:func:`to_model_matrix`); None for a pandas frame
+        or a scorecard, which read :func:`to_model_frame`'s frame."""
+        codes = self.category_codes() if isinstance(frame, pl.DataFrame) else None
+        return None if codes is None else to_model_matrix(frame, self.features, codes)
 
     def raw_proba(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
         if self.kind != LIGHTGBM:
@@ -165,6 +175,8 @@ class RiskModel:
         scorecard): the basis of reason codes. Call it only on the rows that need reasons."""
         if self.kind != LIGHTGBM:
             return self.estimator.contributions(self.frame(frame))
+        if len(frame) == 0:
+            return np.empty((0, len(self.features)))
         X = self._matrix(frame)
         if X is None:
             return self.estimator.predict(self.frame(frame), pred_contrib=True, num_threads=2)[:, : len(self.features)]

@@ -66,7 +66,8 @@ def state_path(scored: Path) -> Path:
 
 
 def fingerprints(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    """Per loan in ``loans``: rows and wrapping hash sum of its ledger inputs in each table (0, 0 for none)."""
+    """Per loan in ``loans``: ``fingerprint``, one hash of the rows and wrapping hash sum of its ledger inputs in
+    each table (0, 0 for a table without its rows)."""
     return _fingerprints(tables)[0]
 
 

@@ -13,7 +13,7 @@ from risk.cases.agreements import AGREEMENT_STATE_ORDER
 from risk.config import Params
 from risk.contract import CONTACT_CHANNELS, REACHED_OUTCOMES, VOICE_CHANNELS, Action, Decision, Outcome
 from risk.features.build import application_snapshots, loan_snapshots
-from risk.models.model import RiskModel
+from risk.models.model import RiskModel, require_features
 from risk.policy.court import claim
 from risk.policy.evidence import case_evidence
 from risk.policy.fit import PolicyModels
@@ -173,9 +173,10 @@ def score_loans(
 def _proba_within(model: RiskModel, snap: pl.DataFrame, scope: pl.Expr) -> pl.Series:
     """``model``'s calibrated probability for the rows of ``snap`` in ``scope``; null elsewhere and where the
     model gives NaN. The model is called on the rows in scope only."""
+    require_features(snap.columns, model.features)  # also on a day with no row in scope
     inside = snap.select(scope.fill_null(False)).to_series()
     proba = np.full(snap.height, np.nan)
-    proba[inside.to_numpy()] = model.predict_proba(snap.filter(inside))
+    proba[inside.to_numpy()] = model.predict_proba(snap.select(model.features).filter(inside))
     return pl.Series(proba, dtype=pl.Float64).fill_nan(None)
 
 
