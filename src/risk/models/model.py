@@ -68,9 +68,7 @@ def to_model_matrix(frame: pl.DataFrame, features: list[str], codes: Mapping[str
     columns = []
     for f in features:
         if f in codes:
-            known = codes[f]
-            values, at = list(known), [float(known[v]) for v in known]
-            columns.append(pl.col(f).cast(pl.String).replace_strict(values, at, default=None, return_dtype=pl.Float64))
+            columns.append(pl.col(f).cast(pl.String).replace_strict(codes[f], default=None, return_dtype=pl.Float64))
         else:
             columns.append(pl.col(f).cast(pl.Float64))
     if not columns:
