@@ -1,14 +1,17 @@
 """Each model scores only the loans of its scope (early warning below 30 days past due, cure from 1 to
-cure_max_dpd): inside it the model's own probability, outside it and where days past due is unknown null."""
+cure_max_dpd), the scope its label is defined on: inside it the model's own probability, outside it and where
+days past due is unknown null."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
 import pytest
+from tests.conftest import AS_OF
 
-from risk.config import ModelParams
+from risk.config import LabelParams, ModelParams
 from risk.exceptions import RiskDataError
+from risk.features.labels import cure_scope, early_warning_scope
 from risk.models.calibration import Calibrator
 from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame
 from risk.score.score import _proba_within
@@ -54,3 +57,26 @@ def test_no_loan_in_scope_gives_all_null_and_a_missing_feature_is_still_named(mo
     assert _proba_within(model, snap, pl.col("days_past_due") > 0).is_null().all()
     with pytest.raises(RiskDataError, match="arrears_amount"):
         _proba_within(model, snap.drop("arrears_amount"), pl.col("days_past_due") > 0)
+
+
+def test_each_models_scope_is_where_its_label_is_defined(small_features):
+    """Training and scoring read one scope per model: a snapshot whose horizon is observed has an early-warning
+    label exactly inside early_warning_scope and a cure label exactly inside cure_scope."""
+    snaps = small_features.loan_snapshots
+    lp = LabelParams()
+    dpd = pl.col("days_past_due")
+    observed = snaps.filter(pl.col("as_of") <= pl.lit(AS_OF) - pl.duration(days=lp.early_warning_horizon_days))
+    for label, scope in (("dpd30_next_90d", early_warning_scope), ("cure_30d", cure_scope)):
+        mismatch = observed.filter(pl.col(label).is_not_null() != scope(dpd, lp))
+        assert mismatch.height == 0, f"{label}: {mismatch.select('loan_id', 'as_of', 'days_past_due', label)}"
+    assert observed.filter(cure_scope(dpd, lp)).height > 0  # the book has loans in collections to check
+
+
+def test_the_scopes_follow_the_label_params():
+    dpd = pl.Series("days_past_due", [None, 0, 1, 14, 15, 29, 30, 60, 61, 120])
+    lp = LabelParams(early_warning_dpd=15, cure_max_dpd=60)
+    frame = dpd.to_frame()
+    ew = frame.select(early_warning_scope(pl.col("days_past_due"), lp)).to_series().to_list()
+    cure = frame.select(cure_scope(pl.col("days_past_due"), lp)).to_series().to_list()
+    assert ew == [None, True, True, True, False, False, False, False, False, False]
+    assert cure == [None, False, True, True, True, True, True, True, False, False]

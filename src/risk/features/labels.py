@@ -19,6 +19,19 @@ APPLICATION_LABELS = ("default_12m",)
 LOAN_LABELS = ("dpd30_next_90d", "cure_30d")
 
 
+# Where each loan model is labelled is where it scores: one definition for training, scoring and the queue.
+def early_warning_scope(days_past_due: pl.Expr, lp: LabelParams) -> pl.Expr:
+    """The loans the early-warning model learns from and scores: below ``early_warning_dpd`` days past due
+    (current loans included); null where days past due is unknown."""
+    return days_past_due < lp.early_warning_dpd
+
+
+def cure_scope(days_past_due: pl.Expr, lp: LabelParams) -> pl.Expr:
+    """The loans the cure model learns from and scores: 1 to ``cure_max_dpd`` days past due (催收中);
+    null where days past due is unknown."""
+    return (days_past_due >= 1) & (days_past_due <= lp.cure_max_dpd)
+
+
 def _unpaid_at(day: pl.Expr) -> pl.Expr:
     return pl.col("paid_on").is_null() | (pl.col("paid_on") > day)
 
@@ -95,8 +108,8 @@ def loan_labels(
     )
     if reageing is not None and payments is not None:
         state = _reaged_state(state, pairs, ledger, reageing, payments, lp, grace_days=grace_days)
-    ew_ok = (pl.col("dpd") < lp.early_warning_dpd) & (a + ew_days <= data_as_of)
-    cure_ok = (pl.col("dpd") >= 1) & (pl.col("dpd") <= lp.cure_max_dpd) & (a + cure_days <= data_as_of)
+    ew_ok = early_warning_scope(pl.col("dpd"), lp) & (a + ew_days <= data_as_of)
+    cure_ok = cure_scope(pl.col("dpd"), lp) & (a + cure_days <= data_as_of)
     return state.select(
         "loan_id",
         "as_of",

@@ -12,6 +12,7 @@ import polars as pl
 
 from risk.config import ContactRules, LabelParams, LegalParams, OverdueTypeRules, ScoreParams
 from risk.contract import Action, LadderStep, OverdueType
+from risk.features.labels import early_warning_scope
 
 CHANNEL_OF_ACTION = {
     Action.SMS: "sms",
@@ -241,8 +242,8 @@ def build_collections_queue(
     """Every active loan that is overdue (short of charge-off) or at risk, with type, next step, legal
     hand-over, economics, the next lawful contact time and tomorrow's priority within capacity.
 
-    ``labels`` says where each model was trained: defaulted from ``default_dpd``, the cure model from
-    ``early_warning_dpd`` days past due, the early-warning model below it."""
+    ``labels`` says where each model was trained: defaulted from ``default_dpd``, the early-warning model within
+    its scope (:func:`~risk.features.labels.early_warning_scope`), the cure model beyond it."""
     work_date = as_of + dt.timedelta(days=1)
     c = pl.col
     in_scope = c("days_past_due") < params.charge_off_dpd
@@ -253,7 +254,7 @@ def build_collections_queue(
     default_probability = (
         pl.when(c("days_past_due") >= labels.default_dpd)
         .then(1.0)
-        .when(c("days_past_due") >= labels.early_warning_dpd)
+        .when(~early_warning_scope(c("days_past_due"), labels))
         .then(1.0 - c("cure_probability"))
         .otherwise(c("ew_probability"))
     )

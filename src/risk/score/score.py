@@ -13,6 +13,7 @@ from risk.cases.agreements import AGREEMENT_STATE_ORDER
 from risk.config import Params
 from risk.contract import CONTACT_CHANNELS, REACHED_OUTCOMES, VOICE_CHANNELS, Action, Decision, Outcome
 from risk.features.build import application_snapshots, loan_snapshots
+from risk.features.labels import cure_scope, early_warning_scope
 from risk.models.model import RiskModel, require_features
 from risk.policy.court import claim
 from risk.policy.evidence import case_evidence
@@ -146,13 +147,11 @@ def score_loans(
     snap = loan_snapshots(
         tables, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False, ledger=ledger
     ).collect()
-    dpd = pl.col("days_past_due")
-    labels = params.features.labels
-    # each model only where it was trained: early warning below early_warning_dpd days past due, cure from 1
-    # to cure_max_dpd; elsewhere no probability rather than an extrapolation, and no model call either (most
-    # active loans are current, so the cure model scores a few percent of the book)
-    ew = _proba_within(models.early_warning, snap, dpd < labels.early_warning_dpd)
-    cure = _proba_within(models.cure, snap, (dpd > 0) & (dpd <= labels.cure_max_dpd))
+    dpd, lp = pl.col("days_past_due"), params.features.labels
+    # each model only where it was trained (its label's scope); elsewhere no probability rather than an
+    # extrapolation, and no model call either (most active loans are current: the cure model scores a few percent)
+    ew = _proba_within(models.early_warning, snap, early_warning_scope(dpd, lp))
+    cure = _proba_within(models.cure, snap, cure_scope(dpd, lp))
     loans = tables["loans"].select("loan_id", "product", "contract_max_overdue_days")
     history = contact_history(tables["collection_actions"].lazy(), tables["loans"].lazy(), as_of).collect()
     pairs = snap.select("loan_id", "borrower_id", "as_of").lazy()
@@ -229,9 +228,9 @@ def plan_queue(
     decided = pl.col("scheduled") | pl.col("legal_referral")
     if params.score.reasons_for == "queue":
         decided = pl.lit(True)
-    scope = params.features.labels.early_warning_dpd
-    early = queue.filter(decided, pl.col("days_past_due") < scope)
-    late = queue.filter(decided, pl.col("days_past_due") >= scope)
+    early_scope = early_warning_scope(pl.col("days_past_due"), params.features.labels)
+    early = queue.filter(decided, early_scope)
+    late = queue.filter(decided, ~early_scope)
     rest = queue.filter(~decided).with_columns(
         pl.lit([], dtype=pl.List(pl.String)).alias(c) for c in ("reason_codes", "reasons_en", "reasons_zh")
     )
