@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from risk.config import ModelParams, ScoreParams
-from risk.exceptions import ConfigError
+from risk.exceptions import ConfigError, RiskDataError
 from risk.models.calibration import Calibrator
 from risk.models.compiled import CompiledBooster, as_matrix
 from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame
@@ -59,7 +59,7 @@ def test_an_unknown_category_and_missing_values_score_as_lightgbm_scores_them(fi
     model, test = fitted
     odd = test.head(50).assign(channel=["kiosk"] * 25 + [None] * 25, monthly_income=np.nan)
     X = model.frame(odd)
-    assert np.isnan(as_matrix(X)[:, 2]).all()
+    assert np.isnan(as_matrix(X, model.estimator.booster_.pandas_categorical)[:, 2]).all()
     compiled = CompiledBooster(model.estimator.booster_)
     np.testing.assert_allclose(compiled.predict(X), model.estimator.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
 
@@ -90,3 +90,10 @@ def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path, monke
 def test_score_params_name_the_modes():
     with pytest.raises(ConfigError, match="compiled_predictor"):
         ScoreParams(compiled_predictor="sometimes")
+
+
+def test_a_frame_with_other_categorical_columns_than_the_booster_is_refused(fitted):
+    model, test = fitted
+    X = model.frame(test).assign(channel=lambda f: f["channel"].astype(str))
+    with pytest.raises(RiskDataError, match="categorical columns"):
+        as_matrix(X, model.estimator.booster_.pandas_categorical)

@@ -12,7 +12,7 @@ from risk.config import ModelParams
 from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL
 from risk.models.calibration import Calibrator
-from risk.models.compiled import as_matrix
+from risk.models.compiled import CompiledBooster, as_matrix
 from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame, to_model_matrix
 
 FEATURES = ["monthly_income", "credit_inquiries_6m", "channel", "product"]
@@ -71,7 +71,7 @@ def test_the_matrix_holds_the_numbers_lightgbm_makes_of_the_pandas_frame():
     odd = _odd()
     codes = {c: {v: i for i, v in enumerate(CATEGORICAL[c])} for c in ("channel", "product")}
     matrix = to_model_matrix(odd, FEATURES, codes)
-    expected = as_matrix(to_model_frame(odd, FEATURES))
+    expected = as_matrix(to_model_frame(odd, FEATURES), [CATEGORICAL[c] for c in ("channel", "product")])
     assert matrix.flags["C_CONTIGUOUS"] and matrix.dtype == np.float64
     np.testing.assert_array_equal(matrix, expected)  # NaN where NaN, equal elsewhere
     unread = odd.select(pl.col("channel").is_null() | (pl.col("channel") == "kiosk")).to_series().fill_null(True)
@@ -124,6 +124,8 @@ def test_a_booster_trained_with_other_categories_reads_each_value_by_its_trainin
             scoring = RiskModel(**{k: getattr(model, k) for k in fields}).compile()
         assert scoring._matrix(odd) is not None
         np.testing.assert_allclose(scoring.raw_proba(odd), expected, rtol=0, atol=1e-9 if compiled else 0)
+        # a pandas frame too: LightGBM's own predict, or the compiled trees on the training codes
+        np.testing.assert_allclose(scoring.raw_proba(odd.to_pandas()), expected, rtol=0, atol=1e-9 if compiled else 0)
         channel = scoring._matrix(odd)[:, FEATURES.index("channel")]
         assert np.isnan(channel[(odd["channel"] == trained[0][0]).fill_null(False).to_numpy()]).all()
     finally:
@@ -132,3 +134,18 @@ def test_a_booster_trained_with_other_categories_reads_each_value_by_its_trainin
 
 def test_contributions_of_no_rows_are_an_empty_matrix(model):
     assert model.contributions(_odd().head(0)).shape == (0, len(FEATURES))
+
+
+def test_a_pandas_frame_whose_categories_are_listed_in_another_order_scores_as_lightgbm_scores_it(
+    model, tmp_path, monkeypatch
+):
+    """The compiled trees read a pandas frame's categories by their training position, as LightGBM does, not by
+    the frame's own category order (here reversed, with one more category listed)."""
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
+    X = model.frame(_odd())
+    listed = X["channel"].cat.categories
+    reordered = X.assign(channel=X["channel"].cat.set_categories(["kiosk", *reversed(listed)]))
+    expected = model.estimator.predict_proba(X, num_threads=2)[:, 1]
+    np.testing.assert_array_equal(model.estimator.predict_proba(reordered, num_threads=2)[:, 1], expected)
+    compiled = CompiledBooster(model.estimator.booster_)
+    np.testing.assert_allclose(compiled.predict(reordered), expected, rtol=0, atol=1e-9)

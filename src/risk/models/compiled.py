@@ -9,7 +9,8 @@ warning). Compiling takes 1-4 seconds a model, so scoring compiles only from ``s
 (``score.compiled_predictor``). The object code is cached by a hash of the model's text under
 ``$RISK_CACHE_DIR`` (default ``~/.cache/risk``): a scheduler compiles each model version once.
 
-The input is LightGBM's own: categories as their integer codes (an unknown one as missing), numbers as floats.
+The input is LightGBM's own: each category as its position among the categories the booster was trained with (an
+unknown one as missing), numbers as floats.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import polars as pl
+
+from risk.exceptions import RiskDataError
+from risk.models.model import to_model_matrix
 
 MODES = ("auto", "always", "never")
 
@@ -53,28 +59,29 @@ class CompiledBooster:
                 self.model.compile(cache=str(scratch))
                 os.replace(scratch, object_file)
         self.key = key
+        self.categories = [list(c) for c in booster.pandas_categorical or []]  # each categorical's training order
 
     def predict(self, X: pd.DataFrame, *, threads: int = 2) -> np.ndarray:
-        """Probabilities for the model frame ``X`` (:func:`risk.models.model.to_model_frame`'s output)."""
-        return self.predict_matrix(as_matrix(X), threads=threads)
+        """Probabilities for the model frame ``X`` (:func:`risk.models.model.to_model_frame`'s output), its
+        categories read as LightGBM reads them (:func:`as_matrix`)."""
+        return self.predict_matrix(as_matrix(X, self.categories), threads=threads)
 
     def predict_matrix(self, X: np.ndarray, *, threads: int = 2) -> np.ndarray:
         """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output)."""
         return self.model.predict(X, n_jobs=threads)
 
 
-def as_matrix(X: pd.DataFrame) -> np.ndarray:
-    """``X`` as LightGBM reads a pandas frame: categories as their codes, an unknown one (code -1) as missing."""
-    columns = []
-    for c in X.columns:
-        s = X[c]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            codes = s.cat.codes.to_numpy().astype(float)
-            codes[codes < 0] = np.nan
-            columns.append(codes)
-        else:
-            columns.append(s.to_numpy(dtype=float, na_value=np.nan))
-    return np.ascontiguousarray(np.column_stack(columns)) if columns else np.empty((len(X), 0))
+def as_matrix(X: pd.DataFrame, categories: Sequence[Sequence[object]]) -> np.ndarray:
+    """``X`` as LightGBM reads a pandas frame: the i-th categorical column's value as its position among
+    ``categories[i]`` (the booster's ``pandas_categorical``, the order it was trained with, whatever order the
+    frame's categories are in), a value not among them or a missing one as NaN; numbers as floats. The codes are
+    :func:`~risk.models.model.to_model_matrix`'s: one mapping for both inputs."""
+    columns = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    if len(columns) != len(categories):
+        msg = f"the frame's categorical columns {columns} are not the {len(categories)} the booster was trained with"
+        raise RiskDataError(msg, table="features", rule="model_categories_match")
+    codes = {c: {str(v): i for i, v in enumerate(cats)} for c, cats in zip(columns, categories, strict=True)}
+    return to_model_matrix(pl.from_pandas(X), list(X.columns), codes)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
