@@ -229,6 +229,7 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
         ledger_state.save(kept_in, built)
         spent["keep the ledger (read yesterday's, write today's)"] += time.perf_counter() - t
     took = time.perf_counter() - started
+    peak = _peak()  # the run's own: the model-call phases' inputs below are built after it
     RiskModel.predict_proba = predict
     del ledger
     spent = dict(spent)  # freeze: the inputs below reuse the wrapped functions
@@ -248,7 +249,7 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
         "reason_rows": int((cq["reason_codes"].list.len() > 0).sum())
         + int((rq["recommended_decision"] != "approved").sum()),
         "spent": spent,
-        "peak": _peak(),
+        "peak": peak,
     }
 
 

@@ -112,6 +112,13 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
     )
 
 
+def ledger_frame(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame) -> pl.DataFrame:
+    """:func:`instalment_ledger`, collected on polars' in-memory engine: its sorts, running sums and as-of joins
+    ran 1.7x faster there than on the streaming engine on a 1.5M-loan book (5.8-6.1 s against 10.1-10.3 s), to the
+    same frame, for a higher peak while it is built (5.5 GiB against 3.8 GiB with the tables loaded)."""
+    return instalment_ledger(loans, schedule, repayments).collect(engine="in-memory")
+
+
 def paid_by(as_of: pl.Expr) -> pl.Expr:
     """True when the ledger row's instalment was paid by the end of day ``as_of``."""
     return pl.col("paid_on").is_not_null() & (pl.col("paid_on") <= as_of)

@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 from tests.books import LoanSpec, book, pay_on_schedule
 
-from risk.delinquency import daily_payments, days_past_due_at, instalment_ledger
+from risk.delinquency import daily_payments, days_past_due_at, instalment_ledger, ledger_frame
 
 D = dt.date
 T = dt.datetime
@@ -169,3 +169,15 @@ def test_daily_payments_sum_each_loans_day_in_loan_and_day_order_whatever_the_ex
         {"loan_id": "L1", "paid_on": D(2024, 2, 1), "amount": 100.5, "payments": 2, "cum_paid": 150.5},
         {"loan_id": "L2", "paid_on": D(2024, 3, 1), "amount": 15.0, "payments": 2, "cum_paid": 15.0},
     ]
+
+
+def test_the_collected_ledger_is_the_lazy_ledger_whichever_engine_runs_it(small_book):
+    """ledger_frame picks the in-memory engine for speed only: the frame is the streaming engine's, to the bit,
+    on a book shuffled out of loan order too."""
+    tables = {t: small_book[t] for t in ("loans", "schedule", "repayments")}
+    shuffled = {t: frame.sample(fraction=1.0, shuffle=True, seed=3) for t, frame in tables.items()}
+    for book_tables in (tables, shuffled):
+        lazy = [book_tables[t].lazy() for t in ("loans", "schedule", "repayments")]
+        streamed = instalment_ledger(*lazy).collect(engine="streaming")
+        assert ledger_frame(*lazy).equals(streamed)
+        assert streamed.height == tables["schedule"].height

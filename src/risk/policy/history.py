@@ -17,7 +17,7 @@ import polars as pl
 
 from risk.config import FeatureParams
 from risk.contract import Action
-from risk.delinquency import instalment_ledger
+from risk.delinquency import ledger_frame
 from risk.features.build import loan_state
 from risk.policy.evidence import case_evidence
 
@@ -119,7 +119,7 @@ def decision_history(
         .collect()
         .lazy()
     )
-    ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"]).collect().lazy()
+    ledger = ledger_frame(t["loans"], t["schedule"], t["repayments"]).lazy()
     pairs = logged.select("loan_id", "borrower_id", "as_of")
     state = loan_state(t, pairs, features, ledger=ledger)
     evidence = case_evidence(t, pairs, grace_days=grace_days)

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from risk import delinquency, io
-from risk.delinquency import instalment_ledger
+from risk.delinquency import ledger_frame
 
 # the columns of each table the ledger reads: nothing else can change a loan's ledger
 LEDGER_INPUTS: dict[str, tuple[str, ...]] = {
@@ -131,7 +131,7 @@ def _in_ledger_order(ledger: pl.DataFrame) -> bool:
 
 def _ledger_of(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly."""
-    return instalment_ledger(*(tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items())).collect()
+    return ledger_frame(*(tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items()))
 
 
 def load(scored: Path) -> pl.DataFrame | None:
