@@ -19,14 +19,16 @@ FAR_FUTURE = pl.date(9999, 12, 31)
 
 
 def daily_payments(repayments: pl.LazyFrame) -> pl.LazyFrame:
-    """Payments summed per loan and day, with the running total paid (``cum_paid``)."""
-    # sorted first (stably, so each day's payments are added in the export's order), then grouped in that
-    # order: 0.8-1.0 s against 1.3-1.6 s for hashing 5.7M repayments and sorting the groups after
+    """Payments summed per loan and day (to the fen), with the running total paid (``cum_paid``)."""
+    # sorted first, then grouped in that order: 0.8-1.0 s against 1.3-1.6 s for hashing 5.7M repayments and sorting
+    # the groups after. A day's sum is rounded to the fen: the engines add a day's payments in different orders
+    # (132.12 + 159.65 + 94.96 is 386.72999999999996 one way, 386.73 another), and a sum compared with what is due
+    # must not depend on which engine ran
     return (
         repayments.select("loan_id", pl.col("paid_at").dt.date().alias("paid_on"), "amount")
         .sort("loan_id", "paid_on", maintain_order=True)
         .group_by("loan_id", "paid_on", maintain_order=True)
-        .agg(pl.col("amount").sum(), pl.len().alias("payments"))
+        .agg(pl.col("amount").sum().round(2), pl.len().alias("payments"))
         .with_columns(cum_paid=pl.col("amount").cum_sum().over("loan_id"))
     )
 
@@ -113,9 +115,10 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
 
 
 def ledger_frame(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: pl.LazyFrame) -> pl.DataFrame:
-    """:func:`instalment_ledger`, collected on polars' in-memory engine: its sorts, running sums and as-of joins
-    ran 1.7x faster there than on the streaming engine on a 1.5M-loan book (5.8-6.1 s against 10.1-10.3 s), to the
-    same frame, for a higher peak while it is built (5.5 GiB against 3.8 GiB with the tables loaded)."""
+    """:func:`instalment_ledger`, collected on polars' in-memory engine: its sorts, running sums and as-of joins ran
+    faster there than on the streaming engine on a 1.5M-loan book (6.4-7.6 s against 10.3-11.8 s in alternating
+    processes), to the same frame (a day's payments are summed to the fen, :func:`daily_payments`), for a higher
+    peak while it is built (5.4-5.5 GiB against 3.8-3.9 GiB with the tables loaded)."""
     return instalment_ledger(loans, schedule, repayments).collect(engine="in-memory")
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from risk.config import ModelParams, ScoreParams
 from risk.exceptions import ConfigError, RiskDataError
+from risk.features.catalogue import CATEGORICAL
 from risk.models.calibration import Calibrator
 from risk.models.compiled import CompiledBooster, as_matrix
 from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame
@@ -30,11 +31,11 @@ def _fitted():
         {
             "monthly_income": np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(8.5, 0.5, n)),
             "credit_inquiries_6m": rng.poisson(2, n).astype(float),
-            "channel": rng.choice(["app", "web", "partner", "offline"], n),
+            "channel": rng.choice(list(CATEGORICAL["channel"]), n),  # the catalogue's: the model learns from them
         }
     )
     logit = -2 + 0.4 * frame["credit_inquiries_6m"] - 0.5 * np.log(frame["monthly_income"].fillna(3000) / 5000)
-    logit += np.where(frame["channel"] == "partner", 0.8, 0.0)
+    logit += np.where(frame["channel"] == "partner_referral", 0.8, 0.0)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     features = ["monthly_income", "credit_inquiries_6m", "channel"]
     X = to_model_frame(frame, features)

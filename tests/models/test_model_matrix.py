@@ -71,7 +71,15 @@ def test_the_matrix_holds_the_numbers_lightgbm_makes_of_the_pandas_frame():
     odd = _odd()
     codes = {c: {v: i for i, v in enumerate(CATEGORICAL[c])} for c in ("channel", "product")}
     matrix = to_model_matrix(odd, FEATURES, codes)
-    expected = as_matrix(to_model_frame(odd, FEATURES), [CATEGORICAL[c] for c in ("channel", "product")])
+    # what LightGBM makes of the pandas frame, whose categories are the catalogue's: each category's code, -1 as NaN
+    frame = to_model_frame(odd, FEATURES)
+    expected = np.column_stack(
+        [
+            np.where(frame[c].cat.codes < 0, np.nan, frame[c].cat.codes) if c in codes else frame[c].to_numpy(float)
+            for c in FEATURES
+        ]
+    )
+    np.testing.assert_array_equal(as_matrix(frame, [CATEGORICAL[c] for c in ("channel", "product")]), expected)
     assert matrix.flags["C_CONTIGUOUS"] and matrix.dtype == np.float64
     np.testing.assert_array_equal(matrix, expected)  # NaN where NaN, equal elsewhere
     unread = odd.select(pl.col("channel").is_null() | (pl.col("channel") == "kiosk")).to_series().fill_null(True)

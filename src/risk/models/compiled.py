@@ -75,7 +75,8 @@ def as_matrix(X: pd.DataFrame, categories: Sequence[Sequence[object]]) -> np.nda
     """``X`` as LightGBM reads a pandas frame: the i-th categorical column's value as its position among
     ``categories[i]`` (the booster's ``pandas_categorical``, the order it was trained with, whatever order the
     frame's categories are in), a value not among them or a missing one as NaN; numbers as floats. The codes are
-    :func:`~risk.models.model.to_model_matrix`'s: one mapping for both inputs."""
+    :func:`~risk.models.model.to_model_matrix`'s: one mapping for both inputs. Values are matched by their text,
+    which is LightGBM's match for the pipeline's categories (strings, as ingest and the catalogue write them)."""
     columns = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     if len(columns) != len(categories):
         msg = f"the frame's categorical columns {columns} are not the {len(categories)} the booster was trained with"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from risk.config import FeatureParams
+from risk.delinquency import ledger_frame
 from risk.exceptions import RiskDataError
 from risk.features import build
 from risk.spark.partition import map_by_borrower
@@ -29,8 +30,9 @@ def _snapshots(
     tables: dict[str, pl.DataFrame], *, params: FeatureParams, as_of_dates: tuple[dt.date, ...], data_as_of: dt.date
 ) -> dict[str, pl.DataFrame]:
     """Both snapshot tables of one partition (runs in a Python worker)."""
-    loans = build.loan_snapshots(tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of)
-    apps = build.application_snapshots(tables, params, data_as_of=data_as_of)
+    ledger = ledger_frame(*(tables[t].lazy() for t in ("loans", "schedule", "repayments"))).lazy()  # one for both
+    loans = build.loan_snapshots(tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger)
+    apps = build.application_snapshots(tables, params, data_as_of=data_as_of, ledger=ledger)
     loans, apps = pl.collect_all([loans, apps])
     return {LOAN_SNAPSHOTS: loans, APPLICATION_SNAPSHOTS: apps}
 
