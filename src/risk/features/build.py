@@ -458,7 +458,7 @@ def loan_state(
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
     if ledger is None:
-        ledger = ledger_frame(loans, t["schedule"], t["repayments"]).lazy()
+        ledger = ledger_frame(t).lazy()
     payments = daily_payments(t["repayments"]).cache()
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
@@ -513,7 +513,7 @@ def loan_snapshots(
     """
     t = _lazy(tables)
     if ledger is None:
-        ledger = ledger_frame(t["loans"], t["schedule"], t["repayments"]).lazy()
+        ledger = ledger_frame(t).lazy()
     ledger = ledger.cache()
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(t["loans"], ledger, dates).cache()
@@ -553,7 +553,7 @@ def application_snapshots(
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
     if ledger is None:
-        ledger = ledger_frame(loans, t["schedule"], t["repayments"]).lazy()
+        ledger = ledger_frame(t).lazy()
     ledger = ledger.cache()
     # a loan is booked the day its application is approved, so the borrower's other loans are those
     # originated up to the day before the application
@@ -605,8 +605,7 @@ def build_features(
     if as_of_dates is None:
         first = params.first_as_of or _first_origination(tables)
         as_of_dates = month_ends(first, data_as_of)
-    t = _lazy(tables)
-    ledger = ledger_frame(t["loans"], t["schedule"], t["repayments"]).lazy()  # one ledger for both tables
+    ledger = ledger_frame(tables).lazy()  # one ledger for both tables
     return FeatureSet(
         loan_snapshots=loan_snapshots(
             tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger

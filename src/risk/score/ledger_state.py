@@ -131,7 +131,7 @@ def _in_ledger_order(ledger: pl.DataFrame) -> bool:
 
 def _ledger_of(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly."""
-    return ledger_frame(*(tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items()))
+    return ledger_frame({name: tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items()})
 
 
 def load(scored: Path) -> pl.DataFrame | None:

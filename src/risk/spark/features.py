@@ -30,7 +30,7 @@ def _snapshots(
     tables: dict[str, pl.DataFrame], *, params: FeatureParams, as_of_dates: tuple[dt.date, ...], data_as_of: dt.date
 ) -> dict[str, pl.DataFrame]:
     """Both snapshot tables of one partition (runs in a Python worker)."""
-    ledger = ledger_frame(*(tables[t].lazy() for t in ("loans", "schedule", "repayments"))).lazy()  # one for both
+    ledger = ledger_frame(tables).lazy()  # one for both
     loans = build.loan_snapshots(tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger)
     apps = build.application_snapshots(tables, params, data_as_of=data_as_of, ledger=ledger)
     loans, apps = pl.collect_all([loans, apps])
