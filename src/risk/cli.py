@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from risk.exceptions import RiskError
+from risk.exceptions import ConfigError, RiskError
 
 app = typer.Typer(
     help="Risk scoring for online consumer lending: validate, features, models, collections and review queues.",
@@ -189,15 +189,24 @@ def score(
 @stage
 def run(
     as_of: Annotated[str, typer.Option("--as-of", help="The day: YYYY-MM-DD or 'today'.")],
+    through: Annotated[
+        str | None,
+        typer.Option("--through", help="Catch up: every day from --as-of to this one (YYYY-MM-DD or 'today')."),
+    ] = None,
     accept_shift: AcceptShiftOption = False,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """One day as a scheduler runs it: load that day's export ({as_of} in ingest.path), validate, score; the
-    models stay as `dvc repro` trained them."""
-    from risk.daily import run_day as run_one_day
+    models stay as `dvc repro` trained them. With --through, each day to that one in turn, in one process."""
+    from risk.daily import run_days
 
     paths, params = _context(params_file)
-    for line in run_one_day(paths, params, day=_parse_day(as_of), accept_shift=accept_shift):
+    first = _parse_day(as_of)
+    last = first if through is None else _parse_day(through, "--through")
+    if last < first:
+        raise ConfigError(f"--through {last} is before --as-of {first}: no day to run")
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    for line in run_days(paths, params, days=days, accept_shift=accept_shift):
         typer.echo(line)
 
 
@@ -236,13 +245,13 @@ def export(
     typer.echo(run_export(paths, table=table))
 
 
-def _parse_day(text: str) -> dt.date:
+def _parse_day(text: str, option: str = "--as-of") -> dt.date:
     if text == "today":
         return dt.date.today()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        typer.echo(f"risk: --as-of must be YYYY-MM-DD or 'today', got {text!r}", err=True)
+        typer.echo(f"risk: {option} must be YYYY-MM-DD or 'today', got {text!r}", err=True)
         raise typer.Exit(2) from None
 
 

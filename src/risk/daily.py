@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 
 from risk import io
 from risk.config import Params
@@ -43,15 +44,24 @@ def run_day(paths: Paths, params: Params, *, day: dt.date, accept_shift: bool = 
     """Load, validate and score ``day``; one line per step. The first step that fails raises its error,
     leaving that step's previous outputs and every earlier day in the sinks untouched. One run at a time per
     project (another exits 75): two days loaded at once would score one day's export as the other's."""
-    from risk.score.stage import run as run_score
+    return list(run_days(paths, params, days=[day], accept_shift=accept_shift))
+
+
+def run_days(paths: Paths, params: Params, *, days: list[dt.date], accept_shift: bool = False) -> Iterator[str]:
+    """:func:`run_day` for each of ``days`` in turn, in one process: a catch-up after days the scheduler
+    missed. The models are loaded once and each day's instalment ledger is reused by the next from memory
+    (:class:`risk.score.stage.Scorer`); each day writes what its own run would. The first day that fails
+    stops the run, the days before it written. Lines come as each step ends."""
+    from risk.score.stage import Scorer
     from risk.validate.stage import run_project as run_validate
 
-    params = params_for_day(params, day)
     lock = paths.root / "data" / ".run.lock"  # data/raw, data/validated and the profile are one per project
     busy = lambda: LockHeld(f"another `risk run` holds {lock}; try again when it has finished")  # noqa: E731
     with io.file_lock(lock, on_busy=busy):
-        lines = [load(paths, params)]
-        report = run_validate(paths, params)
-        lines.append(f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings")
-        lines.append(run_score(paths, params, as_of=day, accept_shift=accept_shift))
-    return lines
+        scorer = Scorer(paths)
+        for day in days:
+            dated = params_for_day(params, day)
+            yield load(paths, dated)
+            report = run_validate(paths, dated)
+            yield f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings"
+            yield scorer.day(dated, as_of=day, accept_shift=accept_shift)

@@ -137,3 +137,63 @@ def test_an_incremental_day_writes_exactly_the_tables_a_full_run_writes(project:
         rescored = in_order(read_day(full / "data" / "scored" / "risk.duckdb", table, last))
         assert incremental.height > 0 or table not in QUEUES, table
         assert incremental.equals(rescored), f"{table}: the incremental day differs from a full run"
+
+
+def day_tables(database: Path) -> set[str]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def fresh_copy(project: Path, folder: Path) -> Path:
+    """A copy of ``project`` with no day scored yet (the history feeds the guard and the realised rates)."""
+    root = Path(shutil.copytree(project, folder, symlinks=True))
+    shutil.rmtree(root / "data" / "scored", ignore_errors=True)
+    return root
+
+
+def test_a_catch_up_in_one_process_writes_what_each_day_s_own_run_writes(project: Path, tmp_path: Path) -> None:
+    """`risk run --as-of D-1 --through D` after the scheduler missed two days: each day loaded, validated and
+    scored in turn by one process, the second day reusing the first's ledger; every table of each day equals the
+    one that day's own `risk run` writes."""
+    last = dt.date.fromisoformat(yaml.safe_load((project / "params.yaml").read_text())["data"]["as_of"])
+    days = [last - dt.timedelta(days=1), last]
+    one_by_one = fresh_copy(project, tmp_path / "one_by_one")
+    for day in days:
+        run_tool(risk("run", "--as-of", day.isoformat(), "--accept-shift"), one_by_one)
+    caught_up = fresh_copy(project, tmp_path / "caught_up")
+    out = run_tool(risk("run", "--as-of", days[0].isoformat(), "--through", last.isoformat()), caught_up).stdout
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("score ")] == [f"score {d}" for d in days], out
+    assert "ledger reused, " in lines[-1], out
+
+    databases = [root / "data" / "scored" / "risk.duckdb" for root in (one_by_one, caught_up)]
+    tables = [day_tables(database) for database in databases]
+    assert tables[0] == tables[1] and set(QUEUES) <= tables[0], tables
+    for day in days:
+        for table in sorted(tables[0] - {"score_days"}):  # score_days: when each was written, by which run
+            own, caught = (in_order(read_day(database, table, day)) for database in databases)
+            assert caught.height > 0 or table not in QUEUES, (table, day)
+            assert caught.equals(own), f"{table} {day}: the catch-up differs from the day's own run"
+
+
+def test_a_scorer_that_stays_loads_the_models_once_and_hands_its_ledger_to_the_next_day_in_memory(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from risk.config import load_params
+    from risk.models import tracking
+    from risk.paths import Paths
+    from risk.score import ledger_state
+    from risk.score.stage import Scorer
+
+    root = fresh_copy(project, tmp_path / "stays")
+    params = load_params(root / "params.yaml")
+    loads: list[str] = []
+    load_version = tracking.load_version
+    monkeypatch.setattr(tracking, "load_version", lambda name, v: loads.append(name) or load_version(name, v))
+    scorer = Scorer(Paths.at(root))
+    first = scorer.day(params, as_of=params.data.as_of - dt.timedelta(days=1), accept_shift=True)
+    assert "ledger built for all" in first, first
+    ledger_state.state_path(root / "data" / "scored").unlink()  # the next day can only reuse the one in memory
+    second = scorer.day(params, as_of=params.data.as_of, accept_shift=True)
+    assert "ledger reused, 0 of " in second, second  # the same export: no loan's rows changed
+    assert len(loads) == len(set(loads)) >= 3, loads  # the three models (and the scorecard) once each

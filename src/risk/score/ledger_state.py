@@ -155,6 +155,13 @@ def save(scored: Path, ledger: Ledger) -> None:
     for old in Path(scored).glob("ledger-*.parquet"):
         if old != target:
             old.unlink(missing_ok=True)
+    # read back by this code only, the next day: a light codec and no statistics (written and read each run)
+    io.write_parquet(kept_frame(ledger), target, compression="lz4", statistics=False)
+
+
+def kept_frame(ledger: Ledger) -> pl.DataFrame:
+    """``ledger`` as it is kept for the next run: the frame :func:`save` writes and :func:`load` reads, which a
+    scorer that stays (:class:`risk.score.stage.Scorer`) holds in memory instead."""
     frame = ledger.frame
     # each loan's fingerprint on its first row: the first rows' loans looked up in the fingerprints (one row per
     # loan), then placed at those rows, rather than a join of the whole ledger
@@ -165,6 +172,4 @@ def save(scored: Path, ledger: Ledger) -> None:
         once = ledger.fingerprints.unique("loan_id", keep="first", maintain_order=True)
         prints = heads.join(once, on="loan_id", how="left", maintain_order="left")
     column = pl.repeat(None, frame.height, dtype=prints[FINGERPRINT].dtype, eager=True).alias(FINGERPRINT)
-    kept = frame.with_columns(column.scatter(first, prints[FINGERPRINT]))
-    # read back by this code only, the next day: a light codec and no statistics (written and read each run)
-    io.write_parquet(kept, target, compression="lz4", statistics=False)
+    return frame.with_columns(column.scatter(first, prints[FINGERPRINT]))

@@ -210,88 +210,118 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
     RiskDataError
         ``blast_radius``: the day moved too far (nothing written).
     """
-    if as_of > params.data.as_of:
-        msg = f"cannot score {as_of}: the validated data is as of {params.data.as_of} (ingest newer data first)"
-        raise RiskDataError(msg, rule="as_of_within_data")
-    skipped = io.collections_skipped(paths.validated, params.train.models)
-    if skipped:
-        paths.scored.mkdir(parents=True, exist_ok=True)
-        return f"score {as_of}: skipped; {skipped}; see the PD model's metrics instead"
-    if params.engine == "spark" and io.read_manifest(paths.validated).get("attributes"):
-        msg = "the Spark engine does not carry declared source attributes (ingest.attributes) yet; use engine: polars"
-        raise RiskDataError(msg, table="attributes", rule="engine_supports_attributes")
-    started = time.perf_counter()
-    lock = paths.scored / f".score-{as_of.isoformat()}.lock"
-    busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
-    with io.file_lock(lock, on_busy=busy):
-        tracking.configure(paths.mlflow_uri)
-        models = dataclasses.replace(
-            load_models(params.score.alias, paths.pinned_models), policy=load_policy(paths, params)
-        )
-        versions = pinned_versions(paths.pinned_models, params.score.alias)
-        drift = alias_drift(versions, params.score.alias)
-        built = None
-        if params.engine == "spark":
-            from risk.spark.stage import score_tables
+    return Scorer(paths).day(params, as_of=as_of, accept_shift=accept_shift)
 
-            day = score_tables(paths, params, params.spark, models, as_of=as_of)
-            n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
-            options, cases = None, {}
-        else:
-            tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
-            models = compiled_for(models, params.score, tables["loans"].height)
-            # one instalment ledger for both snapshot tables, yesterday's reused for the loans whose rows are unchanged
-            built = ledger_state.build(tables, ledger_state.load(paths.scored) if params.score.incremental else None)
-            ledger = built.frame.lazy()
-            scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
-            n_open = scored.height
-            n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
-            cases = case_day(tables, scored, models.policy, params, as_of=as_of)
-            cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
-            pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
-            rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
-            watched = pl.concat(
-                [
-                    monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of),
-                    realised_day(paths, params, tables, ledger, as_of=as_of),
-                ]
+
+class Scorer:
+    """Days scored by one process: the models loaded once, on the first day that needs them, and each day's
+    instalment ledger held in memory for the next (it is also kept on disk, for the next process).
+
+    What a catch-up of several days (``risk run --as-of D --through E``) or a notebook uses: a day after the
+    first costs the day's own work, not the imports and the model loading a process pays once. Each day reads
+    its validated tables and params afresh, and writes exactly what :func:`run` would write for it.
+    """
+
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+        self._loaded: tuple[Models, dict[str, str], str] | None = None  # models, pinned versions, drift note
+        self._ledger: pl.DataFrame | None = None  # the last day's ledger as kept (ledger_state.kept_frame)
+
+    def _models(self, params: Params) -> tuple[Models, dict[str, str], str]:
+        if self._loaded is None:
+            tracking.configure(self.paths.mlflow_uri)
+            models = dataclasses.replace(
+                load_models(params.score.alias, self.paths.pinned_models), policy=load_policy(self.paths, params)
             )
-            errors = watched.filter(pl.col("status") == "error")
-            if errors.height and params.score.monitoring.fail_on_error:
-                msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
-                raise RiskDataError(msg, rule="monitoring")
-            cases["monitoring"] = watched
-        cq, rq = with_model_versions(cq, versions), with_model_versions(rq, versions)
-        day_tables = {"collections_queue": cq, "review_queue": rq, **cases}
-        if options is not None:
-            day_tables["collections_options"] = options
-        summary = DaySummary(as_of, n_open, n_charged_off, int(cq["legal_referral"].sum()), cq.height)
-        with day_writer(paths.scored, paths.duckdb) as writer:
-            found = breaches(summary, writer.previous(as_of), params.score.guard)
-            if found and not accept_shift:
-                raise RiskDataError(stop_message(summary, found, params.score.guard), rule="blast_radius")
-            writer.write(day_tables, as_of=as_of, summary=summary)
-        kept_note = ""
-        if built is not None:  # after the day is written: a stopped day keeps nothing new
-            try:
-                ledger_state.save(paths.scored, built)
-            except OSError as e:  # the day is written; tomorrow builds the ledger in full
-                ledger_state.state_path(paths.scored).unlink(missing_ok=True)
-                kept_note = f" Warning: the ledger was not kept ({e}); the next run builds it in full."
-    took = time.perf_counter() - started
-    accepted = f" Accepted by --accept-shift: {'; '.join(found)}." if found else ""
-    return (
-        f"score {as_of}: ok ({params.engine}); {n_open:,} open loans"
-        + (f" ({n_charged_off:,} charged off), " if n_charged_off is not None else ", ")
-        + f"collections_queue {cq.height:,} "
-        f"({int(cq['scheduled'].sum()):,} scheduled, {int(cq['legal_referral'].sum()):,} to legal), "
-        f"review_queue {rq.height:,}"
-        + "".join(f", {name} {frame.height:,}" for name, frame in cases.items())
-        + f"; {took:.1f}s -> {paths.scored}"
-        + (f" ({built.summary()})" if built is not None else "")
-        + kept_note
-        + unknown_without_case_tables(paths.validated)
-        + ("" if "monitoring" not in cases else monitoring.summary(cases["monitoring"]))
-        + accepted
-        + drift
-    )
+            versions = pinned_versions(self.paths.pinned_models, params.score.alias)
+            self._loaded = (models, versions, alias_drift(versions, params.score.alias))
+        return self._loaded
+
+    def day(self, params: Params, *, as_of: dt.date, accept_shift: bool = False) -> str:
+        """Score ``as_of`` with ``params`` (their ``score.alias`` must not change between days); :func:`run`."""
+        paths = self.paths
+        if as_of > params.data.as_of:
+            msg = f"cannot score {as_of}: the validated data is as of {params.data.as_of} (ingest newer data first)"
+            raise RiskDataError(msg, rule="as_of_within_data")
+        skipped = io.collections_skipped(paths.validated, params.train.models)
+        if skipped:
+            paths.scored.mkdir(parents=True, exist_ok=True)
+            return f"score {as_of}: skipped; {skipped}; see the PD model's metrics instead"
+        if params.engine == "spark" and io.read_manifest(paths.validated).get("attributes"):
+            msg = "the Spark engine does not carry source attributes (ingest.attributes) yet; use engine: polars"
+            raise RiskDataError(msg, table="attributes", rule="engine_supports_attributes")
+        started = time.perf_counter()
+        lock = paths.scored / f".score-{as_of.isoformat()}.lock"
+        busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
+        with io.file_lock(lock, on_busy=busy):
+            models, versions, drift = self._models(params)
+            built = None
+            if params.engine == "spark":
+                from risk.spark.stage import score_tables
+
+                day = score_tables(paths, params, params.spark, models, as_of=as_of)
+                n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
+                options, cases = None, {}
+            else:
+                tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
+                models = compiled_for(models, params.score, tables["loans"].height)
+                # one instalment ledger for both snapshot tables, the last one reused for the loans whose rows
+                # are unchanged: this process's own from the day before, else the one a previous run kept
+                kept = None
+                if params.score.incremental:
+                    kept = self._ledger if self._ledger is not None else ledger_state.load(paths.scored)
+                built = ledger_state.build(tables, kept)
+                ledger = built.frame.lazy()
+                scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
+                n_open = scored.height
+                n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
+                cases = case_day(tables, scored, models.policy, params, as_of=as_of)
+                cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
+                pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
+                rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
+                watched = pl.concat(
+                    [
+                        monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of),
+                        realised_day(paths, params, tables, ledger, as_of=as_of),
+                    ]
+                )
+                errors = watched.filter(pl.col("status") == "error")
+                if errors.height and params.score.monitoring.fail_on_error:
+                    msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
+                    raise RiskDataError(msg, rule="monitoring")
+                cases["monitoring"] = watched
+            cq, rq = with_model_versions(cq, versions), with_model_versions(rq, versions)
+            day_tables = {"collections_queue": cq, "review_queue": rq, **cases}
+            if options is not None:
+                day_tables["collections_options"] = options
+            summary = DaySummary(as_of, n_open, n_charged_off, int(cq["legal_referral"].sum()), cq.height)
+            with day_writer(paths.scored, paths.duckdb) as writer:
+                found = breaches(summary, writer.previous(as_of), params.score.guard)
+                if found and not accept_shift:
+                    raise RiskDataError(stop_message(summary, found, params.score.guard), rule="blast_radius")
+                writer.write(day_tables, as_of=as_of, summary=summary)
+            kept_note = ""
+            if built is not None:  # after the day is written: a stopped day keeps nothing new
+                self._ledger = ledger_state.kept_frame(built)
+                try:
+                    ledger_state.save(paths.scored, built)
+                except OSError as e:  # the day is written; the next process builds the ledger in full
+                    ledger_state.state_path(paths.scored).unlink(missing_ok=True)
+                    kept_note = f" Warning: the ledger was not kept ({e}); the next run builds it in full."
+        took = time.perf_counter() - started
+        accepted = f" Accepted by --accept-shift: {'; '.join(found)}." if found else ""
+        return (
+            f"score {as_of}: ok ({params.engine}); {n_open:,} open loans"
+            + (f" ({n_charged_off:,} charged off), " if n_charged_off is not None else ", ")
+            + f"collections_queue {cq.height:,} "
+            f"({int(cq['scheduled'].sum()):,} scheduled, {int(cq['legal_referral'].sum()):,} to legal), "
+            f"review_queue {rq.height:,}"
+            + "".join(f", {name} {frame.height:,}" for name, frame in cases.items())
+            + f"; {took:.1f}s -> {paths.scored}"
+            + (f" ({built.summary()})" if built is not None else "")
+            + kept_note
+            + unknown_without_case_tables(paths.validated)
+            + ("" if "monitoring" not in cases else monitoring.summary(cases["monitoring"]))
+            + accepted
+            + drift
+        )
