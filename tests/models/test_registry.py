@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from tests.conftest import AS_OF
@@ -47,6 +49,46 @@ def test_pyfunc_takes_plain_pandas_and_agrees(registered):
     pyfunc = mlflow.pyfunc.load_model("models:/test-risk-cure@champion")
     frame = tracking.input_example(models[LIGHTGBM], to_model_frame(split.test, models[LIGHTGBM].features), rows=50)
     np.testing.assert_allclose(pyfunc.predict(frame), models[LIGHTGBM].predict_proba(split.test.head(50)))
+
+
+def test_a_model_logged_with_other_package_versions_is_loaded_with_a_warning_naming_them(registered, caplog):
+    """The requirements MLflow logged beside the model are read on load: the same versions say nothing, a pin this
+    environment does not hold is named (the scores may differ from the ones evaluated), and the model loads."""
+    import logging
+    from importlib.metadata import version
+
+    import mlflow
+
+    requirements = Path(mlflow.artifacts.download_artifacts("models:/test-risk-cure@champion")) / "requirements.txt"
+    logged = requirements.read_text()
+    with caplog.at_level(logging.WARNING, logger="risk"):
+        tracking.load_by_alias("test-risk-cure", "champion")
+    assert not caplog.records
+    try:
+        requirements.write_text(logged.replace(f"lightgbm=={version('lightgbm')}", "lightgbm==0.0.1"))
+        with caplog.at_level(logging.WARNING, logger="risk"):
+            assert tracking.load_by_alias("test-risk-cure", "champion").kind == LIGHTGBM
+    finally:
+        requirements.write_text(logged)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"models:/test-risk-cure@champion: logged with lightgbm==0.0.1, this environment has {version('lightgbm')}"
+    ]
+
+
+def test_requirement_pins_are_read_without_markers_or_extras(tmp_path):
+    from importlib.metadata import version
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(
+        f"numpy=={version('numpy')} ; python_version >= '3.9'\n"
+        f"polars[pyarrow]=={version('polars')}\n"
+        "cloudpickle>=2\n"
+        "not-a-package-here==1.0\n"
+    )
+    assert tracking.requirement_mismatches(requirements) == [
+        "logged with not-a-package-here==1.0, this environment has none"
+    ]
+    assert tracking.requirement_mismatches(tmp_path / "absent.txt") == []
 
 
 def test_missing_alias_is_a_clear_error(registered):
