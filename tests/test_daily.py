@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +29,17 @@ def test_a_second_run_of_the_project_at_once_is_refused(tmp_path) -> None:
     first_run = io.file_lock(tmp_path / "data" / ".run.lock", on_busy=lambda: AssertionError("first run"))
     with first_run, pytest.raises(LockHeld, match="another `risk run`"):
         run_day(paths, Params(), day=dt.date(2025, 12, 30))
+
+
+def test_a_catch_up_that_ends_before_it_starts_is_refused_before_anything_runs(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from risk.cli import app
+
+    params = tmp_path / "params.yaml"
+    shutil.copy(Path(__file__).resolve().parents[1] / "params.yaml", params)
+    args = ["run", "--as-of", "2025-12-31", "--through", "2025-12-30", "--params", str(params)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "--through 2025-12-30 is before --as-of 2025-12-31" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # nothing loaded, nothing locked
