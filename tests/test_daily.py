@@ -31,15 +31,23 @@ def test_a_second_run_of_the_project_at_once_is_refused(tmp_path) -> None:
         run_day(paths, Params(), day=dt.date(2025, 12, 30))
 
 
-def test_a_catch_up_that_ends_before_it_starts_is_refused_before_anything_runs(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("through", "refusal"),
+    [
+        ("2025-12-30", "--through 2025-12-30 is before --as-of 2025-12-31"),
+        ((dt.date.today() + dt.timedelta(days=1)).isoformat(), "is after today"),
+        ("2025-13-01", "--through must be YYYY-MM-DD or 'today'"),
+    ],
+)
+def test_a_catch_up_that_cannot_end_is_refused_before_anything_runs(tmp_path, through, refusal) -> None:
     from typer.testing import CliRunner
 
     from risk.cli import app
 
     params = tmp_path / "params.yaml"
     shutil.copy(Path(__file__).resolve().parents[1] / "params.yaml", params)
-    args = ["run", "--as-of", "2025-12-31", "--through", "2025-12-30", "--params", str(params)]
+    args = ["run", "--as-of", "2025-12-31", "--through", through, "--params", str(params)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
-    assert "--through 2025-12-30 is before --as-of 2025-12-31" in result.output
+    assert refusal in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # nothing loaded, nothing locked

@@ -205,6 +205,8 @@ def run(
     last = first if through is None else _parse_day(through, "--through")
     if last < first:
         raise ConfigError(f"--through {last} is before --as-of {first}: no day to run")
+    if last > dt.date.today():
+        raise ConfigError(f"--through {last} is after today ({dt.date.today()}): a day has no export before it ends")
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     for line in run_days(paths, params, days=days, accept_shift=accept_shift):
         typer.echo(line)

@@ -193,7 +193,9 @@ def test_a_scorer_that_stays_loads_the_models_once_and_hands_its_ledger_to_the_n
     scorer = Scorer(Paths.at(root))
     first = scorer.day(params, as_of=params.data.as_of - dt.timedelta(days=1), accept_shift=True)
     assert "ledger built for all" in first, first
+    loaded_first = list(loads)
+    assert len(loaded_first) >= 3, loaded_first  # the three models (and the PD scorecard for points)
     ledger_state.state_path(root / "data" / "scored").unlink()  # the next day can only reuse the one in memory
     second = scorer.day(params, as_of=params.data.as_of, accept_shift=True)
     assert "ledger reused, 0 of " in second, second  # the same export: no loan's rows changed
-    assert len(loads) == len(set(loads)) >= 3, loads  # the three models (and the scorecard) once each
+    assert loads == loaded_first, loads  # nothing loaded again

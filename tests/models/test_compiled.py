@@ -98,3 +98,19 @@ def test_a_frame_with_other_categorical_columns_than_the_booster_is_refused(fitt
     X = model.frame(test).assign(channel=lambda f: f["channel"].astype(str))
     with pytest.raises(RiskDataError, match="categorical columns"):
         as_matrix(X, model.estimator.booster_.pandas_categorical)
+
+
+def test_compiling_for_a_large_day_leaves_the_loaded_models_as_they_were(fitted):
+    """A scorer that stays compiles copies: a smaller day after a large one scores through LightGBM's own predict,
+    exactly as a process of its own would."""
+    from risk.score.score import Models
+    from risk.score.stage import compiled
+
+    model, test = fitted
+    loaded = pickle.loads(pickle.dumps(model))  # as loaded: no machine code
+    models = Models(pd=loaded, early_warning=loaded, cure=loaded)
+    large_day = compiled(models)
+    assert all(getattr(m, "_compiled", None) is not None for m in (large_day.pd, large_day.early_warning))
+    assert getattr(loaded, "_compiled", None) is None
+    np.testing.assert_array_equal(models.pd.predict_proba(test), pickle.loads(pickle.dumps(model)).predict_proba(test))
+    np.testing.assert_allclose(large_day.pd.predict_proba(test), models.pd.predict_proba(test), rtol=0, atol=1e-9)

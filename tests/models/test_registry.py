@@ -75,20 +75,29 @@ def test_a_model_logged_with_other_package_versions_is_loaded_with_a_warning_nam
     ]
 
 
-def test_requirement_pins_are_read_without_markers_or_extras(tmp_path):
+def test_requirement_pins_are_read_as_pip_reads_them_and_never_break_a_load(tmp_path):
     from importlib.metadata import version
 
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(
+        "# numpy==0.1\n"
+        "-r other.txt\n"
         f"numpy=={version('numpy')} ; python_version >= '3.9'\n"
-        f"polars[pyarrow]=={version('polars')}\n"
+        "numpy==0.0.1 ; python_version < '3.0'\n"
+        f"polars[pyarrow]=={version('polars')}  # the engine\n"
         "cloudpickle>=2\n"
+        "==1.0\n"
+        "\n"
         "not-a-package-here==1.0\n"
+        "pandas<1\n"
     )
     assert tracking.requirement_mismatches(requirements) == [
-        "logged with not-a-package-here==1.0, this environment has none"
+        "logged with not-a-package-here==1.0, this environment has none",
+        f"logged with pandas<1, this environment has {version('pandas')}",
     ]
     assert tracking.requirement_mismatches(tmp_path / "absent.txt") == []
+    requirements.write_bytes(b"\xff\xfe numpy")
+    assert tracking.requirement_mismatches(requirements)[0].startswith("cannot read requirements.txt")
 
 
 def test_missing_alias_is_a_clear_error(registered):

@@ -159,25 +159,35 @@ def _load(uri: str) -> RiskModel:
 
 def requirement_mismatches(requirements: Path) -> list[str]:
     """The packages a model was logged with (``PIP_REQUIREMENTS``, in its requirements.txt) that this environment
-    holds in another version, or not at all: its scores may then differ from the ones evaluated.
+    holds in a version the pin does not allow, or not at all: its scores may then differ from the ones evaluated.
 
     MLflow's own check, skipped on load, maps every installed package to its modules each time (0.3-0.45 s of
-    loading four models), and its warning was hidden with MLflow's chatter; this one reads the pins only.
+    loading four models), and its warning was hidden with MLflow's chatter; this one reads the pins only. Lines
+    it cannot read (comments, options, a marker that does not apply here) are skipped: it only ever warns.
     """
     from importlib.metadata import PackageNotFoundError, version
 
-    if not requirements.exists():
-        return []
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        lines = requirements.read_text(encoding="utf-8").splitlines() if requirements.exists() else []
+    except (OSError, UnicodeDecodeError) as e:
+        return [f"cannot read {requirements.name} ({e}): the versions it was logged with are not checked"]
     notes = []
-    for line in requirements.read_text(encoding="utf-8").splitlines():
-        name, sep, pinned = line.split(";")[0].strip().partition("==")  # no environment markers here
-        if not sep:
+    for line in lines:
+        text = line.split(" #")[0].strip()
+        if not text or text.startswith(("#", "-")):
             continue
-        name, pinned = name.split("[")[0].strip(), pinned.strip()  # a package's extras are its own
         try:
-            installed = version(name)
+            pin = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if not pin.specifier or (pin.marker is not None and not pin.marker.evaluate()):
+            continue
+        try:
+            installed = version(pin.name)
         except PackageNotFoundError:
             installed = None
-        if installed != pinned:
-            notes.append(f"logged with {name}=={pinned}, this environment has {installed or 'none'}")
+        if installed is None or not pin.specifier.contains(installed, prereleases=True):
+            notes.append(f"logged with {pin.name}{pin.specifier}, this environment has {installed or 'none'}")
     return notes

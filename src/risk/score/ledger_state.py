@@ -145,8 +145,9 @@ def load(scored: Path) -> pl.DataFrame | None:
         return None
 
 
-def save(scored: Path, ledger: Ledger) -> None:
-    """Keep ``ledger`` for the next run (atomically), removing ledgers kept by other code or polars versions.
+def save(scored: Path, ledger: Ledger | pl.DataFrame) -> None:
+    """Keep ``ledger`` for the next run (atomically), removing ledgers kept by other code or polars versions;
+    ``ledger`` may be the frame :func:`kept_frame` made of it already.
 
     Each loan's fingerprint is on its first row (null on the others). Loans with no instalment have no ledger rows
     to carry it: they are rebuilt every run.
@@ -156,7 +157,8 @@ def save(scored: Path, ledger: Ledger) -> None:
         if old != target:
             old.unlink(missing_ok=True)
     # read back by this code only, the next day: a light codec and no statistics (written and read each run)
-    io.write_parquet(kept_frame(ledger), target, compression="lz4", statistics=False)
+    frame = kept_frame(ledger) if isinstance(ledger, Ledger) else ledger
+    io.write_parquet(frame, target, compression="lz4", statistics=False)
 
 
 def kept_frame(ledger: Ledger) -> pl.DataFrame:

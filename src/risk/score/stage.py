@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -32,13 +33,25 @@ from risk.score.sinks import day_writer, read_before
 def compiled_for(models: Models, score: ScoreParams, rows: int) -> Models:
     """``models`` with their LightGBM trees compiled (:mod:`risk.models.compiled`) when ``score`` asks for it:
     always, or from ``compiled_min_rows`` loans; the same probabilities either way."""
-    wanted = score.compiled_predictor == "always" or (
+    return compiled(models) if wants_compiled(score, rows) else models
+
+
+def wants_compiled(score: ScoreParams, rows: int) -> bool:
+    """Whether ``score`` asks for the compiled predictor on a book of ``rows`` loans."""
+    return score.compiled_predictor == "always" or (
         score.compiled_predictor == "auto" and rows >= score.compiled_min_rows
     )
-    if wanted:
-        for model in (models.pd, models.early_warning, models.cure):
-            model.compile()
-    return models
+
+
+def compiled(models: Models) -> Models:
+    """Copies of ``models`` whose LightGBM trees are compiled; ``models`` themselves are left as they are, so a
+    scorer that stays scores a smaller day later exactly as a process of its own would (LightGBM's predict)."""
+    return dataclasses.replace(
+        models,
+        pd=copy.copy(models.pd).compile(),
+        early_warning=copy.copy(models.early_warning).compile(),
+        cure=copy.copy(models.cure).compile(),
+    )
 
 
 def load_models(alias: str, pinned: Path | None = None) -> Models:
@@ -219,26 +232,38 @@ class Scorer:
 
     What a catch-up of several days (``risk run --as-of D --through E``) or a notebook uses: a day after the
     first costs the day's own work, not the imports and the model loading a process pays once. Each day reads
-    its validated tables and params afresh, and writes exactly what :func:`run` would write for it.
+    its validated tables and params afresh and writes what :func:`run` would write for it: the models, the policy
+    and the pinned versions are loaded again when a day's ``score.alias`` or ``policy.strategy`` differ from the
+    day before, and the compiled copies of the trees serve only the days that ask for them.
     """
 
     def __init__(self, paths: Paths) -> None:
         self.paths = paths
-        self._loaded: tuple[Models, dict[str, str], str] | None = None  # models, pinned versions, drift note
+        self._loaded: tuple[tuple[str, str], Models, dict[str, str], str] | None = None  # key, models, pins, drift
+        self._compiled: Models | None = None  # compiled copies of the loaded models, once a day asked for them
         self._ledger: pl.DataFrame | None = None  # the last day's ledger as kept (ledger_state.kept_frame)
 
-    def _models(self, params: Params) -> tuple[Models, dict[str, str], str]:
-        if self._loaded is None:
+    def _models(self, params: Params, rows: int | None) -> tuple[Models, dict[str, str], str]:
+        """The models for a day of ``rows`` loans (None: the Spark engine, which compiles nothing), its pinned
+        versions and the alias drift note."""
+        key = (params.score.alias, params.policy.strategy)
+        if self._loaded is None or self._loaded[0] != key:
             tracking.configure(self.paths.mlflow_uri)
             models = dataclasses.replace(
                 load_models(params.score.alias, self.paths.pinned_models), policy=load_policy(self.paths, params)
             )
             versions = pinned_versions(self.paths.pinned_models, params.score.alias)
-            self._loaded = (models, versions, alias_drift(versions, params.score.alias))
-        return self._loaded
+            self._loaded = (key, models, versions, alias_drift(versions, params.score.alias))
+            self._compiled = None
+        _, models, versions, drift = self._loaded
+        if rows is not None and wants_compiled(params.score, rows):
+            if self._compiled is None:
+                self._compiled = compiled(models)
+            models = self._compiled
+        return models, versions, drift
 
     def day(self, params: Params, *, as_of: dt.date, accept_shift: bool = False) -> str:
-        """Score ``as_of`` with ``params`` (their ``score.alias`` must not change between days); :func:`run`."""
+        """Score ``as_of`` with ``params``: :func:`run`."""
         paths = self.paths
         if as_of > params.data.as_of:
             msg = f"cannot score {as_of}: the validated data is as of {params.data.as_of} (ingest newer data first)"
@@ -254,23 +279,26 @@ class Scorer:
         lock = paths.scored / f".score-{as_of.isoformat()}.lock"
         busy = lambda: LockHeld(f"another `risk score` holds {lock}; {as_of} is being scored")  # noqa: E731
         with io.file_lock(lock, on_busy=busy):
-            models, versions, drift = self._models(params)
             built = None
             if params.engine == "spark":
                 from risk.spark.stage import score_tables
 
+                models, versions, drift = self._models(params, None)
                 day = score_tables(paths, params, params.spark, models, as_of=as_of)
                 n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
                 options, cases = None, {}
             else:
                 tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
-                models = compiled_for(models, params.score, tables["loans"].height)
+                models, versions, drift = self._models(params, tables["loans"].height)
                 # one instalment ledger for both snapshot tables, the last one reused for the loans whose rows
                 # are unchanged: this process's own from the day before, else the one a previous run kept
-                kept = None
-                if params.score.incremental:
-                    kept = self._ledger if self._ledger is not None else ledger_state.load(paths.scored)
+                kept, self._ledger = self._ledger, None  # held only while today's is built, as in a process
+                if not params.score.incremental:
+                    kept = None
+                elif kept is None:
+                    kept = ledger_state.load(paths.scored)
                 built = ledger_state.build(tables, kept)
+                del kept
                 ledger = built.frame.lazy()
                 scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger)
                 n_open = scored.height
@@ -304,7 +332,7 @@ class Scorer:
             if built is not None:  # after the day is written: a stopped day keeps nothing new
                 self._ledger = ledger_state.kept_frame(built)
                 try:
-                    ledger_state.save(paths.scored, built)
+                    ledger_state.save(paths.scored, self._ledger)
                 except OSError as e:  # the day is written; the next process builds the ledger in full
                     ledger_state.state_path(paths.scored).unlink(missing_ok=True)
                     kept_note = f" Warning: the ledger was not kept ({e}); the next run builds it in full."
