@@ -3,10 +3,10 @@
 The plan maximises the expected amount recovered in the next 30 days minus each action's cost, over
 the lawful options of every borrower, subject to each team's capacity. That is an assignment of
 borrowers to teams (a bipartite b-matching: one action per borrower, at most ``capacity`` per team),
-whose linear relaxation has integral vertices, so the mixed-integer solve (HiGHS through scipy) is
-exact and takes milliseconds for a day's book. A randomised control group is drawn first, per
-borrower, from the seed and the work day, and logged with its probability so the lender keeps
-learning.
+whose linear relaxation has integral vertices, so HiGHS's dual simplex (through scipy) gives the exact
+assignment: 0.6 s at 1.5M loans, where the mixed-integer solve took 40 s. A randomised control group is
+drawn first, per borrower, from the seed and the work day, and logged with its probability so the lender
+keeps learning.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_array
 
 from risk.contract import Action
@@ -53,28 +53,43 @@ def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
 
     ``options`` has one row per lawful (loan, action) with ``borrower_id``, ``team`` and ``value``; rows
     of non-positive value are never taken (doing nothing is always lawful and worth 0).
+
+    A borrower takes one action at most, so of their options in one team only the best can be worth that team's
+    slot: the others are dropped first (ties keep the first row). The constraints (one per borrower, a capacity
+    per team) form a bipartite b-matching, whose matrix is totally unimodular: the linear programme's vertices are
+    integral, and the dual simplex returns a vertex, so it is the exact assignment. Measured at 1.5M loans (79,198
+    options of value, 17,119 borrowers): 0.6 s against 40 s for the mixed-integer solve, the same options taken.
+    A solution that is not integral (never seen) falls back to the mixed-integer solve.
     """
     worth = options.filter(pl.col("value") > 0).with_row_index("_row")
     if worth.is_empty():
         return options.clear()
-    n = worth.height
-    borrower = worth["borrower_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
-    teams = sorted(set(worth["team"].to_list()))
-    team = worth["team"].replace_strict({t: i for i, t in enumerate(teams)}, return_dtype=pl.Int64).to_numpy()
+    best = (
+        worth.sort("value", descending=True, maintain_order=True)
+        .unique(["borrower_id", "team"], keep="first", maintain_order=True)
+        .sort("_row")
+    )
+    n = best.height
+    borrower = best["borrower_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    teams = sorted(set(best["team"].to_list()))
+    team = best["team"].replace_strict({t: i for i, t in enumerate(teams)}, return_dtype=pl.Int64).to_numpy()
     n_b = int(borrower.max()) + 1
     rows = np.concatenate([borrower, n_b + team])
     cols = np.concatenate([np.arange(n), np.arange(n)])
     a = csr_array((np.ones(2 * n), (rows, cols)), shape=(n_b + len(teams), n))
     upper = np.concatenate([np.ones(n_b), [float(capacity.get(t, 0)) for t in teams]])
-    result = milp(
-        c=-worth["value"].to_numpy(),
-        constraints=LinearConstraint(a, -np.inf, upper),
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
-    )
-    if not result.success:  # pragma: no cover - a feasible box (x = 0) always exists
-        raise RuntimeError(f"the plan's assignment failed: {result.message}")
-    taken = np.flatnonzero(result.x > 0.5)
+    value = best["value"].to_numpy()
+    result = linprog(-value, A_ub=a, b_ub=upper, bounds=(0, 1), method="highs-ds")
+    if result.status == 0 and np.all(np.minimum(result.x, 1 - result.x) < 1e-6):
+        x = result.x
+    else:  # pragma: no cover - a vertex of this polytope is integral; kept for numerical safety
+        exact = milp(
+            c=-value, constraints=LinearConstraint(a, -np.inf, upper), integrality=np.ones(n), bounds=Bounds(0, 1)
+        )
+        if not exact.success:  # a feasible box (x = 0) always exists
+            raise RuntimeError(f"the plan's assignment failed: {exact.message}")
+        x = exact.x
+    taken = best["_row"].to_numpy()[x > 0.5]
     return worth.filter(pl.col("_row").is_in(taken.tolist())).drop("_row")
 
 
