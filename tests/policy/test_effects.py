@@ -60,6 +60,16 @@ def test_expected_amounts_are_shares_of_the_balance(log):
     assert set(paid["action"]) == {"hold_out", "call", "sms"}  # only actions with support in the log
 
 
+def test_the_effects_of_named_actions_are_those_of_all_actions_and_keep_the_control(log):
+    """The cases price only a settlement: asking for it (and an action without support) models only it and the
+    control, with the same amounts the full set gives."""
+    model = fit_effects(log, seed=1)
+    everything = model.expected_paid(log.head(50))
+    named = model.expected_paid(log.head(50), actions=("call", "litigation"))
+    assert named.equals(everything.filter(pl.col("action").is_in(["hold_out", "call"])))
+    assert set(model.paid_share(log.head(0), actions=("sms",))) == {"hold_out", "sms"}
+
+
 def test_an_action_logged_too_rarely_is_never_offered(log):
     rare_sms = pl.concat([log.filter(pl.col("treatment") != "sms"), log.filter(pl.col("treatment") == "sms").head(50)])
     model = fit_effects(rare_sms, seed=1)

@@ -68,7 +68,8 @@ def case_day(
     gain = None
     if policy is not None and charged_off.height:
         typed = with_type_probabilities(charged_off, policy.types)
-        gain = policy.effects.expected_paid(typed).filter(c("action") == Action.SETTLEMENT.value)
+        settlement = Action.SETTLEMENT.value
+        gain = policy.effects.expected_paid(typed, actions=(settlement,)).filter(c("action") == settlement)
     share = pl.Series(court.share(charged_off.with_columns(claim=c("court_claim"))), dtype=pl.Float64)
     out["recovery_queue"] = recovery_queue(
         charged_off,

@@ -16,6 +16,7 @@ here is "this action today, then the usual ladder" against "nothing for 30 days"
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -60,15 +61,18 @@ class EffectModel:
         """The actions with support in the log, other than the control."""
         return tuple(a for a in self.supported if a != CONTROL)
 
-    def paid_share(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
-        """Predicted share of the balance repaid within 30 days, per supported action (control included)."""
+    def paid_share(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> dict[str, np.ndarray]:
+        """Predicted share of the balance repaid within 30 days, per supported action (control included); with
+        ``actions``, only those of them that are supported, and the control."""
+        wanted = [a for a in self.supported if actions is None or a == CONTROL or a in actions]
         if frame.is_empty():
-            return {a: np.zeros(0) for a in self.supported}
-        return {a: np.clip(np.asarray(self.booster.predict(effect_matrix(frame, a))), 0.0, 1.0) for a in self.supported}
+            return {a: np.zeros(0) for a in wanted}
+        return {a: np.clip(np.asarray(self.booster.predict(effect_matrix(frame, a))), 0.0, 1.0) for a in wanted}
 
-    def expected_paid(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Long frame: loan_id, action (the control too), expected amount repaid and gain over the control."""
-        share = self.paid_share(frame)
+    def expected_paid(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> pl.DataFrame:
+        """Long frame: loan_id, action (the control too), expected amount repaid and gain over the control; with
+        ``actions``, only those (each effect is a model call over the whole frame)."""
+        share = self.paid_share(frame, actions)
         balance = frame["balance"].to_numpy()
         base = share[CONTROL] * balance
         return pl.concat(
