@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,7 +95,7 @@ def test_a_scarce_team_goes_to_the_borrower_it_helps_most_not_the_likeliest_paye
     assert taken.select("borrower_id", "action").rows() == [("B1", "settlement"), ("B2", "call")]
 
 
-def test_a_large_day_takes_exactly_the_options_the_mixed_integer_solve_takes():
+def test_a_large_day_takes_exactly_the_options_the_mixed_integer_solve_takes(monkeypatch):
     """The linear programme's vertex is the assignment itself (the constraints are totally unimodular), and dropping
     each borrower's weaker options within a team loses nothing: on 2,000 borrowers with several loans and
     actions per team, the same options as the mixed-integer solve over every option."""
@@ -114,7 +115,9 @@ def test_a_large_day_takes_exactly_the_options_the_mixed_integer_solve_takes():
         }
     )
     capacity = {"sms": 400, "call": 120, "negotiation": 30, "litigation": 5}
-    taken = assign(options, capacity)
+    with monkeypatch.context() as patch:  # the linear programme alone: the mixed-integer solve is the fallback
+        patch.setattr("risk.policy.plan.milp", lambda *a, **k: pytest.fail("fell back to the mixed-integer solve"))
+        taken = assign(options, capacity)
 
     worth = options.filter(pl.col("value") > 0)
     borrower = worth["borrower_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
@@ -134,3 +137,33 @@ def test_a_large_day_takes_exactly_the_options_the_mixed_integer_solve_takes():
     expected = worth.filter(pl.Series(exact.x > 0.5))
     assert taken.height == expected.height == sum(capacity.values())
     assert taken.equals(expected)
+
+
+def test_an_answer_that_is_not_integral_falls_back_to_the_mixed_integer_solve(monkeypatch):
+    import types
+
+    import numpy as np
+
+    options = pl.DataFrame(
+        {
+            "borrower_id": ["B1", "B2", "B3"],
+            "loan_id": ["L1", "L2", "L3"],
+            "action": "call",
+            "team": "call",
+            "value": [300.0, 200.0, 100.0],
+        }
+    )
+    half = types.SimpleNamespace(status=0, x=np.full(3, 0.5))
+    monkeypatch.setattr("risk.policy.plan.linprog", lambda *a, **k: half)
+    assert assign(options, {"call": 2})["loan_id"].to_list() == ["L1", "L2"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_an_option_whose_value_is_not_a_number_is_refused_naming_its_loan(bad):
+    from risk.exceptions import RiskDataError
+
+    options = pl.DataFrame(
+        {"borrower_id": ["B1", "B2"], "loan_id": ["L1", "L2"], "action": "sms", "team": "sms", "value": [5.0, bad]}
+    )
+    with pytest.raises(RiskDataError, match=r"1 collections options .* not a number \(loans L2\)"):
+        assign(options, {"sms": 2})

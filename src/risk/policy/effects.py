@@ -64,6 +64,7 @@ class EffectModel:
     def paid_share(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> dict[str, np.ndarray]:
         """Predicted share of the balance repaid within 30 days, per supported action (control included); with
         ``actions``, only those of them that are supported, and the control."""
+        actions = (actions,) if isinstance(actions, str) else actions  # one action named alone, not its letters
         wanted = [a for a in self.supported if actions is None or a == CONTROL or a in actions]
         if frame.is_empty():
             return {a: np.zeros(0) for a in wanted}

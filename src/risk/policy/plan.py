@@ -21,6 +21,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_array
 
 from risk.contract import Action
+from risk.exceptions import RiskDataError
 
 # which team works each action; a team's capacity is its slots per day
 TEAM_OF_ACTION: dict[str, str] = {
@@ -59,8 +60,15 @@ def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
     per team) form a bipartite b-matching, whose matrix is totally unimodular: the linear programme's vertices are
     integral, and the dual simplex returns a vertex, so it is the exact assignment. Measured at 1.5M loans (79,198
     options of value, 17,119 borrowers): 0.6 s against 40 s for the mixed-integer solve, the same options taken.
-    A solution that is not integral (never seen) falls back to the mixed-integer solve.
+    A solution that is not integral (never seen) falls back to the mixed-integer solve. Options of equal value may
+    be taken in another (equally valuable) combination than the mixed-integer solve took; the same input gives
+    the same plan. A value that is not a finite number is refused.
     """
+    not_finite = options.filter(~pl.col("value").is_finite())
+    if not_finite.height:  # a model gave NaN or inf: no plan can rank it
+        loans = ", ".join(not_finite["loan_id"].cast(pl.String).head(3).to_list())
+        msg = f"{not_finite.height} collections options have a value that is not a number (loans {loans})"
+        raise RiskDataError(msg, table="collections_options", column="value", rule="finite_option_value")
     worth = options.filter(pl.col("value") > 0).with_row_index("_row")
     if worth.is_empty():
         return options.clear()
@@ -82,7 +90,7 @@ def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
     result = linprog(-value, A_ub=a, b_ub=upper, bounds=(0, 1), method="highs-ds")
     if result.status == 0 and np.all(np.minimum(result.x, 1 - result.x) < 1e-6):
         x = result.x
-    else:  # pragma: no cover - a vertex of this polytope is integral; kept for numerical safety
+    else:  # a vertex of this polytope is integral (never seen otherwise); kept for numerical safety
         exact = milp(
             c=-value, constraints=LinearConstraint(a, -np.inf, upper), integrality=np.ones(n), bounds=Bounds(0, 1)
         )
