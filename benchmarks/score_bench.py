@@ -161,7 +161,7 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
     from risk.models.model import RiskModel
     from risk.score import score as score_mod
     from risk.score import sinks
-    from risk.score.stage import compiled_for, load_models
+    from risk.score.stage import compiled, load_models, wants_compiled
 
     if proposed:
         _use_proposed_borrower_state()
@@ -188,7 +188,7 @@ def phase_score(work: Path, proposed: bool, variant: str = "now") -> dict:
     tables = io.read_tables(work / "tables")
     spent["read tables"] = time.perf_counter() - t
     t = time.perf_counter()
-    models = compiled_for(models, params.score, tables["loans"].height)
+    models = compiled(models) if wants_compiled(params.score, tables["loans"].height) else models
     spent["compile models"] = time.perf_counter() - t
     from risk.delinquency import instalment_ledger
     from risk.score import ledger_state

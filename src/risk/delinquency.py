@@ -118,10 +118,10 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
 
 def ledger_frame(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
     """:func:`instalment_ledger` of ``tables``' loans, schedule and repayments, collected on polars' in-memory
-    engine: its sorts, running sums and as-of joins ran
-    faster there than on the streaming engine on a 1.5M-loan book (6.4-7.6 s against 10.3-11.8 s in alternating
-    processes), to the same frame (a day's payments are summed to the fen, :func:`daily_payments`), for a higher
-    peak while it is built (5.4-5.5 GiB against 3.8-3.9 GiB with the tables loaded)."""
+    engine: its sorts, running sums and as-of joins ran faster there than on the streaming engine on a 1.5M-loan
+    book (6.4-7.6 s against 10.3-11.8 s in alternating processes), to the same frame (a day's payments are summed to
+    the fen, :func:`daily_payments`), for a higher peak while it is built (5.4-5.5 GiB against 3.8-3.9 GiB with the
+    tables loaded)."""
     loans, schedule, repayments = (tables[name].lazy() for name in ("loans", "schedule", "repayments"))
     return instalment_ledger(loans, schedule, repayments).collect(engine="in-memory")
 

@@ -30,14 +30,9 @@ from risk.score.score import Models, pending_applications, plan_queue, review_qu
 from risk.score.sinks import day_writer, read_before
 
 
-def compiled_for(models: Models, score: ScoreParams, rows: int) -> Models:
-    """``models`` with their LightGBM trees compiled (:mod:`risk.models.compiled`) when ``score`` asks for it:
-    always, or from ``compiled_min_rows`` loans; the same probabilities either way."""
-    return compiled(models) if wants_compiled(score, rows) else models
-
-
 def wants_compiled(score: ScoreParams, rows: int) -> bool:
-    """Whether ``score`` asks for the compiled predictor on a book of ``rows`` loans."""
+    """Whether ``score`` asks for the compiled predictor (:mod:`risk.models.compiled`: the same probabilities to
+    1e-9) on a book of ``rows`` loans: always, or from ``compiled_min_rows`` loans."""
     return score.compiled_predictor == "always" or (
         score.compiled_predictor == "auto" and rows >= score.compiled_min_rows
     )
