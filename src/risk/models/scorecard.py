@@ -165,11 +165,13 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         return pd.DataFrame(out, index=X.index)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Each value's WOE (0 for a bin not seen in fitting); looked up once per distinct bin, not per row."""
         labels = self.labels(X)
         cols = []
         for col in self.features_:
-            mapping = self.woe_[col]
-            cols.append(labels[col].map(lambda b, m=mapping: m.get(b, 0.0)).to_numpy(dtype=float))
+            codes, bins = pd.factorize(labels[col].to_numpy(dtype=object))
+            woe = np.array([self.woe_[col].get(b, 0.0) for b in bins], dtype=float)
+            cols.append(woe[codes])
         return np.column_stack(cols) if cols else np.empty((len(X), 0))
 
     def information_value(self) -> dict[str, float]:
