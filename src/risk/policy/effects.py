@@ -38,15 +38,22 @@ def with_type_probabilities(frame: pl.DataFrame, types: TypeModel) -> pl.DataFra
     return frame.with_columns(pl.Series(f"p_{t}", p[:, i], dtype=pl.Float64) for i, t in enumerate(TYPES))
 
 
-def effect_matrix(frame: pl.DataFrame, action: str | None = None) -> np.ndarray:
-    """The effect model's inputs: ``EFFECT_FEATURES`` then the action's code (the row's own, or ``action``)."""
-    x = frame.select(pl.col(c).cast(pl.Float64) for c in EFFECT_FEATURES).to_numpy()
-    code = (
-        np.full(frame.height, ACTION_CODE[action], dtype=float)
-        if action is not None
-        else frame["treatment"].replace_strict(ACTION_CODE, return_dtype=pl.Float64).to_numpy()
-    )
-    return np.column_stack([x, code])
+def effect_matrix(frame: pl.DataFrame) -> np.ndarray:
+    """The effect model's inputs: ``EFFECT_FEATURES`` then the code of the row's own action (``treatment``)."""
+    code = frame["treatment"].replace_strict(ACTION_CODE, return_dtype=pl.Float64).to_numpy()
+    return np.column_stack([_evidence(frame), code])
+
+
+def with_actions(frame: pl.DataFrame, actions: Collection[str]) -> np.ndarray:
+    """The effect model's inputs for every row under each of ``actions`` in turn: the rows of the first action,
+    then of the second (one model call prices them all; a row's prediction does not depend on its neighbours)."""
+    x = _evidence(frame)
+    codes = np.repeat([float(ACTION_CODE[a]) for a in actions], frame.height)
+    return np.column_stack([np.tile(x, (len(actions), 1)), codes])
+
+
+def _evidence(frame: pl.DataFrame) -> np.ndarray:
+    return frame.select(pl.col(c).cast(pl.Float64) for c in EFFECT_FEATURES).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,8 @@ class EffectModel:
         wanted = [a for a in self.supported if actions is None or a == CONTROL or a in actions]
         if frame.is_empty():
             return {a: np.zeros(0) for a in wanted}
-        return {a: np.clip(np.asarray(self.booster.predict(effect_matrix(frame, a))), 0.0, 1.0) for a in wanted}
+        share = np.clip(np.asarray(self.booster.predict(with_actions(frame, wanted))), 0.0, 1.0)
+        return dict(zip(wanted, share.reshape(len(wanted), frame.height), strict=True))
 
     def expected_paid(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> pl.DataFrame:
         """Long frame: loan_id, action (the control too), expected amount repaid and gain over the control; with
