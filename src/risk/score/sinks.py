@@ -61,14 +61,32 @@ def _writer_lock(database: Path) -> Iterator[None]:
 
 
 class DayWriter:
-    """The scored days while the writer lock is held: what was scored before, and the day's one commit."""
+    """The scored days while the writer lock is held: what was scored before, and the day's one commit.
+
+    One database connection serves both, opened at the first use and closed with the lock: a DuckDB connection
+    costs about 18 ms to open and its first catalog query 7-16 ms, a noticeable share of a day in a scorer that
+    stays (docs/performance.md).
+    """
 
     def __init__(self, scored: Path, database: Path) -> None:
         self.scored, self.database = Path(scored), Path(database)
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = _connect(self.database)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def previous(self, as_of: dt.date) -> DaySummary | None:
         """The latest day scored before ``as_of`` with its counts, or None."""
-        return _previous_summary(self.database, as_of)
+        if not self.database.exists():  # nothing scored yet: no database made for a day that may still stop
+            return None
+        return _previous_summary(self._connection(), as_of)
 
     def write(self, tables: Mapping[str, pl.DataFrame], *, as_of: dt.date, summary: DaySummary | None = None) -> str:
         """Write each table for ``as_of`` to Parquet and DuckDB as one commit, replacing that day only.
@@ -78,7 +96,7 @@ class DayWriter:
         run_id = uuid.uuid4().hex
         staged = _staged_folder(self.scored, as_of)
         io.write_tables(tables, staged, manifest={"run_id": run_id, "as_of": as_of.isoformat()}, manifest_name=RUN_FILE)
-        _replace_day(tables, self.database, as_of, _day_row(as_of, run_id, summary))
+        _replace_day(tables, self._connection(), as_of, _day_row(as_of, run_id, summary))
         _publish(staged, day_folder(self.scored, as_of))
         return run_id
 
@@ -88,7 +106,11 @@ def day_writer(scored: Path, database: Path) -> Iterator[DayWriter]:
     """Hold the writer lock (one writer at a time across days), settle what a killed run left, yield the writer."""
     with _writer_lock(database):
         _settle(Path(scored), database)
-        yield DayWriter(scored, database)
+        writer = DayWriter(scored, database)
+        try:
+            yield writer
+        finally:
+            writer.close()
 
 
 def write_day(
@@ -179,13 +201,14 @@ def _connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConne
         raise LockHeld(msg) from None
 
 
-def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.date, day: pl.DataFrame) -> None:
-    con = _connect(database)
+def _replace_day(
+    tables: Mapping[str, pl.DataFrame], con: duckdb.DuckDBPyConnection, as_of: dt.date, day: pl.DataFrame
+) -> None:
     try:
         con.execute("BEGIN TRANSACTION")
         # the day leaves every table a rerun no longer writes (another engine, a case table the export dropped)
         dated = con.execute(
-            "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'as_of'"
+            "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'as_of' AND schema_name = 'main'"
         ).fetchall()
         for (name,) in dated:
             if name not in tables and name != DAYS_TABLE:
@@ -201,8 +224,6 @@ def _replace_day(tables: Mapping[str, pl.DataFrame], database: Path, as_of: dt.d
     except Exception:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.close()
 
 
 def read_table(database: Path, table: str) -> pl.DataFrame | None:
@@ -238,20 +259,14 @@ def read_day(database: Path, table: str, as_of: dt.date) -> pl.DataFrame:
         con.close()
 
 
-def _previous_summary(database: Path, as_of: dt.date) -> DaySummary | None:
-    if not database.exists():
+def _previous_summary(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> DaySummary | None:
+    if not _has_table(con, DAYS_TABLE):
         return None
-    con = _connect(database, read_only=True)
-    try:
-        if not _has_table(con, DAYS_TABLE):
-            return None
-        row = con.execute(
-            f"SELECT as_of, open_loans, charged_off, legal_referrals, queued FROM {DAYS_TABLE} "
-            "WHERE as_of < ? AND open_loans IS NOT NULL ORDER BY as_of DESC LIMIT 1",
-            [as_of],
-        ).fetchone()
-    finally:
-        con.close()
+    row = con.execute(
+        f"SELECT as_of, open_loans, charged_off, legal_referrals, queued FROM {DAYS_TABLE} "
+        "WHERE as_of < ? AND open_loans IS NOT NULL ORDER BY as_of DESC LIMIT 1",
+        [as_of],
+    ).fetchone()
     if row is None:
         return None
     day, open_loans, charged_off, legal, queued = row
@@ -259,7 +274,9 @@ def _previous_summary(database: Path, as_of: dt.date) -> DaySummary | None:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]
+    ).fetchall()
     return bool(found and found[0][0])
 
 
