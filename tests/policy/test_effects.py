@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from risk.policy.effects import EFFECT_FEATURES, fit_effects, qini
+from risk.policy.effects import ACTION_CODE, EFFECT_FEATURES, fit_effects, qini
 
 N = 8000
 
@@ -68,6 +68,19 @@ def test_the_effects_of_named_actions_are_those_of_all_actions_and_keep_the_cont
     named = model.expected_paid(log.head(50), actions=("call", "litigation"))
     assert named.equals(everything.filter(pl.col("action").is_in(["hold_out", "call"])))
     assert set(model.paid_share(log.head(0), actions=("sms",))) == {"hold_out", "sms"}
+
+
+def test_pricing_the_actions_together_gives_each_row_what_the_model_says_for_it_alone(log):
+    """One model call prices every action over stacked rows: each share is, to the bit, the model's own
+    prediction for that row under that action (clipped to [0, 1])."""
+    model = fit_effects(log, seed=1)
+    rows = log.head(40)
+    share = model.paid_share(rows)
+    evidence = rows.select(pl.col(c).cast(pl.Float64) for c in EFFECT_FEATURES).to_numpy()
+    for action in model.supported:
+        for i in (0, 17, 39):
+            x = np.append(evidence[i], float(ACTION_CODE[action]))[None, :]
+            assert share[action][i] == np.clip(model.booster.predict(x)[0], 0.0, 1.0)
 
 
 def test_an_action_logged_too_rarely_is_never_offered(log):

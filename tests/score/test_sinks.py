@@ -151,3 +151,28 @@ def _hold_open(db: str, marker: str) -> None:
     pathlib.Path(marker).touch()
     time.sleep(60)
     con.close()
+
+
+def _connects_read_write(db: str) -> None:
+    duckdb.connect(db).close()  # raises (exit 1) while another process holds the file
+
+
+def test_a_day_stopped_by_its_guard_writes_nothing_and_releases_the_database(tmp_path):
+    """The writer's one connection (the look-back, then the commit) is closed with the lock, also when the day
+    stops between the two; before any day is scored the look-back makes no database at all."""
+    db = tmp_path / "risk.duckdb"
+    with sinks.day_writer(tmp_path, db) as writer:
+        assert writer.previous(DAY) is None
+    assert not db.exists()
+    before = DAY - dt.timedelta(days=1)
+    only_before = {"collections_queue": pl.DataFrame({"as_of": [before], "loan_id": ["a"]})}
+    write_day(only_before, scored=tmp_path, database=db, as_of=before)
+    with pytest.raises(RuntimeError, match="stopped"), sinks.day_writer(tmp_path, db) as writer:
+        assert writer.previous(DAY) is None  # no counts recorded for that day
+        raise RuntimeError("stopped by the guard")
+    other = mp.get_context("spawn").Process(target=_connects_read_write, args=(str(db),))
+    other.start()
+    other.join()
+    assert other.exitcode == 0
+    assert read_day(db, "collections_queue", DAY).height == 0
+    assert read_day(db, "collections_queue", before)["loan_id"].to_list() == ["a"]
