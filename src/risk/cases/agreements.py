@@ -133,20 +133,23 @@ def agreements_day(
     day = pl.lit(as_of)
     signed = agreements.filter(c("signed_at").dt.date() <= as_of)
     dates = agreed_dates(signed, params)
-    # what was paid on the loan from the signing day to as_of (the agreement's own ledger)
-    paid = (
-        signed.select("agreement_id", "loan_id", signed_on=c("signed_at").dt.date())
-        .join(repayments.select("loan_id", on=c("paid_at").dt.date(), amount="amount"), on="loan_id")
-        .filter(c("on") >= c("signed_on"), c("on") <= as_of)
-        .group_by("agreement_id")
-        .agg(paid_since_signing=c("amount").sum())
+    # the payments of loans under an agreement, read once (a tenth of the book's loans at 1.5M loans)
+    payments = repayments.join(signed.select("loan_id").unique(), on="loan_id", how="semi").select(
+        "loan_id", on=c("paid_at").dt.date(), amount="amount"
     )
+    # what was paid on the loan from the signing day to as_of (the agreement's own ledger)
+    since_signing = (
+        signed.select("agreement_id", "loan_id", signed_on=c("signed_at").dt.date())
+        .join(payments, on="loan_id")
+        .filter(c("on") >= c("signed_on"), c("on") <= as_of)
+    )
+    paid = since_signing.group_by("agreement_id").agg(paid_since_signing=c("amount").sum())
     grace = pl.duration(days=grace_days)
     # the first agreed date whose amount (cumulated) was not in by that date plus grace: the first miss
     paid_by = (
         dates.join(signed.select("agreement_id", "loan_id", signed_on=c("signed_at").dt.date()), on="agreement_id")
         .filter(c("agreed_amount").is_not_null(), c("agreed_date") + grace <= day)
-        .join(repayments.select("loan_id", on=c("paid_at").dt.date(), amount="amount"), on="loan_id", how="left")
+        .join(payments, on="loan_id", how="left")
         .with_columns(
             counted=pl.when((c("on") >= c("signed_on")) & (c("on") <= c("agreed_date") + grace))
             .then(c("amount"))
@@ -168,10 +171,7 @@ def agreements_day(
     )
     # the day the payments since signing reached the whole amount agreed: a promise kept, a plan completed
     reached = (
-        signed.select("agreement_id", "loan_id", signed_on=c("signed_at").dt.date())
-        .join(repayments.select("loan_id", on=c("paid_at").dt.date(), amount="amount"), on="loan_id")
-        .filter(c("on") >= c("signed_on"), c("on") <= as_of)
-        .sort("agreement_id", "on")
+        since_signing.sort("agreement_id", "on")
         .with_columns(cum=c("amount").cum_sum().over("agreement_id"))
         .join(totals.select("agreement_id", "total_agreed"), on="agreement_id")
         .filter(c("cum") >= c("total_agreed") - PAID_TOLERANCE)
