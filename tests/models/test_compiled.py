@@ -114,3 +114,41 @@ def test_compiling_for_a_large_day_leaves_the_loaded_models_as_they_were(fitted)
     assert getattr(loaded, "_compiled", None) is None
     np.testing.assert_array_equal(models.pd.predict_proba(test), pickle.loads(pickle.dumps(model)).predict_proba(test))
     np.testing.assert_allclose(large_day.pd.predict_proba(test), models.pd.predict_proba(test), rtol=0, atol=1e-9)
+
+
+def test_a_compiled_policy_types_and_prices_as_lightgbm_does_and_leaves_the_loaded_one_as_it_was(tmp_path, monkeypatch):
+    """A large day compiles the learned policy's boosters too: the type probabilities and each action's expected
+    share equal LightGBM's to 1e-9, and the policy as loaded keeps predicting through LightGBM."""
+    import lightgbm as lgb
+    import polars as pl
+
+    from risk.policy.effects import ACTION_CODE, EFFECT_FEATURES, EffectModel
+    from risk.policy.fit import PolicyModels
+    from risk.policy.history import CONTROL
+    from risk.policy.types import TYPE_FEATURES, TYPES, TypeModel
+
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pl.DataFrame({c: rng.normal(size=n) for c in EFFECT_FEATURES})
+    quiet = {"verbose": -1, "num_threads": 2, "deterministic": True, "num_leaves": 7}
+    x_types = frame.select(TYPE_FEATURES).to_numpy()
+    kinds = (x_types[:, 0] > 0).astype(int) + 2 * (x_types[:, 1] > 0.5)
+    types = lgb.train({**quiet, "objective": "multiclass", "num_class": len(TYPES)}, lgb.Dataset(x_types, kinds), 30)
+    code = rng.integers(0, len(ACTION_CODE), n).astype(float)
+    x_effects = np.column_stack([frame.to_numpy(), code])
+    share = 1 / (1 + np.exp(-(x_effects[:, 0] + 0.3 * (code == 1))))
+    data = lgb.Dataset(x_effects, share, categorical_feature=[x_effects.shape[1] - 1])
+    effects = lgb.train({**quiet, "objective": "cross_entropy"}, data, 30)
+    loaded = PolicyModels(TypeModel(types), EffectModel(effects, tuple(ACTION_CODE)))
+    large_day = loaded.compiled()
+    assert large_day.types.compiled is not None and large_day.effects.compiled is not None
+    assert loaded.types.compiled is None and loaded.effects.compiled is None
+    rows = frame.head(500).with_columns(balance=pl.lit(1000.0), loan_id=pl.Series([f"L{i}" for i in range(500)]))
+    np.testing.assert_allclose(large_day.types.probabilities(rows), types.predict(x_types[:500]), rtol=0, atol=1e-9)
+    by_lightgbm, by_compiled = loaded.effects.paid_share(rows), large_day.effects.paid_share(rows)
+    assert set(by_compiled) == set(by_lightgbm) and CONTROL in by_compiled
+    for action, expected in by_lightgbm.items():
+        np.testing.assert_allclose(by_compiled[action], expected, rtol=0, atol=1e-9)
+        x = np.column_stack([x_effects[:500, :-1], np.full(500, float(ACTION_CODE[action]))])
+        np.testing.assert_array_equal(expected, np.clip(effects.predict(x), 0.0, 1.0))  # the loaded one: LightGBM's

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -25,6 +26,9 @@ import polars as pl
 
 from risk.policy.history import CONTROL, TREATMENTS
 from risk.policy.types import REPRODUCIBLE, TYPE_FEATURES, TYPES, TypeModel
+
+if TYPE_CHECKING:
+    from risk.models.compiled import CompiledBooster
 
 EFFECT_FEATURES: tuple[str, ...] = (*TYPE_FEATURES, *(f"p_{t}" for t in TYPES))
 MIN_ARM_ROWS = 200  # an action logged on fewer decision days is never recommended (no support in the log)
@@ -58,10 +62,13 @@ def _evidence(frame: pl.DataFrame) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EffectModel:
-    """The S-learner and the actions it may recommend (those with support in the log, and the control)."""
+    """The S-learner and the actions it may recommend (those with support in the log, and the control).
+    ``compiled``: the booster's compiled copy (:meth:`risk.policy.fit.PolicyModels.compiled`), which predicts in
+    its place."""
 
     booster: lgb.Booster
     supported: tuple[str, ...]
+    compiled: CompiledBooster | None = None
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -75,7 +82,8 @@ class EffectModel:
         wanted = [a for a in self.supported if actions is None or a == CONTROL or a in actions]
         if frame.is_empty():
             return {a: np.zeros(0) for a in wanted}
-        share = np.clip(np.asarray(self.booster.predict(with_actions(frame, wanted))), 0.0, 1.0)
+        predict = self.compiled.predict_matrix if self.compiled is not None else self.booster.predict
+        share = np.clip(np.asarray(predict(with_actions(frame, wanted))), 0.0, 1.0)
         return dict(zip(wanted, share.reshape(len(wanted), frame.height), strict=True))
 
     def expected_paid(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> pl.DataFrame:

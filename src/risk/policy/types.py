@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -22,6 +23,9 @@ import polars as pl
 
 from risk.contract import AgreementKind, CloseReason, Outcome, OverdueType
 from risk.delinquency import instalment_ledger
+
+if TYPE_CHECKING:
+    from risk.models.compiled import CompiledBooster
 
 TYPES: tuple[str, ...] = tuple(t.value for t in OverdueType)
 # every policy model trains on two threads, row-wise and deterministic, as the risk models do: the same
@@ -268,14 +272,17 @@ def type_matrix(frame: pl.DataFrame) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TypeModel:
-    """A multiclass LightGBM over ``TYPE_FEATURES``; classes in ``TYPES`` order."""
+    """A multiclass LightGBM over ``TYPE_FEATURES``; classes in ``TYPES`` order. ``compiled``: the booster's
+    compiled copy (:meth:`risk.policy.fit.PolicyModels.compiled`), which predicts in its place."""
 
     booster: lgb.Booster
+    compiled: CompiledBooster | None = None
 
     def probabilities(self, frame: pl.DataFrame) -> np.ndarray:
         if frame.is_empty():
             return np.zeros((0, len(TYPES)))
-        return np.asarray(self.booster.predict(type_matrix(frame)))
+        predict = self.compiled.predict_matrix if self.compiled is not None else self.booster.predict
+        return np.asarray(predict(type_matrix(frame)))
 
     def classify(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``overdue_type`` (most probable), ``type_confidence`` and each type's probability."""

@@ -39,13 +39,15 @@ def wants_compiled(score: ScoreParams, rows: int) -> bool:
 
 
 def compiled(models: Models) -> Models:
-    """Copies of ``models`` whose LightGBM trees are compiled; ``models`` themselves are left as they are, so a
-    scorer that stays scores a smaller day later exactly as a process of its own would (LightGBM's predict)."""
+    """Copies of ``models`` whose LightGBM trees are compiled, the learned policy's too; ``models`` themselves are
+    left as they are, so a scorer that stays scores a smaller day later exactly as a process of its own would
+    (LightGBM's predict)."""
     return dataclasses.replace(
         models,
         pd=copy.copy(models.pd).compile(),
         early_warning=copy.copy(models.early_warning).compile(),
         cure=copy.copy(models.cure).compile(),
+        policy=models.policy.compiled() if models.policy is not None else None,
     )
 
 
