@@ -5,9 +5,10 @@ scores about a million rows 5-14x faster than LightGBM's own predict on 2 cores
 (``benchmarks/compiled_predictor.py``, docs/performance.md), and its probabilities equal LightGBM's to 1e-15
 (``tests/models/test_compiled.py`` holds them to 1e-9 on a test window). Treelite (tl2cgen) was measured too and
 left out: 2.2-2.5x only, and its scores diverged from LightGBM's on the categorical features (0.26 on early
-warning). Compiling takes 1-4 seconds a model, so scoring compiles only from ``score.compiled_min_rows`` rows
-(``score.compiled_predictor``). The object code is cached by a hash of the model's text under
-``$RISK_CACHE_DIR`` (default ``~/.cache/risk``): a scheduler compiles each model version once.
+warning). Compiling takes 1-4 seconds a risk model (6 s the policy's type model, 18 s its effect model), so scoring
+compiles only from ``score.compiled_min_rows`` rows (``score.compiled_predictor``). The object code is cached by a
+hash of the model's text under ``$RISK_CACHE_DIR`` (default ``~/.cache/risk``): a scheduler compiles each model
+version once.
 
 The input is LightGBM's own: each category as its position among the categories the booster was trained with (an
 unknown one as missing), numbers as floats.
