@@ -143,11 +143,17 @@ def test_a_compiled_policy_types_and_prices_as_lightgbm_does_and_leaves_the_load
     loaded = PolicyModels(TypeModel(types), EffectModel(effects, tuple(ACTION_CODE)))
     large_day = loaded.compiled()
     assert large_day.types.compiled is not None and large_day.effects.compiled is not None
+    calls = []
+    for model in (large_day.types, large_day.effects):  # the compiled copies must do the predicting: count their calls
+        predict = model.compiled.predict_matrix
+        counted = lambda X, _p=predict, **k: calls.append(len(X)) or _p(X, **k)  # noqa: E731
+        monkeypatch.setattr(model.compiled, "predict_matrix", counted)
     assert loaded.types.compiled is None and loaded.effects.compiled is None
     rows = frame.head(500).with_columns(balance=pl.lit(1000.0), loan_id=pl.Series([f"L{i}" for i in range(500)]))
     np.testing.assert_allclose(large_day.types.probabilities(rows), types.predict(x_types[:500]), rtol=0, atol=1e-9)
     by_lightgbm, by_compiled = loaded.effects.paid_share(rows), large_day.effects.paid_share(rows)
     assert set(by_compiled) == set(by_lightgbm) and CONTROL in by_compiled
+    assert calls == [500, 500 * len(ACTION_CODE)]  # one call for the types, one for every action's rows
     for action, expected in by_lightgbm.items():
         np.testing.assert_allclose(by_compiled[action], expected, rtol=0, atol=1e-9)
         x = np.column_stack([x_effects[:500, :-1], np.full(500, float(ACTION_CODE[action]))])

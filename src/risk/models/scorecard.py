@@ -169,7 +169,7 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         labels = self.labels(X)
         cols = []
         for col in self.features_:
-            codes, bins = pd.factorize(labels[col].to_numpy(dtype=object))
+            codes, bins = pd.factorize(labels[col].to_numpy(dtype=object), use_na_sentinel=False)
             woe = np.array([self.woe_[col].get(b, 0.0) for b in bins], dtype=float)
             cols.append(woe[codes])
         return np.column_stack(cols) if cols else np.empty((len(X), 0))

@@ -52,8 +52,12 @@ def with_actions(frame: pl.DataFrame, actions: Collection[str]) -> np.ndarray:
     """The effect model's inputs for every row under each of ``actions`` in turn: the rows of the first action,
     then of the second (one model call prices them all; a row's prediction does not depend on its neighbours)."""
     x = _evidence(frame)
-    codes = np.repeat([float(ACTION_CODE[a]) for a in actions], frame.height)
-    return np.column_stack([np.tile(x, (len(actions), 1)), codes])
+    out = np.empty((len(actions) * frame.height, x.shape[1] + 1))
+    for i, action in enumerate(actions):  # filled in place: one matrix of the whole size, no stacked copies
+        rows = slice(i * frame.height, (i + 1) * frame.height)
+        out[rows, :-1] = x
+        out[rows, -1] = float(ACTION_CODE[action])
+    return out
 
 
 def _evidence(frame: pl.DataFrame) -> np.ndarray:
@@ -88,7 +92,7 @@ class EffectModel:
 
     def expected_paid(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> pl.DataFrame:
         """Long frame: loan_id, action (the control too), expected amount repaid and gain over the control; with
-        ``actions``, only those (each effect is a model call over the whole frame)."""
+        ``actions``, only those (one model call prices them all, over the frame once per action)."""
         share = self.paid_share(frame, actions)
         balance = frame["balance"].to_numpy()
         base = share[CONTROL] * balance
