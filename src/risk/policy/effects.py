@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from risk.policy.history import CONTROL, TREATMENTS
-from risk.policy.types import REPRODUCIBLE, TYPE_FEATURES, TYPES, TypeModel
+from risk.policy.types import REPRODUCIBLE, TYPE_FEATURES, TYPES, TypeModel, booster_predict
 
 if TYPE_CHECKING:
     from risk.models.compiled import CompiledBooster
@@ -82,12 +82,10 @@ class EffectModel:
     def paid_share(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> dict[str, np.ndarray]:
         """Predicted share of the balance repaid within 30 days, per supported action (control included); with
         ``actions``, only those of them that are supported, and the control."""
-        actions = (actions,) if isinstance(actions, str) else actions  # one action named alone, not its letters
         wanted = [a for a in self.supported if actions is None or a == CONTROL or a in actions]
         if frame.is_empty():
             return {a: np.zeros(0) for a in wanted}
-        predict = self.compiled.predict_matrix if self.compiled is not None else self.booster.predict
-        share = np.clip(np.asarray(predict(with_actions(frame, wanted))), 0.0, 1.0)
+        share = np.clip(booster_predict(self.booster, self.compiled, with_actions(frame, wanted)), 0.0, 1.0)
         return dict(zip(wanted, share.reshape(len(wanted), frame.height), strict=True))
 
     def expected_paid(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> pl.DataFrame:

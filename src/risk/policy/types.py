@@ -270,6 +270,11 @@ def type_matrix(frame: pl.DataFrame) -> np.ndarray:
     return frame.select(cols).to_numpy()
 
 
+def booster_predict(booster: lgb.Booster, compiled: CompiledBooster | None, X: np.ndarray) -> np.ndarray:
+    """``booster``'s prediction for ``X``, through its compiled copy when there is one (the same to 1e-9)."""
+    return np.asarray(compiled.predict_matrix(X) if compiled is not None else booster.predict(X))
+
+
 @dataclass(frozen=True)
 class TypeModel:
     """A multiclass LightGBM over ``TYPE_FEATURES``; classes in ``TYPES`` order. ``compiled``: the booster's
@@ -281,8 +286,7 @@ class TypeModel:
     def probabilities(self, frame: pl.DataFrame) -> np.ndarray:
         if frame.is_empty():
             return np.zeros((0, len(TYPES)))
-        predict = self.compiled.predict_matrix if self.compiled is not None else self.booster.predict
-        return np.asarray(predict(type_matrix(frame)))
+        return booster_predict(self.booster, self.compiled, type_matrix(frame))
 
     def classify(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``overdue_type`` (most probable), ``type_confidence`` and each type's probability."""
