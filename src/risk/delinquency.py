@@ -160,17 +160,25 @@ def ledger_of_payments(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl
     )
 
 
-def ledger_frame(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
+def ledger_frame(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, payments: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """:func:`instalment_ledger` of ``tables``' loans, schedule and repayments: the daily payments streamed, the rest
     collected on polars' in-memory engine. The ledger's sorts, running sums and as-of joins ran faster in memory on a
     1.5M-loan book (6.4-7.6 s against 10.3-11.8 s in alternating processes), to the same frame (a day's payments are
     summed to the fen, :func:`daily_payments`), for a higher peak while it is built (5.4-5.5 GiB against 3.8-3.9 GiB
-    with the tables loaded, measured before the payments were streamed)."""
-    loans, schedule, repayments = (tables[name].lazy() for name in ("loans", "schedule", "repayments"))
-    # except the daily payments, streamed: their grouping by (loan, day) runs 3x faster there (9.1M repayments: 0.7 s
-    # against 2.2 s), to the same frame (each day's sum is rounded to the fen)
-    payments = daily_payments(repayments).collect(engine="streaming").lazy()
-    return ledger_of_payments(loans, schedule, payments).collect(engine="in-memory")
+    with the tables loaded, measured before the payments were streamed). ``payments``: the repayments'
+    :func:`daily_payments`, when the caller has made them already."""
+    loans, schedule = (tables[name].lazy() for name in ("loans", "schedule"))
+    if payments is None:
+        payments = daily_payments_frame(tables["repayments"])
+    return ledger_of_payments(loans, schedule, payments.lazy()).collect(engine="in-memory")
+
+
+def daily_payments_frame(repayments: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """:func:`daily_payments`, collected on the streaming engine: its grouping by (loan, day) runs 3x faster there
+    than in memory (9.1M repayments: 0.7 s against 2.2 s), to the same frame (each day's sum is rounded to the fen)."""
+    return daily_payments(repayments.lazy()).collect(engine="streaming")
 
 
 def paid_by(as_of: pl.Expr) -> pl.Expr:

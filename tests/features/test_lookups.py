@@ -13,7 +13,8 @@ from polars.testing import assert_frame_equal
 from tests.books import LoanSpec, book
 
 from risk.delinquency import daily_payments, instalment_ledger
-from risk.features.build import month_ends, repayment_state
+from risk.config import FeatureParams
+from risk.features.build import loan_snapshots, month_ends, repayment_state
 
 GRACE = 3
 
@@ -72,3 +73,16 @@ def test_a_pair_asked_twice_is_answered_once_either_way(small_book) -> None:
     fast, spec = both(small_book, [dt.date(2025, 6, 30), dt.date(2025, 6, 30)])
     assert fast.height == spec.height == small_book["loans"].height
     assert_frame_equal(fast, spec, check_exact=True)
+
+
+def test_snapshots_from_the_callers_daily_payments_equal_those_summing_the_repayments_themselves(small_book) -> None:
+    """Scoring hands the day's daily payments to the features (made once for the ledger too): same frame, labels
+    and re-aged days past due included, as when the snapshots sum the repayments themselves."""
+    params, days, known = FeatureParams(), [dt.date(2025, 6, 30), dt.date(2025, 9, 30)], dt.date(2025, 12, 31)
+    payments = daily_payments(small_book["repayments"].lazy()).collect()
+    shared, own = (
+        loan_snapshots(small_book, params, as_of_dates=days, data_as_of=known, payments=given).collect()
+        for given in (payments.lazy(), None)
+    )
+    assert shared.height > 1000 and shared["days_past_due"].max() > 0 and shared["dpd30_next_90d"].sum() > 0
+    assert_frame_equal(shared, own, check_exact=True)

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from risk import io
+from risk.delinquency import daily_payments_frame
 from risk.score import ledger_state
 from risk.score.ledger_state import LEDGER_INPUTS, build, fingerprints, load, save
 
@@ -49,6 +50,14 @@ def test_the_next_day_rebuilds_only_the_loans_with_new_rows_and_equals_a_full_bu
     )["loan_id"].n_unique()
     assert 0 < incremental.rebuilt == new_rows < today["loans"].height / 10
     assert incremental.summary() == f"ledger reused, {new_rows:,} of {today['loans'].height:,} loans rebuilt"
+
+
+def test_a_full_build_from_the_days_payments_equals_one_that_sums_the_repayments_itself(days) -> None:
+    """A scoring day sums its repayments per loan and day once, for the ledger and the features alike."""
+    _, today = days
+    payments = daily_payments_frame(today["repayments"])
+    assert build(today, payments=payments).frame.equals(build(today).frame)
+    assert not build(today, payments=payments.head(0)).frame.equals(build(today).frame)  # they are read
 
 
 def test_a_restated_repayment_and_a_removed_loan_are_not_carried_over(days, tmp_path) -> None:

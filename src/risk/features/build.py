@@ -447,19 +447,21 @@ def loan_state(
     params: FeatureParams,
     *,
     ledger: pl.LazyFrame | None = None,
+    payments: pl.LazyFrame | None = None,
     lookups: bool = True,
 ) -> pl.LazyFrame:
     """The loan features of any (loan_id, borrower_id, as_of) ``pairs``, from what was known at each as_of.
 
     :func:`loan_snapshots` calls it for every loan active at month ends, or at one day when scoring; the
-    collections policy for the days its decisions were made (``risk.policy.history``). ``lookups``: see
+    collections policy for the days its decisions were made (``risk.policy.history``). ``ledger`` and ``payments``
+    (the repayments' :func:`risk.delinquency.daily_payments`) when the caller has them. ``lookups``: see
     :func:`repayment_state` (False when each loan has one as_of).
     """
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
     if ledger is None:
         ledger = ledger_frame(t).lazy()
-    payments = daily_payments(t["repayments"]).cache()
+    payments = (daily_payments(t["repayments"]) if payments is None else payments).cache()
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
     repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days, lookups=lookups)
@@ -505,19 +507,23 @@ def loan_snapshots(
     data_as_of: dt.date,
     with_labels: bool = True,
     ledger: pl.LazyFrame | None = None,
+    payments: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Features and labels of every loan active at each of ``as_of_dates``.
 
-    Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway) and a
-    ``ledger`` it built once for both snapshot tables.
+    Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway), a ``ledger`` it
+    built once for both snapshot tables and the day's ``payments`` (:func:`risk.delinquency.daily_payments`).
     """
     t = _lazy(tables)
     if ledger is None:
         ledger = ledger_frame(t).lazy()
     ledger = ledger.cache()
+    if payments is None:
+        payments = daily_payments(t["repayments"])
+    payments = payments.cache()
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(t["loans"], ledger, dates).cache()
-    frame = loan_state(t, pairs, params, ledger=ledger, lookups=len(as_of_dates) > 1)
+    frame = loan_state(t, pairs, params, ledger=ledger, payments=payments, lookups=len(as_of_dates) > 1)
     if with_labels:
         lab = labels.loan_labels(
             pairs,
@@ -525,7 +531,7 @@ def loan_snapshots(
             params.labels,
             data_as_of=data_as_of,
             reageing=reageing_windows(t["agreements"]) if "agreements" in t else None,
-            payments=daily_payments(t["repayments"]),
+            payments=payments,
             grace_days=params.late_grace_days,
         )
     else:

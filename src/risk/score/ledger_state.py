@@ -90,12 +90,16 @@ def _fingerprints(tables: Mapping[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.
     return out.select("loan_id", parts.hash(seed=0).alias(FINGERPRINT)), orphans
 
 
-def build(tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None) -> Ledger:
+def build(
+    tables: Mapping[str, pl.DataFrame], kept: pl.DataFrame | None = None, *, payments: pl.DataFrame | None = None
+) -> Ledger:
     """The ledger of ``tables``, reusing from ``kept`` (a previous :func:`save`) every loan whose inputs are
-    unchanged. Equal, row for row, to building it from scratch."""
+    unchanged. Equal, row for row, to building it from scratch. ``payments``: the repayments'
+    :func:`risk.delinquency.daily_payments_frame`, when the caller has it (a build from scratch then reads them
+    rather than summing the repayments again)."""
     prints, orphans = _fingerprints(tables)
     if kept is None:
-        frame = _ledger_of(tables)
+        frame = _ledger_of(tables, payments)
         if orphans.len():
             frame = frame.filter(~pl.col("loan_id").is_in(orphans.implode()))
         return Ledger(_flagged(frame), prints, loans=prints.height, rebuilt=prints.height, incremental=False)
@@ -129,9 +133,12 @@ def _in_ledger_order(ledger: pl.DataFrame) -> bool:
     return not ledger.select((same_loan & before).any()).item()
 
 
-def _ledger_of(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly."""
-    return ledger_frame({name: tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items()})
+def _ledger_of(tables: Mapping[str, pl.DataFrame], payments: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly (the
+    daily payments read the repayments' loan, time and amount, all three fingerprinted)."""
+    return ledger_frame(
+        {name: tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items()}, payments=payments
+    )
 
 
 def load(scored: Path) -> pl.DataFrame | None:

@@ -142,10 +142,18 @@ def score_loans(
     *,
     as_of: dt.date,
     ledger: pl.LazyFrame | None = None,
+    payments: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
-    """Every active loan at ``as_of`` with its features and the three probabilities."""
+    """Every active loan at ``as_of`` with its features and the three probabilities (``ledger`` and ``payments``,
+    the daily payments, when the caller made them already)."""
     snap = loan_snapshots(
-        tables, params.features, as_of_dates=[as_of], data_as_of=as_of, with_labels=False, ledger=ledger
+        tables,
+        params.features,
+        as_of_dates=[as_of],
+        data_as_of=as_of,
+        with_labels=False,
+        ledger=ledger,
+        payments=payments,
     ).collect()
     dpd, lp = pl.col("days_past_due"), params.features.labels
     # each model only where it was trained (its label's scope); elsewhere no probability rather than an
