@@ -130,6 +130,7 @@ def test_an_incremental_day_writes_exactly_the_tables_a_full_run_writes(project:
         kept.unlink()
     out = run_tool(risk("score", "--as-of", last.isoformat(), "--accept-shift"), full).stdout
     assert "ledger built for all" in out, out
+    assert not list((full / "data" / "scored").glob("ledger-*.parquet"))  # nothing kept that no run will read
 
     tables = ("collections_queue", "review_queue", "collections_options", "agreements_day", "legal_queue")
     for table in (*tables, "recovery_queue", "monitoring"):

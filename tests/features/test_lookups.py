@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from tests.books import LoanSpec, book
 
-from risk.delinquency import daily_payments, instalment_ledger
 from risk.config import FeatureParams
+from risk.delinquency import daily_payments, instalment_ledger
 from risk.features.build import loan_snapshots, month_ends, repayment_state
 
 GRACE = 3

@@ -150,6 +150,19 @@ def test_rows_of_a_loan_missing_from_loans_are_in_no_ledger(days, tmp_path) -> N
     assert incremental.frame.equals(full.frame)
 
 
+def test_a_ledger_built_not_to_be_kept_is_the_same_ledger_without_fingerprints(days) -> None:
+    """With score.incremental off the day keeps no ledger, so it skips the fingerprints, orphans still dropped."""
+    _, today = days
+    orphan = today["schedule"].head(3).with_columns(loan_id=pl.lit("ORPHAN"))
+    with_orphan = {**today, "schedule": pl.concat([today["schedule"], orphan])}
+    once, kept = build(with_orphan, keep=False), build(with_orphan)
+    assert once.fingerprints is None and not once.incremental
+    assert once.frame.equals(kept.frame) and once.frame["loan_id"].flags["SORTED_ASC"]
+    assert once.summary() == kept.summary()
+    with pytest.raises(ValueError, match="not to be kept"):
+        ledger_state.kept_frame(once)
+
+
 @pytest.mark.parametrize(
     ("table", "column"),
     [("loans", "principal"), ("schedule", "due_date"), ("schedule", "interest_due"), ("repayments", "paid_at")],

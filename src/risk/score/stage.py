@@ -302,7 +302,7 @@ class Scorer:
                     kept = ledger_state.load(paths.scored)
                 # the day's payments summed per loan and day once, for the ledger, the features and the labels
                 payments = daily_payments_frame(tables["repayments"])
-                built = ledger_state.build(tables, kept, payments=payments)
+                built = ledger_state.build(tables, kept, payments=payments, keep=params.score.incremental)
                 del kept
                 ledger = built.frame.lazy()
                 scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger, payments=payments.lazy())
@@ -334,7 +334,8 @@ class Scorer:
                     raise RiskDataError(stop_message(summary, found, params.score.guard), rule="blast_radius")
                 writer.write(day_tables, as_of=as_of, summary=summary)
             kept_note = ""
-            if built is not None:  # after the day is written: a stopped day keeps nothing new
+            # after the day is written (a stopped day keeps nothing new); with score.incremental off, nothing at all
+            if built is not None and built.fingerprints is not None:
                 self._ledger = ledger_state.kept_frame(built)
                 try:
                     ledger_state.save(paths.scored, self._ledger)
