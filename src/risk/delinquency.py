@@ -36,26 +36,25 @@ def _running_sum_within(rows: pl.Series) -> pl.Series:
     group, value = rows.struct.field("group"), rows.struct.field("value")
     first_of_run = group.ne_missing(group.shift(1)).to_numpy(writable=True)  # consecutive nulls: one run
     first_of_run[:1] = True
-    missing = value.is_null().to_numpy()
-    sums = _segmented_cum_sum(value.fill_null(0.0).to_numpy(), first_of_run)
-    return pl.Series(value.name, sums, dtype=pl.Float64).scatter(np.flatnonzero(missing), None)
+    sums = pl.Series(value.name, _segmented_cum_sum(value.fill_null(0.0).to_numpy(), first_of_run))
+    return sums.scatter(value.is_null().arg_true(), None) if value.null_count() else sums
 
 
 def _segmented_cum_sum(values: np.ndarray, first_of_run: np.ndarray) -> np.ndarray:
     """Running sums restarting where ``first_of_run``: computed position by position across all runs at once
     (the j-th row of every run longer than j in one vectorised step), so each sum adds the same two floats in the
-    same order as a sequential scan."""
-    n = len(values)
+    same order as a sequential scan. Holds a few arrays of one entry per run, none per row but the sums."""
     sums = np.array(values, dtype=np.float64, copy=True)
-    if n == 0:
+    if len(values) == 0:
         return sums
     starts = np.flatnonzero(first_of_run)
-    position = np.arange(n, dtype=np.int64) - np.repeat(starts, np.diff(np.append(starts, n)))
-    per_position = np.bincount(position)
-    by_position = np.argsort(position.astype(np.uint16) if len(per_position) <= 1 << 16 else position, kind="stable")
-    ends = np.cumsum(per_position)
-    for j in range(1, len(per_position)):
-        at = by_position[ends[j - 1] : ends[j]]
+    lengths = np.diff(np.append(starts, len(values)))
+    longest_first = np.argsort(-lengths, kind="stable")
+    starts, lengths = starts[longest_first], lengths[longest_first]
+    # how many runs are longer than j, for j = 1, 2, ...: a prefix of the runs, longest first
+    longer = np.searchsorted(-lengths, -np.arange(1, lengths[0]), side="left")
+    for j, runs in enumerate(longer, start=1):
+        at = starts[:runs] + j
         sums[at] = sums[at - 1] + values[at]
     return sums
 
