@@ -126,11 +126,10 @@ def test_an_incremental_day_writes_exactly_the_tables_a_full_run_writes(project:
     params = yaml.safe_load((full / "params.yaml").read_text())
     params["score"]["incremental"] = False
     (full / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
-    for kept in (full / "data" / "scored").glob("ledger-*.parquet"):
-        kept.unlink()
+    assert list((full / "data" / "scored").glob("ledger-*.parquet"))  # the incremental run's, copied
     out = run_tool(risk("score", "--as-of", last.isoformat(), "--accept-shift"), full).stdout
-    assert "ledger built for all" in out, out
-    assert not list((full / "data" / "scored").glob("ledger-*.parquet"))  # nothing kept that no run will read
+    assert "ledger built for all" in out, out  # the kept ledger is not read
+    assert not list((full / "data" / "scored").glob("ledger-*.parquet"))  # nor left for a run that will not read it
 
     tables = ("collections_queue", "review_queue", "collections_options", "agreements_day", "legal_queue")
     for table in (*tables, "recovery_queue", "monitoring"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -75,14 +76,23 @@ def test_a_pair_asked_twice_is_answered_once_either_way(small_book) -> None:
     assert_frame_equal(fast, spec, check_exact=True)
 
 
-def test_snapshots_from_the_callers_daily_payments_equal_those_summing_the_repayments_themselves(small_book) -> None:
-    """Scoring hands the day's daily payments to the features (made once for the ledger too): same frame, labels
-    and re-aged days past due included, as when the snapshots sum the repayments themselves."""
-    params, days, known = FeatureParams(), [dt.date(2025, 6, 30), dt.date(2025, 9, 30)], dt.date(2025, 12, 31)
+@pytest.mark.parametrize(
+    ("days", "with_labels"),
+    [([dt.date(2025, 9, 30)], False), ([dt.date(2025, 6, 30), dt.date(2025, 9, 30)], True)],
+    ids=["a scoring day", "month ends with labels"],
+)
+def test_snapshots_read_the_daily_payments_they_are_given(small_book, days, with_labels) -> None:
+    """Scoring hands the day's daily payments to the features (summed once for the ledger too): the same frame as
+    when the snapshots sum the repayments themselves, labels and re-aged days past due included; and they are read."""
+    params, known = FeatureParams(), dt.date(2025, 12, 31)
     payments = daily_payments(small_book["repayments"].lazy()).collect()
-    shared, own = (
-        loan_snapshots(small_book, params, as_of_dates=days, data_as_of=known, payments=given).collect()
-        for given in (payments.lazy(), None)
-    )
-    assert shared.height > 1000 and shared["days_past_due"].max() > 0 and shared["dpd30_next_90d"].sum() > 0
-    assert_frame_equal(shared, own, check_exact=True)
+
+    def snapshots(given: pl.DataFrame | None) -> pl.DataFrame:
+        lazy = None if given is None else given.lazy()
+        kw = {"as_of_dates": days, "data_as_of": known, "with_labels": with_labels, "payments": lazy}
+        return loan_snapshots(small_book, params, **kw).collect()
+
+    shared = snapshots(payments)
+    assert shared.height > 1000 and shared["days_past_due"].max() > 0
+    assert_frame_equal(shared, snapshots(None), check_exact=True)
+    assert not shared.equals(snapshots(payments.head(0)))

@@ -15,6 +15,7 @@ from risk.config import FeatureParams
 from risk.contract import ACTION_STEP, LADDER_RANK, Outcome
 from risk.delinquency import (
     daily_payments,
+    daily_payments_frame,
     days_past_due_expr,
     ledger_frame,
     paid_by,
@@ -453,6 +454,20 @@ def _fill_borrower(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in cols)
 
 
+def _ledger_and_payments(
+    t: Mapping[str, pl.LazyFrame], ledger: pl.LazyFrame | None, payments: pl.LazyFrame | None
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The instalment ledger and the daily payments, each the caller's when given. A ledger built here reads the
+    payments it summed, so the repayments are summed once for both."""
+    if ledger is None:
+        if payments is None:
+            payments = daily_payments_frame(t["repayments"]).lazy()
+        ledger = ledger_frame(t, payments=payments).lazy()
+    if payments is None:
+        payments = daily_payments(t["repayments"])
+    return ledger.cache(), payments.cache()
+
+
 def loan_state(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     pairs: pl.LazyFrame,
@@ -471,9 +486,7 @@ def loan_state(
     """
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
-    if ledger is None:
-        ledger = ledger_frame(t).lazy()
-    payments = (daily_payments(t["repayments"]) if payments is None else payments).cache()
+    ledger, payments = _ledger_and_payments(t, ledger, payments)
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
     repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days, lookups=lookups)
@@ -527,12 +540,7 @@ def loan_snapshots(
     built once for both snapshot tables and the day's ``payments`` (:func:`risk.delinquency.daily_payments`).
     """
     t = _lazy(tables)
-    if ledger is None:
-        ledger = ledger_frame(t).lazy()
-    ledger = ledger.cache()
-    if payments is None:
-        payments = daily_payments(t["repayments"])
-    payments = payments.cache()
+    ledger, payments = _ledger_and_payments(t, ledger, payments)
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(t["loans"], ledger, dates).cache()
     frame = loan_state(t, pairs, params, ledger=ledger, payments=payments, lookups=len(as_of_dates) > 1)
@@ -619,10 +627,11 @@ def build_features(
     if as_of_dates is None:
         first = params.first_as_of or _first_origination(tables)
         as_of_dates = month_ends(first, data_as_of)
-    ledger = ledger_frame(tables).lazy()  # one ledger for both tables
+    payments = daily_payments_frame(tables["repayments"])
+    ledger = ledger_frame(tables, payments=payments).lazy()  # one ledger for both tables, from the payments summed once
     return FeatureSet(
         loan_snapshots=loan_snapshots(
-            tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger
+            tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger, payments=payments.lazy()
         ).collect(),
         application_snapshots=application_snapshots(tables, params, data_as_of=data_as_of, ledger=ledger).collect(),
     )

@@ -5,6 +5,7 @@ loan's own rows: its principal in ``loans``, its ``schedule`` and its ``repaymen
 the day scored. So the ledger a run built is kept beside the scored days (``data/scored/ledger-<key>.parquet``)
 with a fingerprint of each loan's inputs, and the next run rebuilds only the loans whose fingerprint differs or
 is new (a repayment, a new loan, a restated schedule), keeps the rest and drops loans no longer in the export.
+With ``score.incremental`` off a run keeps no ledger and reads none (nor fingerprints its loans).
 
 The fingerprint is the count and the wrapping sum of polars' row hashes of exactly the columns the ledger reads,
 per table, hashed together into one 64-bit value: it changes when a row is added, removed or edited, and does not
@@ -104,7 +105,8 @@ def build(
     without the fingerprints that keeping it needs (``score.incremental: false``; 1.4 s at 1.5M loans)."""
     if not keep:
         if kept is not None:
-            raise ValueError("a ledger built not to be kept reuses none either (keep=False with kept)")
+            msg = "a ledger built not to be kept reuses none either (keep=False with kept)"
+            raise ValueError(msg)
         loans = tables["loans"].select("loan_id")
         # an orphan's schedule (fk_loan_exists only a warning) is no ledger, as the fingerprints would find
         frame = _ledger_of(tables, payments).join(loans, on="loan_id", how="semi", maintain_order="left")
@@ -146,11 +148,18 @@ def _in_ledger_order(ledger: pl.DataFrame) -> bool:
 
 
 def _ledger_of(tables: Mapping[str, pl.DataFrame], payments: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly (the
-    daily payments read the repayments' loan, time and amount, all three fingerprinted)."""
+    """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly.
+    ``payments`` a caller summed are read as given: :func:`risk.delinquency.daily_payments` reads the repayments'
+    loan, time and amount, the three fingerprinted."""
     return ledger_frame(
         {name: tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items()}, payments=payments
     )
+
+
+def forget(scored: Path) -> None:
+    """Remove every ledger kept in ``scored`` (a run with ``score.incremental`` off keeps none and reads none)."""
+    for kept in Path(scored).glob("ledger-*.parquet"):
+        kept.unlink(missing_ok=True)
 
 
 def load(scored: Path) -> pl.DataFrame | None:
@@ -184,7 +193,8 @@ def kept_frame(ledger: Ledger) -> pl.DataFrame:
     """``ledger`` as it is kept for the next run: the frame :func:`save` writes and :func:`load` reads, which a
     scorer that stays (:class:`risk.score.stage.Scorer`) holds in memory instead."""
     if ledger.fingerprints is None:
-        raise ValueError("this ledger was built not to be kept (build's keep=False)")
+        msg = "this ledger was built not to be kept (build's keep=False)"
+        raise ValueError(msg)
     frame = ledger.frame
     # each loan's fingerprint on its first row: the first rows' loans looked up in the fingerprints (one row per
     # loan), then placed at those rows, rather than a join of the whole ledger
