@@ -167,10 +167,9 @@ def ledger_frame(
     """:func:`instalment_ledger` of ``tables``' loans, schedule and repayments: the daily payments streamed, the rest
     collected on polars' in-memory engine. The ledger's sorts, running sums and as-of joins ran faster in memory on a
     1.5M-loan book (6.4-7.6 s against 10.3-11.8 s in alternating processes, measured when the running sums were
-    polars windows), to the same frame (a day's payments are
-    summed to the fen, :func:`daily_payments`), for a higher peak while it is built (5.4-5.5 GiB against 3.8-3.9 GiB
-    with the tables loaded, measured before the payments were streamed). ``payments``: the repayments'
-    :func:`daily_payments`, when the caller has made them already."""
+    polars windows), to the same frame (a day's payments are summed to the fen, :func:`daily_payments`), for a higher
+    peak while it is built (5.4-5.5 GiB against 3.8-3.9 GiB with the tables loaded, measured before the payments
+    were streamed). ``payments``: the repayments' :func:`daily_payments`, when the caller has made them already."""
     loans, schedule = (tables[name].lazy() for name in ("loans", "schedule"))
     if payments is None:
         payments = daily_payments_frame(tables["repayments"])

@@ -346,7 +346,7 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
     on = c("action_on")
     in_episode = (c("days_past_due") > 0) & (on >= a - pl.duration(days=c("days_past_due")))
     last_90 = on > a - pl.duration(days=90)
-    step_rank = {a.value: LADDER_RANK[s] for a, s in ACTION_STEP.items()}
+    step_rank = {action.value: LADDER_RANK[step] for action, step in ACTION_STEP.items()}
     contact = c("channel").is_in(CONTACT_CHANNELS)
     outcome = c("outcome")
     # what each action was, read once per action rather than once per (action, as_of) it is expanded to
@@ -574,9 +574,7 @@ def application_snapshots(
     ``attributes`` table, each declared source attribute after the catalogue's features."""
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
-    if ledger is None:
-        ledger = ledger_frame(t).lazy()
-    ledger = ledger.cache()
+    ledger, _ = _ledger_and_payments(t, ledger, None)
     # a loan is booked the day its application is approved, so the borrower's other loans are those
     # originated up to the day before the application
     apps = applications.select(
@@ -627,11 +625,10 @@ def build_features(
     if as_of_dates is None:
         first = params.first_as_of or _first_origination(tables)
         as_of_dates = month_ends(first, data_as_of)
-    payments = daily_payments_frame(tables["repayments"])
-    ledger = ledger_frame(tables, payments=payments).lazy()  # one ledger for both tables, from the payments summed once
+    ledger, payments = _ledger_and_payments(_lazy(tables), None, None)  # one ledger for both tables
     return FeatureSet(
         loan_snapshots=loan_snapshots(
-            tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger, payments=payments.lazy()
+            tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger, payments=payments
         ).collect(),
         application_snapshots=application_snapshots(tables, params, data_as_of=data_as_of, ledger=ledger).collect(),
     )

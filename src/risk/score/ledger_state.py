@@ -156,10 +156,12 @@ def _ledger_of(tables: Mapping[str, pl.DataFrame], payments: pl.DataFrame | None
     )
 
 
-def forget(scored: Path) -> None:
-    """Remove every ledger kept in ``scored`` (a run with ``score.incremental`` off keeps none and reads none)."""
+def forget(scored: Path, *, but: Path | None = None) -> None:
+    """Remove every ledger kept in ``scored`` but ``but`` (a run with ``score.incremental`` off keeps none and reads
+    none; :func:`save` keeps only the one the current code reads)."""
     for kept in Path(scored).glob("ledger-*.parquet"):
-        kept.unlink(missing_ok=True)
+        if kept != but:
+            kept.unlink(missing_ok=True)
 
 
 def load(scored: Path) -> pl.DataFrame | None:
@@ -181,9 +183,7 @@ def save(scored: Path, ledger: Ledger | pl.DataFrame) -> None:
     to carry it: they are rebuilt every run.
     """
     target = state_path(scored)
-    for old in Path(scored).glob("ledger-*.parquet"):
-        if old != target:
-            old.unlink(missing_ok=True)
+    forget(scored, but=target)
     # read back by this code only, the next day: a light codec and no statistics (written and read each run)
     frame = kept_frame(ledger) if isinstance(ledger, Ledger) else ledger
     io.write_parquet(frame, target, compression="lz4", statistics=False)
