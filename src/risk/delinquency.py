@@ -26,8 +26,8 @@ def running_sum_within(value: pl.Expr | str, group: str) -> pl.Expr:
     ``group`` (each group's rows together, as every caller sorts them first), ``value.cum_sum().over(group)`` to the
     bit, without the window's grouping. The values are summed as Float64 (the ledger's money); a group whose rows
     were apart would be summed as two runs, without an error. A loan's instalments and payment days are each summed
-    left to right, as polars sums them, one vectorised step per position of the longest run: 12.8M rows in 1.5M
-    runs took 0.55 s against 1.7 s for the window on the in-memory engine."""
+    left to right, as polars sums them (:func:`_segmented_cum_sum`): 12.7M rows in 1.5M runs took 0.32 s against
+    1.7 s for the window on the in-memory engine."""
     value = pl.col(value) if isinstance(value, str) else value
     return pl.struct(pl.col(group).alias("group"), value.cast(pl.Float64).alias("value")).map_batches(
         _running_sum_within, return_dtype=pl.Float64
@@ -43,21 +43,23 @@ def _running_sum_within(rows: pl.Series) -> pl.Series:
 
 
 def _segmented_cum_sum(values: np.ndarray, first_of_run: np.ndarray) -> np.ndarray:
-    """Running sums restarting where ``first_of_run``: computed position by position across all runs at once
-    (the j-th row of every run longer than j in one vectorised step), so each sum adds the same two floats in the
-    same order as a sequential scan. Holds a few arrays of one entry per run, none per row but the sums."""
+    """Running sums restarting where ``first_of_run``: the runs of one length at a time, as the rows of a matrix
+    summed by ``np.cumsum`` along them, which adds left to right (an accumulation, never pairwise), so each sum adds
+    the same two floats in the same order as a sequential scan. A book's loans have a few terms and payment counts,
+    so a few matrices: 12.7M instalments in 1.5M runs of 5 lengths took 0.32 s, against 0.53 s stepping position by
+    position across all runs. Holds one matrix of row positions at a time, no larger than the values."""
     sums = np.array(values, dtype=np.float64, copy=True)
     if len(values) == 0:
         return sums
     starts = np.flatnonzero(first_of_run)
     lengths = np.diff(np.append(starts, len(values)))
-    longest_first = np.argsort(-lengths, kind="stable")
-    starts, lengths = starts[longest_first], lengths[longest_first]
-    # how many runs are longer than j, for j = 1, 2, ...: a prefix of the runs, longest first
-    longer = np.searchsorted(-lengths, -np.arange(1, lengths[0]), side="left")
-    for j, runs in enumerate(longer, start=1):
-        at = starts[:runs] + j
-        sums[at] = sums[at - 1] + values[at]
+    by_length = np.argsort(lengths, kind="stable")
+    starts, lengths = starts[by_length], lengths[by_length]
+    edges = np.flatnonzero(np.diff(lengths)) + 1
+    for lo, hi in zip(np.append(0, edges), np.append(edges, len(lengths)), strict=True):
+        if lengths[lo] > 1:
+            rows = starts[lo:hi, None] + np.arange(lengths[lo])
+            sums[rows] = np.cumsum(sums[rows], axis=1)
     return sums
 
 
