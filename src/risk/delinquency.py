@@ -78,30 +78,41 @@ def daily_payments(repayments: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def closed_on(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFrame) -> pl.LazyFrame:
-    """The day each loan was settled: all principal plus the interest already due were paid.
+_DAY_BITS = 22  # days since 1970 plus 2**21 fit 22 bits (years -3771 to 7711; validate keeps dates in 2000-as_of+10y)
 
-    ``payments`` as :func:`daily_payments` gives them (sorted by loan and day).
 
-    Covers both the last regular instalment and an early repayment (提前还款), which waives future
-    interest. Loans never settled are absent.
+def loan_day_key(number: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """One sortable Int64 for (loan number, day): an as-of lookup within each loan becomes a single merge on it,
+    where one ``by`` the loan hashes every row (a loan's matched number must then be checked: a row before a loan's
+    first match finds the loan before it)."""
+    return number.cast(pl.Int64) * (1 << _DAY_BITS) + day.cast(pl.Int32).cast(pl.Int64) + (1 << (_DAY_BITS - 1))
+
+
+def closed_on(instalments: pl.LazyFrame, paid: pl.LazyFrame, principal: pl.LazyFrame) -> pl.LazyFrame:
+    """The day each loan (by its number ``k``) was settled: all principal plus the interest already due were paid.
+
+    ``instalments`` and ``paid`` as :func:`ledger_of_payments` numbers them (sorted by loan), ``principal`` per
+    number. Covers both the last regular instalment and an early repayment (提前还款), which waives future
+    interest. Loans never settled are absent; so is a loan missing from ``loans`` (no principal to settle).
     """
-    # the as-of joins below match within each loan, so each side need only be sorted within its loan (a global
-    # sort of every instalment by day cost more than the rest of the ledger together)
-    interest = schedule.sort("loan_id", "due_date").select(
-        "loan_id",
-        "due_date",
-        # two instalments due one day: the backward join takes the later row, whose running total holds both
-        running_sum_within("interest_due", "loan_id").alias("cum_interest_due"),
+    c = pl.col
+    # the interest due by each day: the instalments in (loan, due day) order, instalment order within a day (the
+    # backward lookup takes a day's last row, whose running total holds all of it). An instalment without a due day
+    # (only if validation's not_null was downgraded) never falls due
+    interest = (
+        instalments.filter(c("due_date").is_not_null())
+        .select(key=loan_day_key(c("k"), c("due_date")), interest_k="k", interest_due="interest_due")
+        .sort("key", maintain_order=True)
+        .select("key", "interest_k", cum_interest_due=running_sum_within("interest_due", "interest_k"))
     )
+    interest_due = pl.when(c("interest_k") == c("k")).then("cum_interest_due").fill_null(0.0)
     return (
-        payments.join_asof(  # daily_payments: sorted by loan and day
-            interest, left_on="paid_on", right_on="due_date", by="loan_id", strategy="backward", check_sortedness=False
-        )
-        .join(loans.select("loan_id", "principal"), on="loan_id")
-        .filter(pl.col("cum_paid") >= pl.col("principal") + pl.col("cum_interest_due").fill_null(0.0) - PAID_TOLERANCE)
-        .group_by("loan_id")
-        .agg(pl.col("paid_on").min().alias("closed_on"))
+        paid.with_columns(key=loan_day_key(c("k"), c("paid_on")))
+        .join_asof(interest, on="key", strategy="backward", check_sortedness=False)
+        .join(principal, on="k")
+        .filter(c("cum_paid") >= c("principal") + interest_due - PAID_TOLERANCE)
+        .group_by("k")
+        .agg(c("paid_on").min().alias("closed_on"))
     )
 
 
@@ -115,41 +126,53 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
 
 
 def ledger_of_payments(loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFrame) -> pl.LazyFrame:
-    """:func:`instalment_ledger` from the loans' :func:`daily_payments`."""
-    sched = (
+    """:func:`instalment_ledger` from the loans' :func:`daily_payments`.
+
+    Each loan with instalments is numbered (``k``, in loan order) and the lookups within a loan match on that
+    integer, not the loan's text: at 1.5M loans the ledger took 3.7 s against 4.8-4.9 s by ``loan_id``, the same
+    frame. A payment of a loan without instalments pays none.
+    """
+    c = pl.col
+    instalments = (
         schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
         .sort("loan_id", "instalment_no")
-        .with_columns(amount_due=pl.col("principal_due") + pl.col("interest_due"))
+        .with_columns(amount_due=c("principal_due") + c("interest_due"), k=c("loan_id").rle_id())
         # the as-of join's key is never null: a null amount (only if validation's not_null was downgraded) would
         # break the join's order within its loan; that instalment gets no running total and no paid day, as before
-        .with_columns(running=running_sum_within(pl.col("amount_due").fill_null(0.0), "loan_id"))
+        .with_columns(running=running_sum_within(c("amount_due").fill_null(0.0), "k"))
         .with_columns(
-            cum_due=pl.when(pl.col("amount_due").is_not_null()).then("running"),
-            target=pl.col("running") - PAID_TOLERANCE,
+            cum_due=pl.when(c("amount_due").is_not_null()).then("running"), target=c("running") - PAID_TOLERANCE
         )
+        .cache()
     )
-    closed = closed_on(loans, schedule, payments)
+    numbers = instalments.select("loan_id", "k").filter(c("k") != c("k").shift(1).fill_null(-1))
+    # in the payments' own order (loan, day): the numbers rise with the loan, so the rows are sorted by number too
+    paid = (
+        payments.select("loan_id", "paid_on", "cum_paid")
+        .join(numbers, on="loan_id", maintain_order="left")
+        .drop("loan_id")
+        .cache()
+    )
+    principal = numbers.join(loans.select("loan_id", "principal"), on="loan_id").drop("loan_id")
     # within a loan the targets rise with the instalment number and the amount paid with the day (amounts are
     # never negative), so the first day the running total covers an instalment is a forward as-of join on rows
     # sorted by loan alone; it keeps the ledger's (loan_id, instalment_no) order, so nothing is sorted again
     return (
-        sched.join_asof(
-            payments.select("loan_id", "paid_on", "cum_paid"),  # ties: the earliest day comes first
+        instalments.join_asof(
+            paid,  # ties: the earliest day comes first
             left_on="target",
             right_on="cum_paid",
-            by="loan_id",
+            by="k",
             strategy="forward",
             check_sortedness=False,
         )
-        .with_columns(paid_on=pl.when(pl.col("cum_due").is_not_null()).then("paid_on"))
-        .join(closed, on="loan_id", how="left", maintain_order="left")
+        .with_columns(paid_on=pl.when(c("cum_due").is_not_null()).then("paid_on"))
+        .join(closed_on(instalments, paid, principal), on="k", how="left", maintain_order="left")
         .with_columns(
             # once the loan is settled, every instalment still open counts as paid that day
-            paid_on=pl.min_horizontal(
-                pl.col("paid_on").fill_null(FAR_FUTURE), pl.col("closed_on").fill_null(FAR_FUTURE)
-            )
+            paid_on=pl.min_horizontal(c("paid_on").fill_null(FAR_FUTURE), c("closed_on").fill_null(FAR_FUTURE))
         )
-        .with_columns(paid_on=pl.when(pl.col("paid_on") == FAR_FUTURE).then(None).otherwise("paid_on"))
+        .with_columns(paid_on=pl.when(c("paid_on") == FAR_FUTURE).then(None).otherwise("paid_on"))
         .select(
             "loan_id",
             "instalment_no",

@@ -127,6 +127,40 @@ def test_each_loans_ledger_depends_on_its_own_rows_only_in_any_row_order():
     assert any(settled) and not all(settled)  # both kinds of loan are in the book
 
 
+def test_the_ledger_numbers_only_the_loans_with_instalments_and_reads_interest_in_day_order():
+    """The ledger looks loans up by a number given to each loan with instalments: a schedule whose instalment numbers
+    run against its due days still counts the interest due by each day, a payment of a loan without instalments
+    pays no other loan's, and a loan missing from ``loans`` has no principal to settle, so it never closes."""
+    reversed_days, other, orphan = (
+        LoanSpec(
+            "L2",
+            D(2024, 1, 1),
+            principal=600.0,
+            term=3,
+            payments=[(T(2024, 2, 10, 9), 620.0), (T(2024, 3, 5, 9), 20.0)],
+        ),
+        LoanSpec("L3", D(2024, 1, 1), principal=600.0, term=3, payments=[(T(2024, 4, 2, 9), 600.0)]),
+        LoanSpec("L4", D(2024, 1, 1), principal=600.0, term=3, payments=[(T(2024, 4, 2, 9), 600.0)]),
+    )
+    tables = book(reversed_days, other, orphan)
+    l2 = pl.col("loan_id") == "L2"
+    no = pl.col("instalment_no")
+    tables["schedule"] = tables["schedule"].with_columns(  # L2: instalment 3 due first, with all the interest
+        due_date=pl.when(l2).then(pl.date(2024, 4, 1) - pl.duration(days=31 * (no - 1))).otherwise("due_date"),
+        interest_due=pl.when(l2 & (no == 3)).then(40.0).otherwise("interest_due"),
+    )
+    stray = tables["repayments"].filter(pl.col("loan_id") == "L3").with_columns(loan_id=pl.lit("L0"), amount=1e6)
+    tables["repayments"] = pl.concat([tables["repayments"], stray])
+    tables["loans"] = tables["loans"].filter(pl.col("loan_id") != "L4")
+    ledger = ledger_frame(tables)
+    closed = dict(ledger.group_by("loan_id").agg(pl.col("closed_on").first()).iter_rows())
+    # L2's 620 on 02-10 falls short of the principal plus the 40 of interest due 01-30; 20 more on 03-05 settle it
+    assert closed == {"L2": D(2024, 3, 5), "L3": D(2024, 4, 2), "L4": None}
+    assert closed["L2"] == _settled_on(600.0, tables["schedule"].filter(l2), tables["repayments"].filter(l2))
+    assert ledger.filter(pl.col("loan_id") == "L4")["paid_on"].to_list() == [D(2024, 4, 2)] * 3  # paid, not closed
+    assert "L0" not in ledger["loan_id"].to_list()
+
+
 def test_an_instalment_without_an_amount_leaves_the_other_paid_days_as_they_are():
     """A null amount (possible only when validation's not_null is downgraded to a warning) gives that instalment
     no running total and no paid day; its loan's other instalments keep theirs, on every engine (the streaming

@@ -18,6 +18,7 @@ from risk.delinquency import (
     daily_payments_frame,
     days_past_due_expr,
     ledger_frame,
+    loan_day_key,
     paid_by,
     reaged_days_past_due,
     reageing_windows,
@@ -89,17 +90,9 @@ def application_features(applications: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-_DAY_BITS = 22  # days since 1970 plus 2**21 fit 22 bits (years -3771 to 7711; validate keeps dates in 2000-as_of+10y)
-
-
-def _key(index: pl.Expr, day: pl.Expr) -> pl.Expr:
-    """One sortable Int64 for (loan index, day): as-of lookups by loan become a single merge on it."""
-    return index.cast(pl.Int64) * (1 << _DAY_BITS) + day.cast(pl.Int32).cast(pl.Int64) + (1 << (_DAY_BITS - 1))
-
-
 def _running(frame: pl.LazyFrame, day: str, columns: dict[str, pl.Expr]) -> pl.LazyFrame:
     """Per loan, in ``day`` order, the running ``columns`` at the end of each day (the day's last row)."""
-    key = _key(pl.col("k"), pl.col(day))
+    key = loan_day_key(pl.col("k"), pl.col(day))
     return (
         frame.with_columns(key=key)
         .sort("key")
@@ -118,7 +111,7 @@ def _lookup(frame: pl.LazyFrame, running: pl.LazyFrame, day: pl.Expr, names: dic
     )
     found = pl.col("lookup_k") == pl.col("k")
     return (
-        frame.with_columns(lookup_key=_key(pl.col("k"), day))
+        frame.with_columns(lookup_key=loan_day_key(pl.col("k"), day))
         .join_asof(right, on="lookup_key", strategy="backward", check_sortedness=False)
         .with_columns(pl.when(found).then(pl.col(n)).alias(n) for n in names.values())
         .drop("lookup_key", "lookup_k")
@@ -216,7 +209,7 @@ def _repayment_by_lookups(
         },
     )
     before_90d = a - pl.duration(days=90)
-    frame = keys.join(per_loan, on="k").with_columns(key=_key(c("k"), a)).sort("key")
+    frame = keys.join(per_loan, on="k").with_columns(key=loan_day_key(c("k"), a)).sort("key")
     frame = _lookup(frame, by_due, a, {"due_count": "due_count", "cum_due": "due_total"})
     frame = _lookup(frame, by_due, before_90d, {"cum_due": "due_before_90d"})
     frame = _lookup(frame, by_paid, a, {"cum_principal_paid": "principal_paid"})
