@@ -6,7 +6,14 @@ import numpy as np
 import polars as pl
 from tests.books import LoanSpec, book, pay_on_schedule
 
-from risk.delinquency import daily_payments, days_past_due_at, instalment_ledger, ledger_frame, running_sum_within
+from risk.delinquency import (
+    daily_payments,
+    daily_payments_frame,
+    days_past_due_at,
+    instalment_ledger,
+    ledger_frame,
+    running_sum_within,
+)
 
 D = dt.date
 T = dt.datetime
@@ -230,6 +237,26 @@ def test_daily_payments_sum_each_loans_day_in_loan_and_day_order_whatever_the_ex
         {"loan_id": "L1", "paid_on": D(2024, 2, 1), "amount": 100.5, "payments": 2, "cum_paid": 150.5},
         {"loan_id": "L2", "paid_on": D(2024, 3, 1), "amount": 15.0, "payments": 2, "cum_paid": 15.0},
     ]
+
+
+def test_the_collected_daily_payments_are_the_lazy_ones_in_or_out_of_order(small_book):
+    """daily_payments_frame sums each loan's day as a run of rows in (loan, day) order, sorting only rows out of it:
+    the frame the hashed grouping gives, for rows as exported, shuffled, with a day's payments adding up differently
+    in another order, and with a null loan or day (sorted as polars sorts nulls)."""
+    exported = small_book["repayments"]
+    nulls = exported.with_columns(
+        loan_id=pl.when(pl.int_range(pl.len()) % 50 == 1).then(None).otherwise("loan_id"),
+        paid_at=pl.when(pl.int_range(pl.len()) % 70 == 2).then(None).otherwise("paid_at"),
+    )
+    for repayments in (
+        exported,
+        exported.sample(fraction=1.0, shuffle=True, seed=5),
+        nulls,
+        _three_payments_a_day()["repayments"],
+    ):
+        hashed = daily_payments(repayments.lazy()).collect(engine="streaming")
+        assert daily_payments_frame(repayments).equals(hashed)
+    assert daily_payments_frame(exported.head(0)).height == 0
 
 
 def test_the_collected_ledger_is_the_lazy_ledger_whichever_engine_runs_it(small_book):
