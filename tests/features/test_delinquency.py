@@ -168,6 +168,25 @@ def test_the_ledger_numbers_only_the_loans_with_instalments_and_reads_interest_i
     assert "L0" not in ledger["loan_id"].to_list()
 
 
+def test_interest_without_a_due_day_is_due_from_the_start():
+    """An instalment without a due day (validation's not_null downgraded) counts as due from the loan's start when the
+    settlement day is sought, as a sort by loan and day puts it first: paying the principal alone does not settle."""
+    loans = pl.DataFrame({"loan_id": ["A"], "principal": [100.0]})
+    schedule = pl.DataFrame(
+        {
+            "loan_id": ["A", "A"],
+            "instalment_no": [1, 2],
+            "due_date": [None, D(2024, 3, 1)],
+            "principal_due": [50.0, 50.0],
+            "interest_due": [30.0, 0.0],
+        }
+    )
+    repayments = pl.DataFrame({"loan_id": ["A"], "paid_at": [T(2024, 3, 5, 9)], "amount": [100.0]})
+    ledger = ledger_frame({"loans": loans, "schedule": schedule, "repayments": repayments})
+    assert ledger["closed_on"].to_list() == [None, None]
+    assert ledger["paid_on"].to_list() == [D(2024, 3, 5), None]  # 100 covers the first 80 due, not the next 50
+
+
 def test_an_instalment_without_an_amount_leaves_the_other_paid_days_as_they_are():
     """A null amount (possible only when validation's not_null is downgraded to a warning) gives that instalment
     no running total and no paid day; its loan's other instalments keep theirs, on every engine (the streaming
