@@ -60,7 +60,8 @@ def day_rows(database: Path, table: str, day: dt.date) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, pipeline_project: Path) -> Path:
-    """A copy of the trained project whose data source is a folder of daily exports, ``exports/{as_of}``."""
+    """A copy of the trained project whose data source is a folder of daily exports, ``exports/{as_of}``, scoring
+    incrementally (each day keeps its ledger for the next)."""
     root = Path(shutil.copytree(pipeline_project, tmp_path_factory.mktemp("daily") / "project", symlinks=True))
     params = yaml.safe_load((root / "params.yaml").read_text())
     last = dt.date.fromisoformat(params["data"]["as_of"])
@@ -68,6 +69,7 @@ def project(tmp_path_factory, pipeline_project: Path) -> Path:
         export_as_of(root / "data" / "raw", day, root / "exports" / day.isoformat())
     params["data"]["source"] = "ingest"
     params["ingest"].update(format="contract", path="exports/{as_of}")
+    params["score"]["incremental"] = True  # the days after reuse the day before's ledger
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     return root
 
