@@ -550,7 +550,7 @@ class ScoreParams:
     reasons_for: str = "decided"
     late_responsiveness: float = 0.05  # assumed response to a contact beyond the cure model's range (90+ dpd)
     # reuse the instalment ledger the last run kept, rebuilding only loans whose rows changed (risk.score.ledger_state);
-    # off by default: fingerprinting the export and keeping the ledger now cost more than building it (docs/performance.md)
+    # off by default: fingerprinting the export and keeping the ledger cost more than building it (docs/performance.md)
     incremental: bool = False
 
     def __post_init__(self) -> None:
