@@ -117,7 +117,7 @@ def build(
         if orphans.len():
             frame = frame.filter(~pl.col("loan_id").is_in(orphans.implode()))
         return Ledger(_flagged(frame), prints, loans=prints.height, rebuilt=prints.height, incremental=False)
-    if not _in_ledger_order(kept):  # written sorted; never trusted
+    if not delinquency.in_loan_order(kept, "instalment_no"):  # written sorted; never trusted
         kept = _flagged(kept.sort("loan_id", "instalment_no"))
     known = kept.filter(pl.col(FINGERPRINT).is_not_null()).select("loan_id", FINGERPRINT)  # a loan's first row
     changed = prints.join(known, on=["loan_id", FINGERPRINT], how="anti").select("loan_id")  # new or different
@@ -135,16 +135,6 @@ def build(
 def _flagged(ledger: pl.DataFrame) -> pl.DataFrame:
     """``ledger`` with its loan flagged sorted when it is, so the features group and join it by its order."""
     return io.flag_sorted(ledger, io.LOAN_KEY)
-
-
-def _in_ledger_order(ledger: pl.DataFrame) -> bool:
-    """Whether ``ledger`` is sorted by (loan_id, instalment_no): its loan flagged sorted (:func:`risk.io.flag_sorted`
-    checked it) and no instalment number, within a loan, below the one before (a null one counts as out of order)."""
-    if not ledger["loan_id"].flags["SORTED_ASC"]:
-        return False
-    same_loan = pl.col("loan_id") == pl.col("loan_id").shift(1)
-    before = pl.col("instalment_no").is_null() | (pl.col("instalment_no") < pl.col("instalment_no").shift(1))
-    return not ledger.select((same_loan & before).any()).item()
 
 
 def _ledger_of(tables: Mapping[str, pl.DataFrame], payments: pl.DataFrame | None = None) -> pl.DataFrame:
