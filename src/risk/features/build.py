@@ -22,6 +22,7 @@ from risk.delinquency import (
     paid_by,
     reaged_days_past_due,
     reageing_windows,
+    running_sum_within,
 )
 from risk.exceptions import RiskDataError
 from risk.features import labels
@@ -90,13 +91,24 @@ def application_features(applications: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _running(frame: pl.LazyFrame, day: str, columns: dict[str, pl.Expr]) -> pl.LazyFrame:
-    """Per loan, in ``day`` order, the running ``columns`` at the end of each day (the day's last row)."""
+def _running(
+    frame: pl.LazyFrame, day: str, sums: dict[str, pl.Expr], carried: dict[str, pl.Expr] | None = None
+) -> pl.LazyFrame:
+    """Per loan, in ``day`` order, the running ``sums`` and the ``carried`` columns at the end of each day (the day's
+    last row). Sorted by (loan number, day), each loan's rows are one run, so the sums are
+    :func:`risk.delinquency.running_sum_within` the run (``cum_sum().over`` the loan to the bit, without the window's
+    grouping: the 30k-loan sample's three running frames 0.047 s against 0.083 s with windows), as Float64: the counts
+    come out whole."""
     key = loan_day_key(pl.col("k"), pl.col(day))
     return (
         frame.with_columns(key=key)
         .sort("key")
-        .select("k", "key", **{name: expr.over("k") for name, expr in columns.items()})
+        .select(
+            "k",
+            "key",
+            *(running_sum_within(expr, "k").alias(name) for name, expr in sums.items()),
+            **(carried or {}),
+        )
         .filter(pl.col("key") != pl.col("key").shift(-1).fill_null(-1))
     )
 
@@ -192,21 +204,14 @@ def _repayment_by_lookups(
         .cache()
     )
     # how many instalments and how much fell due up to a day; the principal paid off up to a day
-    by_due = _running(
-        lines, "due_date", {"due_count": pl.int_range(1, pl.len() + 1), "cum_due": c("amount_due").cum_sum()}
-    )
-    by_paid = _running(
-        lines.filter(c("paid_on").is_not_null()), "paid_on", {"cum_principal_paid": c("principal_due").cum_sum()}
-    )
+    by_due = _running(lines, "due_date", {"due_count": pl.lit(1.0), "cum_due": c("amount_due")})
+    by_paid = _running(lines.filter(c("paid_on").is_not_null()), "paid_on", {"cum_principal_paid": c("principal_due")})
     # paid to date, the last payment day, payments short of an instalment to date
     by_payment = _running(
         payments.join(index, on="loan_id").join(per_loan.select("k", "instalment_amount"), on="k"),
         "paid_on",
-        {
-            "cum_paid": c("cum_paid"),
-            "last_paid_on": c("paid_on"),
-            "cum_partial": (c("amount") < 0.95 * c("instalment_amount")).cast(pl.Int64).cum_sum(),
-        },
+        {"cum_partial": c("amount") < 0.95 * c("instalment_amount")},
+        {"cum_paid": c("cum_paid"), "last_paid_on": c("paid_on")},
     )
     before_90d = a - pl.duration(days=90)
     frame = keys.join(per_loan, on="k").with_columns(key=loan_day_key(c("k"), a)).sort("key")
