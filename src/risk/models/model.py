@@ -17,6 +17,7 @@ import polars as pl
 from risk.attributes import Attribute, categories_of
 from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL
+from risk.models import treeshap
 from risk.models.calibration import Calibrator
 from risk.models.scorecard import Scorecard
 
@@ -128,6 +129,7 @@ class RiskModel:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_compiled", None)  # machine code for this process; a loaded model compiles again if asked
+        state.pop("_splits", None)  # read again from the booster when contributions are asked for
         return state
 
     def category_codes(self) -> dict[str, dict[str, int]] | None:
@@ -169,8 +171,9 @@ class RiskModel:
         return self.calibrator.transform(self.raw_proba(frame))
 
     def contributions(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
-        """Per-row, per-feature contributions to the raw log-odds (SHAP for LightGBM, coef × WOE for the
-        scorecard): the basis of reason codes. Call it only on the rows that need reasons."""
+        """Per-row, per-feature contributions to the raw log-odds (SHAP for LightGBM, by split pattern from a polars
+        frame, :mod:`risk.models.treeshap`; coef × WOE for the scorecard): the basis of reason codes. Call it only
+        on the rows that need reasons."""
         if self.kind != LIGHTGBM:
             return self.estimator.contributions(self.frame(frame))
         if len(frame) == 0:
@@ -178,7 +181,10 @@ class RiskModel:
         X = self._matrix(frame)
         if X is None:
             return self.estimator.predict(self.frame(frame), pred_contrib=True, num_threads=2)[:, : len(self.features)]
-        return self.estimator.booster_.predict(X, pred_contrib=True, num_threads=2)[:, : len(self.features)]
+        booster = self.estimator.booster_
+        if "_splits" not in self.__dict__:
+            self._splits = treeshap.splits_of(booster)
+        return treeshap.contributions(booster, X, self._splits)[:, : len(self.features)]
 
     def points(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:
         if isinstance(self.estimator, Scorecard):

@@ -1,0 +1,88 @@
+"""TreeSHAP by split pattern gives LightGBM's own contributions: on numerical splits with and without missing
+values, zero-as-missing splits, categorical splits, and on the values where a split could be read wrongly (NaN,
+negative and fractional categories, unseen categories, values exactly at a threshold, tiny values around zero)."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from risk.models import treeshap
+
+
+def _booster(*, zero_as_missing: bool, seed: int) -> tuple[lgb.Booster, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n = 4000
+    income = np.where(rng.random(n) < 0.15, np.nan, rng.lognormal(8.5, 0.5, n))
+    inquiries = rng.poisson(2, n).astype(float)  # many zeros: a Zero-missing split when zero_as_missing
+    channel = rng.integers(0, 6, n).astype(float)
+    channel[rng.random(n) < 0.05] = np.nan
+    X = np.column_stack([income, inquiries, channel, rng.normal(size=n)])
+    logit = -1 + 0.4 * inquiries - 0.5 * np.log(np.nan_to_num(income, nan=3000) / 5000) + 0.6 * (channel % 3 == 1)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    params = {
+        "objective": "binary",
+        "num_leaves": 31,
+        "max_depth": 5,
+        "min_data_in_leaf": 20,
+        "min_data_per_group": 20,
+        "cat_smooth": 1,
+        "zero_as_missing": zero_as_missing,
+        "deterministic": True,
+        "num_threads": 1,
+        "seed": seed,
+        "verbose": -1,
+    }
+    data = lgb.Dataset(X, y, categorical_feature=[2], params=params)
+    return lgb.train(params, data, num_boost_round=60), X
+
+
+def _awkward_rows(booster: lgb.Booster, X: np.ndarray) -> np.ndarray:
+    """Rows whose values sit where a split is easiest to read wrongly."""
+    splits = treeshap.splits_of(booster)
+    rows = [X[:300].copy()]
+    at_threshold = np.repeat(X[:1], len(splits.threshold), axis=0)
+    numeric = ~np.isnan(splits.threshold)
+    at_threshold[np.flatnonzero(numeric), splits.feature[numeric]] = splits.threshold[numeric]
+    rows.append(at_threshold[numeric])
+    rng = np.random.default_rng(0)
+    odd = X[rng.integers(0, len(X), 400)].copy()
+    column = rng.integers(0, X.shape[1], len(odd))
+    awkward = [np.nan, 0.0, -0.0, 1e-36, -1e-36, -0.5, -3.0, 2.7, 7.0, 99.0]  # 7 and 99: categories never seen
+    odd[np.arange(len(odd)), column] = rng.choice(awkward, len(odd))
+    rows.append(odd)
+    return np.vstack(rows)
+
+
+@pytest.mark.parametrize("zero_as_missing", [False, True])
+def test_contributions_by_split_pattern_equal_lightgbm_pred_contrib(zero_as_missing):
+    booster, X = _booster(zero_as_missing=zero_as_missing, seed=7)
+    splits = treeshap.splits_of(booster)
+    assert splits.categories, "the model should split on the categorical column"
+    kinds = set(splits.missing.tolist())
+    assert (treeshap._ZERO in kinds) == zero_as_missing and (zero_as_missing or treeshap._NAN in kinds)
+    rows = _awkward_rows(booster, X)
+    expected = booster.predict(rows, pred_contrib=True)
+    np.testing.assert_allclose(treeshap.contributions(booster, rows, splits), expected, rtol=0, atol=1e-9)
+
+
+def test_rows_sharing_a_pattern_are_computed_once_yet_each_row_gets_its_own():
+    booster, X = _booster(zero_as_missing=False, seed=11)
+    rows = np.vstack([X[:50], X[:50], X[50:60]])  # the first 50 twice: the same patterns
+    got = treeshap.contributions(booster, rows)
+    np.testing.assert_array_equal(got[:50], got[50:100])
+    np.testing.assert_allclose(got, booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-9)
+
+
+def test_no_rows_and_a_booster_it_cannot_read():
+    booster, X = _booster(zero_as_missing=False, seed=5)
+    assert treeshap.contributions(booster, X[:0]).shape == (0, X.shape[1] + 1)
+    rng = np.random.default_rng(1)
+    multi = lgb.train(
+        {"objective": "multiclass", "num_class": 3, "verbose": -1, "num_threads": 1},
+        lgb.Dataset(X, rng.integers(0, 3, len(X))),
+        num_boost_round=3,
+    )
+    assert treeshap.splits_of(multi) is None  # three trees an iteration: left to LightGBM whole
+    np.testing.assert_array_equal(treeshap.contributions(multi, X[:20]), multi.predict(X[:20], pred_contrib=True))
