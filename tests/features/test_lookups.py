@@ -15,7 +15,13 @@ from tests.books import LoanSpec, book
 
 from risk.config import FeatureParams
 from risk.delinquency import daily_payments, instalment_ledger
-from risk.features.build import loan_snapshots, month_ends, repayment_state
+from risk.features.build import (
+    OVERDUE_COUNTS,
+    _overdue_by_instalment,
+    loan_snapshots,
+    month_ends,
+    repayment_state,
+)
 
 GRACE = 3
 
@@ -67,6 +73,27 @@ def loans(draw):
 def test_lookups_equal_the_expansion_on_any_payments_at_any_day(specs, days) -> None:
     """Late, partial, early, over- and never-paid instalments, settled loans, and days before origination."""
     fast, spec = both(book(*specs), [D0 + dt.timedelta(days=d) for d in days])
+    assert_frame_equal(fast, spec, check_exact=True)
+
+
+def test_the_overdue_counts_need_only_the_late_instalments(small_book) -> None:
+    """Both ways count days past due, the worst overdue in a window and the late and missed instalments over the
+    instalments paid late or never: counted over every instalment of the loan, they are the same."""
+    dates = [dt.date(2025, 3, d) for d in (1, 4, 5)] + month_ends(dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+    fast, spec = both(small_book, dates)
+    t = {k: v.lazy() for k, v in small_book.items()}
+    every = (
+        instalment_ledger(t["loans"], t["schedule"], t["repayments"])
+        .join(pl.LazyFrame({"as_of": dates}, schema={"as_of": pl.Date}), how="cross")
+        .group_by("loan_id", "as_of")
+        .agg(**_overdue_by_instalment(GRACE))
+        .with_columns(pl.col(OVERDUE_COUNTS).fill_null(0))
+        .collect()
+    )
+    counted = spec.select("loan_id", "as_of", *OVERDUE_COUNTS).join(every, on=["loan_id", "as_of"], suffix="_every")
+    assert counted.height == spec.height and counted["late_instalments"].max() > 0
+    for column in OVERDUE_COUNTS:
+        assert counted[column].cast(pl.Int64).equals(counted[f"{column}_every"].cast(pl.Int64)), column
     assert_frame_equal(fast, spec, check_exact=True)
 
 
