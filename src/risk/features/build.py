@@ -367,22 +367,28 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
         refused=outcome == Outcome.REFUSED,
         unreachable=outcome == Outcome.UNREACHABLE,
     )
+    # each action's part in every count as a column, then plain sums: a 1.5M-loan day's 2.15M expanded rows took
+    # 0.48 s against 0.57 s as filtered sums
+    counted = {
+        "contacts_7d": c("contact") & (on > a - pl.duration(days=7)),
+        "contacts_30d": c("contact") & (on > a - pl.duration(days=30)),
+        "contacts_90d": c("contact") & last_90,
+        "reached_90d": c("reached") & last_90,
+        "promises_90d": c("promise") & last_90,
+        "broken_promises_90d": c("broken_promise") & last_90,
+        "refusals_90d": c("refused") & last_90,
+        "unreachable_90d": c("unreachable") & last_90,
+    }
     return (
         _numbered(pairs.select("loan_id", "as_of", "days_past_due").unique(["loan_id", "as_of"]))
         .join(kinds, on="loan_id")
         .filter(on <= a)
+        .select("pair", "loan_id", "as_of", "action_on", **counted, episode_step=pl.when(in_episode).then(c("step")))
         .group_by("pair")
         .agg(
             c("loan_id", "as_of").first(),
-            contacts_7d=(c("contact") & (on > a - pl.duration(days=7))).sum(),
-            contacts_30d=(c("contact") & (on > a - pl.duration(days=30))).sum(),
-            contacts_90d=(c("contact") & last_90).sum(),
-            reached_90d=(c("reached") & last_90).sum(),
-            promises_90d=(last_90 & c("promise")).sum(),
-            broken_promises_90d=(last_90 & c("broken_promise")).sum(),
-            refusals_90d=(last_90 & c("refused")).sum(),
-            unreachable_90d=(last_90 & c("unreachable")).sum(),
-            max_ladder_step=c("step").filter(in_episode).max(),
+            c(*counted).sum(),
+            max_ladder_step=c("episode_step").max(),
             last_action_on=on.max(),
         )
         .with_columns(
@@ -432,9 +438,11 @@ def _borrower_state(pairs: pl.LazyFrame, loans: pl.LazyFrame, ledger: pl.LazyFra
         )
     )
     closed = ledger.group_by("loan_id").agg(pl.col("closed_on").first())
+    # days past due from the late instalments alone (:func:`_ever_late`): a loan without one is current, 0
     dpd = (
         _numbered(others.select("loan_id", "as_of").unique())
-        .join(ledger.select("loan_id", "due_date", "paid_on"), on="loan_id")
+        .join(ledger.select("loan_id", "due_date", "paid_on").filter(_ever_late()), on="loan_id")
+        .filter(pl.col("due_date") < pl.col("as_of"))
         .group_by("pair")
         .agg(pl.col("loan_id", "as_of").first(), dpd=days_past_due_expr(pl.col("as_of")).max())
         .drop("pair")
