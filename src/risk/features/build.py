@@ -469,16 +469,17 @@ def _fill_borrower(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _ledger_and_payments(
-    t: Mapping[str, pl.LazyFrame], ledger: pl.LazyFrame | None, payments: pl.LazyFrame | None
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], ledger: pl.LazyFrame | None, payments: pl.LazyFrame | None
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The instalment ledger and the daily payments, each the caller's when given. A ledger built here reads the
-    payments it summed, so the repayments are summed once for both."""
+    payments it summed, so the repayments are summed once for both, and the tables as given (a collected schedule
+    in order is not sorted again)."""
     if ledger is None:
         if payments is None:
-            payments = daily_payments_frame(t["repayments"]).lazy()
-        ledger = ledger_frame(t, payments=payments).lazy()
+            payments = daily_payments_frame(tables["repayments"]).lazy()
+        ledger = ledger_frame(tables, payments=payments).lazy()
     if payments is None:
-        payments = daily_payments(t["repayments"])
+        payments = daily_payments(_lazy(tables)["repayments"])
     return ledger.cache(), payments.cache()
 
 
@@ -500,7 +501,7 @@ def loan_state(
     """
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
-    ledger, payments = _ledger_and_payments(t, ledger, payments)
+    ledger, payments = _ledger_and_payments(tables, ledger, payments)
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
     repaid = repayment_state(pairs, ledger, payments, grace_days=params.late_grace_days, lookups=lookups)
@@ -554,7 +555,7 @@ def loan_snapshots(
     built once for both snapshot tables and the day's ``payments`` (:func:`risk.delinquency.daily_payments`).
     """
     t = _lazy(tables)
-    ledger, payments = _ledger_and_payments(t, ledger, payments)
+    ledger, payments = _ledger_and_payments(tables, ledger, payments)
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(t["loans"], ledger, dates).cache()
     frame = loan_state(t, pairs, params, ledger=ledger, payments=payments, lookups=len(as_of_dates) > 1)
@@ -588,7 +589,7 @@ def application_snapshots(
     ``attributes`` table, each declared source attribute after the catalogue's features."""
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
-    ledger, _ = _ledger_and_payments(t, ledger, None)
+    ledger, _ = _ledger_and_payments(tables, ledger, None)
     # a loan is booked the day its application is approved, so the borrower's other loans are those
     # originated up to the day before the application
     apps = applications.select(
@@ -639,7 +640,7 @@ def build_features(
     if as_of_dates is None:
         first = params.first_as_of or _first_origination(tables)
         as_of_dates = month_ends(first, data_as_of)
-    ledger, payments = _ledger_and_payments(_lazy(tables), None, None)  # one ledger for both tables
+    ledger, payments = _ledger_and_payments(tables, None, None)  # one ledger for both tables
     return FeatureSet(
         loan_snapshots=loan_snapshots(
             tables, params, as_of_dates=as_of_dates, data_as_of=data_as_of, ledger=ledger, payments=payments

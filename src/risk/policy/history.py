@@ -119,7 +119,7 @@ def decision_history(
         .collect()
         .lazy()
     )
-    ledger = ledger_frame(t).lazy()
+    ledger = ledger_frame(tables).lazy()
     pairs = logged.select("loan_id", "borrower_id", "as_of")
     state = loan_state(t, pairs, features, ledger=ledger)
     evidence = case_evidence(t, pairs, grace_days=grace_days)

@@ -141,9 +141,7 @@ def _ledger_of(tables: Mapping[str, pl.DataFrame], payments: pl.DataFrame | None
     """The ledger from exactly the fingerprinted columns: a ledger that read another would fail here, loudly.
     ``payments`` a caller summed are read as given: :func:`risk.delinquency.daily_payments` reads the repayments'
     loan, time and amount, the three fingerprinted."""
-    return ledger_frame(
-        {name: tables[name].lazy().select(cols) for name, cols in LEDGER_INPUTS.items()}, payments=payments
-    )
+    return ledger_frame({name: tables[name].select(cols) for name, cols in LEDGER_INPUTS.items()}, payments=payments)
 
 
 def forget(scored: Path, *, but: Path | None = None) -> None:
