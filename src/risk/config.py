@@ -219,6 +219,11 @@ class FeatureParams:
     late_grace_days: int = 3  # a payment this many days after due still counts as on time
     labels: LabelParams = field(default_factory=LabelParams)
 
+    def __post_init__(self) -> None:
+        # a negative grace would call a payment before its due day late (and the overdue counts read only the
+        # instalments paid after it: features.build._ever_late)
+        _between("features.late_grace_days", self.late_grace_days, 0, 365)
+
 
 @dataclass(frozen=True)
 class ModelParams:

@@ -11,20 +11,23 @@ import pytest
 from risk.models import treeshap
 
 
-def _booster(*, zero_as_missing: bool, seed: int) -> tuple[lgb.Booster, np.ndarray]:
+def _booster(*, zero_as_missing: bool, seed: int, leaves: int = 31) -> tuple[lgb.Booster, np.ndarray]:
     rng = np.random.default_rng(seed)
     n = 4000
     income = np.where(rng.random(n) < 0.15, np.nan, rng.lognormal(8.5, 0.5, n))
     inquiries = rng.poisson(2, n).astype(float)  # many zeros: a Zero-missing split when zero_as_missing
     channel = rng.integers(0, 6, n).astype(float)
     channel[rng.random(n) < 0.05] = np.nan
-    X = np.column_stack([income, inquiries, channel, rng.normal(size=n)])
-    logit = -1 + 0.4 * inquiries - 0.5 * np.log(np.nan_to_num(income, nan=3000) / 5000) + 0.6 * (channel % 3 == 1)
+    # zeros among negatives: a split at -kZeroThreshold, where LightGBM's reading of near-zero values decides
+    signed = np.where(rng.random(n) < 0.3, 0.0, rng.normal(size=n))
+    X = np.column_stack([income, inquiries, channel, signed])
+    logit = -1 + 0.3 * signed + 0.4 * inquiries - 0.5 * np.log(np.nan_to_num(income, nan=3000) / 5000)
+    logit += 0.6 * (channel % 3 == 1)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     params = {
         "objective": "binary",
-        "num_leaves": 31,
-        "max_depth": 5,
+        "num_leaves": leaves,
+        "max_depth": 5 if leaves <= 32 else -1,
         "min_data_in_leaf": 20,
         "min_data_per_group": 20,
         "cat_smooth": 1,
@@ -49,7 +52,8 @@ def _awkward_rows(booster: lgb.Booster, X: np.ndarray) -> np.ndarray:
     rng = np.random.default_rng(0)
     odd = X[rng.integers(0, len(X), 400)].copy()
     column = rng.integers(0, X.shape[1], len(odd))
-    awkward = [np.nan, 0.0, -0.0, 1e-36, -1e-36, -0.5, -3.0, 2.7, 7.0, 99.0]  # 7 and 99: categories never seen
+    zero = treeshap._ZERO_THRESHOLD  # LightGBM reads a value this close to 0 as 0
+    awkward = [np.nan, 0.0, -0.0, 1e-36, -1e-36, zero, -zero, -0.5, -3.0, 2.7, 7.0, 99.0]  # 7, 99: never seen
     odd[np.arange(len(odd)), column] = rng.choice(awkward, len(odd))
     rows.append(odd)
     return np.vstack(rows)
@@ -64,7 +68,7 @@ def test_contributions_by_split_pattern_equal_lightgbm_pred_contrib(zero_as_miss
     assert (treeshap._ZERO in kinds) == zero_as_missing and (zero_as_missing or treeshap._NAN in kinds)
     rows = _awkward_rows(booster, X)
     expected = booster.predict(rows, pred_contrib=True)
-    np.testing.assert_allclose(treeshap.contributions(booster, rows, splits), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(treeshap.contributions(booster, rows, splits), expected, rtol=0, atol=1e-12)
 
 
 def test_rows_sharing_a_pattern_are_computed_once_yet_each_row_gets_its_own():
@@ -72,7 +76,7 @@ def test_rows_sharing_a_pattern_are_computed_once_yet_each_row_gets_its_own():
     rows = np.vstack([X[:50], X[:50], X[50:60]])  # the first 50 twice: the same patterns
     got = treeshap.contributions(booster, rows)
     np.testing.assert_array_equal(got[:50], got[50:100])
-    np.testing.assert_allclose(got, booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got, booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-12)
 
 
 def test_no_rows_and_a_booster_it_cannot_read():
@@ -86,3 +90,26 @@ def test_no_rows_and_a_booster_it_cannot_read():
     )
     assert treeshap.splits_of(multi) is None  # three trees an iteration: left to LightGBM whole
     np.testing.assert_array_equal(treeshap.contributions(multi, X[:20]), multi.predict(X[:20], pred_contrib=True))
+
+
+def test_trees_of_more_splits_than_an_integer_holds():
+    booster, X = _booster(zero_as_missing=False, seed=3, leaves=100)
+    splits = treeshap.splits_of(booster)
+    assert np.diff(splits.tree_start).max() >= 63  # the pattern as rows of booleans, not one integer
+    rows = _awkward_rows(booster, X)
+    np.testing.assert_allclose(
+        treeshap.contributions(booster, rows, splits), booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-12
+    )
+
+
+def test_an_integer_matrix_is_read_as_lightgbm_reads_it_as_float32():
+    rng = np.random.default_rng(2)
+    big = rng.integers(0, 2**30, 3000)  # above 2**24 float32 cannot hold every integer
+    y = (rng.random(3000) < np.where(big > 2**29, 0.7, 0.2)).astype(int)
+    params = {"objective": "binary", "num_leaves": 8, "verbose": -1, "num_threads": 1, "seed": 2}
+    booster = lgb.train(params, lgb.Dataset(big[:, None].astype(float), y), num_boost_round=20)
+    thresholds = treeshap.splits_of(booster).threshold
+    near = (np.floor(thresholds)[:, None] + np.arange(-40, 41)).ravel().astype(np.int64)[:, None]
+    np.testing.assert_allclose(
+        treeshap.contributions(booster, near), booster.predict(near, pred_contrib=True), rtol=0, atol=1e-12
+    )

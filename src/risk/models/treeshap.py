@@ -3,7 +3,8 @@
 A tree's path-dependent TreeSHAP values depend on a row only through the side of each of the tree's splits the row
 falls on. Rows that share that pattern share the tree's contributions, so LightGBM's own ``pred_contrib`` computes
 them tree by tree on one row per distinct pattern, and every row gathers its pattern's. The sum over the trees is
-LightGBM's whole-model answer up to the order of addition (1e-14 apart on the project's models). The reasons of a
+LightGBM's whole-model answer up to the order of addition (1e-14 apart on the project's models: equal to 1e-12, not
+to the bit). The reasons of a
 1.5M-loan day's 11,566 decided rows took 1.18 s against 2.29 s for ``pred_contrib`` whole (early warning, 4,489 rows,
 0.92 s against 1.68 s: a median 1,012 patterns a tree; cure, 7,077 rows, 0.26 s against 0.61 s), the queues
 byte-identical. LightGBM's predictor is not safe to call from two threads at once, so the trees go one by one.
@@ -75,11 +76,12 @@ def splits_of(booster: lgb.Booster) -> Splits | None:
 
 
 def goes_left(splits: Splits, X: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """Rows × splits ``lo`` to ``hi``: whether each row goes left, decided as LightGBM's predictor decides it (a
-    numerical split: a NaN is 0 unless the split is NaN-missing, a missing value takes the default side, else left
-    when <= threshold; a categorical split: NaN and negative values go right, else left when the category, truncated
-    to an integer, is among the split's)."""
+    """Rows × splits ``lo`` to ``hi``: whether each row goes left, decided as LightGBM reads a dense row (a value
+    within ``kZeroThreshold`` of 0 is 0) and its predictor decides (a numerical split: a NaN is 0 unless the split is
+    NaN-missing, a missing value takes the default side, else left when <= threshold; a categorical split: NaN goes
+    right, else left when the category, truncated to an integer, is among the split's, which are never negative)."""
     x = X[:, splits.feature[lo:hi]]
+    x = np.where(np.abs(x) <= _ZERO_THRESHOLD, 0.0, x)  # LightGBM reads a dense row's near-zero values as 0
     nan = np.isnan(x)
     missing = splits.missing[lo:hi]
     as_number = np.where(nan & (missing != _NAN), 0.0, x)
@@ -101,6 +103,8 @@ def contributions(booster: lgb.Booster, X: np.ndarray, splits: Splits | None = N
     splits = splits_of(booster) if splits is None else splits
     if splits is None:
         return booster.predict(X, pred_contrib=True, num_threads=threads)
+    if X.dtype not in (np.float32, np.float64):  # as LightGBM reads any other matrix
+        X = X.astype(np.float32)
     out = np.zeros((X.shape[0], X.shape[1] + 1))
     if X.shape[0] == 0:
         return out
