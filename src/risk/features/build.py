@@ -479,7 +479,7 @@ def _ledger_and_payments(
             payments = daily_payments_frame(tables["repayments"]).lazy()
         ledger = ledger_frame(tables, payments=payments).lazy()
     if payments is None:
-        payments = daily_payments(_lazy(tables)["repayments"])
+        payments = daily_payments(tables["repayments"].lazy())
     return ledger.cache(), payments.cache()
 
 
