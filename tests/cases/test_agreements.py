@@ -118,6 +118,21 @@ def test_an_unpaid_promise_is_broken_once_its_grace_has_passed_and_collection_re
     assert broken["next_step"] == "resume_collection"
 
 
+def test_an_agreed_date_counts_only_what_was_paid_from_signing_to_its_grace():
+    """A payment before the signing belongs to no agreement; one after the grace does not mend the miss; an
+    earlier agreement on the same loan does not lend this one its payments."""
+    promises = frame(
+        agreement("A", "promise_to_pay", dt.date(2026, 2, 1), promised_date=dt.date(2026, 2, 26), promised_amount=300),
+        agreement("B", "promise_to_pay", dt.date(2026, 3, 1), promised_date=dt.date(2026, 3, 5), promised_amount=500),
+    )
+    paid = payments((dt.date(2026, 2, 25), 500.0), (dt.date(2026, 3, 9), 500.0))
+    late = day(promises, paid, as_of=dt.date(2026, 3, 10))
+    assert "A" not in late  # kept on 25 Feb, within its own term, and past the recent week
+    assert late["B"]["detected_status"] == "broken"  # 25 Feb was before B; 9 March after its grace (the 8th)
+    assert late["B"]["state_on"] == dt.date(2026, 3, 8)
+    assert late["B"]["paid_since_signing"] == pytest.approx(500.0)
+
+
 def test_a_plan_kept_for_two_months_then_broken_on_its_first_miss_accelerates():
     plan = frame(
         agreement(

@@ -20,6 +20,7 @@ import polars as pl
 
 from risk.config import CaseParams
 from risk.contract import AgreementKind, AgreementStatus
+from risk.delinquency import running_sum_within
 
 PAID_TOLERANCE = 1.0  # RMB: an agreed amount counts as paid within this
 ONE_OFF = (AgreementKind.EXTENSION.value, AgreementKind.INTEREST_RELIEF.value, AgreementKind.SETTLEMENT.value)
@@ -93,7 +94,7 @@ def agreed_dates(agreements: pl.DataFrame, params: CaseParams) -> pl.DataFrame:
     return (
         pl.concat([promise, plan, one_off])
         .sort("agreement_id", "agreed_no")
-        .with_columns(cum_agreed=c("agreed_amount").cum_sum().over("agreement_id"))
+        .with_columns(cum_agreed=running_sum_within("agreed_amount", "agreement_id"))
     )
 
 
@@ -133,28 +134,21 @@ def agreements_day(
     day = pl.lit(as_of)
     signed = agreements.filter(c("signed_at").dt.date() <= as_of)
     dates = agreed_dates(signed, params)
-    # the payments of loans under an agreement, read once (a tenth of the book's loans at 1.5M loans)
-    payments = repayments.join(signed.select("loan_id").unique(), on="loan_id", how="semi").select(
-        "loan_id", on=c("paid_at").dt.date(), amount="amount"
-    )
     # what was paid on the loan from the signing day to as_of (the agreement's own ledger)
     since_signing = (
         signed.select("agreement_id", "loan_id", signed_on=c("signed_at").dt.date())
-        .join(payments, on="loan_id")
+        .join(repayments.select("loan_id", "paid_at", "amount"), on="loan_id")
+        .select("agreement_id", "loan_id", "signed_on", on=c("paid_at").dt.date(), amount="amount")
         .filter(c("on") >= c("signed_on"), c("on") <= as_of)
     )
     paid = since_signing.group_by("agreement_id").agg(paid_since_signing=c("amount").sum())
     grace = pl.duration(days=grace_days)
-    # the first agreed date whose amount (cumulated) was not in by that date plus grace: the first miss
+    # the first agreed date whose amount (cumulated) was not in by that date plus grace: the first miss. Each agreed
+    # date reads the agreement's payments since signing, not all its loan's: 0.9M rows at 1.5M loans against 2.6M
     paid_by = (
-        dates.join(signed.select("agreement_id", "loan_id", signed_on=c("signed_at").dt.date()), on="agreement_id")
-        .filter(c("agreed_amount").is_not_null(), c("agreed_date") + grace <= day)
-        .join(payments, on="loan_id", how="left")
-        .with_columns(
-            counted=pl.when((c("on") >= c("signed_on")) & (c("on") <= c("agreed_date") + grace))
-            .then(c("amount"))
-            .otherwise(0.0)
-        )
+        dates.filter(c("agreed_amount").is_not_null(), c("agreed_date") + grace <= day)
+        .join(since_signing.select("agreement_id", "on", "amount"), on="agreement_id", how="left")
+        .with_columns(counted=pl.when(c("on") <= c("agreed_date") + grace).then(c("amount")).otherwise(0.0))
         .group_by("agreement_id", "agreed_no", "agreed_date", "cum_agreed")
         .agg(paid_by_then=c("counted").sum())
     )
@@ -172,7 +166,7 @@ def agreements_day(
     # the day the payments since signing reached the whole amount agreed: a promise kept, a plan completed
     reached = (
         since_signing.sort("agreement_id", "on")
-        .with_columns(cum=c("amount").cum_sum().over("agreement_id"))
+        .with_columns(cum=running_sum_within("amount", "agreement_id"))
         .join(totals.select("agreement_id", "total_agreed"), on="agreement_id")
         .filter(c("cum") >= c("total_agreed") - PAID_TOLERANCE)
         .group_by("agreement_id")
