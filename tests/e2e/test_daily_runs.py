@@ -201,37 +201,3 @@ def test_a_scorer_that_stays_loads_the_models_once_and_hands_its_ledger_to_the_n
     second = scorer.day(params, as_of=params.data.as_of, accept_shift=True)
     assert "ledger reused, 0 of " in second, second  # the same export: no loan's rows changed
     assert loads == loaded_first, loads  # nothing loaded again
-
-
-def test_models_loading_beside_the_tables_fail_the_day_with_whichever_error_comes_first(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The models load in a thread while the tables are read: a bad table still stops the day with the table's
-    error, the models that loaded meanwhile serve the next day unloaded again, and models that cannot load stop
-    the day with their own error."""
-    from risk.config import load_params
-    from risk.exceptions import ModelNotFound, RiskDataError
-    from risk.models import tracking
-    from risk.paths import Paths
-    from risk.score.stage import Scorer
-
-    root = fresh_copy(project, tmp_path / "threads")
-    params = load_params(root / "params.yaml")
-    loans = root / "data" / "validated" / "loans.parquet"
-    good = loans.read_bytes()
-    loads: list[str] = []
-    load_version = tracking.load_version
-    monkeypatch.setattr(tracking, "load_version", lambda name, v: loads.append(name) or load_version(name, v))
-    scorer = Scorer(Paths.at(root))
-    loans.write_bytes(b"not parquet")
-    with pytest.raises(RiskDataError, match="loans") as stopped:
-        scorer.day(params, as_of=params.data.as_of, accept_shift=True)
-    assert stopped.value.table == "loans"
-    loans.write_bytes(good)
-    assert "ok (polars)" in scorer.day(params, as_of=params.data.as_of, accept_shift=True)
-    assert len(loads) == len(set(loads)) >= 3, loads  # each model loaded once, by the stopped day's thread
-
-    pinned = Paths.at(root).pinned_models
-    pinned.rename(pinned.with_suffix(".gone"))
-    with pytest.raises(ModelNotFound, match="pinned"):
-        Scorer(Paths.at(root)).day(params, as_of=params.data.as_of, accept_shift=True)

@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -241,35 +240,11 @@ class Scorer:
         self._loaded: tuple[tuple[str, str], Models, dict[str, str], str] | None = None  # key, models, pins, drift
         self._compiled: Models | None = None  # compiled copies of the loaded models, once a day asked for them
         self._ledger: pl.DataFrame | None = None  # the last day's ledger as kept (ledger_state.kept_frame)
-        self._pending: tuple[tuple[str, str], Future] | None = None  # models loading in a thread, by key
 
-    def _loading(self, params: Params) -> Future | None:
-        """The loading of ``params``' models started in a thread of its own (None when they are loaded already);
-        :meth:`_models` waits for it."""
-        key = self._key(params)
-        if self._loaded is not None and self._loaded[0] == key:
-            return None
-        if self._pending is not None and self._pending[0] == key and not self._pending[1].done():
-            return self._pending[1]  # a day stopped by its tables left it loading: the next day waits for it
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-models")
-        try:
-            self._pending = (key, pool.submit(self._models, params, None))
-        finally:
-            pool.shutdown(wait=False)  # the thread ends when the models are loaded
-        return self._pending[1]
-
-    @staticmethod
-    def _key(params: Params) -> tuple[str, str]:
-        return (params.score.alias, params.policy.strategy)
-
-    def _models(
-        self, params: Params, rows: int | None, loading: Future | None = None
-    ) -> tuple[Models, dict[str, str], str]:
+    def _models(self, params: Params, rows: int | None) -> tuple[Models, dict[str, str], str]:
         """The models for a day of ``rows`` loans (None: the Spark engine, which compiles nothing), its pinned
-        versions and the alias drift note; after ``loading`` (:meth:`_loading`) ends, its error raised here."""
-        if loading is not None:
-            loading.result()
-        key = self._key(params)
+        versions and the alias drift note."""
+        key = (params.score.alias, params.policy.strategy)
         if self._loaded is None or self._loaded[0] != key:
             tracking.configure(self.paths.mlflow_uri)
             models = dataclasses.replace(
@@ -311,10 +286,8 @@ class Scorer:
                 n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
                 options, cases = None, {}
             else:
-                # the models load in a thread while the tables are read and the ledger is built: loading is Python
-                # (imports, MLflow's registry, unpickling) holding the GIL, those are polars' native work without it
-                loading = self._loading(params)
                 tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
+                models, versions, drift = self._models(params, tables["loans"].height)
                 # one instalment ledger for both snapshot tables, the last one reused for the loans whose rows
                 # are unchanged: this process's own from the day before, else the one a previous run kept
                 kept, self._ledger = self._ledger, None  # held only while today's is built, as in a process
@@ -328,7 +301,6 @@ class Scorer:
                 payments = daily_payments_frame(tables["repayments"]) if kept is None else None
                 built = ledger_state.build(tables, kept, payments=payments, keep=params.score.incremental)
                 del kept
-                models, versions, drift = self._models(params, tables["loans"].height, loading)
                 ledger = built.frame.lazy()
                 shared = None if payments is None else payments.lazy()
                 scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger, payments=shared)
