@@ -74,14 +74,14 @@ def test_contributions_by_split_pattern_equal_lightgbm_pred_contrib(zero_as_miss
 def test_rows_sharing_a_pattern_are_computed_once_yet_each_row_gets_its_own():
     booster, X = _booster(zero_as_missing=False, seed=11)
     rows = np.vstack([X[:50], X[:50], X[50:60]])  # the first 50 twice: the same patterns
-    got = treeshap.contributions(booster, rows)
+    got = treeshap.contributions(booster, rows, treeshap.splits_of(booster))
     np.testing.assert_array_equal(got[:50], got[50:100])
     np.testing.assert_allclose(got, booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-12)
 
 
 def test_no_rows_and_a_booster_it_cannot_read():
     booster, X = _booster(zero_as_missing=False, seed=5)
-    assert treeshap.contributions(booster, X[:0]).shape == (0, X.shape[1] + 1)
+    assert treeshap.contributions(booster, X[:0], treeshap.splits_of(booster)).shape == (0, X.shape[1] + 1)
     rng = np.random.default_rng(1)
     multi = lgb.train(
         {"objective": "multiclass", "num_class": 3, "verbose": -1, "num_threads": 1},
@@ -89,7 +89,7 @@ def test_no_rows_and_a_booster_it_cannot_read():
         num_boost_round=3,
     )
     assert treeshap.splits_of(multi) is None  # three trees an iteration: left to LightGBM whole
-    np.testing.assert_array_equal(treeshap.contributions(multi, X[:20]), multi.predict(X[:20], pred_contrib=True))
+    np.testing.assert_array_equal(treeshap.contributions(multi, X[:20], None), multi.predict(X[:20], pred_contrib=True))
 
 
 def test_trees_of_more_splits_than_an_integer_holds():
@@ -108,8 +108,9 @@ def test_an_integer_matrix_is_read_as_lightgbm_reads_it_as_float32():
     y = (rng.random(3000) < np.where(big > 2**29, 0.7, 0.2)).astype(int)
     params = {"objective": "binary", "num_leaves": 8, "verbose": -1, "num_threads": 1, "seed": 2}
     booster = lgb.train(params, lgb.Dataset(big[:, None].astype(float), y), num_boost_round=20)
-    thresholds = treeshap.splits_of(booster).threshold
+    splits = treeshap.splits_of(booster)
+    thresholds = splits.threshold
     near = (np.floor(thresholds)[:, None] + np.arange(-40, 41)).ravel().astype(np.int64)[:, None]
     np.testing.assert_allclose(
-        treeshap.contributions(booster, near), booster.predict(near, pred_contrib=True), rtol=0, atol=1e-12
+        treeshap.contributions(booster, near, splits), booster.predict(near, pred_contrib=True), rtol=0, atol=1e-12
     )

@@ -182,10 +182,8 @@ class RiskModel:
         if X is None:
             return self.estimator.predict(self.frame(frame), pred_contrib=True, num_threads=2)[:, : len(self.features)]
         booster = self.estimator.booster_
-        if "_splits" not in self.__dict__:
+        if "_splits" not in self.__dict__:  # read once; None (a booster treeshap cannot read) is kept too
             self._splits = treeshap.splits_of(booster)
-        if self._splits is None:  # a booster treeshap cannot read: LightGBM's pred_contrib whole
-            return booster.predict(X, pred_contrib=True, num_threads=2)[:, : len(self.features)]
         return treeshap.contributions(booster, X, self._splits)[:, : len(self.features)]
 
     def points(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray | None:

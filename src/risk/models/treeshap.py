@@ -96,11 +96,11 @@ def goes_left(splits: Splits, X: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return left
 
 
-def contributions(booster: lgb.Booster, X: np.ndarray, splits: Splits | None = None, threads: int = 2) -> np.ndarray:
+def contributions(booster: lgb.Booster, X: np.ndarray, splits: Splits | None, threads: int = 2) -> np.ndarray:
     """``booster.predict(X, pred_contrib=True)``: per row, each feature's contribution to the raw score and, last,
     the expected value, summed tree by tree over the rows' distinct split patterns. ``splits``: the booster's
-    :func:`splits_of`, when the caller keeps them; a booster it cannot read is left to ``pred_contrib`` whole."""
-    splits = splits_of(booster) if splits is None else splits
+    :func:`splits_of`, which the caller keeps (dumping the booster costs more than a day's reasons on a small book);
+    None, a booster it cannot read, is left to ``pred_contrib`` whole."""
     if splits is None:
         return booster.predict(X, pred_contrib=True, num_threads=threads)
     if X.dtype not in (np.float32, np.float64):  # as LightGBM reads any other matrix
