@@ -89,26 +89,33 @@ def loan_day_key(number: pl.Expr, day: pl.Expr) -> pl.Expr:
     return number.cast(pl.Int64) * (1 << _DAY_BITS) + day.cast(pl.Int32).cast(pl.Int64) + (1 << (_DAY_BITS - 1))
 
 
-def closed_on(instalments: pl.LazyFrame, paid: pl.LazyFrame) -> pl.LazyFrame:
+def closed_on(instalments: pl.LazyFrame, paid: pl.LazyFrame, *, due_in_order: bool = False) -> pl.LazyFrame:
     """The day each loan (by its number ``k``) was settled: all principal plus the interest already due were paid.
 
     ``instalments`` and ``paid`` as :func:`ledger_of_payments` numbers them (sorted by loan), ``paid`` with the loan's
     ``principal``. Covers both the last regular instalment and an early repayment (提前还款), which waives future
     interest. Loans never settled are absent; so is a loan missing from ``loans`` (no principal to settle).
+    ``due_in_order``: the caller has checked that each loan's due days never fall (:func:`in_loan_order`), so the
+    instalments are in (loan, due day) order already and are not sorted again (12.7M instalments: 0.16-0.24 s).
     """
     c = pl.col
     # the interest due by each day: the instalments in (loan, due day) order, instalment order within a day (the
     # backward lookup takes a day's last row, whose running total holds all of it). An instalment without a due day
     # (only if validation's not_null was downgraded) is due from the start, first in its loan as a sort puts a null
     due_day = c("due_date").fill_null(BEFORE_ANY_DAY)
+    keyed = instalments.select(key=loan_day_key(c("k"), due_day), interest_k="k", interest_due="interest_due")
     interest = (
-        instalments.select(key=loan_day_key(c("k"), due_day), interest_k="k", interest_due="interest_due")
-        .sort("key", maintain_order=True)
-        .select("key", "interest_k", cum_interest_due=running_sum_within("interest_due", "interest_k"))
-    )
+        keyed.with_columns(c("key").set_sorted()) if due_in_order else keyed.sort("key", maintain_order=True)
+    ).select("key", "interest_k", cum_interest_due=running_sum_within("interest_due", "interest_k"))
     interest_due = pl.when(c("interest_k") == c("k")).then("cum_interest_due").fill_null(0.0)
+    # only the days whose total paid could settle the loan are looked up: the interest due by a day is never below
+    # the book's negative interest (none unless validation's minimum was downgraded), so a day short of the principal
+    # by more than that cannot settle it (at 1.5M loans, 1.3M of 9.1M payment days; 0.58-0.62 s against 0.79-0.84 s)
+    floor = instalments.select(floor=c("interest_due").clip(upper_bound=0.0).sum())
+    could_settle = paid.join(floor, how="cross").filter(c("cum_paid") >= c("principal") + c("floor") - PAID_TOLERANCE)
     return (
-        paid.with_columns(key=loan_day_key(c("k"), c("paid_on")))
+        could_settle.drop("floor")
+        .with_columns(key=loan_day_key(c("k"), c("paid_on")))
         .join_asof(interest, on="key", strategy="backward", check_sortedness=False)
         .filter(c("cum_paid") >= c("principal") + interest_due - PAID_TOLERANCE)
         .group_by("k")
@@ -126,7 +133,12 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
 
 
 def ledger_of_payments(
-    loans: pl.LazyFrame, schedule: pl.LazyFrame, payments: pl.LazyFrame, *, schedule_in_order: bool = False
+    loans: pl.LazyFrame,
+    schedule: pl.LazyFrame,
+    payments: pl.LazyFrame,
+    *,
+    schedule_in_order: bool = False,
+    due_in_order: bool = False,
 ) -> pl.LazyFrame:
     """:func:`instalment_ledger` from the loans' :func:`daily_payments`.
 
@@ -134,7 +146,7 @@ def ledger_of_payments(
     integer, not the loan's text: at 1.5M loans the ledger took 3.7-3.9 s against 4.9-5.3 s by ``loan_id``, the same
     frame. A payment of a loan without instalments pays none. ``schedule_in_order``: the caller has checked that the
     schedule lies in (loan, instalment) order (:func:`in_loan_order`), so it is not sorted again (12.7M instalments:
-    0.26 s).
+    0.26 s); ``due_in_order``, that in this order each loan's due days never fall too (:func:`closed_on`).
     """
     c = pl.col
     columns = schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
@@ -156,13 +168,17 @@ def ledger_of_payments(
         .filter(c("k") != c("k").shift(1).fill_null(-1))
         .join(loans.select("loan_id", "principal"), on="loan_id", how="left", maintain_order="left")
     )
-    # in the payments' own order (loan, day): the numbers rise with the loan, so the rows are sorted by number too
-    paid = (
-        payments.select("loan_id", "paid_on", "cum_paid")
+    # in the payments' own order (loan, day): the numbers rise with the loan, so the rows are sorted by number too.
+    # Each run of one loan's payment days is numbered by that loan's text once, and its days take the run's number by
+    # an integer join: 9.1M payment days in 1.4M runs, 0.27-0.30 s against 0.39-0.44 s joined by text
+    runs = payments.select("loan_id", "paid_on", "cum_paid").with_columns(run=c("loan_id").rle_id())
+    run_numbers = (
+        runs.filter(c("run") != c("run").shift(1).fill_null(-1))
+        .select("run", "loan_id")
         .join(numbers, on="loan_id", maintain_order="left")
         .drop("loan_id")
-        .cache()
     )
+    paid = runs.join(run_numbers, on="run", maintain_order="left").drop("loan_id", "run").cache()
     # within a loan the targets rise with the instalment number and the amount paid with the day (amounts are
     # never negative), so the first day the running total covers an instalment is a forward as-of join on rows
     # sorted by loan alone; it keeps the ledger's (loan_id, instalment_no) order, so nothing is sorted again
@@ -176,7 +192,7 @@ def ledger_of_payments(
             check_sortedness=False,
         )
         .with_columns(paid_on=pl.when(c("cum_due").is_not_null()).then("paid_on"))
-        .join(closed_on(instalments, paid), on="k", how="left", maintain_order="left")
+        .join(closed_on(instalments, paid, due_in_order=due_in_order), on="k", how="left", maintain_order="left")
         .with_columns(
             # once the loan is settled, every instalment still open counts as paid that day
             paid_on=pl.min_horizontal(c("paid_on").fill_null(FAR_FUTURE), c("closed_on").fill_null(FAR_FUTURE))
@@ -210,9 +226,10 @@ def ledger_frame(
     if payments is None:
         payments = daily_payments_frame(tables["repayments"])
     in_order = isinstance(schedule, pl.DataFrame) and in_loan_order(schedule, "instalment_no")
-    return ledger_of_payments(loans, schedule.lazy(), payments.lazy(), schedule_in_order=in_order).collect(
-        engine="in-memory"
-    )
+    due_in_order = in_order and in_loan_order(schedule, "due_date")
+    return ledger_of_payments(
+        loans, schedule.lazy(), payments.lazy(), schedule_in_order=in_order, due_in_order=due_in_order
+    ).collect(engine="in-memory")
 
 
 def in_loan_order(frame: pl.DataFrame, within: str) -> bool:

@@ -192,6 +192,36 @@ def test_interest_without_a_due_day_is_due_from_the_start():
     assert ledger["paid_on"].to_list() == [D(2024, 3, 5), None]  # 100 covers the first 80 due, not the next 50
 
 
+def test_a_negative_interest_lowers_what_settles_the_loan():
+    """Interest below zero (a refund entered as negative interest, possible only when validation's minimum is
+    downgraded to a warning) lowers what settles its loan: the settlement day is still found although the total paid
+    never reaches the principal. Another loan without it settles only on the principal and its interest."""
+    loans = pl.DataFrame({"loan_id": ["A", "B"], "principal": [100.0, 100.0]})
+    schedule = pl.DataFrame(
+        {
+            "loan_id": ["A", "A", "B", "B"],
+            "instalment_no": [1, 2, 1, 2],
+            "due_date": [D(2024, 2, 1), D(2024, 3, 1), D(2024, 2, 1), D(2024, 3, 1)],
+            "principal_due": [50.0, 50.0, 50.0, 50.0],
+            "interest_due": [-30.0, 0.0, 5.0, 0.0],
+        }
+    )
+    repayments = pl.DataFrame(
+        {
+            "loan_id": ["A", "B", "B"],
+            "paid_at": [T(2024, 2, 10, 9), T(2024, 2, 10, 9), T(2024, 2, 20, 9)],
+            "amount": [72.0, 100.0, 5.0],
+        }
+    )
+    tables = {"loans": loans, "schedule": schedule, "repayments": repayments}
+    closed = dict(ledger_frame(tables).group_by("loan_id").agg(pl.col("closed_on").first()).iter_rows())
+    # A: 72 paid covers 100 - 30 of interest due by then, less the 1 RMB tolerance; B: 100 falls short of 105 - 1
+    assert closed == {"A": D(2024, 2, 10), "B": D(2024, 2, 20)}
+    for loan_id, day in closed.items():
+        own = pl.col("loan_id") == loan_id
+        assert day == _settled_on(100.0, schedule.filter(own), repayments.filter(own))
+
+
 def test_an_instalment_without_an_amount_leaves_the_other_paid_days_as_they_are():
     """A null amount (possible only when validation's not_null is downgraded to a warning) gives that instalment
     no running total and no paid day; its loan's other instalments keep theirs, on every engine (the streaming
