@@ -56,6 +56,22 @@ def test_assignment_takes_one_action_per_borrower_within_capacity_and_is_optimal
     assert abs(taken["value"].sum() - brute_force(options, capacity)) < 1e-6
 
 
+def test_a_teams_option_as_low_as_every_slot_together_can_be_the_one_taken():
+    """Only each team's best options, as many as every team's slots together, can be taken: here the call team's
+    second best is, because its best borrower is worth more to the negotiation team."""
+    options = pl.DataFrame(
+        {
+            "borrower_id": ["X", "Y", "Z", "X"],
+            "loan_id": ["LX", "LY", "LZ", "LX"],
+            "action": ["call", "call", "call", "instalment_plan"],
+            "team": ["call", "call", "call", "negotiation"],
+            "value": [100.0, 90.0, 10.0, 1000.0],
+        }
+    )
+    taken = assign(options, {"call": 1, "negotiation": 1}).sort("borrower_id")
+    assert taken.select("borrower_id", "team").rows() == [("X", "negotiation"), ("Y", "call")]
+
+
 @settings(max_examples=60, deadline=None)
 @given(days(), st.floats(0.0, 0.5))
 def test_control_borrowers_get_nothing_and_free_no_one_elses_limits(day, share):
