@@ -1,0 +1,157 @@
+"""Benchmark: the whole ``risk score`` day as a process, on a simulated book, against another source tree.
+
+    uv run python benchmarks/day_bench.py --active 1000000 --baseline /tmp/old/src   # the issue's million
+    uv run python benchmarks/day_bench.py --loans 1500000                            # two years of vintages
+    uv run python benchmarks/day_bench.py --active 20000 --rounds 1                  # smoke run
+
+It copies the trained project (params, validated tables, models, MLflow store, monitoring references; run
+``dvc repro`` first) to a scratch folder and replaces its validated tables with a simulated book: with
+``--active``, about that many loans active at as_of (the first vintage in as_of's January, as
+``score_bench.py`` simulates it); with ``--loans``, that many loans from two years before as_of (the book
+``incremental_bench.py`` builds). Then ``risk score --as-of <as_of>`` runs as a whole process with
+``score.incremental: false``, round by round: this tree's code, and, with ``--baseline`` (the ``src`` folder
+of another tree, e.g. a ``git worktree`` of an older commit), that tree's code right after it, on the same
+book and the same models. It prints per run the process's wall time, the stage's own time (its log line),
+the process's own peak resident memory (``ru_maxrss`` from ``wait4``) and the open loans scored per second,
+the ratio to the baseline round by round, and whether the two trees wrote the same day (every table).
+Nothing here asserts a time. On a shared machine compare the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from incremental_bench import ROOT, project_copy  # noqa: E402
+from score_bench import ACTIVE_SHARE  # noqa: E402
+
+GIB = 1024**3
+
+
+def simulated_project(source: Path, work: Path, *, active: int, loans: int, seed: int) -> dt.date:
+    """The trained project in ``work`` with a simulated book: about ``active`` loans active at as_of, or ``loans``
+    loans over two years. Returns as_of."""
+    from risk.config import SimulateParams
+    from risk.simulate import simulate
+
+    if active:
+        project_copy(source, work, 0, seed)
+        as_of = dt.date.fromisoformat(yaml.safe_load((work / "params.yaml").read_text())["data"]["as_of"])
+        book = SimulateParams(
+            n_loans=round(active / ACTIVE_SHARE),
+            start=as_of.replace(month=1, day=1),
+            pending_applications=max(100, active // 100),
+        )
+        tables = simulate(book, as_of=as_of, seed=seed)
+        for parquet in (work / "data" / "validated").glob("*.parquet"):
+            if parquet.stem in tables:
+                tables[parquet.stem].write_parquet(parquet)
+    else:
+        _, as_of = project_copy(source, work, loans, seed)
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["score"]["incremental"] = False  # a full day, and no kept ledger for the next run to read
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    return as_of
+
+
+def score_day(project: Path, day: dt.date, src: Path | None) -> dict:
+    """``risk score`` as a process with the code of ``src`` (None: this environment's): its figures and log line."""
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_WAIT_POLICY": "PASSIVE"}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    cmd = [sys.executable, "-m", "risk.cli", "score", "--as-of", day.isoformat(), "--accept-shift"]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource use, its peak memory among it
+        took = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        sys.exit(f"risk score failed ({src or 'this tree'}):\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    line = stdout.strip().splitlines()[-1]
+    return {
+        "seconds": took,
+        "stage": float(re.search(r"; ([0-9.]+)s -> ", line).group(1)),
+        "open": int(re.search(r"; ([0-9,]+) open loans", line).group(1).replace(",", "")),
+        "peak": usage.ru_maxrss * 1024,  # KiB on Linux
+        "line": line,
+    }
+
+
+def same_day(a: Path, b: Path) -> list[str]:
+    """The tables of two day folders that differ (the run's own stamps left out)."""
+    differ = []
+    for path in sorted(a.glob("*.parquet")):
+        x, y = pl.read_parquet(path), pl.read_parquet(b / path.name)
+        stamps = [c for c in x.columns if c in ("written_at", "scored_at", "run_id")]
+        if not x.drop(stamps).equals(y.drop(stamps)):
+            differ.append(path.name)
+    return differ
+
+
+def _row(label: str, r: dict) -> str:
+    rate = r["open"] / r["seconds"]
+    return f"| {label} | {r['seconds']:.2f} | {r['stage']:.1f} | {r['peak'] / GIB:.2f} | {rate:,.0f} |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--project", type=Path, default=ROOT, help="a project after `dvc repro`")
+    size = ap.add_mutually_exclusive_group()
+    size.add_argument("--active", type=int, default=1_000_000, help="about this many loans active at as_of")
+    size.add_argument("--loans", type=int, help="this many loans from two years before as_of instead")
+    ap.add_argument("--baseline", type=Path, help="the src folder of another tree, run after this one each round")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=42)
+    a = ap.parse_args(argv)
+    if a.baseline is not None and not (a.baseline / "risk").is_dir():
+        sys.exit(f"--baseline {a.baseline} holds no risk package (pass a tree's src folder)")
+    active, loans = (0, a.loans) if a.loans else (a.active, 0)
+    book = f"~{active:,} active loans" if active else f"{loans:,} loans over two years"
+    print(
+        f"day_bench: {book}, {a.rounds} rounds, {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cpus", flush=True
+    )
+    with tempfile.TemporaryDirectory(prefix="day_bench-") as tmp:
+        work = Path(tmp) / "project"
+        started = time.perf_counter()
+        day = simulated_project(a.project, work, active=active, loans=loans, seed=a.seed)
+        print(f"  book simulated in {time.perf_counter() - started:.0f}s; scoring {day}", flush=True)
+        folder = work / "data" / "scored" / f"as_of={day.isoformat()}"
+        rows, ratios, differ = [], [], None
+        for round_ in range(1, a.rounds + 1):
+            new = score_day(work, day, None)
+            rows.append(_row(f"{round_}: this tree", new))
+            if a.baseline is None:
+                continue
+            kept = Path(tmp) / "this_day"
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(folder, kept)
+            old = score_day(work, day, a.baseline)
+            rows.append(_row(f"{round_}: baseline", old))
+            ratios.append(new["seconds"] / old["seconds"])
+            differ = same_day(kept, folder)
+        print(f"  {new['line'].split(' -> ')[0]}")
+        print("\n| run | process s | stage s | peak GiB | open loans/s (process) |\n|---|---|---|---|---|")
+        print("\n".join(rows))
+        if ratios:
+            print(f"\nthis tree / baseline, round by round: {', '.join(f'{r:.2f}x' for r in ratios)}")
+            print("the day's tables: " + ("all the same" if not differ else f"differ: {', '.join(differ)}"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
