@@ -108,11 +108,17 @@ def closed_on(instalments: pl.LazyFrame, paid: pl.LazyFrame, *, due_in_order: bo
         keyed.with_columns(c("key").set_sorted()) if due_in_order else keyed.sort("key", maintain_order=True)
     ).select("key", "interest_k", cum_interest_due=running_sum_within("interest_due", "interest_k"))
     interest_due = pl.when(c("interest_k") == c("k")).then("cum_interest_due").fill_null(0.0)
-    # only the days whose total paid could settle the loan are looked up: the interest due by a day is never below
-    # the book's negative interest (none unless validation's minimum was downgraded), so a day short of the principal
-    # by more than that cannot settle it (at 1.5M loans, 1.3M of 9.1M payment days; 0.58-0.62 s against 0.79-0.84 s)
-    floor = instalments.select(floor=c("interest_due").clip(upper_bound=0.0).sum())
-    could_settle = paid.join(floor, how="cross").filter(c("cum_paid") >= c("principal") + c("floor") - PAID_TOLERANCE)
+    # only the days whose total paid could settle the loan are looked up (at 1.5M loans, 1.3M of 9.1M payment days
+    # kept; 0.58-0.62 s against 0.79-0.84 s). A loan's interest due by a day is at least the sum of all the book's
+    # negative interest (none unless validation's minimum was downgraded; a NaN, if its finite rule was, counts as
+    # none), less one more tolerance: the book's sum adds in another order than a loan's running sum, so the two can
+    # be an ulp apart. A day without a date never settles a loan (and would break the lookup's order on the streaming
+    # engine)
+    negative = c("interest_due").fill_nan(None).clip(upper_bound=0.0).sum()
+    floor = instalments.select(floor=negative - PAID_TOLERANCE)
+    could_settle = paid.join(floor, how="cross").filter(
+        c("paid_on").is_not_null(), c("cum_paid") >= c("principal") + c("floor") - PAID_TOLERANCE
+    )
     return (
         could_settle.drop("floor")
         .with_columns(key=loan_day_key(c("k"), c("paid_on")))
@@ -171,7 +177,7 @@ def ledger_of_payments(
     # in the payments' own order (loan, day): the numbers rise with the loan, so the rows are sorted by number too.
     # Each run of one loan's payment days is numbered by that loan's text once, and its days take the run's number by
     # an integer join: 9.1M payment days in 1.4M runs, 0.27-0.30 s against 0.39-0.44 s joined by text
-    runs = payments.select("loan_id", "paid_on", "cum_paid").with_columns(run=c("loan_id").rle_id())
+    runs = payments.select("loan_id", "paid_on", "cum_paid").with_columns(run=c("loan_id").rle_id()).cache()
     run_numbers = (
         runs.filter(c("run") != c("run").shift(1).fill_null(-1))
         .select("run", "loan_id")
@@ -219,9 +225,10 @@ def ledger_frame(
     1.5M-loan book (6.4-7.6 s against 10.3-11.8 s in alternating processes, measured when the running sums were
     polars windows), to the same frame (a day's payments are summed to the fen, :func:`daily_payments`), for a higher
     peak while it is built (5.4-5.5 GiB against 3.8-3.9 GiB with the tables loaded, measured before the payments
-    were streamed). ``payments``: the repayments' :func:`daily_payments`, when the caller has made them already. A
-    schedule collected in (loan, instalment) order is not sorted again: with the principal taken in the numbering join
-    too, 2.7-2.9 s against 3.2-3.4 s at 1.5M loans, the same frame."""
+    were streamed). ``payments``: the repayments' :func:`daily_payments`, when the caller has made them already, in
+    its (loan, day) order (the lookups read them in it). A schedule collected in (loan, instalment) order is not
+    sorted again: with the principal taken in the numbering join too, 2.7-2.9 s against 3.2-3.4 s at 1.5M loans, the
+    same frame."""
     loans, schedule = tables["loans"].lazy(), tables["schedule"]
     if payments is None:
         payments = daily_payments_frame(tables["repayments"])

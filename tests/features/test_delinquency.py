@@ -222,6 +222,62 @@ def test_a_negative_interest_lowers_what_settles_the_loan():
         assert day == _settled_on(100.0, schedule.filter(own), repayments.filter(own))
 
 
+def test_the_settlement_search_skips_no_day_that_settles():
+    """The settlement day is sought only where the total paid could settle the loan, and that bound never drops a
+    day that does: not when another loan's interest is NaN (validation's finite rule downgraded), not when the
+    book's negative interest, summed in polars' order, lands an ulp above the loan's own running sum (a payment of
+    exactly the principal and interest due less 1 RMB), and not on the streaming engine beside an undated payment."""
+    # a NaN interest on A: B still settles on its 100 paid
+    loans = pl.DataFrame({"loan_id": ["A", "B"], "principal": [100.0, 100.0]})
+    schedule = pl.DataFrame(
+        {
+            "loan_id": ["A", "B"],
+            "instalment_no": [1, 1],
+            "due_date": [D(2024, 2, 1)] * 2,
+            "principal_due": [100.0, 100.0],
+            "interest_due": [float("nan"), 0.0],
+        }
+    )
+    repayments = pl.DataFrame({"loan_id": ["B"], "paid_at": [T(2024, 1, 10, 9)], "amount": [100.0]})
+    ledger = ledger_frame({"loans": loans, "schedule": schedule, "repayments": repayments})
+    assert ledger.filter(pl.col("loan_id") == "B")["closed_on"].to_list() == [D(2024, 1, 10)]
+
+    # 129 instalments, so polars sums the book's interest in another order than L00's running sum: -28.27 running,
+    # -28.269999999999996 summed; L00 pays exactly 195 - 28.27 - 1
+    ids = [f"L{i:02d}" for i in range(43)]
+    interest = [-10.4, -7.67, -10.2] + [5.0] * 126
+    loans = pl.DataFrame({"loan_id": ids, "principal": [195.0] + [300.0] * 42})
+    schedule = pl.DataFrame(
+        {
+            "loan_id": [i for i in ids for _ in range(3)],
+            "instalment_no": [1, 2, 3] * 43,
+            "due_date": [D(2024, m, 1) for m in (2, 3, 4)] * 43,
+            "principal_due": [65.0] * 3 + [100.0] * 126,
+            "interest_due": interest,
+        }
+    )
+    repayments = pl.DataFrame({"loan_id": ["L00"], "paid_at": [T(2024, 5, 1, 9)], "amount": [165.73]})
+    ledger = ledger_frame({"loans": loans, "schedule": schedule, "repayments": repayments})
+    assert ledger.filter(pl.col("loan_id") == "L00")["closed_on"].to_list() == [D(2024, 5, 1)] * 3
+
+    # G's payment has no date (not_null downgraded); D's 26.5 covers its principal and the -27.75 of interest due
+    loans = pl.LazyFrame({"loan_id": ["D", "G"], "principal": [50.0, 50.0]})
+    schedule = pl.LazyFrame(
+        {
+            "loan_id": ["C", "D", "D", "G"],
+            "instalment_no": [2, 1, 2, 2],
+            "due_date": [D(2024, 2, 1), D(2024, 1, 15), D(2024, 2, 1), D(2024, 2, 1)],
+            "principal_due": [0.0, 50.0, 25.0, 50.0],
+            "interest_due": [None, 2.25, -30.0, None],
+        }
+    )
+    repayments = pl.LazyFrame({"loan_id": ["G", "D"], "paid_at": [None, T(2024, 2, 20, 9)], "amount": [49.0, 26.5]})
+    plan = instalment_ledger(loans, schedule, repayments)
+    for engine in ("in-memory", "streaming"):
+        d = plan.collect(engine=engine).filter(pl.col("loan_id") == "D")
+        assert d["closed_on"].to_list() == [D(2024, 2, 20)] * 2, engine
+
+
 def test_an_instalment_without_an_amount_leaves_the_other_paid_days_as_they_are():
     """A null amount (possible only when validation's not_null is downgraded to a warning) gives that instalment
     no running total and no paid day; its loan's other instalments keep theirs, on every engine (the streaming
