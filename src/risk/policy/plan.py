@@ -56,17 +56,18 @@ def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
 
     A borrower takes one action at most, so of their options in one team only the best can be worth that team's
     slot: the others are dropped first (ties keep the first row). Nor can a team's option below its ``K`` best be
-    needed, ``K`` being every team's capacity together: of a team's ``K`` best borrowers, the other teams take at most
-    their capacities and this team at most its own less one, so one of them is free to take the weaker one's slot for
-    at least its value. So each team's ``K`` best options are kept (ties in row order). The constraints (one per
-    borrower, a capacity per team) form a bipartite b-matching, whose matrix is totally unimodular: the linear
-    programme's vertices are integral, and the dual simplex returns a vertex, so it is the exact assignment. Measured
-    at 1.5M loans (79,198 options of value, 17,119 borrowers): 0.6 s against 40 s for the mixed-integer solve, the
-    same options taken; with each team's best options alone, at a million active loans (86,467 best options, 21,085
-    kept), 0.26 s against 1.53 s, the same options taken.
-    A solution that is not integral (never seen) falls back to the mixed-integer solve. Options of equal value may
-    be taken in another (equally valuable) combination than the mixed-integer solve took; the same input gives
-    the same plan. A value that is not a finite number is refused.
+    needed, ``K`` being the capacities of the teams with options together: of a team's ``K`` best borrowers, the other
+    teams take at most their capacities and this team at most its own less one, so one of them is free to take the
+    weaker one's slot for at least its value. So each team's ``K`` best options are kept (ties in row order).
+
+    The constraints (one per borrower, a capacity per team) form a bipartite b-matching, whose matrix is totally
+    unimodular: the linear programme's vertices are integral, and the dual simplex returns a vertex, so it is the
+    exact assignment. Measured at 1.5M loans (79,198 options of value, 17,119 borrowers): 0.6 s against 40 s for the
+    mixed-integer solve, the same options taken; with each team's best options alone, at a million active loans
+    (86,467 best options, 21,085 kept), 0.26 s against 1.53 s, the same options taken. A solution that is not
+    integral (never seen) falls back to the mixed-integer solve. Options of equal value may be taken in another
+    (equally valuable) combination than the mixed-integer solve took; the same input gives the same plan. A value
+    that is not a finite number is refused.
     """
     not_finite = options.filter(~pl.col("value").is_finite())
     if not_finite.height:  # a model gave NaN or inf: no plan can rank it
@@ -76,7 +77,7 @@ def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
     worth = options.filter(pl.col("value") > 0).with_row_index("_row")
     if worth.is_empty():
         return options.clear()
-    teams = sorted(set(worth["team"].to_list()))
+    teams = sorted(set(worth["team"].to_list()))  # each keeps at least its best option below
     every_slot = sum(capacity.get(t, 0) for t in teams)
     best = (
         worth.sort("value", descending=True, maintain_order=True)
@@ -88,7 +89,6 @@ def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
         return options.clear()
     n = best.height
     borrower = best["borrower_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
-    teams = sorted(set(best["team"].to_list()))  # the teams with a slot
     team = best["team"].replace_strict({t: i for i, t in enumerate(teams)}, return_dtype=pl.Int64).to_numpy()
     n_b = int(borrower.max()) + 1
     rows = np.concatenate([borrower, n_b + team])
