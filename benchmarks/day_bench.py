@@ -10,10 +10,10 @@ It copies the trained project (params, validated tables, models, MLflow store, m
 ``score_bench.py`` simulates it); with ``--loans``, that many loans from two years before as_of (the book
 ``incremental_bench.py`` builds). Then ``risk score --as-of <as_of>`` runs as a whole process with
 ``score.incremental: false``, round by round: this tree's code, and, with ``--baseline`` (the ``src`` folder
-of another tree, e.g. a ``git worktree`` of an older commit), that tree's code right after it, on the same
-book and the same models. It prints per run the process's wall time, the stage's own time (its log line),
-the process's own peak resident memory (``ru_maxrss`` from ``wait4``) and the open loans scored per second,
-the ratio to the baseline round by round, and whether the two trees wrote the same day (every table).
+of another tree, e.g. a ``git worktree`` of an older commit), that tree's code, the two taking turns to go
+first, on the same book and the same models. It prints per run the process's wall time, the stage's own time
+(its log line), the process's own peak resident memory (``ru_maxrss`` from ``wait4``) and the open loans scored
+per second, the ratio to the baseline round by round, and whether the two trees wrote the same day (every table).
 Nothing here asserts a time. On a shared machine compare the ratios, not the seconds.
 """
 
@@ -66,11 +66,9 @@ def simulated_project(source: Path, work: Path, *, active: int, loans: int, seed
     return as_of
 
 
-def score_day(project: Path, day: dt.date, src: Path | None) -> dict:
-    """``risk score`` as a process with the code of ``src`` (None: this environment's): its figures and log line."""
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_WAIT_POLICY": "PASSIVE"}
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
+def score_day(project: Path, day: dt.date, src: Path) -> dict:
+    """``risk score`` as a process with the code of ``src`` (a tree's src folder): its figures and log line."""
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(src)}
     cmd = [sys.executable, "-m", "risk.cli", "score", "--as-of", day.isoformat(), "--accept-shift"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
@@ -81,7 +79,7 @@ def score_day(project: Path, day: dt.date, src: Path | None) -> dict:
         out.seek(0), err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        sys.exit(f"risk score failed ({src or 'this tree'}):\n{stdout[-2000:]}\n{stderr[-2000:]}")
+        sys.exit(f"risk score failed ({src}):\n{stdout[-2000:]}\n{stderr[-2000:]}")
     line = stdout.strip().splitlines()[-1]
     return {
         "seconds": took,
@@ -93,14 +91,14 @@ def score_day(project: Path, day: dt.date, src: Path | None) -> dict:
 
 
 def same_day(a: Path, b: Path) -> list[str]:
-    """The tables of two day folders that differ (the run's own stamps left out)."""
-    differ = []
-    for path in sorted(a.glob("*.parquet")):
-        x, y = pl.read_parquet(path), pl.read_parquet(b / path.name)
-        stamps = [c for c in x.columns if c in ("written_at", "scored_at", "run_id")]
-        if not x.drop(stamps).equals(y.drop(stamps)):
-            differ.append(path.name)
-    return differ
+    """The tables of two day folders that differ, or that only one of them holds."""
+    names = sorted({p.name for p in a.glob("*.parquet")} | {p.name for p in b.glob("*.parquet")})
+    return [
+        name
+        for name in names
+        if not ((a / name).exists() and (b / name).exists())
+        or not pl.read_parquet(a / name).equals(pl.read_parquet(b / name))
+    ]
 
 
 def _row(label: str, r: dict) -> str:
@@ -118,38 +116,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
     a = ap.parse_args(argv)
-    if a.baseline is not None and not (a.baseline / "risk").is_dir():
-        sys.exit(f"--baseline {a.baseline} holds no risk package (pass a tree's src folder)")
+    if a.rounds < 1 or (a.loans is not None and a.loans < 1) or a.active < 1:
+        ap.error("--rounds, --loans and --active must be at least 1")
+    here = ROOT / "src"
+    baseline = a.baseline.resolve() if a.baseline is not None else None  # the runs' working folder is the copy's
+    if baseline is not None and not (baseline / "risk").is_dir():
+        sys.exit(f"--baseline {baseline} holds no risk package (pass a tree's src folder)")
     active, loans = (0, a.loans) if a.loans else (a.active, 0)
     book = f"~{active:,} active loans" if active else f"{loans:,} loans over two years"
-    print(
-        f"day_bench: {book}, {a.rounds} rounds, {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cpus", flush=True
-    )
+    when = f"{dt.datetime.now():%Y-%m-%d %H:%M}"
+    print(f"day_bench: {book}, {a.rounds} rounds, {when}, {os.cpu_count()} cpus", flush=True)
     with tempfile.TemporaryDirectory(prefix="day_bench-") as tmp:
         work = Path(tmp) / "project"
         started = time.perf_counter()
         day = simulated_project(a.project, work, active=active, loans=loans, seed=a.seed)
         print(f"  book simulated in {time.perf_counter() - started:.0f}s; scoring {day}", flush=True)
         folder = work / "data" / "scored" / f"as_of={day.isoformat()}"
-        rows, ratios, differ = [], [], None
+        kept = Path(tmp) / "this_day"
+        rows, ratios, differ = [], [], set()
         for round_ in range(1, a.rounds + 1):
-            new = score_day(work, day, None)
-            rows.append(_row(f"{round_}: this tree", new))
-            if a.baseline is None:
+            if baseline is None:
+                new = score_day(work, day, here)
+                rows.append(_row(f"{round_}: this tree", new))
                 continue
-            kept = Path(tmp) / "this_day"
-            shutil.rmtree(kept, ignore_errors=True)
-            shutil.copytree(folder, kept)
-            old = score_day(work, day, a.baseline)
-            rows.append(_row(f"{round_}: baseline", old))
-            ratios.append(new["seconds"] / old["seconds"])
-            differ = same_day(kept, folder)
+            # the two trees take turns going first, so neither always runs on a warmer machine
+            order = ("this tree", "baseline") if round_ % 2 else ("baseline", "this tree")
+            runs = {}
+            for side in order:
+                runs[side] = score_day(work, day, here if side == "this tree" else baseline)
+                rows.append(_row(f"{round_}: {side}", runs[side]))
+                if side == "this tree":
+                    shutil.rmtree(kept, ignore_errors=True)
+                    shutil.copytree(folder, kept)
+            new = runs["this tree"]
+            ratios.append(new["seconds"] / runs["baseline"]["seconds"])
+            differ |= set(same_day(kept, folder))
         print(f"  {new['line'].split(' -> ')[0]}")
         print("\n| run | process s | stage s | peak GiB | open loans/s (process) |\n|---|---|---|---|---|")
         print("\n".join(rows))
         if ratios:
             print(f"\nthis tree / baseline, round by round: {', '.join(f'{r:.2f}x' for r in ratios)}")
-            print("the day's tables: " + ("all the same" if not differ else f"differ: {', '.join(differ)}"))
+            print("the day's tables: " + ("all the same" if not differ else f"differ: {', '.join(sorted(differ))}"))
     return 0
 
 
