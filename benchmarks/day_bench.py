@@ -41,23 +41,11 @@ GIB = 1024**3
 
 
 def simulated_project(source: Path, work: Path, *, active: int, loans: int, seed: int) -> dt.date:
-    """The trained project in ``work`` with a simulated book: about ``active`` loans active at as_of, or ``loans``
-    loans over two years. Returns as_of."""
-    from risk.config import SimulateParams
-    from risk.simulate import simulate
-
+    """The trained project in ``work`` with a simulated book: about ``active`` loans active at as_of (vintages from
+    as_of's January, as ``score_bench.py`` simulates them), or ``loans`` loans over two years. Returns as_of."""
     if active:
-        project_copy(source, work, 0, seed)
-        as_of = dt.date.fromisoformat(yaml.safe_load((work / "params.yaml").read_text())["data"]["as_of"])
-        book = SimulateParams(
-            n_loans=round(active / ACTIVE_SHARE),
-            start=as_of.replace(month=1, day=1),
-            pending_applications=max(100, active // 100),
-        )
-        tables = simulate(book, as_of=as_of, seed=seed)
-        for parquet in (work / "data" / "validated").glob("*.parquet"):
-            if parquet.stem in tables:
-                tables[parquet.stem].write_parquet(parquet)
+        pending = max(100, active // 100)
+        _, as_of = project_copy(source, work, round(active / ACTIVE_SHARE), seed, years=0, pending=pending)
     else:
         _, as_of = project_copy(source, work, loans, seed)
     params = yaml.safe_load((work / "params.yaml").read_text())

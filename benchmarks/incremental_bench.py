@@ -19,6 +19,7 @@ step alone in one process, full against incremental.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -49,8 +50,11 @@ def held_at(tables: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataF
     }
 
 
-def project_copy(source: Path, work: Path, loans: int, seed: int) -> tuple[Path, dt.date]:
-    """The trained project in ``work``; with ``loans``, its validated tables replaced by a simulated book."""
+def project_copy(
+    source: Path, work: Path, loans: int, seed: int, *, years: int = 2, pending: int | None = None
+) -> tuple[Path, dt.date]:
+    """The trained project in ``work``; with ``loans``, its validated tables replaced by a simulated book whose first
+    vintage is in the January ``years`` before as_of (and ``pending`` applications awaiting review, when given)."""
     for name in COPIED:
         src, dst = source / name, work / name
         if not src.exists():
@@ -63,11 +67,10 @@ def project_copy(source: Path, work: Path, loans: int, seed: int) -> tuple[Path,
         from risk.config import SimulateParams
         from risk.simulate import simulate
 
-        simulated = simulate(
-            SimulateParams(n_loans=loans, start=as_of.replace(year=as_of.year - 2, month=1, day=1)),
-            as_of=as_of,
-            seed=seed,
-        )
+        book = SimulateParams(n_loans=loans, start=as_of.replace(year=as_of.year - years, month=1, day=1))
+        if pending is not None:
+            book = dataclasses.replace(book, pending_applications=pending)
+        simulated = simulate(book, as_of=as_of, seed=seed)
         folder = work / "data" / "validated"
         for parquet in folder.glob("*.parquet"):
             name = parquet.stem

@@ -89,7 +89,15 @@ def loan_day_key(number: pl.Expr, day: pl.Expr) -> pl.Expr:
     return number.cast(pl.Int64) * (1 << _DAY_BITS) + day.cast(pl.Int32).cast(pl.Int64) + (1 << (_DAY_BITS - 1))
 
 
-def closed_on(instalments: pl.LazyFrame, paid: pl.LazyFrame, *, due_in_order: bool = False) -> pl.LazyFrame:
+def interest_floor_of(schedule: pl.DataFrame) -> float:
+    """The least any loan's interest due by a day can be: the sum of all the schedule's negative interest, 0 unless
+    validation's minimum was downgraded (a NaN, if its finite rule was, counts as none)."""
+    return schedule["interest_due"].fill_nan(None).clip(upper_bound=0.0).sum()
+
+
+def closed_on(
+    instalments: pl.LazyFrame, paid: pl.LazyFrame, *, due_in_order: bool = False, interest_floor: float | None = None
+) -> pl.LazyFrame:
     """The day each loan (by its number ``k``) was settled: all principal plus the interest already due were paid.
 
     ``instalments`` and ``paid`` as :func:`ledger_of_payments` numbers them (sorted by loan), ``paid`` with the loan's
@@ -97,6 +105,8 @@ def closed_on(instalments: pl.LazyFrame, paid: pl.LazyFrame, *, due_in_order: bo
     interest. Loans never settled are absent; so is a loan missing from ``loans`` (no principal to settle).
     ``due_in_order``: the caller has checked that each loan's due days never fall (:func:`in_loan_order`), so the
     instalments are in (loan, due day) order already and are not sorted again (12.7M instalments: 0.16-0.24 s).
+    ``interest_floor``: the least a loan's interest due by a day can be (:func:`interest_floor_of`), when the caller
+    knows it: only the days whose total paid could then settle the loan are looked up.
     """
     c = pl.col
     # the interest due by each day: the instalments in (loan, due day) order, instalment order within a day (the
@@ -108,20 +118,14 @@ def closed_on(instalments: pl.LazyFrame, paid: pl.LazyFrame, *, due_in_order: bo
         keyed.with_columns(c("key").set_sorted()) if due_in_order else keyed.sort("key", maintain_order=True)
     ).select("key", "interest_k", cum_interest_due=running_sum_within("interest_due", "interest_k"))
     interest_due = pl.when(c("interest_k") == c("k")).then("cum_interest_due").fill_null(0.0)
-    # only the days whose total paid could settle the loan are looked up (at 1.5M loans, 1.3M of 9.1M payment days
-    # kept; 0.58-0.62 s against 0.79-0.84 s). A loan's interest due by a day is at least the sum of all the book's
-    # negative interest (none unless validation's minimum was downgraded; a NaN, if its finite rule was, counts as
-    # none), less one more tolerance: the book's sum adds in another order than a loan's running sum, so the two can
-    # be an ulp apart. A day without a date never settles a loan (and would break the lookup's order on the streaming
-    # engine)
-    negative = c("interest_due").fill_nan(None).clip(upper_bound=0.0).sum()
-    floor = instalments.select(floor=negative - PAID_TOLERANCE)
-    could_settle = paid.join(floor, how="cross").filter(
-        c("paid_on").is_not_null(), c("cum_paid") >= c("principal") + c("floor") - PAID_TOLERANCE
-    )
+    # a day without a date never settles a loan (and would break the lookup's order on the streaming engine)
+    could_settle = paid.filter(c("paid_on").is_not_null())
+    if interest_floor is not None:
+        # at 1.5M loans 1.3M of 9.1M payment days kept. One more tolerance of slack: the floor was summed in another
+        # order than a loan's running sum, so the two can be an ulp apart
+        could_settle = could_settle.filter(c("cum_paid") >= c("principal") + interest_floor - 2 * PAID_TOLERANCE)
     return (
-        could_settle.drop("floor")
-        .with_columns(key=loan_day_key(c("k"), c("paid_on")))
+        could_settle.with_columns(key=loan_day_key(c("k"), c("paid_on")))
         .join_asof(interest, on="key", strategy="backward", check_sortedness=False)
         .filter(c("cum_paid") >= c("principal") + interest_due - PAID_TOLERANCE)
         .group_by("k")
@@ -145,6 +149,7 @@ def ledger_of_payments(
     *,
     schedule_in_order: bool = False,
     due_in_order: bool = False,
+    interest_floor: float | None = None,
 ) -> pl.LazyFrame:
     """:func:`instalment_ledger` from the loans' :func:`daily_payments`.
 
@@ -152,7 +157,8 @@ def ledger_of_payments(
     integer, not the loan's text: at 1.5M loans the ledger took 3.7-3.9 s against 4.9-5.3 s by ``loan_id``, the same
     frame. A payment of a loan without instalments pays none. ``schedule_in_order``: the caller has checked that the
     schedule lies in (loan, instalment) order (:func:`in_loan_order`), so it is not sorted again (12.7M instalments:
-    0.26 s); ``due_in_order``, that in this order each loan's due days never fall too (:func:`closed_on`).
+    0.26 s); ``due_in_order``, that in this order each loan's due days never fall too, and ``interest_floor``, what
+    the schedule's interest can lower a settlement by (both for :func:`closed_on`).
     """
     c = pl.col
     columns = schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
@@ -198,7 +204,12 @@ def ledger_of_payments(
             check_sortedness=False,
         )
         .with_columns(paid_on=pl.when(c("cum_due").is_not_null()).then("paid_on"))
-        .join(closed_on(instalments, paid, due_in_order=due_in_order), on="k", how="left", maintain_order="left")
+        .join(
+            closed_on(instalments, paid, due_in_order=due_in_order, interest_floor=interest_floor),
+            on="k",
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(
             # once the loan is settled, every instalment still open counts as paid that day
             paid_on=pl.min_horizontal(c("paid_on").fill_null(FAR_FUTURE), c("closed_on").fill_null(FAR_FUTURE))
@@ -232,10 +243,15 @@ def ledger_frame(
     loans, schedule = tables["loans"].lazy(), tables["schedule"]
     if payments is None:
         payments = daily_payments_frame(tables["repayments"])
-    in_order = isinstance(schedule, pl.DataFrame) and in_loan_order(schedule, "instalment_no")
-    due_in_order = in_order and in_loan_order(schedule, "due_date")
+    collected = isinstance(schedule, pl.DataFrame)
+    in_order = collected and in_loan_order(schedule, "instalment_no")
     return ledger_of_payments(
-        loans, schedule.lazy(), payments.lazy(), schedule_in_order=in_order, due_in_order=due_in_order
+        loans,
+        schedule.lazy(),
+        payments.lazy(),
+        schedule_in_order=in_order,
+        due_in_order=in_order and in_loan_order(schedule, "due_date"),
+        interest_floor=interest_floor_of(schedule) if collected else None,
     ).collect(engine="in-memory")
 
 

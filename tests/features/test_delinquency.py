@@ -226,7 +226,7 @@ def test_the_settlement_search_skips_no_day_that_settles():
     """The settlement day is sought only where the total paid could settle the loan, and that bound never drops a
     day that does: not when another loan's interest is NaN (validation's finite rule downgraded), not when the
     book's negative interest, summed in polars' order, lands an ulp above the loan's own running sum (a payment of
-    exactly the principal and interest due less 1 RMB), and not on the streaming engine beside an undated payment."""
+    exactly the principal and interest due less 1 RMB), and not on the streaming engine beside undated payments."""
     # a NaN interest on A: B still settles on its 100 paid
     loans = pl.DataFrame({"loan_id": ["A", "B"], "principal": [100.0, 100.0]})
     schedule = pl.DataFrame(
@@ -260,7 +260,33 @@ def test_the_settlement_search_skips_no_day_that_settles():
     ledger = ledger_frame({"loans": loans, "schedule": schedule, "repayments": repayments})
     assert ledger.filter(pl.col("loan_id") == "L00")["closed_on"].to_list() == [D(2024, 5, 1)] * 3
 
-    # G's payment has no date (not_null downgraded); D's 26.5 covers its principal and the -27.75 of interest due
+    # undated payments (not_null downgraded) beside C's: on the streaming engine, C's settlement on 02-01 (100 undated
+    # and 26.5 paid against its 150 less 33 of negative interest) was lost while the undated days were looked up
+    loans = pl.LazyFrame({"loan_id": ["A", "B", "C"], "principal": [None, 100.0, 150.0]})
+    schedule = pl.LazyFrame(
+        {
+            "loan_id": ["A", "A", "A", "A", "C", "C", "D", "D"],
+            "instalment_no": [1, 2, 3, 4, 1, 2, 1, 2],
+            "due_date": [D(2024, 4, 1), D(2024, 2, 1), D(2024, 3, 1), D(2024, 4, 1)]
+            + [D(2024, 1, 15), D(2024, 2, 1)] * 2,
+            "principal_due": [10.0, 0.0, 10.0, 33.33, 33.33, 33.33, 10.0, None],
+            "interest_due": [-30.0, -30.0, 5.0, 0.0, -3.0, -30.0, None, None],
+        }
+    )
+    feb1, feb20, mar1, apr2 = T(2024, 2, 1, 18), T(2024, 2, 20, 9), T(2024, 3, 1, 9), T(2024, 4, 2, 9)
+    repayments = pl.LazyFrame(
+        {
+            "loan_id": ["A", "C", "C", "D", "A", "D", "A", "B", "D", "B", "A", "C", "A", "B"],
+            "paid_at": [feb20, feb20, None, None, mar1, None, feb1, apr2, apr2, feb1, None, feb1, None, None],
+            "amount": [72.0, None, 100.0, 0.0, 101.0, 72.0, None, 0.0, None, 26.5, 0.0, 26.5, 101.0, 25.0],
+        }
+    )
+    plan = instalment_ledger(loans, schedule, repayments)
+    in_memory, streaming = plan.collect(engine="in-memory"), plan.collect(engine="streaming")
+    assert in_memory.filter(pl.col("loan_id") == "C")["closed_on"].to_list() == [D(2024, 2, 1)] * 2
+    assert streaming.equals(in_memory)
+
+    # G's payment has no date; D's 26.5 covers its principal and the -27.75 of interest due
     loans = pl.LazyFrame({"loan_id": ["D", "G"], "principal": [50.0, 50.0]})
     schedule = pl.LazyFrame(
         {

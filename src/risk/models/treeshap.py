@@ -124,7 +124,7 @@ def contributions(booster: lgb.Booster, X: np.ndarray, splits: Splits | None, th
     out = np.zeros((X.shape[0], X.shape[1] + 1))
     if X.shape[0] == 0:
         return out
-    X = as_read(X)  # read once for every tree: the splits' sides of a 1.5M-loan day's reasons in 0.09 s, not 0.26 s
+    X = as_read(X)  # once for every tree: with goes_left's rules per split, 2.3-2.5x on 5,000 rows of the day's models
     for tree in range(splits.trees):
         lo, hi = splits.tree_start[tree], splits.tree_start[tree + 1]
         left = goes_left(splits, X, lo, hi)
