@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from risk.config import LegalParams
+from risk.policy.evidence import ASSETS, latest_observed
 
 # what a judgment can reach (可供执行的财产): property, or wages an employer pays social insurance on (社保)
 RECOVERY_CELLS = ("property_owned", "social_insurance")
@@ -48,12 +49,8 @@ def closed_cases(tables: Mapping[str, pl.DataFrame], *, data_as_of: dt.date) -> 
             rows.select("case_id", "borrower_id", "filed_on")
             .join(tables["borrower_profiles"], on="borrower_id")
             .filter(c("observed_on") <= c("filed_on"))
-            .sort("observed_on")
             .group_by("case_id")
-            .agg(
-                c(x).drop_nulls().last()
-                for x in ("property_owned", "vehicle_owned", "social_insurance", "other_platform_loans")
-            )
+            .agg(latest_observed(x) for x in ASSETS)
         )
         rows = rows.join(seen, on="case_id", how="left")
     else:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from risk.contract import AgreementKind, AgreementStatus, HardshipReason, Outcome
+from risk.contract import AgreementKind, AgreementStatus, HardshipReason, Outcome, ProfileSource
 
 SIGNALS = (
     Outcome.HARDSHIP_REPORTED,
@@ -37,6 +37,19 @@ EVIDENCE_COUNTS = (
     "settlements_signed",
 )
 ASSETS = ("property_owned", "vehicle_owned", "social_insurance", "other_platform_loans")
+# on one day, the later source in ProfileSource's order is the later word: a bureau refresh over the declaration at
+# application, a collector's finding over both
+_SOURCE_ORDER = pl.col("source").replace_strict(
+    {s.value: i for i, s in enumerate(ProfileSource)}, default=len(ProfileSource), return_dtype=pl.Int64
+)
+
+
+def latest_observed(column: str) -> pl.Expr:
+    """Within a group of a borrower's profile rows, the latest known ``column``: the last non-null value by
+    ``observed_on`` and, on one day, by source. ``(borrower_id, observed_on, source)`` is the table's key, so one
+    row is the latest whatever order the rows come in (a plain sort by day left same-day rows in the order a join
+    happened to give: the evidence of a borrower then hung on which other borrowers were in the frame)."""
+    return pl.col(column).sort_by("observed_on", _SOURCE_ORDER).drop_nulls().last()
 
 
 def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -142,9 +155,8 @@ def asset_evidence(pairs: pl.LazyFrame, profiles: pl.LazyFrame) -> pl.LazyFrame:
         .unique()
         .join(profiles, on="borrower_id")
         .filter(pl.col("observed_on") <= pl.col("as_of"))
-        .sort("observed_on")
         .group_by("borrower_id", "as_of")
-        .agg(pl.col(c).drop_nulls().last() for c in ASSETS)
+        .agg(latest_observed(c) for c in ASSETS)
     )
 
 

@@ -23,6 +23,7 @@ import polars as pl
 
 from risk.contract import AgreementKind, CloseReason, Outcome, OverdueType
 from risk.delinquency import instalment_ledger
+from risk.policy.evidence import latest_observed
 
 if TYPE_CHECKING:
     from risk.models.compiled import CompiledBooster
@@ -208,12 +209,7 @@ def _episode_outcomes(tables: Mapping[str, pl.DataFrame], data_as_of: dt.date, s
     else:
         out = out.with_columns(uncollectable=pl.lit(False), judged_empty=pl.lit(False))
     if "borrower_profiles" in t:
-        debts = (
-            t["borrower_profiles"]
-            .sort("observed_on")
-            .group_by("borrower_id")
-            .agg(other_platform_loans=pl.col("other_platform_loans").drop_nulls().last())
-        )
+        debts = t["borrower_profiles"].group_by("borrower_id").agg(latest_observed("other_platform_loans"))
         out = out.join(debts, on="borrower_id", how="left")
     else:
         out = out.with_columns(other_platform_loans=pl.lit(None, dtype=pl.Int64))
