@@ -140,3 +140,40 @@ def test_the_pd_is_studied_for_reject_inference_and_the_scorecards_show_their_bi
     assert "| identity_verified | flag |" in card
     report = (project / "reports" / "risk_report.html").read_text()
     assert "Bins and rejects" in report and "Reject inference for the PD" in report
+
+
+def test_the_day_gathers_case_evidence_only_for_the_loans_it_decides_on_and_decides_the_same(project: Path):
+    """The stage's `score_loans` skips the evidence of loans no decision reads (most active loans are current and
+    out of every queue): the collections plan, its options and the case tables equal those from evidence on
+    every loan, and the skipped loans carry none rather than a wrong zero."""
+    import dataclasses
+
+    from polars.testing import assert_frame_equal
+
+    from risk import io
+    from risk.cases.day import case_day
+    from risk.config import load_params
+    from risk.models import tracking
+    from risk.paths import Paths
+    from risk.score.score import decided_loans, plan_queue, score_loans
+    from risk.score.stage import load_models, load_policy
+
+    paths, params = Paths.at(project), load_params(project / "params.yaml")
+    tracking.configure(paths.mlflow_uri)
+    loaded = load_models(params.score.alias, paths.pinned_models)
+    models = dataclasses.replace(loaded, policy=load_policy(paths, params))
+    tables, as_of = io.read_book(paths.validated), params.data.as_of
+    days = {}
+    for decided_only in (False, True):
+        scored = score_loans(tables, models, params, as_of=as_of, evidence_for_decisions=decided_only)
+        cases = case_day(tables, scored, models.policy, params, as_of=as_of)
+        queue, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
+        days[decided_only] = scored, {**cases, "collections_queue": queue, "collections_options": options}
+    (everywhere, want), (decided, got) = days[False], days[True]
+    assert want["collections_queue"].height > 20 and want["collections_options"].height > 20
+    for name, frame in want.items():
+        assert_frame_equal(got[name], frame, check_exact=True), name
+    skipped = decided.filter(~decided_loans(tables, params))
+    assert 0.5 * decided.height < skipped.height < decided.height
+    assert skipped["agreement_running"].is_null().all() and skipped["n_refused"].is_null().all()
+    assert everywhere.filter(~decided_loans(tables, params))["agreement_running"].is_not_null().all()

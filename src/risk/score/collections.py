@@ -236,6 +236,12 @@ def prioritise(frame: pl.DataFrame, params: ScoreParams, *, work_date: dt.date) 
     return ranked
 
 
+def collections_candidates(params: ScoreParams) -> pl.Expr:
+    """The scored loans the collections queue weighs (those short of charge-off): overdue, or current and at risk
+    by the early-warning model (``at_risk_threshold``)."""
+    return (pl.col("days_past_due") > 0) | (pl.col("ew_probability") >= params.at_risk_threshold)
+
+
 def build_collections_queue(
     scored: pl.DataFrame, params: ScoreParams, *, as_of: dt.date, labels: LabelParams = DEFAULT_LABELS
 ) -> pl.DataFrame:
@@ -247,7 +253,7 @@ def build_collections_queue(
     work_date = as_of + dt.timedelta(days=1)
     c = pl.col
     in_scope = c("days_past_due") < params.charge_off_dpd
-    wanted = (c("days_past_due") > 0) | (c("ew_probability") >= params.at_risk_threshold)
+    wanted = collections_candidates(params)
     if "agreed_reminder_due" in scored.columns:  # a running agreement's reminder falls on the work day
         wanted = wanted | c("agreed_reminder_due")
     queue = scored.filter(in_scope & wanted)

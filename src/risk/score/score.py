@@ -20,7 +20,7 @@ from risk.policy.evidence import case_evidence
 from risk.policy.fit import PolicyModels
 from risk.policy.history import balance
 from risk.policy.queue import plan_collections
-from risk.score.collections import build_collections_queue
+from risk.score.collections import build_collections_queue, collections_candidates
 from risk.score.reasons import top_reasons
 from risk.score.review import build_review_queue
 from risk.score.review_rules import review_facts, with_policy_reasons
@@ -143,9 +143,15 @@ def score_loans(
     as_of: dt.date,
     ledger: pl.LazyFrame | None = None,
     payments: pl.LazyFrame | None = None,
+    evidence_for_decisions: bool = False,
 ) -> pl.DataFrame:
-    """Every active loan at ``as_of`` with its features and the three probabilities (``ledger`` and ``payments``,
-    the daily payments, when the caller made them already)."""
+    """Every active loan at ``as_of`` with its features, the three probabilities and its case evidence
+    (:func:`~risk.policy.evidence.case_evidence`); ``ledger`` and ``payments``, the daily payments, when the caller
+    made them already.
+
+    With ``evidence_for_decisions`` the evidence is gathered only for the loans the day's decisions read it for
+    (:func:`decided_loans`) and is null on the others: what a day's run wants (at 984,361 active loans, 0.3 s
+    against 1.1 s), not a what-if that lowers ``at_risk_threshold`` on the same frame."""
     snap = loan_snapshots(
         tables,
         params.features,
@@ -162,12 +168,17 @@ def score_loans(
     cure = _proba_within(models.cure, snap, cure_scope(dpd, lp))
     loans = tables["loans"].select("loan_id", "product", "contract_max_overdue_days")
     history = contact_history(tables["collection_actions"].lazy(), tables["loans"].lazy(), as_of).collect()
-    pairs = snap.select("loan_id", "borrower_id", "as_of").lazy()
-    evidence = case_evidence(tables, pairs, grace_days=params.collection_rules.promise_grace_days).collect()
+    snap = snap.drop("product").with_columns(
+        ew_probability=ew, cure_probability=cure, exposure=pl.col("outstanding_principal")
+    )
+    pairs = snap.filter(decided_loans(tables, params)) if evidence_for_decisions else snap
+    evidence = case_evidence(
+        tables,
+        pairs.select("loan_id", "borrower_id", "as_of").lazy(),
+        grace_days=params.collection_rules.promise_grace_days,
+    ).collect()
     return (
-        snap.drop("product")
-        .with_columns(ew_probability=ew, cure_probability=cure, exposure=pl.col("outstanding_principal"))
-        .join(loans, on="loan_id", how="left")
+        snap.join(loans, on="loan_id", how="left")
         .join(history, on="borrower_id", how="left")
         .join(evidence.drop("borrower_id", "as_of"), on="loan_id", how="left")
         .with_columns(
@@ -175,6 +186,15 @@ def score_loans(
             balance=balance(),
         )
     )
+
+
+def decided_loans(tables: Mapping[str, pl.DataFrame], params: Params) -> pl.Expr:
+    """The scored loans some decision of the day reads the case evidence of: the collections queue's candidates
+    (:func:`~risk.score.collections.collections_candidates`; the recovery queue's charged-off loans are overdue
+    too), and every loan under an agreement or a legal case (their reminders and the legal queue)."""
+    cased = [tables[name]["loan_id"] for name in ("agreements", "legal_cases") if name in tables]
+    under_case = pl.col("loan_id").is_in(pl.concat(cased).unique().implode()) if cased else pl.lit(False)
+    return (collections_candidates(params.score) | under_case).fill_null(False)
 
 
 def _proba_within(model: RiskModel, snap: pl.DataFrame, scope: pl.Expr) -> pl.Series:

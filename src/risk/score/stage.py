@@ -1,4 +1,9 @@
-"""Edge of the score stage: lock the day, load models by alias, score, write both sinks."""
+"""Edge of the score stage: lock the day, load models by alias, score, write both sinks.
+
+Two cores are kept busy where one step would leave the other idle: the models load (MLflow's import and the
+unpickling, single-threaded) while the day's tables are read, and the review queue and the monitoring are
+built beside the collections plan (its reasons and assignment are mostly single-threaded NumPy).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -17,9 +23,8 @@ from risk.cases.day import case_day
 from risk.config import Params, ScoreParams
 from risk.contract import CASE_TABLES
 from risk.delinquency import daily_payments, daily_payments_frame, reageing_windows
-from risk.exceptions import LockHeld, ModelNotFound, RiskDataError
+from risk.exceptions import LockHeld, ModelNotFound, RiskDataError, RiskError
 from risk.features.labels import loan_labels
-from risk.models import tracking
 from risk.models.model import SCORECARD
 from risk.models.train import SPECS
 from risk.paths import Paths
@@ -57,6 +62,8 @@ def load_models(alias: str, pinned: Path | None = None) -> Models:
     With ``pinned`` (models/pinned.json, written by ``evaluate``) the versions recorded there are loaded,
     so the queue is scored by the models DVC knows; without it, whatever MLflow's alias points at now.
     """
+    from risk.models import tracking  # MLflow (0.8 s to import) only once models are loaded: see Scorer.day
+
     load = _pinned_loader(pinned) if pinned is not None else tracking.load_by_alias
     models = {name: load(spec.registered, alias) for name, spec in SPECS.items()}
     card = models["pd"] if models["pd"].kind == SCORECARD else None
@@ -77,6 +84,8 @@ def _pinned_loader(pinned: Path):
     versions = _read_pinned(pinned)
 
     def load(registered: str, alias: str):
+        from risk.models import tracking
+
         try:
             version = versions[registered][alias]["version"]
         except KeyError:
@@ -104,6 +113,8 @@ def _read_pinned(pinned: Path) -> dict:
 
 def alias_drift(pinned: dict[str, str], alias: str) -> str:
     """A note when MLflow's alias has moved away from the pinned version (outside DVC), else ""."""
+    from risk.models import tracking
+
     moved = []
     for name, version in pinned.items():
         now = tracking.alias_version(name, alias)
@@ -153,6 +164,23 @@ def monitor_day(
             )
         )
     return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
+
+
+def review_side(
+    paths: Paths,
+    params: Params,
+    tables: dict[str, pl.DataFrame],
+    models: Models,
+    scored: pl.DataFrame,
+    ledger: pl.LazyFrame,
+    *,
+    as_of: dt.date,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The review queue of the applications pending at ``as_of`` and the models' monitoring rows for the day:
+    what the day builds besides the collections plan, from the scored loans and the tables alone."""
+    pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
+    rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
+    return rq, monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
 
 
 def realised_day(
@@ -241,11 +269,12 @@ class Scorer:
         self._compiled: Models | None = None  # compiled copies of the loaded models, once a day asked for them
         self._ledger: pl.DataFrame | None = None  # the last day's ledger as kept (ledger_state.kept_frame)
 
-    def _models(self, params: Params, rows: int | None) -> tuple[Models, dict[str, str], str]:
-        """The models for a day of ``rows`` loans (None: the Spark engine, which compiles nothing), its pinned
-        versions and the alias drift note."""
+    def _load(self, params: Params) -> None:
+        """Load the models ``params`` score with, unless the day before loaded the same."""
         key = (params.score.alias, params.policy.strategy)
         if self._loaded is None or self._loaded[0] != key:
+            from risk.models import tracking
+
             tracking.configure(self.paths.mlflow_uri)
             models = dataclasses.replace(
                 load_models(params.score.alias, self.paths.pinned_models), policy=load_policy(self.paths, params)
@@ -253,12 +282,31 @@ class Scorer:
             versions = pinned_versions(self.paths.pinned_models, params.score.alias)
             self._loaded = (key, models, versions, alias_drift(versions, params.score.alias))
             self._compiled = None
+
+    def _models(self, params: Params, rows: int | None) -> tuple[Models, dict[str, str], str]:
+        """The models for a day of ``rows`` loans (None: the Spark engine, which compiles nothing), its pinned
+        versions and the alias drift note."""
+        self._load(params)
         _, models, versions, drift = self._loaded
         if rows is not None and wants_compiled(params.score, rows):
             if self._compiled is None:
                 self._compiled = compiled(models)
             models = self._compiled
         return models, versions, drift
+
+    def _read_while_loading(self, params: Params) -> dict[str, pl.DataFrame]:
+        """The day's validated tables (with the PD's source attributes), read beside the loading of the models:
+        reading is polars' own threads, loading mostly one Python thread. A table that cannot be read is the
+        error reported, as when one followed the other."""
+        validated = self.paths.validated
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            reading = beside.submit(lambda: io.with_attributes(io.read_book(validated), validated))
+            try:
+                self._load(params)
+            except RiskError:
+                reading.result()
+                raise
+            return reading.result()
 
     def day(self, params: Params, *, as_of: dt.date, accept_shift: bool = False) -> str:
         """Score ``as_of`` with ``params``: :func:`run`."""
@@ -286,7 +334,7 @@ class Scorer:
                 n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
                 options, cases = None, {}
             else:
-                tables = io.with_attributes(io.read_book(paths.validated), paths.validated)  # attributes: the PD's
+                tables = self._read_while_loading(params)
                 models, versions, drift = self._models(params, tables["loans"].height)
                 # one instalment ledger for both snapshot tables, the last one reused for the loans whose rows
                 # are unchanged: this process's own from the day before, else the one a previous run kept
@@ -303,20 +351,20 @@ class Scorer:
                 del kept
                 ledger = built.frame.lazy()
                 shared = None if payments is None else payments.lazy()
-                scored = score_loans(tables, models, params, as_of=as_of, ledger=ledger, payments=shared)
+                scored = score_loans(
+                    tables, models, params, as_of=as_of, ledger=ledger, payments=shared, evidence_for_decisions=True
+                )
                 del payments, shared  # not held through the rest of the day
                 n_open = scored.height
                 n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
-                cases = case_day(tables, scored, models.policy, params, as_of=as_of)
-                cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
-                pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
-                rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
-                watched = pl.concat(
-                    [
-                        monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of),
-                        realised_day(paths, params, tables, ledger, as_of=as_of),
-                    ]
-                )
+                with ThreadPoolExecutor(max_workers=1) as beside:  # the review side shares only the scored loans
+                    reviewing = beside.submit(review_side, paths, params, tables, models, scored, ledger, as_of=as_of)
+                    cases = case_day(tables, scored, models.policy, params, as_of=as_of)
+                    cq, options = plan_queue(
+                        scored, models, params, as_of=as_of, agreements=cases.get("agreements_day")
+                    )
+                    rq, monitored = reviewing.result()
+                watched = pl.concat([monitored, realised_day(paths, params, tables, ledger, as_of=as_of)])
                 errors = watched.filter(pl.col("status") == "error")
                 if errors.height and params.score.monitoring.fail_on_error:
                     msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
