@@ -1,7 +1,7 @@
 """The day's case-management tables from the validated tables and the day's scored loans.
 
-Called by the score stage after the collections plan: the agreements table, the legal queue and the
-recovery queue (each only when the export has what it needs: no agreements table without
+Called by the score stage: the agreements table before the collections plan (which sends its reminders), the
+legal queue and the recovery queue beside it (each only when the export has what it needs: no agreements table without
 ``agreements``, no legal queue without ``legal_cases``; the recovery queue always).
 """
 
@@ -41,12 +41,15 @@ def case_day(
     as_of: dt.date,
 ) -> dict[str, pl.DataFrame]:
     """``agreements_day``, ``legal_queue`` and ``recovery_queue`` for ``as_of`` (those the tables allow)."""
-    c = pl.col
-    court = recovery_model(tables, policy, params)
-    priced = court.economics(scored, params.score.legal, rate_cap=params.policy.court_rate_cap)
-    out: dict[str, pl.DataFrame] = {}
-    if "agreements" in tables:
-        out["agreements_day"] = agreements_day(
+    return {**agreements_of_day(tables, params, as_of=as_of), **court_day(tables, scored, policy, params, as_of=as_of)}
+
+
+def agreements_of_day(tables: Mapping[str, pl.DataFrame], params: Params, *, as_of: dt.date) -> dict[str, pl.DataFrame]:
+    """``agreements_day`` for ``as_of`` when the export has agreements (the collections plan sends its reminders)."""
+    if "agreements" not in tables:
+        return {}
+    return {
+        "agreements_day": agreements_day(
             tables["agreements"],
             tables["repayments"],
             tables["loans"],
@@ -54,6 +57,26 @@ def case_day(
             grace_days=params.collection_rules.promise_grace_days,
             as_of=as_of,
         )
+    }
+
+
+def court_day(
+    tables: Mapping[str, pl.DataFrame],
+    scored: pl.DataFrame,
+    policy: PolicyModels | None,
+    params: Params,
+    *,
+    as_of: dt.date,
+) -> dict[str, pl.DataFrame]:
+    """``legal_queue`` (when the export has legal cases) and ``recovery_queue`` for ``as_of``: the suits'
+    economics of the loans they hold, the charged-off and those under a legal case."""
+    c = pl.col
+    court = recovery_model(tables, policy, params)
+    charged = c("days_past_due") >= params.score.charge_off_dpd
+    if "legal_cases" in tables:
+        charged = charged | c("loan_id").is_in(tables["legal_cases"]["loan_id"].implode())
+    priced = court.economics(scored.filter(charged), params.score.legal, rate_cap=params.policy.court_rate_cap)
+    out: dict[str, pl.DataFrame] = {}
     if "legal_cases" in tables:
         legal = legal_queue(tables["legal_cases"], tables["loans"], priced, params.cases, as_of=as_of)
         out["legal_queue"] = legal

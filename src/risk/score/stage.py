@@ -1,8 +1,9 @@
 """Edge of the score stage: lock the day, load models by alias, score, write both sinks.
 
 Two cores are kept busy where one step would leave the other idle: the models load (MLflow's import and the
-unpickling, single-threaded) while the day's tables are read, and the review queue and the monitoring are
-built beside the collections plan (its reasons and assignment are mostly single-threaded NumPy).
+unpickling, single-threaded) while the day's tables are read, and the review queue, the legal and recovery
+queues and the monitoring are built beside the collections plan (its reasons and assignment are mostly
+single-threaded NumPy).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import polars as pl
 
 from risk import io
 from risk.case_tables import WITHOUT
-from risk.cases.day import case_day
+from risk.cases.day import agreements_of_day, court_day
 from risk.config import Params, ScoreParams
 from risk.contract import CASE_TABLES
 from risk.delinquency import daily_payments, daily_payments_frame, reageing_windows
@@ -166,7 +167,7 @@ def monitor_day(
     return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
 
 
-def review_side(
+def beside_the_plan(
     paths: Paths,
     params: Params,
     tables: dict[str, pl.DataFrame],
@@ -175,12 +176,13 @@ def review_side(
     ledger: pl.LazyFrame,
     *,
     as_of: dt.date,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The review queue of the applications pending at ``as_of`` and the models' monitoring rows for the day:
-    what the day builds besides the collections plan, from the scored loans and the tables alone."""
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame]:
+    """What the day builds besides the collections plan, from the tables and the scored loans alone: the review
+    queue of the applications pending at ``as_of``, the legal and recovery queues, and the models' monitoring."""
     pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
     rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
-    return rq, monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
+    court = court_day(tables, scored, models.policy, params, as_of=as_of)
+    return rq, court, monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
 
 
 def realised_day(
@@ -294,19 +296,36 @@ class Scorer:
             models = self._compiled
         return models, versions, drift
 
-    def _read_while_loading(self, params: Params) -> dict[str, pl.DataFrame]:
-        """The day's validated tables (with the PD's source attributes), read beside the loading of the models:
-        reading is polars' own threads, loading mostly one Python thread. A table that cannot be read is the
-        error reported, as when one followed the other."""
-        validated = self.paths.validated
+    def _book(self, params: Params) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None, ledger_state.Ledger]:
+        """The day's validated tables (with the PD's source attributes), the daily payments when summed here, and
+        the instalment ledger for both snapshot tables: the last one reused for the loans whose rows are unchanged,
+        this process's own from the day before, else the one a previous run kept."""
+        tables = io.with_attributes(io.read_book(self.paths.validated), self.paths.validated)
+        kept, self._ledger = self._ledger, None  # held only while today's is built, as in a process
+        if not params.score.incremental:
+            kept = None
+        elif kept is None:
+            kept = ledger_state.load(self.paths.scored)
+        # a ledger built from scratch sums the day's payments per loan and day, and the features read the same frame
+        # rather than sum them again; an incremental day's ledger sums only its rebuilt loans', and the features
+        # their own within their query (measured faster than summing them first there)
+        payments = daily_payments_frame(tables["repayments"]) if kept is None else None
+        return tables, payments, ledger_state.build(tables, kept, payments=payments, keep=params.score.incremental)
+
+    def _book_while_loading(
+        self, params: Params
+    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None, ledger_state.Ledger]:
+        """:meth:`_book` beside the loading of the models: the book is polars' own threads, loading mostly one
+        Python thread (MLflow's import and the unpickling). The book's error, if any, is the one reported, as when
+        it was read before the models were loaded."""
         with ThreadPoolExecutor(max_workers=1) as beside:
-            reading = beside.submit(lambda: io.with_attributes(io.read_book(validated), validated))
+            building = beside.submit(self._book, params)
             try:
                 self._load(params)
             except RiskError:
-                reading.result()
+                building.result()
                 raise
-            return reading.result()
+            return building.result()
 
     def day(self, params: Params, *, as_of: dt.date, accept_shift: bool = False) -> str:
         """Score ``as_of`` with ``params``: :func:`run`."""
@@ -334,21 +353,8 @@ class Scorer:
                 n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
                 options, cases = None, {}
             else:
-                tables = self._read_while_loading(params)
+                tables, payments, built = self._book_while_loading(params)
                 models, versions, drift = self._models(params, tables["loans"].height)
-                # one instalment ledger for both snapshot tables, the last one reused for the loans whose rows
-                # are unchanged: this process's own from the day before, else the one a previous run kept
-                kept, self._ledger = self._ledger, None  # held only while today's is built, as in a process
-                if not params.score.incremental:
-                    kept = None
-                elif kept is None:
-                    kept = ledger_state.load(paths.scored)
-                # a ledger built from scratch sums the day's payments per loan and day, and the features read the
-                # same frame rather than sum them again; an incremental day's ledger sums only its rebuilt loans', and
-                # the features their own within their query (measured faster than summing them first there)
-                payments = daily_payments_frame(tables["repayments"]) if kept is None else None
-                built = ledger_state.build(tables, kept, payments=payments, keep=params.score.incremental)
-                del kept
                 ledger = built.frame.lazy()
                 shared = None if payments is None else payments.lazy()
                 scored = score_loans(
@@ -357,13 +363,14 @@ class Scorer:
                 del payments, shared  # not held through the rest of the day
                 n_open = scored.height
                 n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
-                with ThreadPoolExecutor(max_workers=1) as beside:  # the review side shares only the scored loans
-                    reviewing = beside.submit(review_side, paths, params, tables, models, scored, ledger, as_of=as_of)
-                    cases = case_day(tables, scored, models.policy, params, as_of=as_of)
+                cases = agreements_of_day(tables, params, as_of=as_of)
+                with ThreadPoolExecutor(max_workers=1) as beside:  # what shares only the scored loans with the plan
+                    besides = beside.submit(beside_the_plan, paths, params, tables, models, scored, ledger, as_of=as_of)
                     cq, options = plan_queue(
                         scored, models, params, as_of=as_of, agreements=cases.get("agreements_day")
                     )
-                    rq, monitored = reviewing.result()
+                    rq, court, monitored = besides.result()
+                cases.update(court)
                 watched = pl.concat([monitored, realised_day(paths, params, tables, ledger, as_of=as_of)])
                 errors = watched.filter(pl.col("status") == "error")
                 if errors.height and params.score.monitoring.fail_on_error:
