@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -46,17 +47,29 @@ def _quiet_tools() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+# The cyclic garbage collector looks at the young generation every 50,000 net allocations of container objects, not
+# Python's 700: importing the stack (MLflow, scikit-learn, SciPy) leaves about a million long-lived objects that each
+# full collection walks again, while a stage's frames and arrays are freed by reference counting. `risk score` at
+# 984,361 active loans: 988 collections, 1.04 s of the main thread, against 13 and 0.16 s.
+GC_THRESHOLD = (50_000, 20, 20)
+
+
 def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a stage command: quiet third-party tools, map RiskError to a message and its exit code."""
+    """Run a stage command: quiet third-party tools, collect garbage less often (``GC_THRESHOLD``; restored after),
+    map RiskError to a message and its exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _quiet_tools()
+        before = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLD)
         try:
             return fn(*args, **kwargs)
         except RiskError as e:
             typer.echo(f"risk {fn.__name__.replace('_', '-')}: error: {e}", err=True)
             raise typer.Exit(e.exit_code) from None
+        finally:
+            gc.set_threshold(*before)
 
     return wrapper
 
