@@ -20,7 +20,9 @@ Nothing here asserts a time. On a shared machine compare the ratios, not the sec
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
+import multiprocessing
 import os
 import re
 import shutil
@@ -117,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="day_bench-") as tmp:
         work = Path(tmp) / "project"
         started = time.perf_counter()
-        day = simulated_project(a.project, work, active=active, loans=loans, seed=a.seed)
+        # simulated in a process of its own: a child's peak (wait4's ru_maxrss) starts from its parent's resident
+        # memory at the fork, which the simulation would leave at 10.5 GiB, above any day's own
+        spawn = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as simulating:
+            day = simulating.submit(
+                simulated_project, a.project, work, active=active, loans=loans, seed=a.seed
+            ).result()
         print(f"  book simulated in {time.perf_counter() - started:.0f}s; scoring {day}", flush=True)
         folder = work / "data" / "scored" / f"as_of={day.isoformat()}"
         kept = Path(tmp) / "this_day"
