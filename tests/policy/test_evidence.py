@@ -47,3 +47,16 @@ def test_on_one_day_the_bureau_refresh_is_the_later_word_whatever_the_rows_order
         for frame in ([], others):
             got = evidence(profiles(*order, *frame), ["B1"] + [b for b, *_ in frame])
             assert got.select("other_platform_loans", "property_owned").row(0) == (3, True), order
+
+
+def test_where_validation_let_the_key_break_the_larger_value_wins_a_tie_in_any_order():
+    """Two rows of one borrower, day and unknown source (the key and the domain downgraded to warnings): the choice
+    still ignores the rows' order, and an unknown source says less than the application."""
+    tied = [
+        ("B1", SAME_DAY, "scraped", False, 4),
+        ("B1", SAME_DAY, "scraped", True, 7),
+        ("B1", SAME_DAY, "application", None, 1),
+    ]
+    for order in itertools.permutations(tied):
+        got = evidence(profiles(*order), ["B1"])
+        assert got.select("other_platform_loans", "property_owned").row(0) == (1, True), order

@@ -1,8 +1,10 @@
 """Collections decisions: lawful contact times, legal hand-over, capacity, and value-based priority."""
 
+import dataclasses
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -204,3 +206,14 @@ def test_charged_off_loans_leave_the_daily_queue():
         row(loan_id="written_off", borrower_id="B2", days_past_due=PARAMS.charge_off_dpd),
     )
     assert out["loan_id"].to_list() == ["recent"]
+
+
+def test_a_queued_loan_whose_case_evidence_was_never_gathered_stops_the_queue():
+    """The stage's score_loans gathers case evidence only for the day's candidates and leaves the rest null; queued
+    under a lower at_risk_threshold such a loan would read as never silenced and under no agreement, so the queue
+    refuses it rather than plan a contact the rules may forbid."""
+    gathered = row(loan_id="gathered", agreement_running=False)
+    skipped = row(loan_id="skipped", borrower_id="B2", days_past_due=0, ew_probability=0.1, agreement_running=None)
+    assert queue(gathered, skipped)["loan_id"].to_list() == ["gathered"]  # not a candidate at the day's threshold
+    with pytest.raises(ValueError, match="skipped"):
+        queue(gathered, skipped, params=dataclasses.replace(PARAMS, at_risk_threshold=0.05))

@@ -38,9 +38,9 @@ EVIDENCE_COUNTS = (
 )
 ASSETS = ("property_owned", "vehicle_owned", "social_insurance", "other_platform_loans")
 # on one day, the later source in ProfileSource's order is the later word: a bureau refresh over the declaration at
-# application, a collector's finding over both
+# application, a collector's finding over both; a source outside the contract (validation downgraded) says least
 _SOURCE_ORDER = pl.col("source").replace_strict(
-    {s.value: i for i, s in enumerate(ProfileSource)}, default=len(ProfileSource), return_dtype=pl.Int64
+    {s.value: i for i, s in enumerate(ProfileSource)}, default=-1, return_dtype=pl.Int64
 )
 
 
@@ -48,8 +48,9 @@ def latest_observed(column: str) -> pl.Expr:
     """Within a group of a borrower's profile rows, the latest known ``column``: the last non-null value by
     ``observed_on`` and, on one day, by source. ``(borrower_id, observed_on, source)`` is the table's key, so one
     row is the latest whatever order the rows come in (a plain sort by day left same-day rows in the order a join
-    happened to give: the evidence of a borrower then hung on which other borrowers were in the frame)."""
-    return pl.col(column).sort_by("observed_on", _SOURCE_ORDER).drop_nulls().last()
+    happened to give: the evidence of a borrower then hung on which other borrowers were in the frame). Should the
+    key not hold (validation downgraded), the larger value wins a tie, so the choice still ignores the rows' order."""
+    return pl.col(column).sort_by("observed_on", _SOURCE_ORDER, pl.col(column)).drop_nulls().last()
 
 
 def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:

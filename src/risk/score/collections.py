@@ -257,6 +257,15 @@ def build_collections_queue(
     if "agreed_reminder_due" in scored.columns:  # a running agreement's reminder falls on the work day
         wanted = wanted | c("agreed_reminder_due")
     queue = scored.filter(in_scope & wanted)
+    if "agreement_running" in queue.columns and queue["agreement_running"].null_count():
+        # case evidence left ungathered (score_loans' evidence_for_decisions) would read as never silenced, under no
+        # agreement, no promise: contact where the rules forbid it
+        skipped = queue.filter(c("agreement_running").is_null())["loan_id"].head(5).to_list()
+        msg = (
+            f"{queue['agreement_running'].null_count()} queued loans have no case evidence (e.g. {skipped}): they"
+            " were scored with evidence_for_decisions=True for other queue parameters; score every loan's evidence"
+        )
+        raise ValueError(msg)
     default_probability = (
         pl.when(c("days_past_due") >= labels.default_dpd)
         .then(1.0)

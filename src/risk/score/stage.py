@@ -24,7 +24,7 @@ from risk.cases.day import agreements_of_day, court_day
 from risk.config import Params, ScoreParams
 from risk.contract import CASE_TABLES
 from risk.delinquency import daily_payments, daily_payments_frame, reageing_windows
-from risk.exceptions import LockHeld, ModelNotFound, RiskDataError, RiskError
+from risk.exceptions import LockHeld, ModelNotFound, RiskDataError
 from risk.features.labels import loan_labels
 from risk.models.model import SCORECARD
 from risk.models.train import SPECS
@@ -178,7 +178,11 @@ def beside_the_plan(
     as_of: dt.date,
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame]:
     """What the day builds besides the collections plan, from the tables and the scored loans alone: the review
-    queue of the applications pending at ``as_of``, the legal and recovery queues, and the models' monitoring."""
+    queue of the applications pending at ``as_of``, the legal and recovery queues, and the models' monitoring.
+
+    It runs on a thread of its own beside the plan, reading only what both read. The learned policy's boosters are
+    predicted from both threads with the same arguments, which LightGBM allows; contributions (``pred_contrib`` one
+    tree at a time, which it does not) come from the PD model here and the loan models in the plan, never both."""
     pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
     rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
     court = court_day(tables, scored, models.policy, params, as_of=as_of)
@@ -301,7 +305,7 @@ class Scorer:
         the instalment ledger for both snapshot tables: the last one reused for the loans whose rows are unchanged,
         this process's own from the day before, else the one a previous run kept."""
         tables = io.with_attributes(io.read_book(self.paths.validated), self.paths.validated)
-        kept, self._ledger = self._ledger, None  # held only while today's is built, as in a process
+        kept = self._ledger  # let go by day() once today's is built (kept if the models fail to load)
         if not params.score.incremental:
             kept = None
         elif kept is None:
@@ -322,7 +326,7 @@ class Scorer:
             building = beside.submit(self._book, params)
             try:
                 self._load(params)
-            except RiskError:
+            except Exception:  # MLflow's, LightGBM's or unpickling's own errors too: the book's error comes first
                 building.result()
                 raise
             return building.result()
@@ -354,6 +358,7 @@ class Scorer:
                 options, cases = None, {}
             else:
                 tables, payments, built = self._book_while_loading(params)
+                self._ledger = None  # yesterday's, held only while today's was built, as in a process
                 models, versions, drift = self._models(params, tables["loans"].height)
                 ledger = built.frame.lazy()
                 shared = None if payments is None else payments.lazy()
@@ -366,9 +371,14 @@ class Scorer:
                 cases = agreements_of_day(tables, params, as_of=as_of)
                 with ThreadPoolExecutor(max_workers=1) as beside:  # what shares only the scored loans with the plan
                     besides = beside.submit(beside_the_plan, paths, params, tables, models, scored, ledger, as_of=as_of)
-                    cq, options = plan_queue(
-                        scored, models, params, as_of=as_of, agreements=cases.get("agreements_day")
-                    )
+                    try:
+                        cq, options = plan_queue(
+                            scored, models, params, as_of=as_of, agreements=cases.get("agreements_day")
+                        )
+                    except Exception as e:  # what failed beside the plan is said too, not lost
+                        if (beside_error := besides.exception()) is not None:
+                            e.add_note(f"beside the plan: {type(beside_error).__name__}: {beside_error}")
+                        raise
                     rq, court, monitored = besides.result()
                 cases.update(court)
                 watched = pl.concat([monitored, realised_day(paths, params, tables, ledger, as_of=as_of)])
