@@ -51,7 +51,8 @@ def _quiet_tools() -> None:
 # While a day is scored, the cyclic garbage collector looks at the young generation every 50,000 net allocations of
 # container objects, not Python's 700: importing the stack (MLflow, scikit-learn, SciPy) leaves about a million
 # long-lived objects that each full collection walks again, while the day's frames and arrays are freed by reference
-# counting. `risk score` at 984,361 active loans: 988 collections, 1.04 s of the main thread, against 76 and 0.43 s.
+# counting. `risk score` at 984,361 active loans: 988 collections, 1.04 s of the main thread, against 76 and
+# 0.32-0.43 s.
 # Only the scoring commands, where it was measured.
 GC_THRESHOLD = (50_000, 20, 20)
 

@@ -149,7 +149,7 @@ def test_the_day_gathers_case_evidence_only_for_the_loans_it_decides_on_and_deci
     import dataclasses
 
     from risk import io
-    from risk.cases.day import case_day
+    from risk.cases.day import agreements_of_day, court_day
     from risk.config import load_params
     from risk.models import tracking
     from risk.paths import Paths
@@ -164,8 +164,9 @@ def test_the_day_gathers_case_evidence_only_for_the_loans_it_decides_on_and_deci
     days = {}
     for decided_only in (False, True):
         scored = score_loans(tables, models, params, as_of=as_of, evidence_for_decisions=decided_only)
-        cases = case_day(tables, scored, models.policy, params, as_of=as_of)
+        cases = agreements_of_day(tables, params, as_of=as_of)  # then the plan and the court queues, as the stage
         queue, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
+        cases.update(court_day(tables, scored, models.policy, params, as_of=as_of))
         days[decided_only] = scored, {**cases, "collections_queue": queue, "collections_options": options}
     (everywhere, want), (decided, got) = days[False], days[True]
     assert want["collections_queue"].height > 20 and want["collections_options"].height > 20

@@ -32,18 +32,6 @@ def recovery_model(tables: Mapping[str, pl.DataFrame], policy: PolicyModels | No
     return fit_recovery(closed_cases(tables, data_as_of=params.data.as_of), seed=params.seed)[0]
 
 
-def case_day(
-    tables: Mapping[str, pl.DataFrame],
-    scored: pl.DataFrame,
-    policy: PolicyModels | None,
-    params: Params,
-    *,
-    as_of: dt.date,
-) -> dict[str, pl.DataFrame]:
-    """``agreements_day``, ``legal_queue`` and ``recovery_queue`` for ``as_of`` (those the tables allow)."""
-    return {**agreements_of_day(tables, params, as_of=as_of), **court_day(tables, scored, policy, params, as_of=as_of)}
-
-
 def agreements_of_day(tables: Mapping[str, pl.DataFrame], params: Params, *, as_of: dt.date) -> dict[str, pl.DataFrame]:
     """``agreements_day`` for ``as_of`` when the export has agreements (the collections plan sends its reminders)."""
     if "agreements" not in tables:
@@ -72,10 +60,9 @@ def court_day(
     economics of the loans they hold, the charged-off and those under a legal case."""
     c = pl.col
     court = recovery_model(tables, policy, params)
-    charged = c("days_past_due") >= params.score.charge_off_dpd
-    if "legal_cases" in tables:
-        charged = charged | c("loan_id").is_in(tables["legal_cases"]["loan_id"].implode())
-    priced = court.economics(scored.filter(charged), params.score.legal, rate_cap=params.policy.court_rate_cap)
+    off = c("days_past_due") >= params.score.charge_off_dpd
+    held = off | c("loan_id").is_in(tables["legal_cases"]["loan_id"].implode()) if "legal_cases" in tables else off
+    priced = court.economics(scored.filter(held), params.score.legal, rate_cap=params.policy.court_rate_cap)
     out: dict[str, pl.DataFrame] = {}
     if "legal_cases" in tables:
         legal = legal_queue(tables["legal_cases"], tables["loans"], priced, params.cases, as_of=as_of)
@@ -87,7 +74,7 @@ def court_day(
             *(pl.col(k).cast(pl.Float64) for k in ("awarded_amount", "recovered_amount")),
             pl.col("fileable").cast(pl.Boolean),
         )
-    charged_off = priced.filter(c("days_past_due") >= params.score.charge_off_dpd)
+    charged_off = priced.filter(off)
     gain = None
     if policy is not None and charged_off.height:
         typed = with_type_probabilities(charged_off, policy.types)

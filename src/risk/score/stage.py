@@ -82,11 +82,11 @@ def _pinned_loader(pinned: Path):
     if not pinned.exists():
         msg = f"{pinned} is missing: no model versions were pinned (run `risk evaluate`, or `dvc repro`)"
         raise ModelNotFound(msg)
+    from risk.models import tracking
+
     versions = _read_pinned(pinned)
 
     def load(registered: str, alias: str):
-        from risk.models import tracking
-
         try:
             version = versions[registered][alias]["version"]
         except KeyError:
