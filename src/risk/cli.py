@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import gc
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -281,9 +280,28 @@ def _parse_day(text: str, option: str = "--as-of") -> dt.date:
         raise typer.Exit(2) from None
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main() -> None:
+    """The console entry (``risk``, ``python -m risk.cli``): the command, then :func:`spare_the_teardown`."""
+    try:
+        app()
+    finally:
+        spare_the_teardown()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+def spare_the_teardown() -> None:
+    """Collect the command's garbage, then freeze what is left for the interpreter's exit.
+
+    A process's teardown clears every module and runs several full collections over what the stack's imports left
+    alive (MLflow, scikit-learn, SciPy: about 400,000 tracked objects), each about 0.16 s, only to free memory the
+    process is about to return. Frozen objects are skipped by those collections and still freed by reference
+    counting; the garbage of the command itself is collected first, so its finalizers (a file, a connection) run as
+    before. `risk score` at 984,361 active loans: 0.39-0.41 s from the command's end to the process's, against
+    0.93-0.94 s. For the process's end only: frozen objects are never collected again, so a test or a notebook that
+    calls the commands in-process does not call it.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+if __name__ == "__main__":
+    main()
