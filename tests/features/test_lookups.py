@@ -1,6 +1,7 @@
-"""The repayment features have two ways to the same values: running totals read by as-of lookups (many as_of per
-loan: month-end snapshots) and every (loan, as_of) pair expanded against all the loan's instalments and payments
-(one as_of: a scoring day). They are equal, column for column, wherever they are asked."""
+"""The repayment features have three ways to the same values: running totals read by as-of lookups (many as_of per
+loan: month-end snapshots), every (loan, as_of) pair expanded against all the loan's instalments and payments, and,
+for the loans open on one day (a scoring day), the ledger's open loans grouped by loan. They are equal, column for
+column, wherever they are asked."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from risk.config import FeatureParams
 from risk.delinquency import daily_payments, instalment_ledger
 from risk.features.build import (
     OVERDUE_COUNTS,
+    _active_at,
     _overdue_by_instalment,
     loan_snapshots,
     month_ends,
@@ -74,6 +76,37 @@ def test_lookups_equal_the_expansion_on_any_payments_at_any_day(specs, days) -> 
     """Late, partial, early, over- and never-paid instalments, settled loans, and days before origination."""
     fast, spec = both(book(*specs), [D0 + dt.timedelta(days=d) for d in days])
     assert_frame_equal(fast, spec, check_exact=True)
+
+
+def open_and_expanded(tables: dict[str, pl.DataFrame], day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The loans open on ``day`` (as scoring asks), by the open-loans grouping and by the expansion."""
+    t = {k: v.lazy() for k, v in tables.items()}
+    ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"]).collect().lazy()
+    payments = daily_payments(t["repayments"]).collect().lazy()
+    pairs = _active_at(t["loans"], ledger, pl.LazyFrame({"as_of": [day]}, schema={"as_of": pl.Date}))
+    grouped, spec = (
+        repayment_state(pairs, ledger, payments, grace_days=GRACE, lookups=False, open_on=open_on)
+        .collect()
+        .sort("loan_id")
+        for open_on in (day, None)
+    )
+    return grouped, spec
+
+
+@pytest.mark.parametrize("day", [dt.date(2025, 3, d) for d in (1, 4, 5)] + [dt.date(2025, 12, 31)])
+def test_a_days_open_loans_grouped_by_loan_equal_the_expansion(small_book, day) -> None:
+    grouped, spec = open_and_expanded(small_book, day)
+    assert grouped.height == spec.height > 500
+    assert spec["days_past_due"].max() > 90 and spec["partial_payments"].max() > 0  # the cases are there
+    assert_frame_equal(grouped, spec, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=loans(), day=st.integers(0, 500))
+def test_a_days_open_loans_grouped_by_loan_equal_the_expansion_on_any_payments(specs, day) -> None:
+    """Loans settled before, on and after the day, not yet originated, over- and never-paid."""
+    grouped, spec = open_and_expanded(book(*specs), D0 + dt.timedelta(days=day))
+    assert_frame_equal(grouped, spec, check_exact=True)
 
 
 def test_the_overdue_counts_need_only_the_late_instalments(small_book) -> None:
