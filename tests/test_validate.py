@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 from tests.books import LoanSpec, pay_on_schedule, tiny_book
@@ -327,6 +328,9 @@ def test_run_writes_report_and_conformed_tables(tmp_path, book: Book) -> None:
     assert (reports / "validation.html").read_text().startswith("<!DOCTYPE html>")
     for table in INPUT_TABLES:
         assert_frame_equal(pl.read_parquet(validated / f"{table.name}.parquet"), conform(book[table.name], table))
+        # read by every later stage and each scored day: compressed to decode fast (io.READ_OFTEN), not to be small
+        column = pq.ParquetFile(validated / f"{table.name}.parquet").metadata.row_group(0).column(0)
+        assert column.compression.startswith("LZ4"), table.name
 
 
 def test_run_on_failure_writes_report_but_keeps_earlier_validated(tmp_path, book: Book) -> None:

@@ -137,19 +137,27 @@ def write_text(text: str, target: str | Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+# The compression of tables read by every later stage and by each scored day (the validated book): LZ4 decodes faster
+# than zstd. A book of 984,361 active loans (1,515,000 loans, 12.9M instalments): read_book 0.91-0.96 s and 1.6 CPU-s
+# against 1.28-1.39 s and 2.3-2.5 CPU-s, for 432 MB on disk against 248 MB.
+READ_OFTEN = "lz4"
+
+
 def write_tables(
     tables: Mapping[str, pl.DataFrame],
     folder: str | Path,
     *,
     manifest: Mapping[str, Any] | None = None,
     manifest_name: str | None = None,
+    compression: str = "zstd",
 ) -> None:
     """Write each frame as ``<name>.parquet`` into ``folder`` (plus the manifest, when given, as
-    ``manifest_name``, by default the ingest manifest's), replacing the whole folder at once."""
+    ``manifest_name``, by default the ingest manifest's), replacing the whole folder at once. ``compression``:
+    zstd, the smallest; :data:`READ_OFTEN` for tables every later stage reads."""
     with atomic_path(folder) as tmp:
         tmp.mkdir(parents=True)
         for name, frame in tables.items():
-            frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
+            frame.write_parquet(tmp / f"{name}.parquet", compression=compression, statistics=True)
         if manifest is not None:
             (tmp / (manifest_name or MANIFEST)).write_text(
                 json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
