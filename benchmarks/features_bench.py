@@ -77,6 +77,7 @@ def _dates(loans) -> list[dt.date]:
 def phase_simulate(work: Path, loans: int, sample_loans: int, seed: int) -> dict:
     from risk.config import SimulateParams
     from risk.features.chunked import borrower_chunk
+    from risk.io import READ_OFTEN
     from risk.simulate import simulate
 
     started = time.perf_counter()
@@ -88,7 +89,8 @@ def phase_simulate(work: Path, loans: int, sample_loans: int, seed: int) -> dict
     for name, folder in (("full", work / "full"), ("sample", work / "sample")):
         folder.mkdir(parents=True, exist_ok=True)
         for t in TABLES:
-            (tables if name == "full" else sample)[t].write_parquet(folder / f"{t}.parquet")
+            # compressed as the validate stage writes the tables the features stage reads
+            (tables if name == "full" else sample)[t].write_parquet(folder / f"{t}.parquet", compression=READ_OFTEN)
     per_borrower = tables["loans"]["borrower_id"].value_counts()["count"]
     return {
         "seconds": took,

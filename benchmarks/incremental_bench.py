@@ -70,12 +70,14 @@ def project_copy(
         book = SimulateParams(n_loans=loans, start=as_of.replace(year=as_of.year - years, month=1, day=1))
         if pending is not None:
             book = dataclasses.replace(book, pending_applications=pending)
+        from risk.io import READ_OFTEN
+
         simulated = simulate(book, as_of=as_of, seed=seed)
         folder = work / "data" / "validated"
         for parquet in folder.glob("*.parquet"):
             name = parquet.stem
-            if name in simulated:
-                simulated[name].write_parquet(parquet)
+            if name in simulated:  # compressed as the validate stage writes them
+                simulated[name].write_parquet(parquet, compression=READ_OFTEN)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     return work, as_of
 
@@ -114,16 +116,18 @@ def resident_day(project: Path, day: dt.date, yesterday: dict[str, pl.DataFrame]
 
     params = load_params(project / "params.yaml")
     params = dataclasses.replace(params, score=dataclasses.replace(params.score, incremental=incremental))
+    from risk.io import READ_OFTEN
+
     validated = project / "data" / "validated"
     saved = {name: pl.read_parquet(validated / f"{name}.parquet") for name in yesterday}
     scorer = Scorer(Paths.at(project))
     try:
         for name, frame in yesterday.items():
-            frame.write_parquet(validated / f"{name}.parquet")
+            frame.write_parquet(validated / f"{name}.parquet", compression=READ_OFTEN)
         scorer.day(params, as_of=day - dt.timedelta(days=1), accept_shift=True)
     finally:
         for name, frame in saved.items():
-            frame.write_parquet(validated / f"{name}.parquet")
+            frame.write_parquet(validated / f"{name}.parquet", compression=READ_OFTEN)
     started = time.perf_counter()
     scorer.day(params, as_of=day, accept_shift=True)
     return time.perf_counter() - started

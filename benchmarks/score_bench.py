@@ -93,6 +93,7 @@ def phase_train(work: Path, loans: int, seed: int, proposed: bool) -> dict:
 
 def phase_simulate(work: Path, active: int, seed: int) -> dict:
     from risk.config import SimulateParams
+    from risk.io import READ_OFTEN
     from risk.simulate import simulate
 
     n = round(active / ACTIVE_SHARE)
@@ -106,7 +107,7 @@ def phase_simulate(work: Path, active: int, seed: int) -> dict:
     folder = work / "tables"
     folder.mkdir()
     for t in TABLES:
-        tables[t].write_parquet(folder / f"{t}.parquet")
+        tables[t].write_parquet(folder / f"{t}.parquet", compression=READ_OFTEN)  # as the validate stage writes
     return {
         "seconds": took,
         "rows": {t: tables[t].height for t in TABLES},
