@@ -128,3 +128,19 @@ def test_missing_column_names_table_and_column(spark, tables):
     repayments = spark_tables(spark, tables)["repayments"].drop("amount")
     with pytest.raises(RiskDataError, match=r"repayments: column\(s\) \['amount'\] missing"):
         spark_tables(spark, {**tables, "repayments": repayments})
+
+
+def test_spark_reads_the_validated_tables_as_the_validate_stage_writes_them(spark, tables, tmp_path):
+    """The validated folder is compressed for polars to decode fast (io.READ_OFTEN, LZ4); the Spark engine reads the
+    same folder (spark.tables_uri's default), every row and value."""
+    from risk import io
+    from risk.contract import INPUT_TABLES
+
+    folder = tmp_path / "validated"
+    io.write_tables({t.name: tables[t.name] for t in INPUT_TABLES}, folder, compression=io.READ_OFTEN)
+    read = spark_tables(spark, {t.name: str(folder / f"{t.name}.parquet") for t in INPUT_TABLES})
+    for t in INPUT_TABLES:
+        assert read[t.name].count() == tables[t.name].height > 0, t.name
+    loans = read["loans"].toPandas()
+    assert sorted(loans["loan_id"]) == sorted(tables["loans"]["loan_id"].to_list())
+    assert loans["principal"].sum() == pytest.approx(tables["loans"]["principal"].sum())
