@@ -34,12 +34,13 @@ def simulate_book(loans: int, folder: Path) -> dict[str, int]:
 
     if not all((folder / f"{t}.parquet").exists() for t in TABLES):
         from risk.config import SimulateParams
+        from risk.io import READ_OFTEN
         from risk.simulate import simulate
 
         book = simulate(SimulateParams(n_loans=loans, pending_applications=max(50, loans // 100)), as_of=AS_OF, seed=11)
         folder.mkdir(parents=True, exist_ok=True)
         for t in TABLES:
-            book[t].write_parquet(folder / f"{t}.parquet")
+            book[t].write_parquet(folder / f"{t}.parquet", compression=READ_OFTEN)  # as the validate stage writes
     return {t: pl.scan_parquet(folder / f"{t}.parquet").select(pl.len()).collect().item() for t in TABLES}
 
 

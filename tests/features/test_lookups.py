@@ -156,3 +156,16 @@ def test_snapshots_read_the_daily_payments_they_are_given(small_book, days, with
     assert shared.height > 1000 and shared["days_past_due"].max() > 0
     assert_frame_equal(shared, snapshots(None), check_exact=True)
     assert not shared.equals(snapshots(payments.head(0)))
+
+
+def test_a_scoring_day_given_as_a_datetime_is_its_date(small_book) -> None:
+    """A day passed with a time of day (a datetime is a date) is featured as its date, as the pairs hold it: the time
+    never moves an overdue window."""
+    params, day = FeatureParams(), dt.date(2025, 6, 15)
+
+    def snapshots(as_of: dt.date) -> pl.DataFrame:
+        return loan_snapshots(small_book, params, as_of_dates=[as_of], data_as_of=day, with_labels=False).collect()
+
+    want = snapshots(day)
+    assert want.height > 500 and want["max_dpd_3m"].max() > 0
+    assert_frame_equal(snapshots(dt.datetime(2025, 6, 15, 18, 30)), want, check_exact=True)
