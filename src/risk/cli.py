@@ -47,11 +47,12 @@ def _quiet_tools() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+# The stack's long-lived objects, which every full collection walks again: importing the score stage leaves 159,000
+# tracked objects, loading the models (MLflow, scikit-learn, SciPy, LightGBM) 375,000, and a `risk score` at 984,361
+# active loans ends with 386,000.
 # While a day is scored, the cyclic garbage collector looks at the young generation every 50,000 net allocations of
-# container objects, not Python's 700: importing the stack (MLflow, scikit-learn, SciPy) leaves about a million
-# long-lived objects that each full collection walks again, while the day's frames and arrays are freed by reference
-# counting. `risk score` at 984,361 active loans: 988 collections, 1.04 s of the main thread, against 76 and
-# 0.32-0.43 s.
+# container objects, not Python's 700, while the day's frames and arrays are freed by reference counting. `risk score`
+# at 984,361 active loans: 988 collections, 1.04 s of the main thread, against 76 and 0.32-0.43 s.
 # Only the scoring commands, where it was measured.
 GC_THRESHOLD = (50_000, 20, 20)
 
@@ -291,8 +292,8 @@ def main() -> None:
 def spare_the_teardown() -> None:
     """Collect the command's garbage, then freeze what is left for the interpreter's exit.
 
-    A process's teardown clears every module and runs several full collections over what the stack's imports left
-    alive (MLflow, scikit-learn, SciPy: about 400,000 tracked objects), each about 0.16 s, only to free memory the
+    A process's teardown clears every module and runs several full collections over the stack's long-lived objects
+    (see ``GC_THRESHOLD``), each about 0.16 s, only to free memory the
     process is about to return. The command's own garbage is collected first, so its finalizers (a file, a
     connection) run as before; what is still alive is frozen: skipped by those collections, freed by reference
     counting only (an object still alive in a cycle is not finalized at exit; at the end of `risk score` that is

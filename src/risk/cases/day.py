@@ -61,7 +61,7 @@ def court_day(
     c = pl.col
     court = recovery_model(tables, policy, params)
     off = c("days_past_due") >= params.score.charge_off_dpd
-    held = off | c("loan_id").is_in(tables["legal_cases"]["loan_id"].implode()) if "legal_cases" in tables else off
+    held = (off | c("loan_id").is_in(tables["legal_cases"]["loan_id"].implode())) if "legal_cases" in tables else off
     priced = court.economics(scored.filter(held), params.score.legal, rate_cap=params.policy.court_rate_cap)
     out: dict[str, pl.DataFrame] = {}
     if "legal_cases" in tables:

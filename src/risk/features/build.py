@@ -333,9 +333,8 @@ def _repayment_of_open_loans(
         .group_by("loan_id")
         .agg(**_overdue_by_instalment(grace_days))
     )
-    by_instalment = pairs.select("loan_id", "as_of").join(
-        lines.group_by("loan_id").agg(**_instalment_totals(a)), on="loan_id"
-    )
+    # pairs: (loan_id, as_of), distinct, as repayment_state gives them
+    by_instalment = pairs.join(lines.group_by("loan_id").agg(**_instalment_totals(a)), on="loan_id")
     # the join to the pairs' instalment amounts keeps the pairs' loans' payments
     by_payment = _payment_totals(payments.with_columns(as_of=day), by_instalment, "loan_id")
     return _repayment_columns(
@@ -617,7 +616,7 @@ def loan_snapshots(
     dates = pl.LazyFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})
     pairs = _active_at(t["loans"], ledger, dates).cache()
     one_day = as_of_dates[0] if len(set(as_of_dates)) == 1 else None
-    frame = loan_state(t, pairs, params, ledger=ledger, payments=payments, lookups=one_day is None, open_on=one_day)
+    frame = loan_state(t, pairs, params, ledger=ledger, payments=payments, open_on=one_day)
     if with_labels:
         lab = labels.loan_labels(
             pairs,
