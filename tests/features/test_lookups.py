@@ -83,7 +83,7 @@ def open_and_expanded(tables: dict[str, pl.DataFrame], day: dt.date) -> tuple[pl
     t = {k: v.lazy() for k, v in tables.items()}
     ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"]).collect().lazy()
     payments = daily_payments(t["repayments"]).collect().lazy()
-    pairs = _active_at(t["loans"], ledger, pl.LazyFrame({"as_of": [day]}, schema={"as_of": pl.Date}))
+    pairs = _active_at(t["loans"], ledger, [day])
     grouped, spec = (
         repayment_state(pairs, ledger, payments, grace_days=GRACE, lookups=False, open_on=open_on)
         .collect()

@@ -43,7 +43,7 @@ def overdue_at_as_of(tables, params, fitted):
     """Every loan past due at as_of with its features and evidence, classified by the type model."""
     t = {k: v.lazy() for k, v in tables.items()}
     ledger = instalment_ledger(t["loans"], t["schedule"], t["repayments"]).collect().lazy()
-    pairs = _active_at(t["loans"], ledger, pl.LazyFrame({"as_of": [AS_OF]}))
+    pairs = _active_at(t["loans"], ledger, [AS_OF])
     state = loan_state(t, pairs, FeatureParams(), ledger=ledger).join(
         case_evidence(t, pairs, grace_days=params.collection_rules.promise_grace_days),
         on=["loan_id", "borrower_id", "as_of"],

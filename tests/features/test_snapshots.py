@@ -1,0 +1,96 @@
+"""How the loan snapshots are computed never changes what they hold: the loans active at each date, found by two
+binary searches per loan, are those a cross join of every loan with every date keeps; the families of features
+stacked in memory beside the ordered pairs give the frame one streaming plan joins and sorts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from risk.config import FeatureParams
+from risk.delinquency import ledger_frame
+from risk.exceptions import RiskDataError
+from risk.features import build
+from risk.features.build import _active_at, month_ends
+
+AS_OF = dt.date(2025, 12, 31)
+D0 = dt.date(2024, 1, 1)
+day = st.integers(0, 400).map(lambda d: D0 + dt.timedelta(days=d))
+
+
+def active_by_definition(loans: pl.DataFrame, ledger: pl.DataFrame, dates: list[dt.date]) -> pl.DataFrame:
+    """Every loan with every date, kept where it was originated by then and not settled: each date once."""
+    closed = ledger.group_by("loan_id").agg(pl.col("closed_on").first())
+    return (
+        loans.join(closed, on="loan_id", how="left")
+        .join(pl.DataFrame({"as_of": dates}, schema={"as_of": pl.Date}).unique(), how="cross")
+        .filter(
+            (pl.col("originated_on") <= pl.col("as_of"))
+            & (pl.col("closed_on").is_null() | (pl.col("closed_on") > pl.col("as_of")))
+        )
+        .select("loan_id", "borrower_id", "as_of")
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    loans=st.lists(st.tuples(day, st.one_of(st.none(), day), st.integers(0, 3)), max_size=8),
+    dates=st.lists(day, max_size=8),  # in any order, repeated or none
+)
+def test_the_loans_active_at_each_date_are_those_originated_and_not_yet_settled(loans, dates) -> None:
+    """Loans settled before, on and after a date, originated on it or after, never settled, without ledger rows."""
+    book = pl.DataFrame(
+        {
+            "loan_id": [f"L{i}" for i in range(len(loans))],
+            "borrower_id": [f"B{i % 3}" for i in range(len(loans))],
+            "originated_on": [originated for originated, _, _ in loans],
+        },
+        schema={"loan_id": pl.String, "borrower_id": pl.String, "originated_on": pl.Date},
+    )
+    ledger = pl.DataFrame(  # a loan's closing day on each of its rows; a loan with none has no row
+        {
+            "loan_id": [f"L{i}" for i, (_, _, rows) in enumerate(loans) for _ in range(rows)],
+            "closed_on": [closed for _, closed, rows in loans for _ in range(rows)],
+        },
+        schema={"loan_id": pl.String, "closed_on": pl.Date},
+    )
+    order = ["loan_id", "as_of"]
+    got = _active_at(book.lazy(), ledger.lazy(), dates).collect().sort(order)
+    assert_frame_equal(got, active_by_definition(book, ledger, dates).sort(order))
+
+
+MONTH_ENDS = month_ends(dt.date(2024, 7, 1), AS_OF) + [dt.date(2025, 3, d) for d in (1, 4, 5)]
+
+
+@pytest.mark.parametrize("with_labels", [True, False])
+@pytest.mark.parametrize("dates", [MONTH_ENDS, [AS_OF]], ids=["month ends and due days", "one day"])
+def test_families_stacked_in_memory_give_the_frame_of_one_streaming_plan(
+    small_book, monkeypatch, dates, with_labels
+) -> None:
+    """On the simulated book, agreements (which re-age days past due) included; one day's frame sorted by loan alone."""
+    assert "agreements" in small_book
+    ledger = ledger_frame(small_book).lazy()
+
+    def snapshots(stacked_up_to: int) -> pl.DataFrame:
+        monkeypatch.setattr(build, "STACKED_SNAPSHOTS", stacked_up_to)
+        return build.loan_snapshots(
+            small_book, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF, with_labels=with_labels, ledger=ledger
+        ).collect()
+
+    stacked, streamed = snapshots(10**9), snapshots(0)
+    assert stacked.height > (20_000 if len(dates) > 1 else 1_000) and stacked["max_ladder_step"].max() > 0
+    assert_frame_equal(stacked, streamed, check_exact=True)
+
+
+def test_a_family_with_two_rows_for_one_key_stops_rather_than_shift_the_rows_after_it() -> None:
+    frame = pl.DataFrame({"loan_id": ["L1", "L2"], "as_of": [D0, D0]})
+    family = pl.DataFrame({"loan_id": ["L1", "L1", "L2"], "as_of": [D0, D0, D0], "x": [1, 2, 3]})
+    with pytest.raises(RiskDataError, match="more than one row"):
+        build._stacked(frame, [family.lazy()], [["loan_id", "as_of"]])
+    stacked = build._stacked(frame, [family.filter(pl.col("x") > 1).lazy()], [["loan_id", "as_of"]])
+    assert stacked.to_dict(as_series=False) == {"loan_id": ["L1", "L2"], "as_of": [D0, D0], "x": [2, 3]}
