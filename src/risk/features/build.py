@@ -1,6 +1,7 @@
 """Build loan and application snapshots with their features and labels.
 
-Every frame stays lazy until :func:`build_features` collects it, so polars can plan the joins.
+Every frame stays lazy, so polars can plan the joins, except the loan snapshots of up to two million (loan, as_of)
+pairs: :func:`loan_snapshots` collects each family of features and stacks them (see there).
 """
 
 from __future__ import annotations
@@ -640,7 +641,9 @@ def _with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-STACKED_SNAPSHOTS = 2_000_000  # at most this many snapshots, loan_snapshots stacks its families in memory
+# at most this many snapshots, loan_snapshots stacks its families in memory (a day at a million active loans, a
+# 200k-loan book's month ends); above, one streaming plan keeps the peak down (the million-loan book's 7.0M)
+STACKED_SNAPSHOTS = 2_000_000
 
 
 def _stacked(frame: pl.DataFrame, families: list[pl.LazyFrame], keys: Sequence[list[str]]) -> pl.DataFrame:
@@ -686,8 +689,12 @@ def loan_snapshots(
 
     The pairs are found and put in order first. Up to :data:`STACKED_SNAPSHOTS` of them, each family of features
     (the labels too) is collected on its own and stacked beside them (:func:`_stacked`), and the frame comes back
-    collected, as a LazyFrame over it: FIGURES. More, and one streaming plan joins the families and sorts the
-    frame, as the in-memory joins' hash tables over every snapshot would lift the peak: FIGURES.
+    collected, as a LazyFrame over it, where one streaming plan joined the families and sorted the whole frame:
+    the 30k-loan sample's 200,580 month-end snapshots 0.52-0.53 s against 0.61-0.64 s, the 200k-loan book's 1.4M
+    4.04-4.09 s against 4.33-4.50 s, a day's 984,361 active loans 3.18-3.39 s against 3.97-4.25 s (the whole plan
+    on the in-memory engine was faster on the sample but slower on the book: its group-bys). More, and that one
+    streaming plan builds them still: at the million-loan book's 7.0M the in-memory joins' hash tables over every
+    snapshot lifted the peak to 8.3-8.8 GiB against 7.9 GiB, for no gain in time (42 s against 44 s).
     """
     t = _lazy(tables)
     ledger, payments = _ledger_and_payments(tables, ledger, payments)
