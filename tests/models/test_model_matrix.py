@@ -11,6 +11,7 @@ import pytest
 from risk.config import ModelParams
 from risk.exceptions import RiskDataError
 from risk.features.catalogue import CATEGORICAL
+from risk.models import treeshap
 from risk.models.calibration import Calibrator
 from risk.models.compiled import CompiledBooster, as_matrix
 from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame, to_model_matrix
@@ -139,6 +140,28 @@ def test_a_booster_trained_with_other_categories_reads_each_value_by_its_trainin
         assert np.isnan(channel[(odd["channel"] == trained[0][0]).fill_null(False).to_numpy()]).all()
     finally:
         booster.pandas_categorical = trained
+
+
+def test_a_few_rows_take_lightgbms_own_contributions_and_more_go_by_split_pattern(model, monkeypatch):
+    """Under two rows a tree, one pred_contrib call over every tree costs less than a call per tree."""
+    booster = model.estimator.booster_
+    few, more = _odd(2 * booster.num_trees() - 1), _odd(2 * booster.num_trees())
+    by_pattern, calls = treeshap.contributions, []
+
+    def counted(booster, X, splits, threads=2):
+        calls.append(len(X))
+        return by_pattern(booster, X, splits, threads)
+
+    monkeypatch.setattr(treeshap, "contributions", counted)
+    own = booster.predict(model._matrix(few), pred_contrib=True)[:, : len(FEATURES)]
+    np.testing.assert_array_equal(model.contributions(few), own)
+    assert calls == []
+    np.testing.assert_allclose(
+        model.contributions(more),
+        booster.predict(model._matrix(more), pred_contrib=True)[:, : len(FEATURES)],
+        atol=1e-12,
+    )
+    assert calls == [more.height]
 
 
 def test_contributions_of_no_rows_are_an_empty_matrix(model):

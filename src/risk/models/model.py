@@ -172,8 +172,9 @@ class RiskModel:
 
     def contributions(self, frame: pl.DataFrame | pd.DataFrame) -> np.ndarray:
         """Per-row, per-feature contributions to the raw log-odds (SHAP for LightGBM, by split pattern from a polars
-        frame, :mod:`risk.models.treeshap`; coef × WOE for the scorecard): the basis of reason codes. Call it only
-        on the rows that need reasons."""
+        frame, :mod:`risk.models.treeshap`, or LightGBM's own for fewer rows than
+        :data:`~risk.models.treeshap.PATTERNS_FROM_ROWS_PER_TREE` a tree; coef × WOE for the scorecard): the basis of
+        reason codes. Call it only on the rows that need reasons."""
         if self.kind != LIGHTGBM:
             return self.estimator.contributions(self.frame(frame))
         if len(frame) == 0:
@@ -182,6 +183,8 @@ class RiskModel:
         if X is None:
             return self.estimator.predict(self.frame(frame), pred_contrib=True, num_threads=2)[:, : len(self.features)]
         booster = self.estimator.booster_
+        if len(frame) < treeshap.PATTERNS_FROM_ROWS_PER_TREE * booster.num_trees():  # one call: cheaper
+            return booster.predict(X, pred_contrib=True, num_threads=2)[:, : len(self.features)]
         if "_splits" not in self.__dict__:  # read once; None (a booster treeshap cannot read) is kept too
             self._splits = treeshap.splits_of(booster)
         return treeshap.contributions(booster, X, self._splits)[:, : len(self.features)]
