@@ -35,7 +35,7 @@ def test_a_second_run_of_the_project_at_once_is_refused(tmp_path) -> None:
     ("through", "refusal"),
     [
         ("2025-12-30", "--through 2025-12-30 is before --as-of 2025-12-31"),
-        ((dt.date.today() + dt.timedelta(days=1)).isoformat(), "is after today"),
+        ("tomorrow", "is after today"),  # the day after the one the test runs on, not the one it was collected on
         ("2025-13-01", "--through must be YYYY-MM-DD or 'today'"),
     ],
 )
@@ -44,6 +44,8 @@ def test_a_catch_up_that_cannot_end_is_refused_before_anything_runs(tmp_path, th
 
     from risk.cli import app
 
+    if through == "tomorrow":
+        through = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     params = tmp_path / "params.yaml"
     shutil.copy(Path(__file__).resolve().parents[1] / "params.yaml", params)
     args = ["run", "--as-of", "2025-12-31", "--through", through, "--params", str(params)]

@@ -1,7 +1,7 @@
 """Build loan and application snapshots with their features and labels.
 
-Every frame stays lazy, so polars can plan the joins, except the loan snapshots of up to two million (loan, as_of)
-pairs: :func:`loan_snapshots` collects each family of features and stacks them (see there).
+Frames stay lazy, so polars can plan the joins, except in :func:`loan_snapshots`: it collects its (loan, as_of)
+pairs once, and up to two million of them collects each family of features and stacks them (see there).
 """
 
 from __future__ import annotations
@@ -650,9 +650,11 @@ def _stacked(frame: pl.DataFrame, families: list[pl.LazyFrame], keys: Sequence[l
     """``frame`` with each family's columns beside it, row for row, as left joins on ``keys`` would give them in
     ``frame``'s order. The families are collected together (polars' default engine streams their group-bys), then
     each is joined to its keys alone on the in-memory engine and its columns stacked, so no join copies the columns
-    of the ones before it. ``families`` is emptied as they are stacked, so each is freed once its columns stand
-    beside the frame. A family has at most one row per key (each is grouped by it); one that matched a row twice
-    would shift every row after it, so it stops with an error instead."""
+    of the ones before it. ``families`` is cleared once they are collected, and each collected family is freed once
+    its columns stand beside the frame. A family must have at most one row per key: the computed ones are grouped by
+    it, and the application features are the applications as given, whose key validation keeps unique. One that
+    matched a row twice would shift every row after it, so it stops with an error instead (where one streaming plan,
+    above :data:`STACKED_SNAPSHOTS`, would repeat the row)."""
     collected = pl.collect_all(families)
     families.clear()
     columns = [frame]
@@ -681,8 +683,8 @@ def loan_snapshots(
     ledger: pl.LazyFrame | None = None,
     payments: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Features and labels of every loan active at each of ``as_of_dates``, in (as_of, loan_id) order:
-    :func:`loan_state`'s columns, row for row.
+    """Features and labels of every loan active at each of ``as_of_dates`` (each date once), in (as_of, loan_id)
+    order: the catalogue's loan features as :func:`loan_state` gives them, row for row, its categories as enums.
 
     Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway), a ``ledger`` it
     built once for both snapshot tables and the day's ``payments`` (:func:`risk.delinquency.daily_payments`).

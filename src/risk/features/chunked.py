@@ -1,7 +1,7 @@
 """Loan snapshots built in borrower partitions, to bound peak memory on large books.
 
-:func:`~risk.features.build.loan_snapshots` plans one query over the whole book, so its joins
-(loan × month end × instalment, payment, action) are held at once. Building it per partition of
+:func:`~risk.features.build.loan_snapshots` builds each family of features over the whole book, so its
+joins (loan × month end × instalment, payment, action) are held at once. Building it per partition of
 borrowers keeps each of those joins a fraction of the size. The partition is by a hash of
 ``borrower_id`` so all of a borrower's loans land in one chunk: the borrower features join across a
 borrower's loans, and a chunk that held only some of them would give different values.
