@@ -34,6 +34,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from risk.io import READ_OFTEN
+
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("params.yaml", "data/validated", "models", "mlflow.db", "metrics/scores")
 
@@ -70,8 +72,6 @@ def project_copy(
         book = SimulateParams(n_loans=loans, start=as_of.replace(year=as_of.year - years, month=1, day=1))
         if pending is not None:
             book = dataclasses.replace(book, pending_applications=pending)
-        from risk.io import READ_OFTEN
-
         simulated = simulate(book, as_of=as_of, seed=seed)
         folder = work / "data" / "validated"
         for parquet in folder.glob("*.parquet"):
@@ -116,8 +116,6 @@ def resident_day(project: Path, day: dt.date, yesterday: dict[str, pl.DataFrame]
 
     params = load_params(project / "params.yaml")
     params = dataclasses.replace(params, score=dataclasses.replace(params.score, incremental=incremental))
-    from risk.io import READ_OFTEN
-
     validated = project / "data" / "validated"
     saved = {name: pl.read_parquet(validated / f"{name}.parquet") for name in yesterday}
     scorer = Scorer(Paths.at(project))

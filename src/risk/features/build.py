@@ -575,9 +575,7 @@ def loan_state(
     frame, families, keys = _loan_families(
         tables, pairs, params, ledger=ledger, payments=payments, lookups=lookups, open_on=open_on
     )
-    for family, on in zip(families, keys, strict=True):
-        frame = frame.join(family, on=on, how="left")
-    return _with_derived(frame)
+    return _with_derived(_joined(frame, families, keys))
 
 
 def _loan_families(
@@ -620,6 +618,13 @@ def _loan_families(
         [app, repaid, collection_state(episodes, t["collection_actions"]), _borrower_state(pairs, loans, ledger)],
         [["application_id"], ["loan_id", "as_of"], ["loan_id", "as_of"], ["borrower_id", "as_of", "loan_id"]],
     )
+
+
+def _joined(frame: pl.LazyFrame, families: Sequence[pl.LazyFrame], keys: Sequence[list[str]]) -> pl.LazyFrame:
+    """``frame`` left-joined to each family on its keys, in one lazy plan."""
+    for family, on in zip(families, keys, strict=True):
+        frame = frame.join(family, on=on, how="left")
+    return frame
 
 
 def _with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -702,8 +707,10 @@ def loan_snapshots(
     ledger, payments = _ledger_and_payments(tables, ledger, payments)
     one_day = as_of_dates[0] if len(set(as_of_dates)) == 1 else None
     order = ["loan_id"] if one_day is not None else ["as_of", "loan_id"]  # one day: the same order
-    pairs = _active_at(t["loans"], ledger, as_of_dates).sort(order).collect()  # read by every family
+    pairs = _active_at(t["loans"], ledger, as_of_dates).collect()  # read by every family
     stacked = pairs.height <= STACKED_SNAPSHOTS
+    if stacked:  # the families are stacked in the pairs' order; one streaming plan sorts its frame at the end
+        pairs = pairs.sort(order)
     base, families, keys = _loan_families(
         t, pairs.lazy(), params, ledger=ledger, payments=payments, open_on=one_day, collect_repayment=stacked
     )
@@ -721,12 +728,7 @@ def loan_snapshots(
             )
         )
         keys.append(["loan_id", "as_of"])
-    if stacked:
-        frame = _stacked(base.collect(), families, keys).lazy()
-    else:
-        frame = base
-        for family, on in zip(families, keys, strict=True):
-            frame = frame.join(family, on=on, how="left")
+    frame = _stacked(base.collect(), families, keys).lazy() if stacked else _joined(base, families, keys)
     if not with_labels:  # null columns, not a join of nulls
         frame = frame.with_columns(pl.lit(None, dtype=pl.Int8).alias(c) for c in labels.LOAN_LABELS)
     names = ["loan_id", "borrower_id", "application_id", "as_of", "originated_on", "principal", "term_months"]
