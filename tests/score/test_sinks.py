@@ -124,6 +124,21 @@ def test_a_rerun_that_no_longer_writes_a_table_removes_that_day_from_it(tmp_path
     assert not (day_folder(tmp_path, DAY) / "collections_options.parquet").exists()
 
 
+def test_a_column_a_newer_release_adds_is_added_to_the_table_and_earlier_days_read_null(tmp_path):
+    db = tmp_path / "risk.duckdb"
+    other = dt.date(2025, 12, 30)
+    write_day(
+        {"collections_queue": pl.DataFrame({"as_of": [other], "loan_id": ["x"]})},
+        scored=tmp_path,
+        database=db,
+        as_of=other,
+    )
+    newer = {"collections_queue": _tables(1, "a")["collections_queue"].with_columns(pl.lit(0.5).alias("p"))}
+    write_day(newer, scored=tmp_path, database=db, as_of=DAY)
+    assert read_day(db, "collections_queue", DAY).select("loan_id", "p").rows() == [("a0", 0.5)]
+    assert read_day(db, "collections_queue", other).select("loan_id", "p").rows() == [("x", None)]
+
+
 def test_a_database_held_open_elsewhere_is_a_lock_not_a_traceback(tmp_path):
     from risk.exceptions import LockHeld
 

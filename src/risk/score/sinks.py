@@ -208,18 +208,22 @@ def _replace_day(
 ) -> None:
     try:
         con.execute("BEGIN TRANSACTION")
-        # the day leaves every table a rerun no longer writes (another engine, a case table the export dropped)
-        dated = con.execute(
-            "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'as_of' AND schema_name = 'main' "
+        have: dict[str, set[str]] = {}
+        for name, column in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main' "
             "AND database_name = current_database()"
-        ).fetchall()
-        for (name,) in dated:
-            if name not in tables and name != DAYS_TABLE:
+        ).fetchall():
+            have.setdefault(name, set()).add(column)
+        # the day leaves every table a rerun no longer writes (another engine, a case table the export dropped)
+        for name, columns in have.items():
+            if "as_of" in columns and name not in tables and name != DAYS_TABLE:
                 con.execute(f'DELETE FROM "{name}" WHERE as_of = ?', [as_of])
         for name, frame in {**tables, DAYS_TABLE: day}.items():
             con.register("incoming", frame.to_arrow())
-            con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0")
-            _add_new_columns(con, name)
+            if name not in have:
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming LIMIT 0")
+            elif not have[name].issuperset(frame.columns):
+                _add_new_columns(con, name)
             con.execute(f"DELETE FROM {name} WHERE as_of = ?", [as_of])
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
             con.unregister("incoming")
