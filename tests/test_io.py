@@ -7,6 +7,7 @@ import pytest
 
 from risk import io
 from risk.contract import INPUT_TABLES
+from risk.exceptions import RiskDataError
 
 
 def _written_in_row_groups(frame: pl.DataFrame, folder, name: str = "repayments"):
@@ -59,3 +60,14 @@ def test_read_tables_flags_the_loan_of_each_table_in_loan_order_and_leaves_the_r
     assert not read["repayments"]["loan_id"].flags["SORTED_ASC"]
     for name in names:
         assert read[name].equals(pl.read_parquet(tmp_path / f"{name}.parquet")), name
+
+
+def test_a_table_that_cannot_be_read_is_named_though_the_tables_are_read_together(small_book, tmp_path) -> None:
+    for t in INPUT_TABLES:
+        small_book[t.name].write_parquet(tmp_path / f"{t.name}.parquet")
+    damaged = tmp_path / "schedule.parquet"
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    with pytest.raises(RiskDataError) as refused:
+        io.read_tables(tmp_path)
+    assert (refused.value.table, refused.value.rule) == ("schedule", "readable_parquet")
+    assert str(damaged) in str(refused.value)
