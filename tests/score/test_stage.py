@@ -9,7 +9,7 @@ import pytest
 from risk.config import Params
 from risk.exceptions import RiskDataError
 from risk.paths import Paths
-from risk.score.stage import Scorer
+from risk.score.stage import Beside, Scorer
 
 
 def test_a_table_that_cannot_be_read_is_the_error_even_when_no_model_can_load(tmp_path):
@@ -24,3 +24,43 @@ def test_a_table_that_cannot_be_read_is_the_error_even_when_no_model_can_load(tm
         Scorer(paths).day(params, as_of=params.data.as_of)
     assert (stopped.value.table, stopped.value.rule) == ("applications", "file_exists")
     assert threading.active_count() == threads
+
+
+def test_what_runs_beside_the_day_runs_in_the_order_given_on_one_other_thread():
+    ran = []
+    with Beside() as beside:
+        first = beside.submit(lambda: ran.append(("first", threading.get_ident())) or 1)
+        second = beside.submit(lambda: ran.append(("second", threading.get_ident())) or 2)
+        assert (first.result(), second.result()) == (1, 2)
+    assert [name for name, _ in ran] == ["first", "second"]
+    assert len({ident for _, ident in ran}) == 1 and ran[0][1] != threading.get_ident()
+
+
+def test_a_failure_beside_the_day_is_said_on_the_callers_error_and_what_had_not_started_never_runs():
+    """The caller's error is the one raised; what failed beside it is a note on it, not lost. A step still waiting
+    when the caller failed is cancelled (a day that stops writes nothing, and builds nothing more for it)."""
+    started, release, ran_after = threading.Event(), threading.Event(), []
+
+    def breaks() -> None:
+        started.set()
+        release.wait(5)
+        raise ValueError("the review queue broke")
+
+    with pytest.raises(RiskDataError) as stopped, Beside() as beside:
+        beside.submit(breaks)
+        beside.submit(lambda: ran_after.append(True))
+        started.wait(5)
+        release.set()
+        raise RiskDataError("the plan broke", rule="some_rule")
+    assert str(stopped.value).startswith("the plan broke")
+    assert stopped.value.__notes__ == ["beside, breaks: ValueError: the review queue broke"]
+    assert ran_after == []
+
+
+def test_an_error_the_caller_takes_from_beside_is_not_said_twice():
+    def breaks() -> None:
+        raise ValueError("the agreements broke")
+
+    with pytest.raises(ValueError, match="the agreements broke") as stopped, Beside() as beside:
+        beside.submit(breaks).result()
+    assert getattr(stopped.value, "__notes__", []) == []

@@ -1,8 +1,9 @@
 """Edge of the score stage: lock the day, load models by alias, score, write both sinks.
 
 Two cores are kept busy where one step would leave the other idle: the models load (MLflow's import and the
-unpickling, single-threaded) while the day's tables are read, and the review queue, the legal and recovery
-queues and the monitoring are built beside the collections plan (its reasons and assignment are mostly
+unpickling, single-threaded) while the day's tables are read, and what does not wait on the scored loans (the
+day's agreements, the review queue, the realised outcomes of earlier days) is built beside their scoring, then the
+legal and recovery queues and the monitoring beside the collections plan (its reasons and assignment are mostly
 single-threaded NumPy).
 """
 
@@ -13,8 +14,10 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -167,26 +170,115 @@ def monitor_day(
     return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
 
 
-def beside_the_plan(
+class Beside:
+    """One thread beside the day's own steps, running what is given to it in the order given.
+
+    When the calling thread fails, what had not started is cancelled, what was running is waited for, and its
+    error, if any, is added to the caller's as a note (not lost). LightGBM allows two threads to predict, from one
+    booster too, but not ``pred_contrib`` one tree at a time: contributions come from the PD model beside and from
+    the loan models on the calling thread, never both."""
+
+    def __enter__(self) -> Beside:
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._futures: list[tuple[str, Future]] = []
+        return self
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        future = self._pool.submit(fn, *args, **kwargs)
+        self._futures.append((fn.__name__, future))
+        return future
+
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=error is not None)
+        if not isinstance(error, Exception):
+            return
+        said = {id(error)}  # an error the caller re-raised from a result is not said twice
+        for name, future in self._futures:
+            if future.cancelled() or (beside := future.exception()) is None or id(beside) in said:
+                continue
+            said.add(id(beside))
+            error.add_note(f"beside, {name}: {type(beside).__name__}: {beside}")
+
+
+def review_day(
+    tables: dict[str, pl.DataFrame], models: Models, params: Params, ledger: pl.LazyFrame, *, as_of: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The applications pending at ``as_of`` and their review queue: the part of the day that reads no loan's
+    score, so it is built beside the loans' scoring."""
+    pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
+    return pending, review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
+
+
+def court_and_monitoring(
     paths: Paths,
     params: Params,
     tables: dict[str, pl.DataFrame],
     models: Models,
     scored: pl.DataFrame,
-    ledger: pl.LazyFrame,
+    pending: pl.DataFrame,
+    reviewed: pl.DataFrame,
     *,
     as_of: dt.date,
-) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame]:
-    """What the day builds besides the collections plan, from the tables and the scored loans alone: the review
-    queue of the applications pending at ``as_of``, the legal and recovery queues, and the models' monitoring.
-
-    It runs on a thread of its own beside the plan, reading only what both read. The learned policy's boosters are
-    predicted from both threads with the same arguments, which LightGBM allows; contributions (``pred_contrib`` one
-    tree at a time, which it does not) come from the PD model here and the loan models in the plan, never both."""
-    pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
-    rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """What shares only the scored loans with the collections plan, built beside it: the legal and recovery queues
+    (:func:`~risk.cases.day.court_day`) and the models' monitoring."""
     court = court_day(tables, scored, models.policy, params, as_of=as_of)
-    return rq, court, monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
+    return court, monitor_day(paths, params, scored=scored, pending=pending, reviewed=reviewed, as_of=as_of)
+
+
+class ScoredDay(NamedTuple):
+    """A day's queues and case tables as scored, before the model versions are added and the day is written."""
+
+    open_loans: int
+    charged_off: int | None  # None: the Spark engine does not count them
+    collections_queue: pl.DataFrame
+    review_queue: pl.DataFrame
+    options: pl.DataFrame | None  # every lawful option the learned plan weighed
+    cases: dict[str, pl.DataFrame]  # agreements_day, legal_queue, recovery_queue, monitoring, ...
+
+
+def score_day(
+    paths: Paths,
+    params: Params,
+    tables: dict[str, pl.DataFrame],
+    models: Models,
+    ledger: pl.LazyFrame,
+    *,
+    payments: pl.LazyFrame | None,
+    as_of: dt.date,
+) -> ScoredDay:
+    """The polars engine's day on the read tables and the built ledger (``payments``, the daily payments, when
+    the ledger summed them): the loans scored and planned on the calling thread, the rest beside (:class:`Beside`).
+
+    Raises
+    ------
+    RiskDataError
+        ``monitoring``: a model's monitoring found an error and ``score.monitoring.fail_on_error`` is set.
+    """
+    with Beside() as beside:
+        agreeing = beside.submit(agreements_of_day, tables, params, as_of=as_of)  # first: the plan reads it
+        reviewing = beside.submit(review_day, tables, models, params, ledger, as_of=as_of)
+        realising = beside.submit(realised_day, paths, params, tables, ledger, as_of=as_of)
+        scored = score_loans(
+            tables, models, params, as_of=as_of, ledger=ledger, payments=payments, evidence_for_decisions=True
+        )
+        charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
+
+        def court_and_monitored() -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+            pending, reviewed = reviewing.result()  # done: submitted before, to the same thread
+            return court_and_monitoring(paths, params, tables, models, scored, pending, reviewed, as_of=as_of)
+
+        courting = beside.submit(court_and_monitored)
+        cases = agreeing.result()
+        cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
+        rq = reviewing.result()[1]
+        court, monitored = courting.result()
+        watched = pl.concat([monitored, realising.result()])
+    errors = watched.filter(pl.col("status") == "error")
+    if errors.height and params.score.monitoring.fail_on_error:
+        msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
+        raise RiskDataError(msg, rule="monitoring")
+    return ScoredDay(scored.height, charged_off, cq, rq, options, {**cases, **court, "monitoring": watched})
 
 
 def realised_day(
@@ -362,31 +454,9 @@ class Scorer:
                 models, versions, drift = self._models(params, tables["loans"].height)
                 ledger = built.frame.lazy()
                 shared = None if payments is None else payments.lazy()
-                scored = score_loans(
-                    tables, models, params, as_of=as_of, ledger=ledger, payments=shared, evidence_for_decisions=True
-                )
+                day = score_day(paths, params, tables, models, ledger, payments=shared, as_of=as_of)
                 del payments, shared  # not held through the rest of the day
-                n_open = scored.height
-                n_charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
-                cases = agreements_of_day(tables, params, as_of=as_of)
-                with ThreadPoolExecutor(max_workers=1) as beside:  # what shares only the scored loans with the plan
-                    besides = beside.submit(beside_the_plan, paths, params, tables, models, scored, ledger, as_of=as_of)
-                    try:
-                        cq, options = plan_queue(
-                            scored, models, params, as_of=as_of, agreements=cases.get("agreements_day")
-                        )
-                    except Exception as e:  # what failed beside the plan is said too, not lost
-                        if (beside_error := besides.exception()) is not None:
-                            e.add_note(f"beside the plan: {type(beside_error).__name__}: {beside_error}")
-                        raise
-                    rq, court, monitored = besides.result()
-                cases.update(court)
-                watched = pl.concat([monitored, realised_day(paths, params, tables, ledger, as_of=as_of)])
-                errors = watched.filter(pl.col("status") == "error")
-                if errors.height and params.score.monitoring.fail_on_error:
-                    msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
-                    raise RiskDataError(msg, rule="monitoring")
-                cases["monitoring"] = watched
+                n_open, n_charged_off, cq, rq, options, cases = day
             cq, rq = with_model_versions(cq, versions), with_model_versions(rq, versions)
             day_tables = {"collections_queue": cq, "review_queue": rq, **cases}
             if options is not None:
