@@ -55,6 +55,16 @@ def _remove_stale(target: Path) -> None:
     _remove_dead(target.parent.glob(f".{glob.escape(target.name)}.tmp-*"))
 
 
+def staged_beside(target: str | Path) -> Path:
+    """A temporary path beside ``target`` for a file written now and renamed onto ``target`` later
+    (:func:`replace_path`), once what it follows is done; the next call for ``target`` removes one a killed run
+    left."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
+    return _tmp_beside(target)
+
+
 def remove_stale_in(folder: Path) -> None:
     """:func:`_remove_stale` for every temporary path in ``folder``, whatever its target."""
     _remove_dead(Path(folder).glob(".*.tmp-*"))

@@ -33,10 +33,15 @@ def project(tmp_path: Path, pipeline_project: Path) -> Path:
 
 
 def test_a_day_that_charges_off_the_book_stops_until_accepted(project: Path) -> None:
-    day = dt.date.fromisoformat(yaml.safe_load((project / "params.yaml").read_text())["data"]["as_of"])
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["score"]["incremental"] = True  # each day keeps its ledger for the next: a stopped day keeps none
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    day = dt.date.fromisoformat(params["data"]["as_of"])
     scored, database = project / "data" / "scored", project / "data" / "scored" / "risk.duckdb"
     run_tool(risk("score", "--as-of", (day - dt.timedelta(days=1)).isoformat()), project)  # the day before
     before_parquet, before_rows = digest(day_folder(scored, day)), read_day(database, "collections_queue", day)
+    kept_before = digest(scored)
+    assert any(name.startswith("ledger-") for name in kept_before), kept_before
 
     repayments = project / "data" / "validated" / "repayments.parquet"
     pl.read_parquet(repayments).clear().write_parquet(repayments)
@@ -46,6 +51,9 @@ def test_a_day_that_charges_off_the_book_stops_until_accepted(project: Path) -> 
     assert "--accept-shift" in stopped.stderr
     assert digest(day_folder(scored, day)) == before_parquet  # nothing of the day was written
     assert read_day(database, "collections_queue", day).equals(before_rows)
+    assert {k: v for k, v in digest(scored).items() if "ledger" in k} == {  # nothing new kept, nothing staged left
+        k: v for k, v in kept_before.items() if "ledger" in k
+    }
 
     accepted = run_tool(risk("score", "--accept-shift"), project)
     assert "Accepted by --accept-shift: charged off" in accepted.stdout

@@ -187,3 +187,30 @@ def test_a_removed_repayment_rebuilds_its_loan(days, tmp_path) -> None:
     save(tmp_path, build(today))
     tables = {**today, "repayments": today["repayments"].slice(1)}
     assert build(tables, load(tmp_path)).rebuilt == 1
+
+
+def test_a_staged_ledger_is_kept_only_once_put_in_its_place_and_a_discarded_one_leaves_nothing(days, tmp_path):
+    """The ledger is written while the day is, beside its place: the next run finds it only once the day is
+    written (keep), and a day that stops removes it (discard), leaving the ledger kept before as it was."""
+    yesterday, today = days
+    save(tmp_path, build(yesterday))
+    before = load(tmp_path)
+    staged = ledger_state.stage(tmp_path, build(today))
+    assert staged.path is not None and staged.path.exists() and staged.path.parent == tmp_path
+    assert load(tmp_path).equals(before)  # not yet kept
+    ledger_state.discard(staged)
+    assert not staged.path.exists() and load(tmp_path).equals(before)
+    staged = ledger_state.stage(tmp_path, build(today))
+    ledger_state.keep(tmp_path, staged)
+    assert load(tmp_path).equals(staged.frame) and not staged.path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ledger_state.state_path(tmp_path).name]
+
+
+def test_a_ledger_that_cannot_be_written_is_said_when_it_is_kept_and_the_frame_is_still_handed_on(days, tmp_path):
+    scored = tmp_path / "a-file" / "scored"
+    scored.parent.write_text("not a folder")
+    staged = ledger_state.stage(scored, build(days[1]))
+    assert staged.path is None and isinstance(staged.error, OSError)
+    assert staged.frame.height > 0  # a scorer that stays still hands it to its next day
+    with pytest.raises(OSError):
+        ledger_state.keep(scored, staged)

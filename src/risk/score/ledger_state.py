@@ -170,11 +170,57 @@ def save(scored: Path, ledger: Ledger | pl.DataFrame) -> None:
     Each loan's fingerprint is on its first row (null on the others). Loans with no instalment have no ledger rows
     to carry it: they are rebuilt every run.
     """
+    keep(scored, stage(scored, ledger))
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A day's ledger as it is kept, written beside its place but not yet in it (:func:`stage`)."""
+
+    frame: pl.DataFrame  # kept_frame's: what a scorer that stays hands to its next day
+    path: Path | None  # None when it could not be written
+    error: OSError | None = None  # why not
+
+
+def stage(scored: Path, ledger: Ledger | pl.DataFrame) -> Staged:
+    """``ledger`` as :func:`save` keeps it, written beside its place while the day is still being written:
+    :func:`keep` puts it there once the day is, :func:`discard` removes it when the day stops. Writing is most of
+    keeping it (about 35 ms of 45 on the default book). A file that cannot be written is said in the result, not
+    raised: the day goes on without it."""
+    frame = kept_frame(ledger) if isinstance(ledger, Ledger) else ledger
+    path = None
+    try:
+        path = io.staged_beside(state_path(scored))
+        # read back by this code only, the next day: a light codec and no statistics (written and read each run)
+        frame.write_parquet(path, compression="lz4", statistics=False)
+    except BaseException as e:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            return Staged(frame, None, e)
+        raise
+    return Staged(frame, path)
+
+
+def keep(scored: Path, staged: Staged) -> None:
+    """Put a staged ledger in its place and remove those kept by other code or polars versions.
+
+    Raises
+    ------
+    OSError
+        The ledger could not be written (the one :func:`stage` met) or put in its place.
+    """
+    if staged.error is not None:
+        raise staged.error
     target = state_path(scored)
     forget(scored, but=target)
-    # read back by this code only, the next day: a light codec and no statistics (written and read each run)
-    frame = kept_frame(ledger) if isinstance(ledger, Ledger) else ledger
-    io.write_parquet(frame, target, compression="lz4", statistics=False)
+    io.replace_path(staged.path, target)
+
+
+def discard(staged: Staged) -> None:
+    """Remove a staged ledger a stopped day will not keep."""
+    if staged.path is not None:
+        staged.path.unlink(missing_ok=True)
 
 
 def kept_frame(ledger: Ledger) -> pl.DataFrame:

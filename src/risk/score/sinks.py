@@ -19,7 +19,8 @@ import fcntl
 import json
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,10 @@ class DayWriter:
         """
         run_id = uuid.uuid4().hex
         staged = _staged_folder(self.scored, as_of)
-        io.write_tables(tables, staged, manifest={"run_id": run_id, "as_of": as_of.isoformat()}, manifest_name=RUN_FILE)
-        _replace_day(tables, self._connection(), as_of, _day_row(as_of, run_id, summary))
+        manifest = {"run_id": run_id, "as_of": as_of.isoformat()}
+        with ThreadPoolExecutor(max_workers=1) as beside:  # Parquet staged beside the inserts, before the commit
+            staging = beside.submit(io.write_tables, tables, staged, manifest=manifest, manifest_name=RUN_FILE)
+            _replace_day(tables, self._connection(), as_of, _day_row(as_of, run_id, summary), staging.result)
         _publish(staged, day_folder(self.scored, as_of))
         return run_id
 
@@ -204,7 +207,11 @@ def _connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConne
 
 
 def _replace_day(
-    tables: Mapping[str, pl.DataFrame], con: duckdb.DuckDBPyConnection, as_of: dt.date, day: pl.DataFrame
+    tables: Mapping[str, pl.DataFrame],
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    day: pl.DataFrame,
+    before_commit: Callable[[], object] = lambda: None,
 ) -> None:
     try:
         con.execute("BEGIN TRANSACTION")
@@ -227,6 +234,7 @@ def _replace_day(
             con.execute(f"DELETE FROM {name} WHERE as_of = ?", [as_of])
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
             con.unregister("incoming")
+        before_commit()  # what must be done before the day is committed (its Parquet staged), or its error
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

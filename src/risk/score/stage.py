@@ -462,21 +462,31 @@ class Scorer:
             if options is not None:
                 day_tables["collections_options"] = options
             summary = DaySummary(as_of, n_open, n_charged_off, int(cq["legal_referral"].sum()), cq.height)
-            with day_writer(paths.scored, paths.duckdb) as writer:
-                found = breaches(summary, writer.previous(as_of), params.score.guard)
-                if found and not accept_shift:
-                    raise RiskDataError(stop_message(summary, found, params.score.guard), rule="blast_radius")
-                writer.write(day_tables, as_of=as_of, summary=summary)
             kept_note = ""
-            # after the day is written (a stopped day keeps nothing new); with score.incremental off, nothing at all,
-            # and a ledger an earlier run kept goes: no run reads it
-            if built is not None and not params.score.incremental:
-                ledger_state.forget(paths.scored)
-            elif built is not None:
-                self._ledger = ledger_state.kept_frame(built)
+            # with score.incremental off a run keeps no ledger, and one an earlier run kept goes: no run reads it
+            keeping = built is not None and params.score.incremental
+            with Beside() as beside:  # the ledger is written for the next day while this one is
+                staging = beside.submit(ledger_state.stage, paths.scored, built) if keeping else None
                 try:
-                    ledger_state.save(paths.scored, self._ledger)
+                    with day_writer(paths.scored, paths.duckdb) as writer:
+                        found = breaches(summary, writer.previous(as_of), params.score.guard)
+                        if found and not accept_shift:
+                            msg = stop_message(summary, found, params.score.guard)
+                            raise RiskDataError(msg, rule="blast_radius")
+                        writer.write(day_tables, as_of=as_of, summary=summary)
+                except Exception:  # a stopped day keeps nothing new
+                    if staging is not None and staging.exception() is None:
+                        ledger_state.discard(staging.result())
+                    raise
+            if built is not None and not keeping:
+                ledger_state.forget(paths.scored)
+            elif keeping:
+                staged = staging.result()
+                self._ledger = staged.frame
+                try:
+                    ledger_state.keep(paths.scored, staged)
                 except OSError as e:  # the day is written; the next process builds the ledger in full
+                    ledger_state.discard(staged)
                     ledger_state.state_path(paths.scored).unlink(missing_ok=True)
                     kept_note = f" Warning: the ledger was not kept ({e}); the next run builds it in full."
         took = time.perf_counter() - started
