@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="pairs of runs (full, incremental)")
     ap.add_argument("--seed", type=int, default=42)
     a = ap.parse_args(argv)
+    # the scorer that stays runs in this process: with OpenMP's passive wait, as the CLI sets it for `risk run`
+    # (read when LightGBM first loads OpenMP, below)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from risk import io
     from risk.score import ledger_state
 
