@@ -50,18 +50,24 @@ def run_day(paths: Paths, params: Params, *, day: dt.date, accept_shift: bool = 
 def run_days(paths: Paths, params: Params, *, days: list[dt.date], accept_shift: bool = False) -> Iterator[str]:
     """:func:`run_day` for each of ``days`` in turn, in one process: a catch-up after days the scheduler
     missed. The models are loaded once and each day's instalment ledger is reused by the next from memory
-    (:class:`risk.score.stage.Scorer`); each day writes what its own run would. The first day that fails
-    stops the run, the days before it written. Lines come as each step ends."""
+    (:class:`risk.score.stage.Scorer`); each day writes what its own run would, and the ledger the last day
+    written built is kept on disk for the next run once the days are done. The first day that fails stops the run,
+    the days before it written. Lines come as each step ends."""
     from risk.score.stage import Scorer
     from risk.validate.stage import run_project as run_validate
 
     lock = paths.root / "data" / ".run.lock"  # data/raw, data/validated and the profile are one per project
     busy = lambda: LockHeld(f"another `risk run` holds {lock}; try again when it has finished")  # noqa: E731
     with io.file_lock(lock, on_busy=busy):
-        scorer = Scorer(paths)
-        for day in days:
-            dated = params_for_day(params, day)
-            yield load(paths, dated)
-            report = run_validate(paths, dated)
-            yield f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings"
-            yield scorer.day(dated, as_of=day, accept_shift=accept_shift)
+        scorer = Scorer(paths, keep_each_day=False)  # the last day written keeps its ledger for the next run
+        try:
+            for day in days:
+                dated = params_for_day(params, day)
+                yield load(paths, dated)
+                report = run_validate(paths, dated)
+                yield f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings"
+                yield scorer.day(dated, as_of=day, accept_shift=accept_shift)
+        finally:  # also when a day stops the run: the days before it are written
+            warning = scorer.keep_ledger()
+        if warning:
+            yield warning

@@ -201,3 +201,16 @@ def test_a_scorer_that_stays_loads_the_models_once_and_hands_its_ledger_to_the_n
     second = scorer.day(params, as_of=params.data.as_of, accept_shift=True)
     assert "ledger reused, 0 of " in second, second  # the same export: no loan's rows changed
     assert loads == loaded_first, loads  # nothing loaded again
+
+    # a catch-up's scorer holds each day's ledger for the next and writes only the last day's, once: the same
+    # ledger the scorer above kept by writing each day's
+    scored = root / "data" / "scored"
+    kept_each_day = ledger_state.load(scored)
+    ledger_state.state_path(scored).unlink()
+    catching_up = Scorer(Paths.at(root), keep_each_day=False)
+    for day in (params.data.as_of - dt.timedelta(days=1), params.data.as_of):
+        catching_up.day(params, as_of=day, accept_shift=True)
+        assert not ledger_state.state_path(scored).exists()  # held, not written
+    assert catching_up.keep_ledger() == ""
+    assert ledger_state.load(scored).equals(kept_each_day)
+    assert not [p.name for p in scored.iterdir() if p.name.startswith(".ledger")]  # nothing staged left

@@ -357,8 +357,11 @@ class Scorer:
     day before, and the compiled copies of the trees serve only the days that ask for them.
     """
 
-    def __init__(self, paths: Paths) -> None:
+    def __init__(self, paths: Paths, *, keep_each_day: bool = True) -> None:
         self.paths = paths
+        # off, a day's ledger is held for the next day but written only by keep_ledger (a catch-up's last day's)
+        self.keep_each_day = keep_each_day
+        self._unkept = False  # the ledger held is not yet on disk
         self._loaded: tuple[tuple[str, str], Models, dict[str, str], str] | None = None  # key, models, pins, drift
         self._compiled: Models | None = None  # compiled copies of the loaded models, once a day asked for them
         self._ledger: pl.DataFrame | None = None  # the last day's ledger as kept (ledger_state.kept_frame)
@@ -417,6 +420,31 @@ class Scorer:
                 raise
             return building.result()
 
+    def _staged(self, built: ledger_state.Ledger) -> ledger_state.Staged:
+        """The day's ledger as kept: written beside its place when each day keeps its own, else only held."""
+        if self.keep_each_day:
+            return ledger_state.stage(self.paths.scored, built)
+        return ledger_state.Staged(ledger_state.kept_frame(built), None)
+
+    def _keep(self, staged: ledger_state.Staged) -> str:
+        """Put a written day's ledger in its place; a warning for the day's line when it cannot be ("" when kept)."""
+        try:
+            ledger_state.keep(self.paths.scored, staged)
+        except OSError as e:  # the day is written; the next process builds the ledger in full
+            ledger_state.discard(staged)
+            ledger_state.state_path(self.paths.scored).unlink(missing_ok=True)
+            return f" Warning: the ledger was not kept ({e}); the next run builds it in full."
+        return ""
+
+    def keep_ledger(self) -> str:
+        """With ``keep_each_day`` off, write the ledger the last written day holds (a catch-up keeps its last day's
+        only: each day's would be replaced by the next's before any run read it, and writing it is a tenth of a
+        default-book day). A warning when it cannot be written, "" otherwise; nothing to do when it is on disk."""
+        if not self._unkept:
+            return ""
+        self._unkept = False
+        return self._keep(ledger_state.stage(self.paths.scored, self._ledger)).strip()
+
     def day(self, params: Params, *, as_of: dt.date, accept_shift: bool = False) -> str:
         """Score ``as_of`` with ``params``: :func:`run`."""
         paths = self.paths
@@ -457,8 +485,8 @@ class Scorer:
             kept_note = ""
             # with score.incremental off a run keeps no ledger, and one an earlier run kept goes: no run reads it
             keeping = built is not None and params.score.incremental
-            with Beside() as beside:  # the ledger is written for the next day while this one is
-                staging = beside.submit(ledger_state.stage, paths.scored, built) if keeping else None
+            with Beside() as beside:  # the ledger is made (and written) for the next day while this one is written
+                staging = beside.submit(self._staged, built) if keeping else None
                 try:
                     with day_writer(paths.scored, paths.duckdb) as writer:
                         found = breaches(summary, writer.previous(as_of), params.score.guard)
@@ -472,15 +500,12 @@ class Scorer:
                     raise
             if built is not None and not keeping:
                 ledger_state.forget(paths.scored)
+                self._unkept = False
             elif keeping:
                 staged = staging.result()
-                self._ledger = staged.frame
-                try:
-                    ledger_state.keep(paths.scored, staged)
-                except OSError as e:  # the day is written; the next process builds the ledger in full
-                    ledger_state.discard(staged)
-                    ledger_state.state_path(paths.scored).unlink(missing_ok=True)
-                    kept_note = f" Warning: the ledger was not kept ({e}); the next run builds it in full."
+                self._ledger, self._unkept = staged.frame, not self.keep_each_day
+                if self.keep_each_day:
+                    kept_note = self._keep(staged)
         took = time.perf_counter() - started
         accepted = f" Accepted by --accept-shift: {'; '.join(found)}." if found else ""
         return (
