@@ -48,15 +48,24 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
         return self.model.predict_proba(model_input)
 
 
+# the project store configure last chose: MLflow puts a URI it is given in MLFLOW_TRACKING_URI (and the registry's
+# in MLFLOW_REGISTRY_URI), so that variable holding it is not a user's choice, and a second project's configure in
+# the same process (a notebook, a test after another) must not read it as one
+_DEFAULTED: str | None = None
+
+
 def configure(default_uri: str) -> str:
     """Point MLflow at ``MLFLOW_TRACKING_URI`` or the project's sqlite store; keep its chatter to warnings."""
+    global _DEFAULTED
     import warnings
 
     # MLflow warns on every model it logs (CloudPickle, pip's version): nothing a user of this project acts on
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*python_model.*CloudPickle.*")
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_uri
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri or uri == _DEFAULTED:
+        uri = _DEFAULTED = default_uri
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
