@@ -51,8 +51,9 @@ def run_days(paths: Paths, params: Params, *, days: list[dt.date], accept_shift:
     """:func:`run_day` for each of ``days`` in turn, in one process: a catch-up after days the scheduler
     missed. The models are loaded once and each day's instalment ledger is reused by the next from memory
     (:class:`risk.score.stage.Scorer`); each day writes what its own run would, and the ledger the last day
-    written built is kept on disk for the next run once the days are done. The first day that fails stops the run,
-    the days before it written. Lines come as each step ends."""
+    written built is kept on disk for the next run once the days are done (unless a day stopped after building its
+    own: the next run then reads the ledger kept before). The first day that fails stops the run, the days before
+    it written. Lines come as each step ends."""
     from risk.score.stage import Scorer
     from risk.validate.stage import run_project as run_validate
 
@@ -67,7 +68,14 @@ def run_days(paths: Paths, params: Params, *, days: list[dt.date], accept_shift:
                 report = run_validate(paths, dated)
                 yield f"validate {day}: {len(report.errors)} errors, {len(report.warnings)} warnings"
                 yield scorer.day(dated, as_of=day, accept_shift=accept_shift)
-        finally:  # also when a day stops the run: the days before it are written
-            warning = scorer.keep_ledger()
+        except BaseException as stopped:  # the days before the one that stopped are written: their ledger is kept
+            try:
+                warning = scorer.keep_ledger()
+            except Exception as e:  # never in place of the day's own error
+                warning = f"the ledger was not kept: {type(e).__name__}: {e}"
+            if warning:
+                stopped.add_note(warning)
+            raise
+        warning = scorer.keep_ledger()
         if warning:
             yield warning

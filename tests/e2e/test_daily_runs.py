@@ -3,6 +3,7 @@ the models `dvc repro` trained left alone; rerunning the second day changes noth
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import sys
@@ -15,6 +16,7 @@ import yaml
 from tests.conftest import run_tool
 
 from risk.contract import INPUT_TABLES
+from risk.exceptions import RiskDataError
 from risk.score.sinks import read_day
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -214,3 +216,15 @@ def test_a_scorer_that_stays_loads_the_models_once_and_hands_its_ledger_to_the_n
     assert catching_up.keep_ledger() == ""
     assert ledger_state.load(scored).equals(kept_each_day)
     assert not [p.name for p in scored.iterdir() if p.name.startswith(".ledger")]  # nothing staged left
+
+    # a day that stops once its book is built has let the held ledger go: the day's own error is what is raised,
+    # and the catch-up has nothing to write (the next run reads the ledger kept before it)
+    ledger_state.state_path(scored).unlink()
+    catching_up.day(params, as_of=params.data.as_of - dt.timedelta(days=1), accept_shift=True)
+    guard = dataclasses.replace(params.score.guard, max_share_change=0.0, max_ratio=1.0001, min_count=1)
+    strict = dataclasses.replace(params, score=dataclasses.replace(params.score, guard=guard))
+    with pytest.raises(RiskDataError) as stopped:
+        catching_up.day(strict, as_of=params.data.as_of)
+    assert stopped.value.rule == "blast_radius"
+    assert catching_up.keep_ledger() == ""
+    assert not ledger_state.state_path(scored).exists()

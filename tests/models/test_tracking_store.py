@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import os
+
 import mlflow
 import pytest
 
 from risk.models import tracking
 
+VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
 
 @pytest.fixture
 def mlflow_left_as_it_was(monkeypatch):
-    """No MLflow URI in the environment, and MLflow's own after the test as before it."""
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    monkeypatch.setattr(tracking, "_DEFAULTED", None)
+    """No MLflow URI in the environment during the test; after it, MLflow's URIs and the environment as before
+    (setting a URI writes the variable, which a later test would read as a user's choice)."""
+    environment = {name: os.environ.get(name) for name in VARIABLES}
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tracking, "_DEFAULTED", None)
     yield
     mlflow.set_tracking_uri(before[0])
     mlflow.set_registry_uri(before[1])
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def test_a_second_project_in_one_process_uses_its_own_store(tmp_path, mlflow_left_as_it_was):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import Future
 
 import pytest
 
@@ -46,11 +48,17 @@ def test_a_failure_beside_the_day_is_said_on_the_callers_error_and_what_had_not_
         release.wait(5)
         raise ValueError("the review queue broke")
 
+    def release_once_cancelled(waiting: Future) -> None:  # so the cancel always comes before the worker is free
+        deadline = time.monotonic() + 5
+        while not waiting.cancelled() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        release.set()
+
     with pytest.raises(RiskDataError) as stopped, Beside() as beside:
         beside.submit(breaks)
-        beside.submit(lambda: ran_after.append(True))
+        waiting = beside.submit(lambda: ran_after.append(True))
         started.wait(5)
-        release.set()
+        threading.Thread(target=release_once_cancelled, args=(waiting,)).start()
         raise RiskDataError("the plan broke", rule="some_rule")
     assert str(stopped.value).startswith("the plan broke")
     assert stopped.value.__notes__ == ["beside, breaks: ValueError: the review queue broke"]

@@ -2,7 +2,8 @@
 
 A day becomes visible in both sinks together or in neither, also when the run is killed:
 
-1. the day's Parquet folder is written whole to ``.staging/as_of=<day>`` with a ``_run.json`` naming the run;
+1. the day's Parquet folder is written whole to ``.staging/as_of=<day>`` with a ``_run.json`` naming the run
+   (beside step 2's inserts, which wait for it before they commit);
 2. one DuckDB transaction replaces the day's rows and records the run in ``score_days``: the commit point;
 3. the staged folder is swapped onto ``as_of=<day>`` (one atomic rename).
 
@@ -101,7 +102,12 @@ class DayWriter:
         manifest = {"run_id": run_id, "as_of": as_of.isoformat()}
         with ThreadPoolExecutor(max_workers=1) as beside:  # Parquet staged beside the inserts, before the commit
             staging = beside.submit(io.write_tables, tables, staged, manifest=manifest, manifest_name=RUN_FILE)
-            _replace_day(tables, self._connection(), as_of, _day_row(as_of, run_id, summary), staging.result)
+            try:
+                _replace_day(tables, self._connection(), as_of, _day_row(as_of, run_id, summary), staging.result)
+            except BaseException as e:  # the staging's own error, if any, is said too (its folder: settle's)
+                if (staging_error := staging.exception()) is not None and staging_error is not e:
+                    e.add_note(f"staging the day's Parquet: {type(staging_error).__name__}: {staging_error}")
+                raise
         _publish(staged, day_folder(self.scored, as_of))
         return run_id
 

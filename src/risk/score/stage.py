@@ -348,7 +348,8 @@ def run(paths: Paths, params: Params, *, as_of: dt.date, accept_shift: bool = Fa
 
 class Scorer:
     """Days scored by one process: the models loaded once, on the first day that needs them, and each day's
-    instalment ledger held in memory for the next (it is also kept on disk, for the next process).
+    instalment ledger held in memory for the next (kept on disk too, for the next process: each day's, or with
+    ``keep_each_day`` off only the last day's, by :meth:`keep_ledger`).
 
     What a catch-up of several days (``risk run --as-of D --through E``) or a notebook uses: a day after the
     first costs the day's own work, not the imports and the model loading a process pays once. Each day reads
@@ -440,7 +441,7 @@ class Scorer:
         """With ``keep_each_day`` off, write the ledger the last written day holds (a catch-up keeps its last day's
         only: each day's would be replaced by the next's before any run read it, and writing it is a tenth of a
         default-book day). A warning when it cannot be written, "" otherwise; nothing to do when it is on disk."""
-        if not self._unkept:
+        if not self._unkept or self._ledger is None:
             return ""
         self._unkept = False
         return self._keep(ledger_state.stage(self.paths.scored, self._ledger)).strip()
@@ -472,7 +473,9 @@ class Scorer:
                 options, cases = None, {}
             else:
                 book = self._book_while_loading(params)
-                self._ledger = None  # yesterday's, held only while today's was built, as in a process
+                # yesterday's, held only while today's was built, as in a process; a catch-up's, not yet on disk, goes
+                # too: should this day stop, the next run reads the ledger kept before (its fingerprints make that safe)
+                self._ledger, self._unkept = None, False
                 models, versions, drift = self._models(params, book.tables["loans"].height)
                 day = score_day(paths, params, book, models, as_of=as_of)
                 built = book.ledger
@@ -494,7 +497,7 @@ class Scorer:
                             msg = stop_message(summary, found, params.score.guard)
                             raise RiskDataError(msg, rule="blast_radius")
                         writer.write(day_tables, as_of=as_of, summary=summary)
-                except Exception:  # a stopped day keeps nothing new
+                except BaseException:  # a stopped day keeps nothing new (an interrupt in a notebook too)
                     if staging is not None and staging.exception() is None:
                         ledger_state.discard(staging.result())
                     raise
