@@ -34,10 +34,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
     Works for files and folders. On error the temporary path is removed and ``target`` is untouched.
     """
+    tmp = staged_beside(target)
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(target)
-    tmp = _tmp_beside(target)
     try:
         yield tmp
         _replace(tmp, target)

@@ -22,6 +22,10 @@ def _tables(n: int, tag: str) -> dict[str, pl.DataFrame]:
     return {"collections_queue": pl.DataFrame({"as_of": [DAY] * n, "loan_id": [f"{tag}{i}" for i in range(n)]})}
 
 
+def _one_row(day: dt.date, loan_id: str) -> dict[str, pl.DataFrame]:
+    return {"collections_queue": pl.DataFrame({"as_of": [day], "loan_id": [loan_id]})}
+
+
 def test_rerun_of_a_day_leaves_exactly_one_copy(tmp_path):
     db = tmp_path / "risk.duckdb"
     write_day(_tables(5, "a"), scored=tmp_path, database=db, as_of=DAY)
@@ -33,12 +37,7 @@ def test_rerun_of_a_day_leaves_exactly_one_copy(tmp_path):
 def test_other_days_are_kept(tmp_path):
     db = tmp_path / "risk.duckdb"
     other = dt.date(2025, 12, 30)
-    write_day(
-        {"collections_queue": pl.DataFrame({"as_of": [other], "loan_id": ["x"]})},
-        scored=tmp_path,
-        database=db,
-        as_of=other,
-    )
+    write_day(_one_row(other, "x"), scored=tmp_path, database=db, as_of=other)
     write_day(_tables(2, "a"), scored=tmp_path, database=db, as_of=DAY)
     assert read_day(db, "collections_queue", other)["loan_id"].to_list() == ["x"]
 
@@ -127,12 +126,7 @@ def test_a_rerun_that_no_longer_writes_a_table_removes_that_day_from_it(tmp_path
 def test_a_column_a_newer_release_adds_is_added_to_the_table_and_earlier_days_read_null(tmp_path):
     db = tmp_path / "risk.duckdb"
     other = dt.date(2025, 12, 30)
-    write_day(
-        {"collections_queue": pl.DataFrame({"as_of": [other], "loan_id": ["x"]})},
-        scored=tmp_path,
-        database=db,
-        as_of=other,
-    )
+    write_day(_one_row(other, "x"), scored=tmp_path, database=db, as_of=other)
     newer = {"collections_queue": _tables(1, "a")["collections_queue"].with_columns(pl.lit(0.5).alias("p"))}
     write_day(newer, scored=tmp_path, database=db, as_of=DAY)
     assert read_day(db, "collections_queue", DAY).select("loan_id", "p").rows() == [("a0", 0.5)]

@@ -11,7 +11,8 @@ import pytest
 from risk.config import Params
 from risk.exceptions import RiskDataError
 from risk.paths import Paths
-from risk.score.stage import Beside, Scorer
+from risk.score.beside import Beside
+from risk.score.stage import Scorer
 
 
 def test_a_table_that_cannot_be_read_is_the_error_even_when_no_model_can_load(tmp_path):

@@ -21,7 +21,6 @@ import json
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import polars as pl
 
 from risk import io
 from risk.exceptions import LockHeld
+from risk.score.beside import Beside
 from risk.score.guard import DaySummary
 
 RUN_FILE = "_run.json"
@@ -100,14 +100,9 @@ class DayWriter:
         run_id = uuid.uuid4().hex
         staged = _staged_folder(self.scored, as_of)
         manifest = {"run_id": run_id, "as_of": as_of.isoformat()}
-        with ThreadPoolExecutor(max_workers=1) as beside:  # Parquet staged beside the inserts, before the commit
+        with Beside() as beside:  # Parquet staged beside the inserts, before the commit (a stopped one: settle's)
             staging = beside.submit(io.write_tables, tables, staged, manifest=manifest, manifest_name=RUN_FILE)
-            try:
-                _replace_day(tables, self._connection(), as_of, _day_row(as_of, run_id, summary), staging.result)
-            except BaseException as e:  # the staging's own error, if any, is said too (its folder: settle's)
-                if (staging_error := staging.exception()) is not None and staging_error is not e:
-                    e.add_note(f"staging the day's Parquet: {type(staging_error).__name__}: {staging_error}")
-                raise
+            _replace_day(tables, self._connection(), as_of, _day_row(as_of, run_id, summary), staging.result)
         _publish(staged, day_folder(self.scored, as_of))
         return run_id
 

@@ -14,10 +14,9 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import polars as pl
 
@@ -34,6 +33,7 @@ from risk.models.train import SPECS
 from risk.paths import Paths
 from risk.policy.fit import PolicyModels
 from risk.score import ledger_state, monitoring
+from risk.score.beside import Beside
 from risk.score.guard import DaySummary, breaches, stop_message
 from risk.score.score import Models, pending_applications, plan_queue, review_queue, score_loans
 from risk.score.sinks import day_writer, read_before
@@ -170,36 +170,6 @@ def monitor_day(
     return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
 
 
-class Beside:
-    """One thread beside the day's own steps, running what is given to it in the order given.
-
-    When the calling thread fails, what had not started is cancelled, what was running is waited for, and its
-    error, if any, is added to the caller's as a note (not lost). LightGBM allows two threads to predict, from one
-    booster too, but not ``pred_contrib`` one tree at a time: contributions come from the PD model beside and from
-    the loan models on the calling thread, never both."""
-
-    def __enter__(self) -> Beside:
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._futures: list[tuple[str, Future]] = []
-        return self
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
-        future = self._pool.submit(fn, *args, **kwargs)
-        self._futures.append((fn.__name__, future))
-        return future
-
-    def __exit__(self, kind: type | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=error is not None)
-        if not isinstance(error, Exception):
-            return
-        said = {id(error)}  # an error the caller re-raised from a result is not said twice
-        for name, future in self._futures:
-            if future.cancelled() or (beside := future.exception()) is None or id(beside) in said:
-                continue
-            said.add(id(beside))
-            error.add_note(f"beside, {name}: {type(beside).__name__}: {beside}")
-
-
 def beside_the_plan(
     paths: Paths,
     params: Params,
@@ -247,7 +217,9 @@ class ScoredDay(NamedTuple):
 
 def score_day(paths: Paths, params: Params, book: DayBook, models: Models, *, as_of: dt.date) -> ScoredDay:
     """The polars engine's day on its book: the loans scored and planned on the calling thread, the rest beside
-    (:class:`Beside`). The book's payments are taken from it for the scoring.
+    (:class:`~risk.score.beside.Beside`). The book's payments are taken from it for the scoring. LightGBM allows two
+    threads to predict, from one booster too, but not ``pred_contrib`` one tree at a time: contributions come from
+    the PD model beside and from the loan models on the calling thread, never both.
 
     Raises
     ------
@@ -503,7 +475,6 @@ class Scorer:
                     raise
             if built is not None and not keeping:
                 ledger_state.forget(paths.scored)
-                self._unkept = False
             elif keeping:
                 staged = staging.result()
                 self._ledger, self._unkept = staged.frame, not self.keep_each_day
