@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from risk import io
 from risk.config import FeatureParams
-from risk.delinquency import ledger_frame
+from risk.delinquency import daily_payments, ledger_frame
 from risk.exceptions import RiskDataError
 from risk.features import build
 from risk.features.build import _active_at, month_ends
@@ -94,3 +95,35 @@ def test_a_family_with_two_rows_for_one_key_stops_rather_than_shift_the_rows_aft
         build._stacked(frame, [family.lazy()], [["loan_id", "as_of"]])
     stacked = build._stacked(frame, [family.filter(pl.col("x") > 1).lazy()], [["loan_id", "as_of"]])
     assert stacked.to_dict(as_series=False) == {"loan_id": ["L1", "L2"], "as_of": [D0, D0], "x": [2, 3]}
+
+
+@pytest.mark.parametrize("with_labels", [True, False])
+@pytest.mark.parametrize("dates", [MONTH_ENDS, [AS_OF]], ids=["month ends and due days", "one day"])
+def test_a_ledger_given_without_its_payments_gives_the_frame_of_every_payment(small_book, dates, with_labels) -> None:
+    """An incremental day hands over its ledger alone: the payments are then summed for the pairs' loans only, and
+    the frame is the one built from every loan's payments, or from nothing handed over."""
+    ledger = ledger_frame(small_book).lazy()
+
+    def snapshots(**given: pl.LazyFrame) -> pl.DataFrame:
+        return build.loan_snapshots(
+            small_book, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF, with_labels=with_labels, **given
+        ).collect()
+
+    alone = snapshots(ledger=ledger)
+    assert alone.height > 1_000 and alone["paid_to_due_all"].is_not_null().sum() > 1_000
+    assert_frame_equal(alone, snapshots(ledger=ledger, payments=daily_payments(small_book["repayments"].lazy())))
+    assert_frame_equal(alone, snapshots())
+
+
+def test_a_small_day_on_the_in_memory_engine_gives_the_frame_of_polars_default(small_book, monkeypatch) -> None:
+    ledger = ledger_frame(small_book).lazy()
+
+    def snapshots(in_memory_up_to: int) -> pl.DataFrame:
+        monkeypatch.setattr(io, "IN_MEMORY_ROWS", in_memory_up_to)
+        return build.loan_snapshots(
+            small_book, FeatureParams(), as_of_dates=[AS_OF], data_as_of=AS_OF, with_labels=False, ledger=ledger
+        ).collect()
+
+    in_memory, default = snapshots(10**9), snapshots(0)
+    assert in_memory.height > 1_000
+    assert_frame_equal(in_memory, default, check_exact=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from risk import io
 from risk.config import FeatureParams
 from risk.contract import ACTION_STEP, LADDER_RANK, Outcome
 from risk.delinquency import (
@@ -588,11 +589,12 @@ def _loan_families(
     lookups: bool = True,
     open_on: dt.date | None = None,
     collect_repayment: bool = False,
+    engine: str = "auto",
 ) -> tuple[pl.LazyFrame, list[pl.LazyFrame], list[list[str]]]:
     """The pairs with their loan's terms, in the pairs' order, and each family of loan features (the application's,
     the repayment, the collections and the borrower features) with the keys it joins them on. ``collect_repayment``:
     the repayment features collected here, as the collections read their days past due, for a caller that collects
-    the families one by one rather than in one plan."""
+    the families one by one rather than in one plan, on ``engine``."""
     t = _lazy(tables)
     loans, applications = t["loans"], t["applications"]
     ledger, payments = _ledger_and_payments(tables, ledger, payments)
@@ -609,7 +611,7 @@ def _loan_families(
             .with_columns(days_past_due=pl.coalesce("reaged", "days_past_due"))
             .drop("reaged")
         )
-    repaid = repaid.collect().lazy() if collect_repayment else repaid.cache()
+    repaid = repaid.collect(engine=engine).lazy() if collect_repayment else repaid.cache()
     episodes = pairs.select("loan_id", "as_of").join(
         repaid.select("loan_id", "as_of", "days_past_due"), on=["loan_id", "as_of"], how="left"
     )
@@ -651,16 +653,18 @@ def _with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
 STACKED_SNAPSHOTS = 2_000_000
 
 
-def _stacked(frame: pl.DataFrame, families: list[pl.LazyFrame], keys: Sequence[list[str]]) -> pl.DataFrame:
+def _stacked(
+    frame: pl.DataFrame, families: list[pl.LazyFrame], keys: Sequence[list[str]], engine: str = "auto"
+) -> pl.DataFrame:
     """``frame`` with each family's columns beside it, row for row, as left joins on ``keys`` would give them in
-    ``frame``'s order. The families are collected together (polars' default engine streams their group-bys), then
+    ``frame``'s order. The families are collected together on ``engine`` (the default streams their group-bys), then
     each is joined to its keys alone on the in-memory engine and its columns stacked, so no join copies the columns
     of the ones before it. ``families`` is cleared once they are collected, and each collected family is freed once
     its columns stand beside the frame. A family must have at most one row per key: the computed ones are grouped by
     it, and the application features are the applications as given, whose key validation keeps unique. One that
     matched a row twice would shift every row after it, so it stops with an error instead (where one streaming plan,
     above :data:`STACKED_SNAPSHOTS`, would repeat the row)."""
-    collected = pl.collect_all(families)
+    collected = pl.collect_all(families, engine=engine)
     families.clear()
     columns = [frame]
     for on in keys:
@@ -692,7 +696,8 @@ def loan_snapshots(
     order: the catalogue's loan features as :func:`loan_state` gives them, row for row, its categories as enums.
 
     Scoring passes ``with_labels=False`` (labels come out null: the future is unknown anyway), a ``ledger`` it
-    built once for both snapshot tables and the day's ``payments`` (:func:`risk.delinquency.daily_payments`).
+    built once for both snapshot tables and the day's ``payments`` (:func:`risk.delinquency.daily_payments`). A
+    ``ledger`` given without its ``payments`` (an incremental day's) has only its pairs' loans' payments summed.
 
     The pairs are found and put in order first. Up to :data:`STACKED_SNAPSHOTS` of them, each family of features
     (the labels too) is collected on its own and stacked beside them (:func:`_stacked`), and the frame comes back
@@ -704,15 +709,33 @@ def loan_snapshots(
     snapshot lifted the peak to 8.3-8.8 GiB against 7.9 GiB, for no gain in time (42 s against 44 s).
     """
     t = _lazy(tables)
-    ledger, payments = _ledger_and_payments(tables, ledger, payments)
+    only_theirs = ledger is not None and payments is None  # the payments summed below, once the pairs are known
+    if only_theirs:
+        ledger = ledger.cache()
+    else:
+        ledger, payments = _ledger_and_payments(tables, ledger, payments)
     one_day = as_of_dates[0] if len(set(as_of_dates)) == 1 else None
     order = ["loan_id"] if one_day is not None else ["as_of", "loan_id"]  # one day: the same order
     pairs = _active_at(t["loans"], ledger, as_of_dates).collect()  # read by every family
+    if only_theirs:  # every family reads the payments of its pairs' loans alone: a scoring day's open loans hold
+        # 42,428 of the default book's 258,616 repayments (loan_snapshots 84 ms against 95)
+        theirs = t["repayments"].join(pairs.lazy().select("loan_id"), on="loan_id", how="semi", maintain_order="left")
+        payments = daily_payments_frame(theirs).lazy()
     stacked = pairs.height <= STACKED_SNAPSHOTS
+    # the labels' group-bys are slower in memory, even on few pairs: a small book's last five month ends (43,904
+    # snapshots) 0.64-0.66 s against 0.61-0.62 s; without, 0.23 s against 0.28 s
+    engine = io.engine_for(pairs.height) if not with_labels else "auto"
     if stacked:  # the families are stacked in the pairs' order; one streaming plan sorts its frame at the end
         pairs = pairs.sort(order)
     base, families, keys = _loan_families(
-        t, pairs.lazy(), params, ledger=ledger, payments=payments, open_on=one_day, collect_repayment=stacked
+        t,
+        pairs.lazy(),
+        params,
+        ledger=ledger,
+        payments=payments,
+        open_on=one_day,
+        collect_repayment=stacked,
+        engine=engine,
     )
     if with_labels:
         reageing = reageing_windows(t["agreements"]) if "agreements" in t else None
@@ -728,7 +751,11 @@ def loan_snapshots(
             )
         )
         keys.append(["loan_id", "as_of"])
-    frame = _stacked(base.collect(), families, keys).lazy() if stacked else _joined(base, families, keys)
+    frame = (
+        _stacked(base.collect(engine=engine), families, keys, engine).lazy()
+        if stacked
+        else _joined(base, families, keys)
+    )
     if not with_labels:  # null columns, not a join of nulls
         frame = frame.with_columns(pl.lit(None, dtype=pl.Int8).alias(c) for c in labels.LOAN_LABELS)
     names = ["loan_id", "borrower_id", "application_id", "as_of", "originated_on", "principal", "term_months"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from risk import io
 from risk.cases.agreements import AGREEMENT_STATE_ORDER
 from risk.config import Params
 from risk.contract import CONTACT_CHANNELS, REACHED_OUTCOMES, VOICE_CHANNELS, Action, Decision, Outcome
@@ -176,7 +177,7 @@ def score_loans(
         tables,
         pairs.select("loan_id", "borrower_id", "as_of").lazy(),
         grace_days=params.collection_rules.promise_grace_days,
-    ).collect()
+    ).collect(engine=io.engine_for(pairs.height))
     return (
         snap.join(loans, on="loan_id", how="left")
         .join(history, on="borrower_id", how="left")
