@@ -152,6 +152,28 @@ def test_a_database_held_open_elsewhere_is_a_lock_not_a_traceback(tmp_path):
         holder.join()
 
 
+def test_a_database_a_notebook_holds_open_in_this_process_is_a_lock_too(tmp_path):
+    """The scored days are attached to one DuckDB the process keeps: a connection of its own to the same file, as a
+    notebook opens to read the queues, makes DuckDB refuse, which is LockHeld, and the day is written once it is
+    closed."""
+    from risk.exceptions import LockHeld
+
+    db = tmp_path / "risk.duckdb"
+    write_day(_tables(1, "a"), scored=tmp_path, database=db, as_of=DAY)
+    notebook = duckdb.connect(str(db), read_only=True)
+    try:
+        with pytest.raises(LockHeld, match="open in this process"):
+            write_day(_tables(1, "b"), scored=tmp_path, database=db, as_of=DAY)
+        assert notebook.execute("SELECT count(*) FROM score_days").fetchone() == (1,)
+    finally:
+        notebook.close()
+    write_day(_tables(1, "b"), scored=tmp_path, database=db, as_of=DAY)
+    assert (
+        read_day(db, "collections_queue", DAY)["loan_id"].to_list()
+        == _tables(1, "b")["collections_queue"]["loan_id"].to_list()
+    )
+
+
 def _hold_open(db: str, marker: str) -> None:
     import pathlib
     import time

@@ -19,6 +19,7 @@ import datetime as dt
 import fcntl
 import json
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -65,18 +66,18 @@ def _writer_lock(database: Path) -> Iterator[None]:
 class DayWriter:
     """The scored days while the writer lock is held: what was scored before, and the day's one commit.
 
-    One database connection serves both, opened at the first use and closed with the lock: a DuckDB connection
-    costs about 18 ms to open and its first catalogue query 7-17 ms, a noticeable share of a day in a scorer that
-    stays (docs/performance.md). The connection writes, so from the look-back to the commit (the guard's check and
-    staging the Parquet folder: a tenth of a second at 1.5M loans) no other process may open the database, and a
-    notebook holding it open read-only stops the day with LockHeld (exit 75) before the guard has looked.
+    One attachment of the database (:class:`_Attached`) serves both, made at the first use and detached with the
+    lock, which checkpoints the day: its first catalogue query costs 7-17 ms, a noticeable share of a day in a scorer
+    that stays (docs/performance.md). It writes, so from the look-back to the commit (the guard's check and staging
+    the Parquet folder: a tenth of a second at 1.5M loans) no other process may open the database, and a notebook
+    holding it open read-only stops the day with LockHeld (exit 75) before the guard has looked.
     """
 
     def __init__(self, scored: Path, database: Path) -> None:
         self.scored, self.database = Path(scored), Path(database)
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._con: _Attached | None = None
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def _connection(self) -> _Attached:
         if self._con is None:
             self._con = _connect(self.database)
         return self._con
@@ -198,18 +199,75 @@ def _day_row(as_of: dt.date, run_id: str, summary: DaySummary | None) -> pl.Data
     )
 
 
-def _connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection, or LockHeld (exit 75) while another process holds the file (a notebook left open)."""
-    try:
-        return duckdb.connect(str(database), read_only=read_only)
-    except duckdb.IOException as e:
-        msg = f"{database} is open in another process ({str(e).splitlines()[0][:160]}); close it and rerun"
-        raise LockHeld(msg) from None
+_PROCESS_DUCKDB: duckdb.DuckDBPyConnection | None = None  # see _Attached
+_STARTING = threading.Lock()
+
+
+def _process_duckdb() -> duckdb.DuckDBPyConnection:
+    global _PROCESS_DUCKDB
+    with _STARTING:
+        if _PROCESS_DUCKDB is None:
+            _PROCESS_DUCKDB = duckdb.connect(":memory:")
+        return _PROCESS_DUCKDB
+
+
+class _Attached:
+    """A cursor on one in-memory DuckDB the process keeps, with ``database`` attached as its current database.
+
+    Every new DuckDB database registers DuckDB's catalogue of functions first: 10-12 ms, what opening the scored
+    days cost each time, twice a day in a scorer that stays. Attaching the file to the one kept costs 1.3-1.5 ms,
+    and :meth:`close` detaches it, which checkpoints what was written and releases the file for other processes,
+    as closing a connection of its own did. DuckDB refuses to attach a file open elsewhere in this process too."""
+
+    def __init__(self, database: Path, *, read_only: bool) -> None:
+        self.alias = f"scored_{uuid.uuid4().hex}"
+        self._cursor = _process_duckdb().cursor()
+        path = str(database).replace("'", "''")
+        try:
+            self._cursor.execute(f"ATTACH '{path}' AS {self.alias}" + (" (READ_ONLY)" if read_only else ""))
+        except (duckdb.IOException, duckdb.ResourceInUseException) as e:
+            self._cursor.close()
+            where = (
+                "in another process"
+                if isinstance(e, duckdb.IOException)
+                else "in this process (a connection of its own)"
+            )
+            msg = f"{database} is open {where} ({str(e).splitlines()[0][:160]}); close it and rerun"
+            raise LockHeld(msg) from None
+        except BaseException:
+            self._cursor.close()
+            raise
+        self._cursor.execute(f"USE {self.alias}")
+
+    def execute(self, query: str, parameters: object = None) -> duckdb.DuckDBPyConnection:
+        return self._cursor.execute(query, parameters)
+
+    def sql(self, query: str, *, params: object = None) -> duckdb.DuckDBPyRelation:
+        return self._cursor.sql(query, params=params)
+
+    def register(self, name: str, frame: object) -> None:
+        self._cursor.register(name, frame)
+
+    def unregister(self, name: str) -> None:
+        self._cursor.unregister(name)
+
+    def close(self) -> None:
+        try:
+            self._cursor.execute("USE memory")  # a cursor cannot detach the database it is in
+            self._cursor.execute(f"DETACH {self.alias}")
+        finally:
+            self._cursor.close()
+
+
+def _connect(database: Path, *, read_only: bool = False) -> _Attached:
+    """The scored days' database, or LockHeld (exit 75) while another process holds the file (a notebook left
+    open), or this one does outside :class:`_Attached`."""
+    return _Attached(database, read_only=read_only)
 
 
 def _replace_day(
     tables: Mapping[str, pl.DataFrame],
-    con: duckdb.DuckDBPyConnection,
+    con: _Attached,
     as_of: dt.date,
     day: pl.DataFrame,
     before_commit: Callable[[], object] = lambda: None,
@@ -275,7 +333,7 @@ def read_day(database: Path, table: str, as_of: dt.date) -> pl.DataFrame:
         con.close()
 
 
-def _previous_summary(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> DaySummary | None:
+def _previous_summary(con: _Attached, as_of: dt.date) -> DaySummary | None:
     if not _has_table(con, DAYS_TABLE):
         return None
     row = con.execute(
@@ -289,7 +347,7 @@ def _previous_summary(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> DaySumm
     return DaySummary(day, open_loans, charged_off, legal, queued)
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def _has_table(con: _Attached, name: str) -> bool:
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
         "AND database_name = current_database()",
@@ -298,7 +356,7 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found and found[0][0])
 
 
-def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
+def _add_new_columns(con: _Attached, name: str) -> None:
     """Columns a newer release added to a table: added to the database's table (earlier days get nulls)."""
     have = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
     for column, kind, *_ in con.execute("DESCRIBE incoming").fetchall():
