@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -266,7 +266,7 @@ def flag_sorted(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 IN_MEMORY_ROWS = 50_000
 
 
-def engine_for(rows: int) -> str:
+def engine_for(rows: int) -> Literal["in-memory", "auto"]:
     """The polars engine for a plan over ``rows`` keys (a day's loans, the pairs asked about): in memory for a few,
     polars' default (which streams the group-bys of a large book) for more."""
     return "in-memory" if rows <= IN_MEMORY_ROWS else "auto"

@@ -116,7 +116,16 @@ def test_a_ledger_given_without_its_payments_gives_the_frame_of_every_payment(sm
 
 
 def test_a_small_day_on_the_in_memory_engine_gives_the_frame_of_polars_default(small_book, monkeypatch) -> None:
+    """A day of few open loans has its families collected on polars' in-memory engine (quicker to start than the
+    streaming one), to the frame the default engine gives."""
     ledger = ledger_frame(small_book).lazy()
+    collect_all, engines = pl.collect_all, []
+
+    def recorded(frames, **options):
+        engines.append(options.get("engine", "auto"))
+        return collect_all(frames, **options)
+
+    monkeypatch.setattr(pl, "collect_all", recorded)
 
     def snapshots(in_memory_up_to: int) -> pl.DataFrame:
         monkeypatch.setattr(io, "IN_MEMORY_ROWS", in_memory_up_to)
@@ -124,6 +133,9 @@ def test_a_small_day_on_the_in_memory_engine_gives_the_frame_of_polars_default(s
             small_book, FeatureParams(), as_of_dates=[AS_OF], data_as_of=AS_OF, with_labels=False, ledger=ledger
         ).collect()
 
-    in_memory, default = snapshots(10**9), snapshots(0)
+    in_memory = snapshots(10**9)
+    assert engines == ["in-memory"]
+    default = snapshots(0)
+    assert engines == ["in-memory", "auto"]
     assert in_memory.height > 1_000
     assert_frame_equal(in_memory, default, check_exact=True)

@@ -59,6 +59,8 @@ elif where == "duckdb":
             self._con = con
         def __getattr__(self, name):
             return getattr(self._con, name)
+        def cursor(self):  # the scored days are attached to one DuckDB and written through its cursors
+            return SlowConnection(self._con.cursor())
         def execute(self, sql, *args, **kwargs):
             out = self._con.execute(sql, *args, **kwargs)
             if sql.lstrip().upper().startswith("DELETE"):

@@ -174,6 +174,34 @@ def test_a_database_a_notebook_holds_open_in_this_process_is_a_lock_too(tmp_path
     )
 
 
+def test_a_write_broken_midway_through_its_transaction_still_releases_the_file(tmp_path):
+    """Whatever state a statement left the attachment in, closing it detaches the file: this process writes the
+    next day and another process can open it."""
+    db = tmp_path / "risk.duckdb"
+    write_day(_tables(1, "a"), scored=tmp_path, database=db, as_of=DAY)
+    con = sinks._connect(db)
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("DELETE FROM no_such_table")
+    con.close()
+    con.close()  # once is enough; again does nothing
+    write_day(_tables(2, "b"), scored=tmp_path, database=db, as_of=DAY)
+    other = mp.get_context("spawn").Process(target=_connects_read_write, args=(str(db),))
+    other.start()
+    other.join(60)
+    assert other.exitcode == 0
+
+
+def test_a_file_that_is_no_database_is_its_own_error_not_a_lock_to_wait_for(tmp_path):
+    from risk.exceptions import LockHeld
+
+    db = tmp_path / "risk.duckdb"
+    db.write_bytes(b"not a database" * 1000)
+    with pytest.raises(duckdb.IOException) as raised:
+        sinks.read_table(db, "collections_queue")
+    assert not isinstance(raised.value, LockHeld)
+
+
 def _hold_open(db: str, marker: str) -> None:
     import pathlib
     import time

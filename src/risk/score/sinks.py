@@ -18,9 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import os
 import shutil
+import tempfile
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -204,11 +207,23 @@ _STARTING = threading.Lock()
 
 
 def _process_duckdb() -> duckdb.DuckDBPyConnection:
+    """The process's in-memory DuckDB, made at the first use; it spills, should a large day need to, to a folder of
+    its own under the system's temporary folder (an in-memory database's default is ``.tmp`` in the working folder)."""
     global _PROCESS_DUCKDB
     with _STARTING:
         if _PROCESS_DUCKDB is None:
-            _PROCESS_DUCKDB = duckdb.connect(":memory:")
+            spill = Path(tempfile.gettempdir()) / f"risk-duckdb-{os.getpid()}"
+            _PROCESS_DUCKDB = duckdb.connect(":memory:", config={"temp_directory": str(spill)})
         return _PROCESS_DUCKDB
+
+
+def _forget_in_child() -> None:
+    """A forked child starts without the parent's DuckDB: it is not fork-safe, and holds none of its file locks."""
+    global _PROCESS_DUCKDB, _STARTING
+    _PROCESS_DUCKDB, _STARTING = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 class _Attached:
@@ -217,27 +232,23 @@ class _Attached:
     Every new DuckDB database registers DuckDB's catalogue of functions first: 10-12 ms, what opening the scored
     days cost each time, twice a day in a scorer that stays. Attaching the file to the one kept costs 1.3-1.5 ms,
     and :meth:`close` detaches it, which checkpoints what was written and releases the file for other processes,
-    as closing a connection of its own did. DuckDB refuses to attach a file open elsewhere in this process too."""
+    as closing a connection of its own did. It detaches whatever state the cursor was left in (a transaction broken
+    midway too), and an attachment never closed is detached when it is collected or the process exits."""
 
     def __init__(self, database: Path, *, read_only: bool) -> None:
-        self.alias = f"scored_{uuid.uuid4().hex}"
-        self._cursor = _process_duckdb().cursor()
+        alias = f"scored_{uuid.uuid4().hex}"
+        self._cursor = cursor = _process_duckdb().cursor()
+        self._detach = weakref.finalize(self, _detach, cursor, alias)
         path = str(database).replace("'", "''")
         try:
-            self._cursor.execute(f"ATTACH '{path}' AS {self.alias}" + (" (READ_ONLY)" if read_only else ""))
-        except (duckdb.IOException, duckdb.ResourceInUseException) as e:
-            self._cursor.close()
-            where = (
-                "in another process"
-                if isinstance(e, duckdb.IOException)
-                else "in this process (a connection of its own)"
-            )
-            msg = f"{database} is open {where} ({str(e).splitlines()[0][:160]}); close it and rerun"
-            raise LockHeld(msg) from None
-        except BaseException:
-            self._cursor.close()
+            cursor.execute(f"ATTACH '{path}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
+            cursor.execute(f"USE {alias}")
+        except BaseException as e:
+            self.close()
+            held = _held_elsewhere(database, e)
+            if held is not None:
+                raise held from None
             raise
-        self._cursor.execute(f"USE {self.alias}")
 
     def execute(self, query: str, parameters: object = None) -> duckdb.DuckDBPyConnection:
         return self._cursor.execute(query, parameters)
@@ -252,16 +263,35 @@ class _Attached:
         self._cursor.unregister(name)
 
     def close(self) -> None:
+        self._detach()  # once: a second call does nothing
+
+
+def _detach(cursor: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Close ``cursor`` (which rolls back a transaction it left open), then detach ``alias`` from a fresh one."""
+    try:
+        cursor.close()
+    finally:
+        fresh = _process_duckdb().cursor()
         try:
-            self._cursor.execute("USE memory")  # a cursor cannot detach the database it is in
-            self._cursor.execute(f"DETACH {self.alias}")
+            fresh.execute(f"DETACH DATABASE IF EXISTS {alias}")
         finally:
-            self._cursor.close()
+            fresh.close()
+
+
+def _held_elsewhere(database: Path, error: BaseException) -> LockHeld | None:
+    """LockHeld (exit 75, try again later) when ``error`` says another process holds the file's lock, or that this
+    process has it open already (a connection of its own, as a notebook opens to read the queues, or a day being
+    written from another thread); None for any other error (a file that is no database, a permission)."""
+    first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+    if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
+        return LockHeld(f"{database} is open in another process ({first}); close it and rerun")
+    if isinstance(error, duckdb.ResourceInUseException):
+        return LockHeld(f"{database} is open in this process already ({first}); close that connection and rerun")
+    return None
 
 
 def _connect(database: Path, *, read_only: bool = False) -> _Attached:
-    """The scored days' database, or LockHeld (exit 75) while another process holds the file (a notebook left
-    open), or this one does outside :class:`_Attached`."""
+    """The scored days' database (:class:`_Attached`), or LockHeld (exit 75) while it is held elsewhere."""
     return _Attached(database, read_only=read_only)
 
 
