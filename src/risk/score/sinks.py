@@ -217,15 +217,6 @@ def _process_duckdb() -> duckdb.DuckDBPyConnection:
         return _PROCESS_DUCKDB
 
 
-def _forget_in_child() -> None:
-    """A forked child starts without the parent's DuckDB: it is not fork-safe, and holds none of its file locks."""
-    global _PROCESS_DUCKDB, _STARTING
-    _PROCESS_DUCKDB, _STARTING = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_in_child)
-
-
 class _Attached:
     """A cursor on one in-memory DuckDB the process keeps, with ``database`` attached as its current database.
 
