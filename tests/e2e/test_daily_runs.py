@@ -228,3 +228,33 @@ def test_a_scorer_that_stays_loads_the_models_once_and_hands_its_ledger_to_the_n
     assert stopped.value.rule == "blast_radius"
     assert catching_up.keep_ledger() == ""
     assert not ledger_state.state_path(scored).exists()
+
+
+def test_a_catch_up_stopped_by_a_missing_export_raises_that_error_with_the_failed_keep_as_a_note(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`risk run --through` whose second day has no export: the first day is written, its ledger is then kept for
+    the next run, and should that keep fail as well, the day's own error is what is raised, the keep a note on it."""
+    from risk.config import load_params
+    from risk.daily import run_days
+    from risk.paths import Paths
+    from risk.score import ledger_state
+
+    root = fresh_copy(project, tmp_path / "stopped")
+    params = load_params(root / "params.yaml")
+    written, missing = params.data.as_of - dt.timedelta(days=2), params.data.as_of - dt.timedelta(days=3)
+    assert not (root / "exports" / missing.isoformat()).exists()
+
+    def disk_gone(scored: Path, ledger: object) -> None:
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(ledger_state, "stage", disk_gone)
+    monkeypatch.chdir(root)  # the exports' folder is relative to the project, as `risk run` is run from it
+    lines: list[str] = []
+    with pytest.raises(Exception) as stopped:
+        lines.extend(run_days(Paths.at(root), params, days=[written, missing], accept_shift=True))
+    assert str(missing) in str(stopped.value) and "disk" not in str(stopped.value)
+    assert stopped.value.__notes__ == ["the ledger was not kept: RuntimeError: the disk went away"]
+    assert any(line.startswith(f"score {written}: ok") for line in lines), lines
+    assert not read_day(root / "data" / "scored" / "risk.duckdb", "collections_queue", written).is_empty()
+    assert not ledger_state.state_path(root / "data" / "scored").exists()
