@@ -70,10 +70,10 @@ class DayWriter:
     """The scored days while the writer lock is held: what was scored before, and the day's one commit.
 
     One attachment of the database (:class:`_Attached`) serves both, made at the first use and detached with the
-    lock, which checkpoints the day: its first catalogue query costs 7-17 ms, a noticeable share of a day in a scorer
-    that stays (docs/performance.md). It writes, so from the look-back to the commit (the guard's check and staging
-    the Parquet folder: a tenth of a second at 1.5M loans) no other process may open the database, and a notebook
-    holding it open read-only stops the day with LockHeld (exit 75) before the guard has looked.
+    lock, which checkpoints the day (attached, asked and detached: 1.3-1.5 ms, where a connection of its own cost
+    10-12 ms to open; docs/performance.md). It writes, so from the look-back to the commit (the guard's check and
+    staging the Parquet folder: a tenth of a second at 1.5M loans) no other process may open the database, and a
+    notebook holding it open read-only stops the day with LockHeld (exit 75) before the guard has looked.
     """
 
     def __init__(self, scored: Path, database: Path) -> None:
@@ -220,11 +220,12 @@ def _process_duckdb() -> duckdb.DuckDBPyConnection:
 class _Attached:
     """A cursor on one in-memory DuckDB the process keeps, with ``database`` attached as its current database.
 
-    Every new DuckDB database registers DuckDB's catalogue of functions first: 10-12 ms, what opening the scored
-    days cost each time, twice a day in a scorer that stays. Attaching the file to the one kept costs 1.3-1.5 ms,
-    and :meth:`close` detaches it, which checkpoints what was written and releases the file for other processes,
-    as closing a connection of its own did. It detaches whatever state the cursor was left in (a transaction broken
-    midway too), and an attachment never closed is detached when it is collected or the process exits."""
+    Every new DuckDB database registers DuckDB's catalogue of functions first: about 10 ms even in memory, what
+    opening the scored days cost each time, twice a day in a scorer that stays. Attaching the file to the one kept
+    costs 1.3-1.5 ms, and :meth:`close` detaches it, which checkpoints what was written and releases the file for
+    other processes, as closing a connection of its own did. It detaches whatever state the cursor was left in (a
+    transaction broken midway too), and an attachment never closed is detached when it is collected or the process
+    exits."""
 
     def __init__(self, database: Path, *, read_only: bool) -> None:
         alias = f"scored_{uuid.uuid4().hex}"

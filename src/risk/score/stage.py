@@ -411,8 +411,9 @@ class Scorer:
 
     def keep_ledger(self) -> str:
         """With ``keep_each_day`` off, write the ledger the last written day holds (a catch-up keeps its last day's
-        only: each day's would be replaced by the next's before any run read it, and writing it is a tenth of a
-        default-book day). A warning when it cannot be written, "" otherwise; nothing to do when it is on disk."""
+        only: each day's would be replaced by the next's before any run read it, and writing it takes 0.03-0.04 s of
+        a default-book day's 0.6 s). A warning when it cannot be written, "" otherwise; nothing to do when it is on
+        disk."""
         if not self._unkept or self._ledger is None:
             return ""
         self._unkept = False
