@@ -19,7 +19,7 @@ from risk.delinquency import daily_payments, instalment_ledger
 from risk.features.build import (
     OVERDUE_COUNTS,
     _active_at,
-    _overdue_by_instalment,
+    _overdue,
     loan_snapshots,
     month_ends,
     repayment_state,
@@ -118,8 +118,7 @@ def test_the_overdue_counts_need_only_the_late_instalments(small_book) -> None:
     every = (
         instalment_ledger(t["loans"], t["schedule"], t["repayments"])
         .join(pl.LazyFrame({"as_of": dates}, schema={"as_of": pl.Date}), how="cross")
-        .group_by("loan_id", "as_of")
-        .agg(**_overdue_by_instalment(GRACE))
+        .pipe(_overdue, ["loan_id", "as_of"], GRACE)
         .with_columns(pl.col(OVERDUE_COUNTS).fill_null(0))
         .collect()
     )
