@@ -88,6 +88,25 @@ def test_families_stacked_in_memory_give_the_frame_of_one_streaming_plan(
     assert_frame_equal(stacked, streamed, check_exact=True)
 
 
+@pytest.mark.parametrize("dates", [MONTH_ENDS, [AS_OF]], ids=["month ends and due days", "one day"])
+def test_the_snapshots_come_in_date_and_loan_order_whatever_the_loans_order(small_book, dates) -> None:
+    """The pairs are put in order by a stable sort by day of the pairs found in loan order: loans exported in any
+    order give the same frame, row for row."""
+    assert small_book["loans"]["loan_id"].is_sorted()
+    shuffled = {**small_book, "loans": small_book["loans"].sample(fraction=1.0, shuffle=True, seed=7)}
+    assert not shuffled["loans"]["loan_id"].is_sorted()
+
+    def snapshots(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        return build.loan_snapshots(
+            tables, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF, with_labels=False
+        ).collect()
+
+    ordered = snapshots(small_book)
+    assert ordered.height > 1_000
+    assert ordered.select(pl.struct("as_of", "loan_id").is_sorted()).item()
+    assert_frame_equal(snapshots(shuffled), ordered, check_exact=True)
+
+
 def test_a_family_with_two_rows_for_one_key_stops_rather_than_shift_the_rows_after_it() -> None:
     frame = pl.DataFrame({"loan_id": ["L1", "L2"], "as_of": [D0, D0]})
     family = pl.DataFrame({"loan_id": ["L1", "L1", "L2"], "as_of": [D0, D0, D0], "x": [1, 2, 3]})
