@@ -177,7 +177,8 @@ def _use_proposed_borrower_state() -> None:
     from risk.features import build
 
     def borrower_state_linear(pairs: pl.LazyFrame, loans: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
-        keys = pairs.select("borrower_id", "as_of", pl.col("loan_id").alias("self_id")).unique()
+        # the package's numbered pairs (``pair``), each with its borrower, day and own loan (null for an application)
+        keys = pairs.select("pair", "borrower_id", "as_of", pl.col("loan_id").alias("self_id"))
         closed = ledger.group_by("loan_id").agg(pl.col("closed_on").first())
         # every loan of each borrower at each as_of: O(loans x dates), where the current join is O(k^2) per borrower
         book = (
@@ -212,9 +213,7 @@ def _use_proposed_borrower_state() -> None:
             .join(me, on=["borrower_id", "as_of", "self_id"], how="left")
             .with_columns(pl.col("active", "opened_90d").fill_null(False))
             .select(
-                "borrower_id",
-                "as_of",
-                pl.col("self_id").alias("loan_id"),
+                "pair",
                 other_active_loans=pl.col("n_active").fill_null(0) - pl.col("active").cast(pl.Int64),
                 other_worst_days_past_due=pl.when(pl.col("active") & (pl.col("dpd") == top.get(0, null_on_oob=True)))
                 .then(top.get(1, null_on_oob=True))
