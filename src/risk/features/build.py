@@ -630,7 +630,13 @@ def _loan_families(
             .drop("reaged")
         )
     repaid = repaid.drop("loan_id", "as_of")
-    repaid = repaid.collect(engine=engine).lazy() if collect_repayment else repaid.cache()
+    if collect_repayment:
+        # many days' lookups (sorts and as-of joins) gain nothing from streaming at any size: the 30k-loan sample's
+        # 200,580 month-end pairs 106-110 ms in memory against 143-160 ms, the 200k-loan book's 1.4M 0.94-0.99 s
+        # either way; a day's open loans are grouped, quicker streamed at a million (1.0 s against 1.1-1.2 s)
+        repaid = repaid.collect(engine=engine if open_on is not None else "in-memory").lazy()
+    else:
+        repaid = repaid.cache()
     episodes = pairs.select("pair", "loan_id", "as_of").join(
         repaid.select("pair", "days_past_due"), on="pair", how="left"
     )
