@@ -582,7 +582,8 @@ def loan_state(
     lookups: bool = True,
     open_on: dt.date | None = None,
 ) -> pl.LazyFrame:
-    """The loan features of any (loan_id, borrower_id, as_of) ``pairs``, from what was known at each as_of.
+    """The loan features of any (loan_id, borrower_id, as_of) ``pairs``, from what was known at each as_of, their
+    categories as enums.
 
     :func:`loan_snapshots` builds the same columns for every loan active at month ends, or at one day when scoring;
     the collections policy calls this for the days its decisions were made (``risk.policy.history``). ``ledger``
@@ -618,7 +619,10 @@ def _loan_families(
     pairs = _numbered(pairs)
     loans, applications = t["loans"], t["applications"]
     ledger, payments = _ledger_and_payments(tables, ledger, payments)
+    # the categories as enums once per application, not once per pair: their codes are gathered beside the pairs,
+    # not their strings (the 30k-loan sample's month ends: 6 ms against 17 ms, and 1 ms to cast against 5-6 ms)
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
+    app = app.pipe(_categoricals)
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
     repaid = _repayment(pairs, ledger, payments, grace_days=params.late_grace_days, lookups=lookups, open_on=open_on)
     if "agreements" in t:  # a kept plan or extension re-ages the loan: days past due follow the agreed schedule
