@@ -422,17 +422,20 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
 def _collections(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
     """:func:`collection_state` of :func:`_numbered` ``pairs`` (with ``days_past_due``), by ``pair``: a pair
     without an action up to its as_of has no row."""
-    a, c = pl.col("as_of"), pl.col
-    on = c("action_on")
-    in_episode = (c("days_past_due") > 0) & (on >= a - pl.duration(days=c("days_past_due")))
-    last_90 = on > a - pl.duration(days=90)
+    c = pl.col
+    # an action's age at as_of in whole days, from day numbers: the windows compare integers, not dates moved by
+    # durations (the 30k-loan sample's month ends 41-44 ms against 49-56 ms, a day's 984,361 open loans 0.24-0.25 s
+    # against 0.26-0.28 s, the same counts; beside the other families the sample's whole frame gains nothing visible)
+    age = c("age")
+    in_episode = (c("days_past_due") > 0) & (age <= c("days_past_due"))
+    last_90 = age < 90
     step_rank = {action.value: LADDER_RANK[step] for action, step in ACTION_STEP.items()}
     contact = c("channel").is_in(CONTACT_CHANNELS)
     outcome = c("outcome")
     # what each action was, read once per action rather than once per (action, as_of) it is expanded to
     kinds = actions.select(
         "loan_id",
-        action_on=c("action_at").dt.date(),
+        action_day=c("action_at").dt.date().cast(pl.Int32),
         step=c("action").replace_strict(step_rank, default=0, return_dtype=pl.Int64),
         contact=contact,
         reached=contact & outcome.is_in(REACHED),
@@ -444,8 +447,8 @@ def _collections(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
     # each action's part in every count as a column, then plain sums: a 1.5M-loan day's 2.15M expanded rows took
     # 0.48 s against 0.57 s as filtered sums
     counted = {
-        "contacts_7d": c("contact") & (on > a - pl.duration(days=7)),
-        "contacts_30d": c("contact") & (on > a - pl.duration(days=30)),
+        "contacts_7d": c("contact") & (age < 7),
+        "contacts_30d": c("contact") & (age < 30),
         "contacts_90d": c("contact") & last_90,
         "reached_90d": c("reached") & last_90,
         "promises_90d": c("promise") & last_90,
@@ -454,15 +457,16 @@ def _collections(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
         "unreachable_90d": c("unreachable") & last_90,
     }
     return (
-        pairs.select("pair", "loan_id", "as_of", "days_past_due")
+        pairs.select("pair", "loan_id", "days_past_due", as_of_day=c("as_of").cast(pl.Int32))
         .join(kinds, on="loan_id")
-        .filter(on <= a)
-        .select("pair", "action_on", **counted, episode_step=pl.when(in_episode).then(c("step")))
+        .with_columns(age=c("as_of_day") - c("action_day"))
+        .filter(age >= 0)  # up to as_of
+        .select("pair", "action_day", **counted, episode_step=pl.when(in_episode).then(c("step")))
         .group_by("pair")
         .agg(
             c(*counted).sum(),
             max_ladder_step=c("episode_step").max(),
-            last_action_on=on.max(),
+            last_action_on=c("action_day").max().cast(pl.Date),
         )
         .with_columns(
             reach_rate_90d=pl.when(pl.col("contacts_90d") > 0).then(pl.col("reached_90d") / pl.col("contacts_90d"))
