@@ -107,6 +107,22 @@ def test_the_snapshots_come_in_date_and_loan_order_whatever_the_loans_order(smal
     assert_frame_equal(snapshots(shuffled), ordered, check_exact=True)
 
 
+@pytest.mark.parametrize("open_on", [None, AS_OF], ids=["lookups", "the day's open loans"])
+def test_a_loan_and_day_asked_twice_of_loan_state_get_the_same_features_twice(small_book, open_on) -> None:
+    """The policy's history may ask for one loan on one day twice: the families are built per numbered pair, so each
+    asking gets the row the pair gets asked once (a day's open loans grouped by loan, their payments counted once)."""
+    ledger = ledger_frame(small_book).lazy()
+    pairs = _active_at(small_book["loans"].lazy(), ledger, [AS_OF]).collect().head(300)
+
+    def state(asked: pl.DataFrame) -> pl.DataFrame:
+        frame = build.loan_state(small_book, asked.lazy(), FeatureParams(), ledger=ledger, open_on=open_on)
+        return frame.collect().sort("loan_id")
+
+    once = state(pairs)
+    assert once.height == 300 and once["paid_to_due_all"].is_not_null().sum() > 100
+    assert_frame_equal(state(pl.concat([pairs, pairs])), pl.concat([once, once]).sort("loan_id"), check_exact=True)
+
+
 def test_a_family_with_two_rows_for_one_key_stops_rather_than_shift_the_rows_after_it() -> None:
     frame = pl.DataFrame({"loan_id": ["L1", "L2"], "as_of": [D0, D0]})
     family = pl.DataFrame({"loan_id": ["L1", "L1", "L2"], "as_of": [D0, D0, D0], "x": [1, 2, 3]})

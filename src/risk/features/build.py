@@ -163,8 +163,8 @@ def _repayment(
     lookups: bool = True,
     open_on: dt.date | None = None,
 ) -> pl.LazyFrame:
-    """:func:`repayment_state` of :func:`_numbered` ``pairs``, each row with its ``pair``: a number asked twice is
-    answered twice."""
+    """:func:`repayment_state` of :func:`_numbered` ``pairs``, each row with its ``pair``. A loan and day under two
+    numbers is answered under each: the numbers, not the pairs, are distinct."""
     if open_on is not None:
         return _repayment_of_open_loans(pairs, ledger, payments, grace_days=grace_days, open_on=open_on)
     build = _repayment_by_lookups if lookups else _repayment_by_expansion
@@ -287,13 +287,13 @@ def _repayment_by_lookups(
     # within a window is among them
     late_lines = lines.filter(_ever_late()).drop("loan_id")
     overdue = (
-        keys.select("k", "as_of")
+        keys.select("pair", "k", "as_of")
         .join(late_lines, on="k")
         .filter(c("due_date") < a)
-        .pipe(_overdue, ["k", "as_of"], grace_days)
+        .pipe(_overdue, ["pair"], grace_days)  # by number: a loan and day asked twice is counted once for each
     )
     return (
-        frame.join(overdue, on=["k", "as_of"], how="left")
+        frame.join(overdue, on="pair", how="left")
         .with_columns(
             pl.col(OVERDUE_COUNTS).fill_null(0),
             # money is rounded to the fen so the order of addition cannot turn an exact 0.00 into 1e-13
