@@ -123,6 +123,24 @@ def test_a_loan_and_day_asked_twice_of_loan_state_get_the_same_features_twice(sm
     assert_frame_equal(state(pl.concat([pairs, pairs])), pl.concat([once, once]).sort("loan_id"), check_exact=True)
 
 
+def test_the_collections_read_a_datetime_as_of_as_its_day(small_book) -> None:
+    """A caller's as_of may come as a datetime: the collections count it as its day, whatever the time, as the
+    actions' times count as theirs."""
+    days = [dt.date(2025, 3, 31), AS_OF]
+    pairs = build._active_at(small_book["loans"].lazy(), ledger_frame(small_book).lazy(), days).collect()
+    pairs = pairs.with_columns(days_past_due=pl.lit(45, dtype=pl.Int64))  # an episode of 45 days for every pair
+
+    def counted(as_of: pl.Expr) -> pl.DataFrame:
+        asked = pairs.with_columns(as_of=as_of).lazy()
+        return build.collection_state(asked, small_book["collection_actions"].lazy()).collect().sort("loan_id", "as_of")
+
+    by_day = counted(pl.col("as_of"))
+    assert by_day.height > 500 and by_day["contacts_30d"].sum() > 0 and by_day["max_ladder_step"].max() > 0
+    for hour in (0, 12):
+        at = counted(pl.col("as_of").cast(pl.Datetime) + pl.duration(hours=hour))
+        assert_frame_equal(at.with_columns(pl.col("as_of").cast(pl.Date)), by_day, check_exact=True)
+
+
 def test_a_family_with_two_rows_for_one_key_stops_rather_than_shift_the_rows_after_it() -> None:
     frame = pl.DataFrame({"loan_id": ["L1", "L2"], "as_of": [D0, D0]})
     family = pl.DataFrame({"loan_id": ["L1", "L1", "L2"], "as_of": [D0, D0, D0], "x": [1, 2, 3]})

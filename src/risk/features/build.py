@@ -175,7 +175,8 @@ def _numbered(pairs: pl.LazyFrame) -> pl.LazyFrame:
     """``pairs`` with a number, ``pair``: rows expanded from them are grouped by that one integer, not by a string and
     a date (the repayment aggregate at 1M active loans: 1.4-2.3 s against 2.5-3.4 s), and the families of features
     built from them join the pairs on it (:func:`_loan_families`). Cached, so every grouping of one query reads the
-    same numbering."""
+    same numbering; a caller that collects the families apart (``loan_snapshots``) numbers pairs it has collected, so
+    that every collection numbers them alike."""
     return pairs.with_row_index("pair").cache()
 
 
@@ -337,10 +338,11 @@ def _repayment_of_open_loans(
     pairs: pl.LazyFrame, ledger: pl.LazyFrame, payments: pl.LazyFrame, *, grace_days: int, open_on: dt.date
 ) -> pl.LazyFrame:
     """:func:`_repayment_by_expansion` of ``pairs`` that are loans open on one day, ``open_on`` (what
-    :func:`_active_at` gives for one as_of: a scoring day). Each such loan has one pair, and all its ledger rows are
-    among those not closed by that day, so the ledger's open rows are grouped by loan as they lie, sorted by loan
-    (polars merges the runs rather than hashing each row), and joined to the pairs once, instead of expanded pair by
-    pair: at 984,361 open loans (9.7M ledger rows) 1.07-1.14 s against 1.42-1.74 s. The same frame for a ledger in
+    :func:`_active_at` gives for one as_of: a scoring day). Each such loan's pair is that day, and all its ledger rows
+    are among those not closed by it, so the ledger's open rows are grouped by loan as they lie, sorted by loan
+    (polars merges the runs rather than hashing each row), and each loan's row joined to its pairs (one, or each
+    number a loan was asked under), instead of expanded pair by pair: at 984,361 open loans (9.7M ledger rows)
+    1.07-1.14 s against 1.42-1.74 s. The same frame for a ledger in
     loan order, as every caller passes it (tests/features/test_lookups.py); on a shuffled ledger both ways sum in
     another order and may round a money column a cent apart."""
     day = pl.lit(open_on, dtype=pl.Date)  # as the pairs hold it: a datetime's time of day moves no window
@@ -457,7 +459,8 @@ def _collections(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
         "unreachable_90d": c("unreachable") & last_90,
     }
     return (
-        pairs.select("pair", "loan_id", "days_past_due", as_of_day=c("as_of").cast(pl.Int32))
+        # a datetime as_of counts as its day, as the actions' times do
+        pairs.select("pair", "loan_id", "days_past_due", as_of_day=c("as_of").cast(pl.Date).cast(pl.Int32))
         .join(kinds, on="loan_id")
         .with_columns(age=c("as_of_day") - c("action_day"))
         .filter(age >= 0)  # up to as_of
