@@ -7,7 +7,8 @@ pairs once, and up to two million of them collects each family of features and s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -151,24 +152,16 @@ def repayment_state(
     """
     # a pair asked twice is answered once
     numbered = _numbered(pairs.select("loan_id", "as_of").unique())
-    return _repayment(numbered, ledger, payments, grace_days=grace_days, lookups=lookups, open_on=open_on).drop("pair")
+    return _repayment(lookups, open_on)(numbered, ledger, payments, grace_days=grace_days).drop("pair")
 
 
-def _repayment(
-    pairs: pl.LazyFrame,
-    ledger: pl.LazyFrame,
-    payments: pl.LazyFrame,
-    *,
-    grace_days: int,
-    lookups: bool = True,
-    open_on: dt.date | None = None,
-) -> pl.LazyFrame:
-    """:func:`repayment_state` of :func:`_numbered` ``pairs``, each row with its ``pair``. A loan and day under two
-    numbers is answered under each: the numbers, not the pairs, are distinct."""
+def _repayment(lookups: bool, open_on: dt.date | None) -> Callable[..., pl.LazyFrame]:
+    """The way :func:`repayment_state` builds the features of :func:`_numbered` pairs, each row with its ``pair``
+    (called as ``build(pairs, ledger, payments, grace_days=...)``). A loan and day under two numbers is answered
+    under each: the numbers, not the pairs, are distinct."""
     if open_on is not None:
-        return _repayment_of_open_loans(pairs, ledger, payments, grace_days=grace_days, open_on=open_on)
-    build = _repayment_by_lookups if lookups else _repayment_by_expansion
-    return build(pairs, ledger, payments, grace_days=grace_days)
+        return functools.partial(_repayment_of_open_loans, open_on=open_on)
+    return _repayment_by_lookups if lookups else _repayment_by_expansion
 
 
 def _numbered(pairs: pl.LazyFrame) -> pl.LazyFrame:
@@ -631,7 +624,7 @@ def _loan_families(
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     app = app.pipe(_categoricals)
     loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
-    repaid = _repayment(pairs, ledger, payments, grace_days=params.late_grace_days, lookups=lookups, open_on=open_on)
+    repaid = _repayment(lookups, open_on)(pairs, ledger, payments, grace_days=params.late_grace_days)
     if "agreements" in t:  # a kept plan or extension re-ages the loan: days past due follow the agreed schedule
         windows = reageing_windows(t["agreements"])
         reaged = reaged_days_past_due(ledger, payments, windows, pairs, grace_days=params.late_grace_days)
