@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -170,32 +170,25 @@ def monitor_day(
     return pl.concat(frames) if frames else pl.DataFrame(schema=monitoring.SCHEMA)
 
 
-def review_day(
-    params: Params, tables: dict[str, pl.DataFrame], models: Models, ledger: pl.LazyFrame, *, as_of: dt.date
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The applications pending at ``as_of`` and their review queue: built beside the loans' scoring, which leaves a
-    core idle more than the plan does (a default-book day in a scorer that stays: the plan 70 ms faster, the scoring
-    30 ms slower than with the review beside the plan)."""
-    pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
-    return pending, review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
-
-
 def beside_the_plan(
     paths: Paths,
     params: Params,
     tables: dict[str, pl.DataFrame],
     models: Models,
     scored: pl.DataFrame,
-    reviewed: Future[tuple[pl.DataFrame, pl.DataFrame]],
+    ledger: pl.LazyFrame,
     *,
     as_of: dt.date,
-) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """What the day builds beside the collections plan, from the tables and the scored loans alone: the legal and
-    recovery queues, and the models' monitoring, which reads the :func:`review_day` ``reviewed`` (submitted before
-    this to the same thread, so done when this runs)."""
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame]:
+    """What the day builds beside the collections plan, from the tables and the scored loans alone: the review
+    queue of the applications pending at ``as_of``, the legal and recovery queues, and the models' monitoring.
+
+    The review queue reads no loan's score, yet it is built here rather than beside the scoring: the scoring's
+    queries keep both cores busy, the plan's reasons and assignment mostly one."""
+    pending = pending_applications(tables, params, as_of=as_of, ledger=ledger)
+    rq = review_queue(tables, models, params, as_of=as_of, ledger=ledger, pending=pending)
     court = court_day(tables, scored, models.policy, params, as_of=as_of)
-    pending, rq = reviewed.result()
-    return court, monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
+    return rq, court, monitor_day(paths, params, scored=scored, pending=pending, reviewed=rq, as_of=as_of)
 
 
 @dataclasses.dataclass
@@ -209,7 +202,6 @@ class DayBook:
     tables: dict[str, pl.DataFrame]
     ledger: ledger_state.Ledger
     payments: pl.DataFrame | None
-    agreements: Future[dict[str, pl.DataFrame]]  # agreements_of_day, begun beside the ledger's build
 
 
 class ScoredDay(NamedTuple):
@@ -223,15 +215,11 @@ class ScoredDay(NamedTuple):
     cases: dict[str, pl.DataFrame]  # agreements_day, legal_queue, recovery_queue, monitoring, ...
 
 
-def score_day(
-    paths: Paths, params: Params, book: DayBook, models: Models, *, as_of: dt.date, beside: Beside
-) -> ScoredDay:
-    """The polars engine's day on its book: the loans scored and planned on the calling thread, the rest on the day's
-    one ``beside`` thread (:class:`~risk.score.beside.Beside`), in this order: the book's agreements (begun while
-    its ledger was built), the realised outcomes and the review queue (beside the scoring), the legal and recovery
-    queues and the monitoring (beside the plan). The book's payments are taken from it for the scoring. LightGBM
-    allows two threads to predict, from one booster too, but not ``pred_contrib`` one tree at a time: contributions
-    come from the PD model beside and from the loan models on the calling thread, never both.
+def score_day(paths: Paths, params: Params, book: DayBook, models: Models, *, as_of: dt.date) -> ScoredDay:
+    """The polars engine's day on its book: the loans scored and planned on the calling thread, the rest beside
+    (:class:`~risk.score.beside.Beside`). The book's payments are taken from it for the scoring. LightGBM allows two
+    threads to predict, from one booster too, but not ``pred_contrib`` one tree at a time: contributions come from
+    the PD model beside and from the loan models on the calling thread, never both.
 
     Raises
     ------
@@ -240,20 +228,20 @@ def score_day(
     """
     tables, ledger = book.tables, book.ledger.frame.lazy()
     payments, book.payments = book.payments, None
-    realising = beside.submit(realised_day, paths, params, tables, ledger, as_of=as_of)
-    reviewing = beside.submit(review_day, params, tables, models, ledger, as_of=as_of)
-    shared = None if payments is None else payments.lazy()
-    scored = score_loans(
-        tables, models, params, as_of=as_of, ledger=ledger, payments=shared, evidence_for_decisions=True
-    )
-    del payments, shared  # not held through the rest of the day
-    besides = beside.submit(beside_the_plan, paths, params, tables, models, scored, reviewing, as_of=as_of)
-    cases = book.agreements.result()
-    cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
-    court, monitored = besides.result()
-    rq = reviewing.result()[1]
-    watched = pl.concat([monitored, realising.result()])
-    charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
+    with Beside() as beside:
+        agreeing = beside.submit(agreements_of_day, tables, params, as_of=as_of)  # first: the plan reads it
+        realising = beside.submit(realised_day, paths, params, tables, ledger, as_of=as_of)
+        shared = None if payments is None else payments.lazy()
+        scored = score_loans(
+            tables, models, params, as_of=as_of, ledger=ledger, payments=shared, evidence_for_decisions=True
+        )
+        del payments, shared  # not held through the rest of the day
+        besides = beside.submit(beside_the_plan, paths, params, tables, models, scored, ledger, as_of=as_of)
+        cases = agreeing.result()
+        cq, options = plan_queue(scored, models, params, as_of=as_of, agreements=cases.get("agreements_day"))
+        rq, court, monitored = besides.result()
+        watched = pl.concat([monitored, realising.result()])
+        charged_off = int((scored["days_past_due"] >= params.score.charge_off_dpd).sum())
     errors = watched.filter(pl.col("status") == "error")
     if errors.height and params.score.monitoring.fail_on_error:
         msg = f"score {as_of}: stopped before writing:{monitoring.summary(watched)} (score.monitoring)"
@@ -376,12 +364,10 @@ class Scorer:
             models = self._compiled
         return models, versions, drift
 
-    def _book(self, params: Params, *, as_of: dt.date, beside: Beside) -> DayBook:
+    def _book(self, params: Params) -> DayBook:
         """The day's book, its instalment ledger for both snapshot tables: the last one reused for the loans whose
-        rows are unchanged, this process's own from the day before, else the one a previous run kept. The day's
-        agreements begin ``beside`` once the tables are read: the ledger's build leaves a core mostly idle."""
+        rows are unchanged, this process's own from the day before, else the one a previous run kept."""
         tables = io.with_attributes(io.read_book(self.paths.validated), self.paths.validated)
-        agreements = beside.submit(agreements_of_day, tables, params, as_of=as_of)
         kept = self._ledger  # let go by day() once today's is built (kept if the models fail to load)
         if not params.score.incremental:
             kept = None
@@ -392,14 +378,14 @@ class Scorer:
         # their own within their query (measured faster than summing them first there)
         payments = daily_payments_frame(tables["repayments"]) if kept is None else None
         built = ledger_state.build(tables, kept, payments=payments, keep=params.score.incremental)
-        return DayBook(tables, built, payments, agreements)
+        return DayBook(tables, built, payments)
 
-    def _book_while_loading(self, params: Params, *, as_of: dt.date, beside: Beside) -> DayBook:
+    def _book_while_loading(self, params: Params) -> DayBook:
         """:meth:`_book` beside the loading of the models: the book is polars' own threads, loading mostly one
         Python thread (MLflow's import and the unpickling). The book's error, if any, is the one reported, as when
         it was read before the models were loaded."""
-        with ThreadPoolExecutor(max_workers=1) as loader:
-            building = loader.submit(self._book, params, as_of=as_of, beside=beside)
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            building = beside.submit(self._book, params)
             try:
                 self._load(params)
             except Exception:  # MLflow's, LightGBM's or unpickling's own errors too: the book's error comes first
@@ -459,14 +445,12 @@ class Scorer:
                 n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
                 options, cases = None, {}
             else:
-                with Beside() as beside:
-                    book = self._book_while_loading(params, as_of=as_of, beside=beside)
-                    # yesterday's, held only while today's was built, as in a process; a catch-up's, not yet on disk,
-                    # goes too: should this day stop, the next run reads the ledger kept before (its fingerprints make
-                    # that safe)
-                    self._ledger, self._unkept = None, False
-                    models, versions, drift = self._models(params, book.tables["loans"].height)
-                    day = score_day(paths, params, book, models, as_of=as_of, beside=beside)
+                book = self._book_while_loading(params)
+                # yesterday's, held only while today's was built, as in a process; a catch-up's, not yet on disk, goes
+                # too: should this day stop, the next run reads the ledger kept before (its fingerprints make that safe)
+                self._ledger, self._unkept = None, False
+                models, versions, drift = self._models(params, book.tables["loans"].height)
+                day = score_day(paths, params, book, models, as_of=as_of)
                 built = book.ledger
                 n_open, n_charged_off, cq, rq, options, cases = day
             cq, rq = with_model_versions(cq, versions), with_model_versions(rq, versions)
