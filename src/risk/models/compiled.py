@@ -7,13 +7,8 @@ scores about a million rows 5-14x faster than LightGBM's own predict on 2 cores
 left out: 2.2-2.5x only, and its scores diverged from LightGBM's on the categorical features (0.26 on early
 warning). Compiling takes 1-4 seconds a risk model (6 s the policy's type model, 18 s its effect model), so scoring
 compiles only from ``score.compiled_min_rows`` rows (``score.compiled_predictor``). The object code is cached by a
-hash of the model's text (and of llvmlite's version) under ``$RISK_CACHE_DIR`` (default ``~/.cache/risk``): a
-scheduler compiles each model version once.
-
-lleaves 1.3 optimises its code with LLVM's legacy pass manager, which llvmlite removed in 0.45; numba (the features'
-kernels) needs llvmlite 0.50. :func:`_lleaves` has lleaves optimise with the new pass manager at the same level
-(``-O3``, inlining on): the same probabilities, to LightGBM's within 4.4e-16 and 5.8e-16 on the cure and
-early-warning models' snapshots under either llvmlite, and the same speed (docs/performance.md).
+hash of the model's text under ``$RISK_CACHE_DIR`` (default ``~/.cache/risk``): a scheduler compiles each model
+version once.
 
 The input is LightGBM's own: each category as its position among the categories the booster was trained with (an
 unknown one as missing), numbers as floats.
@@ -26,7 +21,6 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -48,11 +42,10 @@ class CompiledBooster:
     """A LightGBM booster compiled by lleaves; :meth:`predict` gives what ``booster.predict`` gives."""
 
     def __init__(self, booster: lgb.Booster):
-        lleaves = _lleaves()  # imported here: it loads LLVM, needed only when a large book is scored
-        import llvmlite
+        import lleaves  # imported here: it loads LLVM, needed only when a large book is scored
 
         text = booster.model_to_string()
-        key = hashlib.sha256(f"{llvmlite.__version__}\n{text}".encode()).hexdigest()[:24]
+        key = hashlib.sha256(text.encode()).hexdigest()[:24]
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         model_file, object_file = folder / f"{key}.txt", folder / f"{key}.o"
@@ -77,51 +70,6 @@ class CompiledBooster:
     def predict_matrix(self, X: np.ndarray, *, threads: int = 2) -> np.ndarray:
         """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output)."""
         return self.model.predict(X, n_jobs=threads)
-
-
-def _lleaves() -> Any:
-    """lleaves, its forest optimised by LLVM's new pass manager (llvmlite >= 0.45): its own
-    ``compile_to_module`` is lleaves 1.3's but for the optimiser, and LLVM is initialised without the call llvmlite
-    0.45 retired."""
-    import lleaves
-    import lleaves.compiler
-    import lleaves.llvm_binding
-    import llvmlite.binding as llvm
-    import llvmlite.ir
-    from lleaves.compiler.ast import parse_to_ast
-    from lleaves.compiler.codegen import gen_forest
-
-    def initialise() -> None:
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-
-    def compile_to_module(
-        file_path: str,
-        fblocksize: int = 34,
-        finline: bool = True,
-        raw_score: bool = False,
-        froot_func_name: str = "forest_root",
-        use_fp64: bool = True,
-    ) -> Any:
-        initialise()
-        forest = parse_to_ast(file_path)
-        forest.raw_score = raw_score
-        ir = llvmlite.ir.Module(name="forest")
-        gen_forest(forest, ir, fblocksize, froot_func_name, use_fp64)
-        ir.triple = llvm.get_process_triple()
-        module = llvm.parse_assembly(str(ir))
-        module.name = str(file_path)
-        module.verify()
-        tuning = llvm.create_pipeline_tuning_options(speed_level=3)
-        if finline:
-            tuning.inlining_threshold = 1  # as lleaves sets it: any threshold has LLVM inline
-        passes = llvm.create_pass_builder(lleaves.llvm_binding._get_target_machine("large"), tuning)
-        passes.getModulePassManager().run(module, passes)
-        return module
-
-    lleaves.compiler.compile_to_module = compile_to_module
-    lleaves.llvm_binding._initialize_llvm = initialise
-    return lleaves
 
 
 def as_matrix(X: pd.DataFrame, categories: Sequence[Sequence[object]]) -> np.ndarray:
