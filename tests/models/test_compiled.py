@@ -1,5 +1,5 @@
-"""The compiled predictor (lleaves) scores exactly as LightGBM does: categorical features, missing values and
-unknown categories included, and through RiskModel's own interface."""
+"""The compiled predictor (lleaves) scores exactly as LightGBM does, bit for bit: categorical features, missing values
+and unknown categories included, multiclass too, and through RiskModel's own interface."""
 
 from __future__ import annotations
 
@@ -48,12 +48,13 @@ def _fitted():
     return model, frame.iloc[5000:].reset_index(drop=True)
 
 
-def test_compiled_scores_equal_lightgbm_to_1e_9_on_the_test_window(fitted):
+@pytest.mark.parametrize("inline", [True, False])
+def test_compiled_scores_equal_lightgbm_bit_for_bit_on_the_test_window(fitted, inline):
     model, test = fitted
     X = model.frame(test)
     expected = model.estimator.predict_proba(X)[:, 1]
-    compiled = CompiledBooster(model.estimator.booster_)
-    np.testing.assert_allclose(compiled.predict(X), expected, rtol=0, atol=1e-9)
+    compiled = CompiledBooster(model.estimator.booster_, inline=inline)
+    np.testing.assert_array_equal(compiled.predict(X), expected)
 
 
 def test_an_unknown_category_and_missing_values_score_as_lightgbm_scores_them(fitted):
@@ -62,7 +63,7 @@ def test_an_unknown_category_and_missing_values_score_as_lightgbm_scores_them(fi
     X = model.frame(odd)
     assert np.isnan(as_matrix(X, model.estimator.booster_.pandas_categorical)[:, 2]).all()
     compiled = CompiledBooster(model.estimator.booster_)
-    np.testing.assert_allclose(compiled.predict(X), model.estimator.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(compiled.predict(X), model.estimator.predict_proba(X)[:, 1])
 
 
 def test_a_compiled_risk_model_predicts_the_same_and_pickles_without_machine_code(fitted):
@@ -70,10 +71,10 @@ def test_a_compiled_risk_model_predicts_the_same_and_pickles_without_machine_cod
     before = model.predict_proba(test)
     model.compile()
     after = model.predict_proba(test)
-    np.testing.assert_allclose(after, before, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(after, before)
     restored = pickle.loads(pickle.dumps(model))
     assert getattr(restored, "_compiled", None) is None  # compiles again only when asked
-    np.testing.assert_allclose(restored.predict_proba(test), before, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(restored.predict_proba(test), before)
 
 
 def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path, monkeypatch):
@@ -86,6 +87,17 @@ def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path, monke
     assert first.key == again.key
     assert object_file.stat().st_mtime_ns == written and len(list(object_file.parent.glob("*.o"))) == 1
     np.testing.assert_array_equal(again.predict(model.frame(test)), first.predict(model.frame(test)))
+
+
+def test_the_way_a_model_was_compiled_is_part_of_its_cache_key(fitted, tmp_path, monkeypatch):
+    """An object compiled another way (not inlined, or by an older release in blocks of trees) is never loaded in
+    the place of this one."""
+    model, _ = fitted
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
+    inlined = CompiledBooster(model.estimator.booster_, inline=True)
+    looped = CompiledBooster(model.estimator.booster_, inline=False)
+    assert inlined.key != looped.key
+    assert len(list((tmp_path / "lleaves").glob("*.o"))) == 2
 
 
 def test_score_params_name_the_modes():
@@ -113,12 +125,13 @@ def test_compiling_for_a_large_day_leaves_the_loaded_models_as_they_were(fitted)
     assert all(getattr(m, "_compiled", None) is not None for m in (large_day.pd, large_day.early_warning))
     assert getattr(loaded, "_compiled", None) is None
     np.testing.assert_array_equal(models.pd.predict_proba(test), pickle.loads(pickle.dumps(model)).predict_proba(test))
-    np.testing.assert_allclose(large_day.pd.predict_proba(test), models.pd.predict_proba(test), rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(large_day.pd.predict_proba(test), models.pd.predict_proba(test))
 
 
 def test_a_compiled_policy_types_and_prices_as_lightgbm_does_and_leaves_the_loaded_one_as_it_was(tmp_path, monkeypatch):
-    """A large day compiles the learned policy's boosters too: the type probabilities and each action's expected
-    share equal LightGBM's to 1e-9, and the policy as loaded keeps predicting through LightGBM."""
+    """A large day compiles the learned policy's boosters too: the type probabilities (a softmax over four classes)
+    and each action's expected share equal LightGBM's bit for bit, and the policy as loaded keeps predicting through
+    LightGBM."""
     import lightgbm as lgb
     import polars as pl
 
@@ -150,11 +163,11 @@ def test_a_compiled_policy_types_and_prices_as_lightgbm_does_and_leaves_the_load
         monkeypatch.setattr(model.compiled, "predict_matrix", counted)
     assert loaded.types.compiled is None and loaded.effects.compiled is None
     rows = frame.head(500).with_columns(balance=pl.lit(1000.0), loan_id=pl.Series([f"L{i}" for i in range(500)]))
-    np.testing.assert_allclose(large_day.types.probabilities(rows), types.predict(x_types[:500]), rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(large_day.types.probabilities(rows), types.predict(x_types[:500]))
     by_lightgbm, by_compiled = loaded.effects.paid_share(rows), large_day.effects.paid_share(rows)
     assert set(by_compiled) == set(by_lightgbm) and CONTROL in by_compiled
     assert calls == [500, 500 * len(ACTION_CODE)]  # one call for the types, one for every action's rows
     for action, expected in by_lightgbm.items():
-        np.testing.assert_allclose(by_compiled[action], expected, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(by_compiled[action], expected)
         x = np.column_stack([x_effects[:500, :-1], np.full(500, float(ACTION_CODE[action]))])
         np.testing.assert_array_equal(expected, np.clip(effects.predict(x), 0.0, 1.0))  # the loaded one: LightGBM's

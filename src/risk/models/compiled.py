@@ -1,14 +1,20 @@
-"""A compiled LightGBM predictor (lleaves): the same probabilities, several times faster on a large book.
+"""A compiled LightGBM predictor (lleaves): the same probabilities, bit for bit, several times faster on a large book.
 
-lleaves compiles a LightGBM model's trees to machine code with LLVM. On the default book's three models it
-scores about a million rows 5-14x faster than LightGBM's own predict on 2 cores
-(``benchmarks/compiled_predictor.py``, docs/performance.md), and its probabilities equal LightGBM's to 1e-15
-(``tests/models/test_compiled.py`` holds them to 1e-9 on a test window). Treelite (tl2cgen) was measured too and
-left out: 2.2-2.5x only, and its scores diverged from LightGBM's on the categorical features (0.26 on early
-warning). Compiling takes 1-4 seconds a risk model (6 s the policy's type model, 18 s its effect model), so scoring
-compiles only from ``score.compiled_min_rows`` rows (``score.compiled_predictor``). The object code is cached by a
-hash of the model's text under ``$RISK_CACHE_DIR`` (default ``~/.cache/risk``): a scheduler compiles each model
-version once.
+lleaves compiles a LightGBM model's trees to machine code with LLVM. Each model is compiled as one block of trees, so
+every row's raw score adds the trees' outputs in LightGBM's own order, from 0, and comes out equal to LightGBM's to
+the bit; lleaves' default blocks of 34 trees add each block's sum to the total and left the probabilities up to
+1e-15 apart. A binary model's sigmoid is lleaves' (the C library's ``exp``, as LightGBM's); a multiclass model is
+compiled to its raw scores and given LightGBM's softmax here (:func:`softmax`), since lleaves' adds 1e-15 to the
+denominator. ``tests/models/test_compiled.py`` holds every kind to exact equality. Treelite (tl2cgen) was measured
+too and left out: 2.2-2.5x only, and its scores diverged from LightGBM's on the categorical features (0.26 on early
+warning).
+
+The risk models, which score every open loan, are compiled with their trees inlined: on the default book's models
+1.5-11.6 s to compile and 4.5-6x LightGBM's speed on 2 cores. The learned policy's type and effect models, larger
+and asked about the queue alone, are compiled without: 1.4-2.1 s where inlined they took 19-50 s, at 2.3-2.8x
+(docs/performance.md). Scoring compiles only from ``score.compiled_min_rows`` rows (``score.compiled_predictor``).
+The object code is cached by a hash of the model's text and the way it was compiled under ``$RISK_CACHE_DIR``
+(default ``~/.cache/risk``): a scheduler compiles each model version once.
 
 The input is LightGBM's own: each category as its position among the categories the booster was trained with (an
 unknown one as missing), numbers as floats.
@@ -17,6 +23,7 @@ unknown one as missing), numbers as floats.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -38,14 +45,29 @@ def cache_dir() -> Path:
     return Path(root) / "lleaves"
 
 
-class CompiledBooster:
-    """A LightGBM booster compiled by lleaves; :meth:`predict` gives what ``booster.predict`` gives."""
+# the way a model is compiled, part of its cache key: an object compiled another way (lleaves' blocks of 34 trees,
+# before 2026-12-05) is never loaded in its place
+_CODEGEN = "one-block"
 
-    def __init__(self, booster: lgb.Booster):
+
+class CompiledBooster:
+    """A LightGBM booster compiled by lleaves; :meth:`predict` gives what ``booster.predict`` gives, bit for bit.
+    ``inline``: the trees inlined into the loop over rows (faster code, slower to compile)."""
+
+    def __init__(self, booster: lgb.Booster, *, inline: bool = True):
         import lleaves  # imported here: it loads LLVM, needed only when a large book is scored
 
         text = booster.model_to_string()
-        key = hashlib.sha256(text.encode()).hexdigest()[:24]
+        self.classes = booster.num_model_per_iteration()
+        # a softmax over the classes is applied here; other objectives (a sigmoid each) are lleaves' own
+        self.softmax = text.partition("\nobjective=")[2].startswith("multiclass ")
+        options = {
+            "raw_score": self.softmax,
+            "fblocksize": max(booster.num_trees(), 1),  # one block: the trees added in LightGBM's order
+            "finline": inline,
+        }
+        tag = f"{_CODEGEN} raw_score={options['raw_score']} inline={inline}"
+        key = hashlib.sha256(f"{tag}\n{text}".encode()).hexdigest()[:24]
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         model_file, object_file = folder / f"{key}.txt", folder / f"{key}.o"
@@ -53,11 +75,11 @@ class CompiledBooster:
             _write_atomically(model_file, text.encode())
         self.model = lleaves.Model(model_file=str(model_file))
         if object_file.exists():
-            self.model.compile(cache=str(object_file))
+            self.model.compile(cache=str(object_file), **options)
         else:  # compiled to a private name, then renamed: two schedulers never read half a file
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
                 scratch = Path(tmp) / "model.o"
-                self.model.compile(cache=str(scratch))
+                self.model.compile(cache=str(scratch), **options)
                 os.replace(scratch, object_file)
         self.key = key
         self.categories = [list(c) for c in booster.pandas_categorical or []]  # each categorical's training order
@@ -68,8 +90,26 @@ class CompiledBooster:
         return self.predict_matrix(as_matrix(X, self.categories), threads=threads)
 
     def predict_matrix(self, X: np.ndarray, *, threads: int = 2) -> np.ndarray:
-        """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output)."""
-        return self.model.predict(X, n_jobs=threads)
+        """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output): one per
+        row, or rows × classes for a multiclass model."""
+        out = self.model.predict(X, n_jobs=threads)
+        if self.classes == 1:
+            return out
+        out = out.reshape(len(X), self.classes)
+        return softmax(out) if self.softmax else out
+
+
+_exp = np.frompyfunc(math.exp, 1, 1)  # the C library's exp, LightGBM's; numpy's own may differ in the last bit
+
+
+def softmax(raw: np.ndarray) -> np.ndarray:
+    """LightGBM's softmax of rows × classes raw scores, bit for bit: each row less its largest, exponentiated by the
+    C library, summed from 0 class by class, each divided by that sum."""
+    shifted = _exp(raw - raw.max(axis=1, keepdims=True)).astype(np.float64)
+    total = np.zeros(len(raw))
+    for j in range(raw.shape[1]):
+        total = total + shifted[:, j]
+    return shifted / total[:, None]
 
 
 def as_matrix(X: pd.DataFrame, categories: Sequence[Sequence[object]]) -> np.ndarray:

@@ -119,7 +119,7 @@ class RiskModel:
 
     def compile(self) -> RiskModel:
         """Score with a compiled copy of the LightGBM trees from now on (:mod:`risk.models.compiled`: the same
-        probabilities to 1e-9, several times faster on a large book); a scorecard is left as it is."""
+        probabilities bit for bit, several times faster on a large book); a scorecard is left as it is."""
         if self.kind == LIGHTGBM and getattr(self, "_compiled", None) is None:
             from risk.models.compiled import CompiledBooster
 

@@ -267,7 +267,7 @@ def type_matrix(frame: pl.DataFrame) -> np.ndarray:
 
 
 def booster_predict(booster: lgb.Booster, compiled: CompiledBooster | None, X: np.ndarray) -> np.ndarray:
-    """``booster``'s prediction for ``X``, through its compiled copy when there is one (the same to 1e-9)."""
+    """``booster``'s prediction for ``X``, through its compiled copy when there is one (the same, bit for bit)."""
     return np.asarray(compiled.predict_matrix(X) if compiled is not None else booster.predict(X))
 
 

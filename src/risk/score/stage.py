@@ -40,8 +40,8 @@ from risk.score.sinks import day_writer, read_before
 
 
 def wants_compiled(score: ScoreParams, rows: int) -> bool:
-    """Whether ``score`` asks for the compiled predictor (:mod:`risk.models.compiled`: the same probabilities to
-    1e-9) on a book of ``rows`` loans: always, or from ``compiled_min_rows`` loans."""
+    """Whether ``score`` asks for the compiled predictor (:mod:`risk.models.compiled`: the same probabilities bit
+    for bit) on a book of ``rows`` loans: always, or from ``compiled_min_rows`` loans."""
     return score.compiled_predictor == "always" or (
         score.compiled_predictor == "auto" and rows >= score.compiled_min_rows
     )
