@@ -2,7 +2,7 @@
 
 For each risk model in models/fitted (run `make run` first), three ways of compiling it: the project's (one block of
 trees, inlined), one block not inlined (the way the policy's models are compiled) and lleaves' default blocks of 34
-trees (the project's way before 2026-12-05). Each scores the test window, and the rows whose probability differs from
+trees (the project's earlier way). Each scores the test window, and the rows whose probability differs from
 LightGBM's in any bit are counted (the project's ways must give none); then the window tiled to about a million rows
 is timed against LightGBM in this one run, and the compile time is printed (into an empty cache). The learned
 policy's type and effect models (models/policy) follow, on random rows of their features. Ratios, not absolute
@@ -40,7 +40,7 @@ def best_of(fn, *args, repeats: int = 3, **kwargs) -> float:
 
 
 class Blocks34:
-    """lleaves' default compile (blocks of 34 trees, inlined): the project's way before 2026-12-05."""
+    """lleaves' default compile (blocks of 34 trees, inlined): the project's earlier way."""
 
     def __init__(self, booster, folder: Path, name: str):
         import lleaves

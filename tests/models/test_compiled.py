@@ -3,6 +3,7 @@ and unknown categories included, multiclass too, and through RiskModel's own int
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 
 import numpy as np
@@ -13,7 +14,7 @@ from risk.config import ModelParams, ScoreParams
 from risk.exceptions import ConfigError, RiskDataError
 from risk.features.catalogue import CATEGORICAL
 from risk.models.calibration import Calibrator
-from risk.models.compiled import CompiledBooster, as_matrix
+from risk.models.compiled import CompiledBooster, as_matrix, cache_key
 from risk.models.model import LIGHTGBM, RiskModel, fit_lightgbm, to_model_frame
 
 
@@ -77,7 +78,7 @@ def test_a_compiled_risk_model_predicts_the_same_and_pickles_without_machine_cod
     np.testing.assert_array_equal(restored.predict_proba(test), before)
 
 
-def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path, monkeypatch):
+def test_the_compiled_object_is_cached_by_the_model_and_the_way_it_was_compiled(fitted, tmp_path, monkeypatch):
     model, test = fitted
     monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
     first = CompiledBooster(model.estimator.booster_)
@@ -87,17 +88,26 @@ def test_the_compiled_object_is_cached_by_the_model_text(fitted, tmp_path, monke
     assert first.key == again.key
     assert object_file.stat().st_mtime_ns == written and len(list(object_file.parent.glob("*.o"))) == 1
     np.testing.assert_array_equal(again.predict(model.frame(test)), first.predict(model.frame(test)))
+    looped = CompiledBooster(model.estimator.booster_, inline=False)  # another way: another object
+    assert looped.key != first.key and len(list(object_file.parent.glob("*.o"))) == 2
 
 
-def test_the_way_a_model_was_compiled_is_part_of_its_cache_key(fitted, tmp_path, monkeypatch):
-    """An object compiled another way (not inlined, or by an older release in blocks of trees) is never loaded in
-    the place of this one."""
+def test_an_object_made_another_way_never_has_the_name_looked_up(fitted, monkeypatch):
+    """lleaves loads a cached object unchecked, so the name holds everything that made it: the options (one block
+    or lleaves' blocks of 34 trees, inlined, raw scores), the compiler's versions and the processor."""
+    import llvmlite.binding as llvm
+
     model, _ = fitted
-    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
-    inlined = CompiledBooster(model.estimator.booster_, inline=True)
-    looped = CompiledBooster(model.estimator.booster_, inline=False)
-    assert inlined.key != looped.key
-    assert len(list((tmp_path / "lleaves").glob("*.o"))) == 2
+    text = model.estimator.booster_.model_to_string()
+    ours = {"raw_score": False, "fblocksize": 300, "finline": True}
+    key = cache_key(text, ours)
+    assert key == cache_key(text, dict(ours))
+    assert key != hashlib.sha256(text.encode()).hexdigest()[:24]  # the name an older release gave blocks of 34
+    for option, other in (("fblocksize", 34), ("finline", False), ("raw_score", True)):
+        assert cache_key(text, {**ours, option: other}) != key, option
+    assert cache_key(text + " ", ours) != key
+    monkeypatch.setattr(llvm, "get_host_cpu_name", lambda: "another-cpu")
+    assert cache_key(text, ours) != key
 
 
 def test_score_params_name_the_modes():
@@ -152,7 +162,7 @@ def test_a_compiled_policy_types_and_prices_as_lightgbm_does_and_leaves_the_load
     x_effects = np.column_stack([frame.to_numpy(), code])
     share = 1 / (1 + np.exp(-(x_effects[:, 0] + 0.3 * (code == 1))))
     data = lgb.Dataset(x_effects, share, categorical_feature=[x_effects.shape[1] - 1])
-    effects = lgb.train({**quiet, "objective": "cross_entropy"}, data, 30)
+    effects = lgb.train({**quiet, "objective": "cross_entropy"}, data, 60)  # blocks of 34 trees would split it
     loaded = PolicyModels(TypeModel(types), EffectModel(effects, tuple(ACTION_CODE)))
     large_day = loaded.compiled()
     assert large_day.types.compiled is not None and large_day.effects.compiled is not None

@@ -3,18 +3,20 @@
 lleaves compiles a LightGBM model's trees to machine code with LLVM. Each model is compiled as one block of trees, so
 every row's raw score adds the trees' outputs in LightGBM's own order, from 0, and comes out equal to LightGBM's to
 the bit; lleaves' default blocks of 34 trees add each block's sum to the total and left the probabilities up to
-1e-15 apart. A binary model's sigmoid is lleaves' (the C library's ``exp``, as LightGBM's); a multiclass model is
-compiled to its raw scores and given LightGBM's softmax here (:func:`softmax`), since lleaves' adds 1e-15 to the
-denominator. ``tests/models/test_compiled.py`` holds every kind to exact equality. Treelite (tl2cgen) was measured
-too and left out: 2.2-2.5x only, and its scores diverged from LightGBM's on the categorical features (0.26 on early
-warning).
+1.2e-15 apart. lleaves transforms a binary or cross-entropy model's score with the C library's ``exp``, as LightGBM
+does (a regression's not at all); a multiclass model is compiled to its raw scores and given LightGBM's softmax here
+(:func:`softmax`), since lleaves' adds 1e-15 to the denominator. That holds for gradient-boosted trees with constant
+leaves, the project's; ``tests/models/test_compiled.py`` holds every kind the project trains to exact equality.
+Treelite (tl2cgen) was measured too and left out: 2.2-2.5x only, and its scores diverged from LightGBM's on the
+categorical features (0.26 on early warning).
 
 The risk models, which score every open loan, are compiled with their trees inlined: on the default book's models
-1.5-11.6 s to compile and 4.5-6x LightGBM's speed on 2 cores. The learned policy's type and effect models, larger
-and asked about the queue alone, are compiled without: 1.4-2.1 s where inlined they took 19-50 s, at 2.3-2.8x
-(docs/performance.md). Scoring compiles only from ``score.compiled_min_rows`` rows (``score.compiled_predictor``).
-The object code is cached by a hash of the model's text and the way it was compiled under ``$RISK_CACHE_DIR``
-(default ``~/.cache/risk``): a scheduler compiles each model version once.
+1.3-11.0 s to compile and 4.9-6.3x LightGBM's speed on 2 cores. The learned policy's type and effect models, larger
+and asked about the queue alone, are compiled without: 1.7-2.3 s where inlined they took 19-48 s, at 2.8x
+(``benchmarks/compiled_predictor.py``, docs/performance.md). Scoring compiles only from ``score.compiled_min_rows``
+rows (``score.compiled_predictor``). The object code is cached under ``$RISK_CACHE_DIR`` (default ``~/.cache/risk``)
+by a hash of the model's text, the way it was compiled and what compiled it for which processor: a scheduler
+compiles each model version once, and never loads machine code made another way.
 
 The input is LightGBM's own: each category as its position among the categories the booster was trained with (an
 unknown one as missing), numbers as floats.
@@ -23,10 +25,11 @@ unknown one as missing), numbers as floats.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import lightgbm as lgb
@@ -45,11 +48,6 @@ def cache_dir() -> Path:
     return Path(root) / "lleaves"
 
 
-# the way a model is compiled, part of its cache key: an object compiled another way (lleaves' blocks of 34 trees,
-# before 2026-12-05) is never loaded in its place
-_CODEGEN = "one-block"
-
-
 class CompiledBooster:
     """A LightGBM booster compiled by lleaves; :meth:`predict` gives what ``booster.predict`` gives, bit for bit.
     ``inline``: the trees inlined into the loop over rows (faster code, slower to compile)."""
@@ -59,15 +57,15 @@ class CompiledBooster:
 
         text = booster.model_to_string()
         self.classes = booster.num_model_per_iteration()
-        # a softmax over the classes is applied here; other objectives (a sigmoid each) are lleaves' own
-        self.softmax = text.partition("\nobjective=")[2].startswith("multiclass ")
+        # a softmax over the classes is applied here; lleaves transforms the other objectives itself (and refuses
+        # one-vs-all multiclass)
+        self.softmax_here = text.partition("\nobjective=")[2].startswith("multiclass ")
         options = {
-            "raw_score": self.softmax,
+            "raw_score": self.softmax_here,
             "fblocksize": max(booster.num_trees(), 1),  # one block: the trees added in LightGBM's order
             "finline": inline,
         }
-        tag = f"{_CODEGEN} raw_score={options['raw_score']} inline={inline}"
-        key = hashlib.sha256(f"{tag}\n{text}".encode()).hexdigest()[:24]
+        key = cache_key(text, options)
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         model_file, object_file = folder / f"{key}.txt", folder / f"{key}.o"
@@ -92,11 +90,27 @@ class CompiledBooster:
     def predict_matrix(self, X: np.ndarray, *, threads: int = 2) -> np.ndarray:
         """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output): one per
         row, or rows × classes for a multiclass model."""
-        out = self.model.predict(X, n_jobs=threads)
-        if self.classes == 1:
-            return out
-        out = out.reshape(len(X), self.classes)
-        return softmax(out) if self.softmax else out
+        out = self.model.predict(X, n_jobs=threads)  # rows × classes for a multiclass model
+        return softmax(out) if self.softmax_here else out
+
+
+def cache_key(text: str, options: Mapping[str, object]) -> str:
+    """The cached object's name: a hash of the model's ``text``, the compile ``options``, the compiler's versions and
+    the processor it compiles for. lleaves loads a cached object without checking it, so an object made another way
+    (in blocks of trees, by another lleaves, for another processor sharing the cache) must never have this name."""
+    from importlib.metadata import version
+
+    import llvmlite.binding as llvm
+
+    made_by = {
+        "lleaves": version("lleaves"),
+        "llvmlite": version("llvmlite"),
+        "cpu": llvm.get_host_cpu_name(),
+        "features": llvm.get_host_cpu_features().flatten(),
+        **options,
+    }
+    tag = json.dumps(made_by, sort_keys=True)
+    return hashlib.sha256(f"{tag}\n{text}".encode()).hexdigest()[:24]
 
 
 _exp = np.frompyfunc(math.exp, 1, 1)  # the C library's exp, LightGBM's; numpy's own may differ in the last bit

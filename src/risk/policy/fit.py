@@ -57,8 +57,8 @@ class PolicyModels:
 
     def compiled(self) -> PolicyModels:
         """A copy whose type and effect boosters predict through compiled copies (:mod:`risk.models.compiled`: the
-        same predictions bit for bit), their trees not inlined (1.4-2.1 s to compile the default book's policy
-        rather than 19-50 s); this one is left as it is."""
+        same predictions bit for bit), their trees not inlined (quicker to compile, as the module says); this one is
+        left as it is."""
         from risk.models.compiled import CompiledBooster
 
         return dataclasses.replace(
