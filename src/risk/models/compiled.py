@@ -56,7 +56,6 @@ class CompiledBooster:
         import lleaves  # imported here: it loads LLVM, needed only when a large book is scored
 
         text = booster.model_to_string()
-        self.classes = booster.num_model_per_iteration()
         # a softmax over the classes is applied here; lleaves transforms the other objectives itself (and refuses
         # one-vs-all multiclass)
         self.softmax_here = text.partition("\nobjective=")[2].startswith("multiclass ")
@@ -90,7 +89,7 @@ class CompiledBooster:
     def predict_matrix(self, X: np.ndarray, *, threads: int = 2) -> np.ndarray:
         """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output): one per
         row, or rows × classes for a multiclass model."""
-        out = self.model.predict(X, n_jobs=threads)  # rows × classes for a multiclass model
+        out = self.model.predict(X, n_jobs=threads)
         return softmax(out) if self.softmax_here else out
 
 
