@@ -15,7 +15,6 @@ import polars as pl
 
 from risk.config import Params
 from risk.contract import Action
-from risk.policy.effects import with_type_probabilities
 from risk.policy.fit import PolicyModels
 from risk.policy.options import case_gates, options
 from risk.policy.plan import plan_day
@@ -145,10 +144,7 @@ def plan_collections(
         {"next_action": "rule_action", "expected_value": "rule_value", "overdue_type": "rule_overdue_type"}
     ).drop("type_evidence", "channel", "scheduled", "priority_rank", "next_contact_at")
     overdue = queue.filter(c("days_past_due") > 0)
-    overdue = with_type_probabilities(overdue, models.types)
-    overdue = pl.concat(
-        [overdue, models.types.classify(overdue).select("overdue_type", "type_confidence")], how="horizontal"
-    )
+    overdue = pl.concat([overdue, models.types.classify(overdue)], how="horizontal")  # the type model called once
     queue = queue.join(
         overdue.select("loan_id", "overdue_type", "type_confidence", *(f"p_{t}" for t in TYPES)),
         on="loan_id",
