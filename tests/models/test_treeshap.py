@@ -1,6 +1,7 @@
 """TreeSHAP by split pattern gives LightGBM's own contributions: on numerical splits with and without missing
 values, zero-as-missing splits, categorical splits, and on the values where a split could be read wrongly (NaN,
-negative and fractional categories, unseen categories, values exactly at a threshold, tiny values around zero)."""
+negative and fractional categories, unseen categories, values exactly at a threshold, tiny values around zero,
+infinite values), with the splits read from the model's text."""
 
 from __future__ import annotations
 
@@ -114,3 +115,36 @@ def test_an_integer_matrix_is_read_as_lightgbm_reads_it_as_float32():
     np.testing.assert_allclose(
         treeshap.contributions(booster, near, splits), booster.predict(near, pred_contrib=True), rtol=0, atol=1e-12
     )
+
+
+def test_a_split_of_missing_values_from_the_rest_sends_an_infinite_value_with_the_rest():
+    """Where NaNs alone go one way, LightGBM splits at +inf: its JSON dump writes 1e300, which would send +inf with
+    the NaNs; the model text holds inf, as LightGBM predicts."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=3000)
+    x[rng.random(3000) < 0.3] = np.nan
+    y = (rng.random(3000) < np.where(np.isnan(x), 0.7, 0.2)).astype(int)
+    params = {"objective": "binary", "num_leaves": 4, "min_data_in_leaf": 50, "verbose": -1, "num_threads": 1}
+    booster = lgb.train(params, lgb.Dataset(np.column_stack([x, rng.normal(size=3000)]), y), num_boost_round=5)
+    splits = treeshap.splits_of(booster)
+    assert np.isposinf(splits.threshold).any()
+    rows = np.array([[np.inf, 0.0], [np.nan, 0.0], [-np.inf, 0.0], [1e301, 0.0], [0.5, 0.0]])
+    np.testing.assert_allclose(
+        treeshap.contributions(booster, rows, splits), booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-12
+    )
+
+
+def test_a_tree_without_a_split_and_a_booster_of_linear_leaves():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(500, 2))
+    y = (X[:, 0] + rng.normal(size=500) > 0).astype(int)
+    params = {"objective": "binary", "num_leaves": 4, "min_data_in_leaf": 300, "verbose": -1, "num_threads": 1}
+    stump = lgb.train(params, lgb.Dataset(X, y), num_boost_round=3)  # no leaf of 300 rows can be split: one leaf
+    booster = lgb.train({**params, "min_data_in_leaf": 20}, lgb.Dataset(X, y), num_boost_round=10, init_model=stump)
+    splits = treeshap.splits_of(booster)
+    assert np.diff(splits.tree_start)[0] == 0 and np.diff(splits.tree_start)[1:].min() > 0
+    np.testing.assert_allclose(
+        treeshap.contributions(booster, X, splits), booster.predict(X, pred_contrib=True), rtol=0, atol=1e-12
+    )
+    linear = lgb.train({**params, "min_data_in_leaf": 20, "linear_tree": True}, lgb.Dataset(X, y), num_boost_round=3)
+    assert treeshap.splits_of(linear) is None  # a linear leaf's value moves with the row
