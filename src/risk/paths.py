@@ -59,6 +59,12 @@ class Paths:
         return self.models / "pinned.json"
 
     @property
+    def compiled_models(self) -> Path:
+        """What ``compile`` compiled ahead for ``score`` (the machine code itself is cached outside the project,
+        :func:`risk.models.compiled.cache_dir`)."""
+        return self.models / "compiled.json"
+
+    @property
     def policy_models(self) -> Path:
         """The learned collections policy: the overdue-type model and one effect model per action."""
         return self.models / "policy"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -12,6 +13,7 @@ import yaml
 from tests.conftest import run_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+RISK_MODELS = ("pd", "early_warning", "cure")
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +27,7 @@ def test_repro_writes_every_output(project: Path):
         "data/validated/repayments.parquet",
         "data/features/feature_dictionary.csv",
         "models/fitted/registry.json",
+        "models/compiled.json",
         "metrics/pd.json",
         "reports/validation.html",
         "reports/model_cards/early_warning.md",
@@ -61,6 +64,39 @@ def test_second_repro_reruns_nothing(project: Path):
     assert "changed" not in out, out
     repro = run_tool(["dvc", "repro"], project).stdout
     assert "Running stage" not in repro, repro
+
+
+def test_the_models_are_compiled_ahead_when_the_book_asks_and_the_day_loads_them_as_compiled(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`risk compile`, the stage before `score`: nothing on a book under score.compiled_min_rows. With
+    score.compiled_predictor always, every model the scorer loads is compiled into the cache; the day then loads the
+    objects rather than compiling them, and writes the tables LightGBM's own predict wrote."""
+    record = json.loads((project / "models" / "compiled.json").read_text())
+    assert not record["compiled"] and not record["models"] and record["loans"] < record["compiled_min_rows"]
+
+    root = Path(shutil.copytree(project, tmp_path / "project", symlinks=True))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["score"]["compiled_predictor"] = "always"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path / "cache"))
+    out = run_tool(["risk", "compile"], root).stdout
+    record = json.loads((root / "models" / "compiled.json").read_text())
+    policy = {"policy_types", "policy_effects"}
+    # the policy's and the risk models' LightGBM ones (a scorecard in service is not compiled)
+    assert record["compiled"] and policy < set(record["models"]) <= {*RISK_MODELS, *policy}
+    assert f"{len(record['models'])} compiled and 0 already in" in out, out
+    objects = {f: f.stat().st_mtime_ns for f in (tmp_path / "cache" / "lleaves").glob("*.o")}
+    assert len(objects) == len(record["models"])
+
+    run_tool(["risk", "score", "--accept-shift"], root)
+    assert {f: f.stat().st_mtime_ns for f in (tmp_path / "cache" / "lleaves").glob("*.o")} == objects
+    day = f"as_of={params['data']['as_of']}"
+    written = sorted((project / "data" / "scored" / day).glob("*.parquet"))
+    assert len(written) >= 5
+    for table in written:
+        frame = pl.read_parquet(root / "data" / "scored" / day / table.name)
+        assert frame.equals(pl.read_parquet(table)), f"{table.name}: the compiled day differs from LightGBM's"
 
 
 def test_the_collections_plan_is_lawful_within_capacity_with_a_control_group(project: Path):

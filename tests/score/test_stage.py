@@ -73,3 +73,43 @@ def test_an_error_the_caller_takes_from_beside_is_not_said_twice():
     with pytest.raises(ValueError, match="the agreements broke") as stopped, Beside() as beside:
         beside.submit(breaks).result()
     assert getattr(stopped.value, "__notes__", []) == []
+
+
+@pytest.mark.parametrize(
+    ("engine", "mode", "loans", "manifest", "why"),
+    [
+        ("polars", "auto", 3, None, "3 loans, under score.compiled_min_rows of 200,000"),
+        ("polars", "never", 3, None, "score.compiled_predictor is never"),
+        ("spark", "always", 3, None, "the Spark engine scores through LightGBM"),
+        ("polars", "always", 0, {"mode": "application_only"}, "score skips this book: the source is application-only"),
+    ],
+)
+def test_nothing_is_compiled_ahead_where_the_scorer_would_not_compile(tmp_path, engine, mode, loans, manifest, why):
+    """`risk compile` loads no model (there is none here) when the day would score through LightGBM itself, or not
+    at all, and records why not."""
+    import dataclasses
+    import json
+
+    import polars as pl
+
+    from risk.score.stage import compile_ahead
+
+    paths = Paths.at(tmp_path)
+    paths.validated.mkdir(parents=True)
+    if manifest is None:
+        pl.DataFrame({"loan_id": [f"L{i}" for i in range(loans)]}).write_parquet(paths.validated / "loans.parquet")
+    else:
+        (paths.validated / "_ingest.json").write_text(json.dumps(manifest))
+    params = Params()
+    params = dataclasses.replace(
+        params, engine=engine, score=dataclasses.replace(params.score, compiled_predictor=mode)
+    )
+    record, line = compile_ahead(paths, params)
+    assert record == {
+        "loans": loans,
+        "compiled_predictor": mode,
+        "compiled_min_rows": 200_000,
+        "compiled": False,
+        "models": {},
+    }
+    assert line.startswith(f"compile: nothing to compile ({why}")

@@ -71,7 +71,8 @@ class CompiledBooster:
         if not model_file.exists():
             _write_atomically(model_file, text.encode())
         self.model = lleaves.Model(model_file=str(model_file))
-        if object_file.exists():
+        self.from_cache = object_file.exists()  # else compiled here
+        if self.from_cache:
             self.model.compile(cache=str(object_file), **options)
         else:  # compiled to a private name, then renamed: two schedulers never read half a file
             with tempfile.TemporaryDirectory(dir=folder) as tmp:

@@ -60,6 +60,53 @@ def compiled(models: Models) -> Models:
     )
 
 
+def compile_ahead(paths: Paths, params: Params) -> tuple[dict[str, object], str]:
+    """Compile now, into the cache, the models the next ``risk score`` loads, when ``score.compiled_predictor`` asks
+    for it on this book (:func:`wants_compiled`, on the validated loans), so that the first day after training
+    scores at a cached object's speed: at 984,361 open loans a day that compiled took 34-37 s, one that loaded them
+    18-23 s. Nothing to do on a smaller book, one the scorer skips or the Spark engine. Returns what
+    ``models/compiled.json`` records (what was compiled, never how long: the same models and book write the same
+    file) and one line for the log."""
+    score = params.score
+    skipped = io.collections_skipped(paths.validated, params.train.models)
+    loans = 0 if skipped else pl.scan_parquet(paths.validated / "loans.parquet").select(pl.len()).collect().item()
+    wanted = not skipped and params.engine == "polars" and wants_compiled(score, loans)
+    record: dict[str, object] = {
+        "loans": loans,
+        "compiled_predictor": score.compiled_predictor,
+        "compiled_min_rows": score.compiled_min_rows,
+        "compiled": wanted,
+        "models": {},
+    }
+    if not wanted:
+        why = (
+            f"score skips this book: {skipped}"
+            if skipped
+            else "the Spark engine scores through LightGBM"
+            if params.engine != "polars"
+            else "score.compiled_predictor is never"
+            if score.compiled_predictor == "never"
+            else f"{loans:,} loans, under score.compiled_min_rows of {score.compiled_min_rows:,}"
+        )
+        return record, f"compile: nothing to compile ({why})" + ("" if skipped else "; LightGBM predicts itself")
+    from risk.models.compiled import cache_dir
+
+    started = time.perf_counter()
+    models, versions, _ = Scorer(paths)._models(params, loans)
+    boosters = {name: getattr(getattr(models, name), "_compiled", None) for name in SPECS}
+    if models.policy is not None:
+        boosters |= {"policy_types": models.policy.types.compiled, "policy_effects": models.policy.effects.compiled}
+    boosters = {name: b for name, b in boosters.items() if b is not None}  # a scorecard is not compiled
+    record["models"] = {
+        name: versions.get(SPECS[name].registered) if name in SPECS else params.policy.strategy for name in boosters
+    }
+    cached = sum(b.from_cache for b in boosters.values())
+    return record, (
+        f"compile: {len(boosters)} models for {loans:,} loans, {len(boosters) - cached} compiled and {cached} "
+        f"already in {cache_dir()}; {time.perf_counter() - started:.1f}s"
+    )
+
+
 def load_models(alias: str, pinned: Path | None = None) -> Models:
     """The three models behind ``alias``, plus the PD scorecard (whichever alias holds it) for points.
 
