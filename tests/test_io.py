@@ -71,3 +71,16 @@ def test_a_table_that_cannot_be_read_is_named_though_the_tables_are_read_togethe
         io.read_tables(tmp_path)
     assert (refused.value.table, refused.value.rule) == ("schedule", "readable_parquet")
     assert str(damaged) in str(refused.value)
+
+
+def test_rows_are_counted_from_the_footer_wherever_the_file_is_and_a_missing_file_is_named(tmp_path) -> None:
+    folder = tmp_path / "export [2026]"  # brackets: a glob pattern to polars unless told otherwise
+    folder.mkdir()
+    pl.DataFrame({"loan_id": ["L1", "L2", "L3"]}).write_parquet(folder / "loans.parquet")
+    assert io.count_rows(folder / "loans.parquet") == 3
+    with pytest.raises(RiskDataError) as missing:
+        io.count_rows(folder / "schedule.parquet", table="schedule")
+    assert (missing.value.table, missing.value.rule) == ("schedule", "file_exists")
+    (folder / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(RiskDataError, match="cannot read Parquet file"):
+        io.count_rows(folder / "broken.parquet")

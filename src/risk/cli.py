@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 
 from risk.exceptions import ConfigError, RiskError
@@ -77,7 +78,9 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except RiskError as e:
-            typer.echo(f"risk {fn.__name__.replace('_', '-')}: error: {e}", err=True)
+            context = click.get_current_context(silent=True)  # the command's name, as typed
+            name = context.info_name if context is not None else fn.__name__.replace("_", "-")
+            typer.echo(f"risk {name}: error: {e}", err=True)
             raise typer.Exit(e.exit_code) from None
 
     return wrapper
@@ -191,12 +194,11 @@ def policy(params_file: ParamsOption = Path("params.yaml")) -> None:
     typer.echo(run_fit(paths, params))
 
 
-@app.command()
+@app.command(name="compile")
 @stage
-def compile(params_file: ParamsOption = Path("params.yaml")) -> None:
+def compile_models(params_file: ParamsOption = Path("params.yaml")) -> None:
     """Compile the models `risk score` loads into the cache, when score.compiled_predictor asks for it on this book
-    (the DVC stage; nothing on the default book): models/compiled.json. The name is the command's; this module never
-    calls the builtin it shadows."""
+    (the DVC stage; nothing on the default book): models/compiled.json."""
     from risk import io
     from risk.score.stage import compile_ahead
 

@@ -89,7 +89,8 @@ def test_the_models_are_compiled_ahead_when_the_book_asks_and_the_day_loads_them
     objects = {f: f.stat().st_mtime_ns for f in (tmp_path / "cache" / "lleaves").glob("*.o")}
     assert len(objects) == len(record["models"])
 
-    run_tool(["risk", "score", "--accept-shift"], root)
+    out = run_tool(["risk", "score", "--accept-shift"], root).stdout
+    assert f"Compiled models: {len(objects)} loaded from the cache." in out, out
     assert {f: f.stat().st_mtime_ns for f in (tmp_path / "cache" / "lleaves").glob("*.o")} == objects
     day = f"as_of={params['data']['as_of']}"
     written = sorted((project / "data" / "scored" / day).glob("*.parquet"))

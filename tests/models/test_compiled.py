@@ -85,6 +85,7 @@ def test_the_compiled_object_is_cached_by_the_model_and_the_way_it_was_compiled(
     object_file = tmp_path / "lleaves" / f"{first.key}.o"
     written = object_file.stat().st_mtime_ns
     again = CompiledBooster(model.estimator.booster_)  # loads the object file instead of compiling again
+    assert not first.from_cache and again.from_cache
     assert first.key == again.key
     assert object_file.stat().st_mtime_ns == written and len(list(object_file.parent.glob("*.o"))) == 1
     np.testing.assert_array_equal(again.predict(model.frame(test)), first.predict(model.frame(test)))

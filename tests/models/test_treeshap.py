@@ -148,3 +148,30 @@ def test_a_tree_without_a_split_and_a_booster_of_linear_leaves():
     )
     linear = lgb.train({**params, "min_data_in_leaf": 20, "linear_tree": True}, lgb.Dataset(X, y), num_boost_round=3)
     assert treeshap.splits_of(linear) is None  # a linear leaf's value moves with the row
+
+
+def test_a_categorical_split_over_more_categories_than_one_word_of_its_bitset_holds():
+    """LightGBM holds a categorical split's categories as a bitset of 32-bit words: categories past 31 are in the
+    later words."""
+    rng = np.random.default_rng(9)
+    n = 6000
+    category = rng.integers(0, 90, n).astype(float)
+    y = (rng.random(n) < np.where(np.isin(category, [3, 40, 41, 77, 88]), 0.8, 0.2)).astype(int)
+    X = np.column_stack([category, rng.normal(size=n)])
+    params = {
+        "objective": "binary",
+        "num_leaves": 8,
+        "min_data_per_group": 5,
+        "cat_smooth": 1,
+        "max_cat_threshold": 64,
+        "verbose": -1,
+        "num_threads": 1,
+        "seed": 9,
+    }
+    booster = lgb.train(params, lgb.Dataset(X, y, categorical_feature=[0], params=params), num_boost_round=20)
+    splits = treeshap.splits_of(booster)
+    assert max(c.max() for c in splits.categories.values()) >= 64  # beyond the first two words
+    rows = np.column_stack([np.arange(-1.0, 95.0), np.zeros(96)])  # every category, an unseen one and -1
+    np.testing.assert_allclose(
+        treeshap.contributions(booster, rows, splits), booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-12
+    )

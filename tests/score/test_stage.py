@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 import time
 from concurrent.futures import Future
 
+import polars as pl
 import pytest
 
 from risk.config import Params
 from risk.exceptions import RiskDataError
 from risk.paths import Paths
 from risk.score.beside import Beside
-from risk.score.stage import Scorer
+from risk.score.stage import Scorer, compile_ahead
 
 
 def test_a_table_that_cannot_be_read_is_the_error_even_when_no_model_can_load(tmp_path):
@@ -75,34 +78,36 @@ def test_an_error_the_caller_takes_from_beside_is_not_said_twice():
     assert getattr(stopped.value, "__notes__", []) == []
 
 
+APPLICATION_ONLY = {"mode": "application_only"}
+
+
 @pytest.mark.parametrize(
-    ("engine", "mode", "loans", "manifest", "why"),
+    ("engine", "mode", "trained", "loans", "manifest", "why"),
     [
-        ("polars", "auto", 3, None, "3 loans, under score.compiled_min_rows of 200,000"),
-        ("polars", "never", 3, None, "score.compiled_predictor is never"),
-        ("spark", "always", 3, None, "the Spark engine scores through LightGBM"),
-        ("polars", "always", 0, {"mode": "application_only"}, "score skips this book: the source is application-only"),
+        ("polars", "auto", None, 3, None, "3 loans, under score.compiled_min_rows of 200,000"),
+        ("polars", "never", None, 3, None, "score.compiled_predictor is never"),
+        ("spark", "always", None, 3, None, "the Spark engine scores through LightGBM"),
+        ("polars", "always", None, None, APPLICATION_ONLY, "score skips this book: the source is application-only"),
+        ("polars", "always", ["pd"], None, None, "score skips this book: train.models leaves out early_warning"),
     ],
 )
-def test_nothing_is_compiled_ahead_where_the_scorer_would_not_compile(tmp_path, engine, mode, loans, manifest, why):
+def test_nothing_is_compiled_ahead_where_the_scorer_would_not_compile(
+    tmp_path, engine, mode, trained, loans, manifest, why
+):
     """`risk compile` loads no model (there is none here) when the day would score through LightGBM itself, or not
     at all, and records why not."""
-    import dataclasses
-    import json
-
-    import polars as pl
-
-    from risk.score.stage import compile_ahead
-
     paths = Paths.at(tmp_path)
     paths.validated.mkdir(parents=True)
     if manifest is None:
-        pl.DataFrame({"loan_id": [f"L{i}" for i in range(loans)]}).write_parquet(paths.validated / "loans.parquet")
+        pl.DataFrame({"loan_id": ["L1", "L2", "L3"]}).write_parquet(paths.validated / "loans.parquet")
     else:
         (paths.validated / "_ingest.json").write_text(json.dumps(manifest))
     params = Params()
     params = dataclasses.replace(
-        params, engine=engine, score=dataclasses.replace(params.score, compiled_predictor=mode)
+        params,
+        engine=engine,
+        score=dataclasses.replace(params.score, compiled_predictor=mode),
+        train=dataclasses.replace(params.train, models=trained or params.train.models),
     )
     record, line = compile_ahead(paths, params)
     assert record == {

@@ -144,7 +144,8 @@ def plan_collections(
         {"next_action": "rule_action", "expected_value": "rule_value", "overdue_type": "rule_overdue_type"}
     ).drop("type_evidence", "channel", "scheduled", "priority_rank", "next_contact_at")
     overdue = queue.filter(c("days_past_due") > 0)
-    overdue = pl.concat([overdue, models.types.classify(overdue)], how="horizontal")  # the type model called once
+    # the most probable type, its confidence and each type's probability, which the effect model reads
+    overdue = pl.concat([overdue, models.types.classify(overdue)], how="horizontal")
     queue = queue.join(
         overdue.select("loan_id", "overdue_type", "type_confidence", *(f"p_{t}" for t in TYPES)),
         on="loan_id",

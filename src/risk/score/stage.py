@@ -16,7 +16,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import polars as pl
 
@@ -37,6 +37,9 @@ from risk.score.beside import Beside
 from risk.score.guard import DaySummary, breaches, stop_message
 from risk.score.score import Models, pending_applications, plan_queue, review_queue, score_loans
 from risk.score.sinks import day_writer, read_before
+
+if TYPE_CHECKING:
+    from risk.models.compiled import CompiledBooster
 
 
 def wants_compiled(score: ScoreParams, rows: int) -> bool:
@@ -69,8 +72,8 @@ def compile_ahead(paths: Paths, params: Params) -> tuple[dict[str, object], str]
     file) and one line for the log."""
     score = params.score
     skipped = io.collections_skipped(paths.validated, params.train.models)
-    loans = 0 if skipped else pl.scan_parquet(paths.validated / "loans.parquet").select(pl.len()).collect().item()
-    wanted = not skipped and params.engine == "polars" and wants_compiled(score, loans)
+    loans = None if skipped else io.count_rows(paths.validated / "loans.parquet", table="loans")
+    wanted = loans is not None and params.engine == "polars" and wants_compiled(score, loans)
     record: dict[str, object] = {
         "loans": loans,
         "compiled_predictor": score.compiled_predictor,
@@ -78,25 +81,21 @@ def compile_ahead(paths: Paths, params: Params) -> tuple[dict[str, object], str]
         "compiled": wanted,
         "models": {},
     }
+    if skipped:
+        return record, f"compile: nothing to compile (score skips this book: {skipped})"
     if not wanted:
-        why = (
-            f"score skips this book: {skipped}"
-            if skipped
-            else "the Spark engine scores through LightGBM"
-            if params.engine != "polars"
-            else "score.compiled_predictor is never"
-            if score.compiled_predictor == "never"
-            else f"{loans:,} loans, under score.compiled_min_rows of {score.compiled_min_rows:,}"
-        )
-        return record, f"compile: nothing to compile ({why})" + ("" if skipped else "; LightGBM predicts itself")
+        if params.engine != "polars":
+            why = "the Spark engine scores through LightGBM"
+        elif score.compiled_predictor == "never":
+            why = "score.compiled_predictor is never"
+        else:
+            why = f"{loans:,} loans, under score.compiled_min_rows of {score.compiled_min_rows:,}"
+        return record, f"compile: nothing to compile ({why}); LightGBM predicts itself"
     from risk.models.compiled import cache_dir
 
     started = time.perf_counter()
     models, versions, _ = Scorer(paths)._models(params, loans)
-    boosters = {name: getattr(getattr(models, name), "_compiled", None) for name in SPECS}
-    if models.policy is not None:
-        boosters |= {"policy_types": models.policy.types.compiled, "policy_effects": models.policy.effects.compiled}
-    boosters = {name: b for name, b in boosters.items() if b is not None}  # a scorecard is not compiled
+    boosters = compiled_boosters(models)
     record["models"] = {
         name: versions.get(SPECS[name].registered) if name in SPECS else params.policy.strategy for name in boosters
     }
@@ -105,6 +104,15 @@ def compile_ahead(paths: Paths, params: Params) -> tuple[dict[str, object], str]
         f"compile: {len(boosters)} models for {loans:,} loans, {len(boosters) - cached} compiled and {cached} "
         f"already in {cache_dir()}; {time.perf_counter() - started:.1f}s"
     )
+
+
+def compiled_boosters(models: Models) -> dict[str, CompiledBooster]:
+    """The compiled copies of the trees in ``models``, by model: the LightGBM risk models' (a scorecard has none)
+    and the learned policy's type and effect models."""
+    found = {name: getattr(getattr(models, name), "_compiled", None) for name in SPECS}
+    if models.policy is not None:
+        found |= {"policy_types": models.policy.types.compiled, "policy_effects": models.policy.effects.compiled}
+    return {name: booster for name, booster in found.items() if booster is not None}
 
 
 def load_models(alias: str, pinned: Path | None = None) -> Models:
@@ -384,6 +392,7 @@ class Scorer:
         self._unkept = False  # the ledger held is not yet on disk
         self._loaded: tuple[tuple[str, str], Models, dict[str, str], str] | None = None  # key, models, pins, drift
         self._compiled: Models | None = None  # compiled copies of the loaded models, once a day asked for them
+        self._compiled_note = ""  # how they were made, for the line of the day that made them
         self._ledger: pl.DataFrame | None = None  # the last day's ledger as kept (ledger_state.kept_frame)
 
     def _load(self, params: Params) -> None:
@@ -408,6 +417,13 @@ class Scorer:
         if rows is not None and wants_compiled(params.score, rows):
             if self._compiled is None:
                 self._compiled = compiled(models)
+                made = compiled_boosters(self._compiled).values()
+                cached = sum(b.from_cache for b in made)
+                self._compiled_note = f" Compiled models: {cached} loaded from the cache" + (
+                    f", {len(made) - cached} compiled for this day (`risk compile` compiles them before it)."
+                    if cached < len(made)
+                    else "."
+                )
             models = self._compiled
         return models, versions, drift
 
@@ -544,4 +560,9 @@ class Scorer:
             + ("" if "monitoring" not in cases else monitoring.summary(cases["monitoring"]))
             + accepted
             + drift
+            + self._take_compiled_note()
         )
+
+    def _take_compiled_note(self) -> str:
+        note, self._compiled_note = self._compiled_note, ""
+        return note
