@@ -66,8 +66,8 @@ def compiled(models: Models) -> Models:
 def compile_ahead(paths: Paths, params: Params) -> tuple[dict[str, object], str]:
     """Compile now, into the cache, the models the next ``risk score`` loads, when ``score.compiled_predictor`` asks
     for it on this book (:func:`wants_compiled`, on the validated loans), so that the first day after training
-    scores at a cached object's speed: at 984,361 open loans a day that compiled took 34-37 s, one that loaded them
-    18-23 s. Nothing to do on a smaller book, one the scorer skips or the Spark engine. Returns what
+    loads them rather than compiling them (at a million open loans about 14 s of a 34-38 s day: docs/performance.md).
+    Nothing to do on a smaller book, one the scorer skips or the Spark engine. Returns what
     ``models/compiled.json`` records (what was compiled, never how long: the same models and book write the same
     file) and one line for the log."""
     score = params.score
