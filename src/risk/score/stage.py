@@ -392,7 +392,6 @@ class Scorer:
         self._unkept = False  # the ledger held is not yet on disk
         self._loaded: tuple[tuple[str, str], Models, dict[str, str], str] | None = None  # key, models, pins, drift
         self._compiled: Models | None = None  # compiled copies of the loaded models, once a day asked for them
-        self._compiled_note = ""  # how they were made, for the line of the day that made them
         self._ledger: pl.DataFrame | None = None  # the last day's ledger as kept (ledger_state.kept_frame)
 
     def _load(self, params: Params) -> None:
@@ -411,21 +410,22 @@ class Scorer:
 
     def _models(self, params: Params, rows: int | None) -> tuple[Models, dict[str, str], str]:
         """The models for a day of ``rows`` loans (None: the Spark engine, which compiles nothing), its pinned
-        versions and the alias drift note."""
+        versions and the notes for the day's line: the alias drift, and how the compiled copies were made when this
+        day made them."""
         self._load(params)
-        _, models, versions, drift = self._loaded
+        _, models, versions, notes = self._loaded
         if rows is not None and wants_compiled(params.score, rows):
             if self._compiled is None:
                 self._compiled = compiled(models)
                 made = compiled_boosters(self._compiled).values()
                 cached = sum(b.from_cache for b in made)
-                self._compiled_note = f" Compiled models: {cached} loaded from the cache" + (
+                notes += f" Compiled models: {cached} loaded from the cache" + (
                     f", {len(made) - cached} compiled for this day (`risk compile` compiles them before it)."
                     if cached < len(made)
                     else "."
                 )
             models = self._compiled
-        return models, versions, drift
+        return models, versions, notes
 
     def _book(self, params: Params) -> DayBook:
         """The day's book, its instalment ledger for both snapshot tables: the last one reused for the loans whose
@@ -503,7 +503,7 @@ class Scorer:
             if params.engine == "spark":
                 from risk.spark.stage import score_tables
 
-                models, versions, drift = self._models(params, None)
+                models, versions, notes = self._models(params, None)
                 day = score_tables(paths, params, params.spark, models, as_of=as_of)
                 n_open, n_charged_off, cq, rq = day.active_loans, None, day.collections_queue, day.review_queue
                 options, cases = None, {}
@@ -512,7 +512,7 @@ class Scorer:
                 # yesterday's, held only while today's was built, as in a process; a catch-up's, not yet on disk, goes
                 # too: should this day stop, the next run reads the ledger kept before (its fingerprints make that safe)
                 self._ledger, self._unkept = None, False
-                models, versions, drift = self._models(params, book.tables["loans"].height)
+                models, versions, notes = self._models(params, book.tables["loans"].height)
                 day = score_day(paths, params, book, models, as_of=as_of)
                 built = book.ledger
                 n_open, n_charged_off, cq, rq, options, cases = day
@@ -559,10 +559,5 @@ class Scorer:
             + unknown_without_case_tables(paths.validated)
             + ("" if "monitoring" not in cases else monitoring.summary(cases["monitoring"]))
             + accepted
-            + drift
-            + self._take_compiled_note()
+            + notes
         )
-
-    def _take_compiled_note(self) -> str:
-        note, self._compiled_note = self._compiled_note, ""
-        return note
