@@ -111,6 +111,42 @@ def test_an_object_made_another_way_never_has_the_name_looked_up(fitted, monkeyp
     assert cache_key(text, ours) != key
 
 
+def test_no_rows_score_as_no_probabilities_binary_and_multiclass(fitted):
+    """lleaves alone fails on an empty matrix (it cuts the rows into one batch per thread); a multiclass model's
+    none keep their classes (LightGBM's own flattens them to (0,))."""
+    import lightgbm as lgb
+
+    model, test = fitted
+    compiled = CompiledBooster(model.estimator.booster_, inline=False)
+    assert compiled.predict(model.frame(test).iloc[:0]).shape == (0,)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    three = lgb.train({"objective": "multiclass", "num_class": 3, "verbose": -1}, lgb.Dataset(X, X[:, 0] > 0), 3)
+    empty = CompiledBooster(three, inline=False).predict_matrix(np.empty((0, 3)), threads=2)
+    assert empty.shape == (0, 3)
+
+
+@pytest.mark.parametrize("objective", ["multiclassova", "cross_entropy_lambda", "custom"])
+def test_a_model_lleaves_cannot_compile_exactly_is_refused_with_the_setting_to_change(objective):
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] > 0).astype(float)
+    params = {"objective": objective, "verbose": -1}
+    if objective == "multiclassova":
+        params["num_class"] = 3
+    elif objective == "custom":  # a callable: LightGBM writes no objective into the model text
+
+        def squared(preds, data):
+            return preds - data.get_label(), np.ones_like(preds)
+
+        params["objective"] = squared
+    booster = lgb.train(params, lgb.Dataset(X, y), 3)
+    with pytest.raises(ConfigError, match=f"objective '{objective}.*compiled_predictor: never"):
+        CompiledBooster(booster, inline=False)
+
+
 def test_score_params_name_the_modes():
     with pytest.raises(ConfigError, match="compiled_predictor"):
         ScoreParams(compiled_predictor="sometimes")

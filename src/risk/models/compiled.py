@@ -37,10 +37,30 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from risk.exceptions import RiskDataError
+from risk.exceptions import ConfigError, RiskDataError
 from risk.models.model import to_model_matrix
 
 MODES = ("auto", "always", "never")
+# the objectives lleaves 1.3 compiles to LightGBM's output. It refuses one-vs-all multiclass and a model trained with
+# a custom objective (LightGBM writes none), and transforms cross-entropy-lambda as log(1 + exp(x)) where LightGBM
+# takes log1p: refused here
+COMPILABLE_OBJECTIVES = (
+    "binary",
+    "xentropy",
+    "cross_entropy",
+    "multiclass",
+    "regression",
+    "regression_l1",
+    "huber",
+    "fair",
+    "quantile",
+    "mape",
+    "poisson",
+    "gamma",
+    "tweedie",
+    "lambdarank",
+    "rank_xendcg",
+)
 
 
 def cache_dir() -> Path:
@@ -56,6 +76,14 @@ class CompiledBooster:
         import lleaves  # imported here: it loads LLVM, needed only when a large book is scored
 
         text = booster.model_to_string()
+        objective = text.partition("\nobjective=")[2].partition("\n")[0]
+        if objective.split(" ")[0] not in COMPILABLE_OBJECTIVES:
+            msg = (
+                f"lleaves cannot compile a LightGBM model trained with objective '{objective or 'custom'}' (it "
+                f"compiles {', '.join(COMPILABLE_OBJECTIVES)}): set score.compiled_predictor: never"
+            )
+            raise ConfigError(msg)
+        self.num_class = booster.num_model_per_iteration()
         # a softmax over the classes is applied here; lleaves transforms the other objectives itself (and refuses
         # one-vs-all multiclass)
         self.softmax_here = text.partition("\nobjective=")[2].startswith("multiclass ")
@@ -90,6 +118,8 @@ class CompiledBooster:
     def predict_matrix(self, X: np.ndarray, *, threads: int = 2) -> np.ndarray:
         """Probabilities for LightGBM's float matrix (:func:`risk.models.model.to_model_matrix`'s output): one per
         row, or rows × classes for a multiclass model."""
+        if len(X) == 0:  # lleaves cuts the rows into n_jobs batches of none and fails
+            return np.empty((0, self.num_class) if self.softmax_here else 0)
         out = self.model.predict(X, n_jobs=threads)
         return softmax(out) if self.softmax_here else out
 
