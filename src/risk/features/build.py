@@ -28,7 +28,7 @@ from risk.delinquency import (
     running_sum_within,
 )
 from risk.exceptions import RiskDataError
-from risk.features import labels
+from risk.features import labels, walks
 from risk.features.catalogue import APPLICATION_FEATURES, CATEGORICAL, LOAN_FEATURES
 
 REACHED = [o.value for o in (Outcome.REACHED, Outcome.PROMISE_TO_PAY, Outcome.REFUSED, Outcome.AGREEMENT_SIGNED)]
@@ -286,9 +286,16 @@ def _repayment_by_lookups(
         .filter(c("due_date") < a)
         .pipe(_overdue, ["pair"], grace_days)  # by number: a loan and day asked twice is counted once for each
     )
+    return _repayment_finished(frame.join(overdue, on="pair", how="left"))
+
+
+def _repayment_finished(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """:data:`REPAYMENT_COLUMNS` and each pair's number from the running totals read at as_of (and 90 days before),
+    the loan's term and principal, and the overdue counts (null where none): what the lookups and the walks
+    (:func:`risk.features.walks.repayment`) give alike."""
+    c = pl.col
     return (
-        frame.join(overdue, on="pair", how="left")
-        .with_columns(
+        frame.with_columns(
             pl.col(OVERDUE_COUNTS).fill_null(0),
             # money is rounded to the fen so the order of addition cannot turn an exact 0.00 into 1e-13
             due_total=c("due_total").fill_null(0.0).round(2),
@@ -414,21 +421,17 @@ def collection_state(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame
     return numbered.join(_collections(numbered, actions), on="pair").drop("pair", "days_past_due")
 
 
-def _collections(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
-    """:func:`collection_state` of :func:`_numbered` ``pairs`` (with ``days_past_due``), by ``pair``: a pair
-    without an action up to its as_of has no row."""
+ACTION_KINDS = ["contact", "reached", "promise", "broken_promise", "refused", "unreachable"]
+
+
+def action_kinds(actions: pl.LazyFrame) -> pl.LazyFrame:
+    """Per collection action: its loan, its day (a day number), its ladder step (0 for none) and what it was
+    (:data:`ACTION_KINDS`: a contact, reached, a promise to pay, a broken promise, a refusal, unreachable)."""
     c = pl.col
-    # an action's age at as_of in whole days, from day numbers: the windows compare integers, not dates moved by
-    # durations (the 30k-loan sample's month ends 41-44 ms against 49-56 ms, a day's 984,361 open loans 0.24-0.25 s
-    # against 0.26-0.28 s, the same counts; beside the other families the sample's whole frame gains nothing visible)
-    age = c("age")
-    in_episode = (c("days_past_due") > 0) & (age <= c("days_past_due"))
-    last_90 = age < 90
     step_rank = {action.value: LADDER_RANK[step] for action, step in ACTION_STEP.items()}
     contact = c("channel").is_in(CONTACT_CHANNELS)
     outcome = c("outcome")
-    # what each action was, read once per action rather than once per (action, as_of) it is expanded to
-    kinds = actions.select(
+    return actions.select(
         "loan_id",
         action_day=c("action_at").dt.date().cast(pl.Int32),
         step=c("action").replace_strict(step_rank, default=0, return_dtype=pl.Int64),
@@ -439,6 +442,20 @@ def _collections(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
         refused=outcome == Outcome.REFUSED,
         unreachable=outcome == Outcome.UNREACHABLE,
     )
+
+
+def _collections(pairs: pl.LazyFrame, actions: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`collection_state` of :func:`_numbered` ``pairs`` (with ``days_past_due``), by ``pair``: a pair
+    without an action up to its as_of has no row."""
+    c = pl.col
+    # an action's age at as_of in whole days, from day numbers: the windows compare integers, not dates moved by
+    # durations (the 30k-loan sample's month ends 41-44 ms against 49-56 ms, a day's 984,361 open loans 0.24-0.25 s
+    # against 0.26-0.28 s, the same counts; beside the other families the sample's whole frame gains nothing visible)
+    age = c("age")
+    in_episode = (c("days_past_due") > 0) & (age <= c("days_past_due"))
+    last_90 = age < 90
+    # what each action was, read once per action rather than once per (action, as_of) it is expanded to
+    kinds = action_kinds(actions)
     # each action's part in every count as a column, then plain sums: a 1.5M-loan day's 2.15M expanded rows took
     # 0.48 s against 0.57 s as filtered sums
     counted = {
@@ -597,6 +614,9 @@ def loan_state(
     return _with_derived(_joined(frame, families, keys)).drop("pair")
 
 
+LOAN_TERMS = ["application_id", "originated_on", "annual_rate", "principal", "term_months"]
+
+
 def _loan_families(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     pairs: pl.LazyFrame,
@@ -608,13 +628,16 @@ def _loan_families(
     open_on: dt.date | None = None,
     collect_repayment: bool = False,
     engine: str = "auto",
+    walked: walks.LoanRows | None = None,
 ) -> tuple[pl.LazyFrame, list[pl.LazyFrame], list[list[str]]]:
     """The pairs with their loan's terms and their number, ``pair``, in the pairs' order, and each family of loan
     features (the application's, the repayment, the collections and the borrower features) with the keys it joins
     them on: the families built per pair join on its number, one integer, not on a string and a date (the 30k-loan
     sample's 200,580 month-end snapshots 0.42-0.45 s against 0.51-0.52 s keyed by loan and day).
     ``collect_repayment``: the repayment features collected here, as the collections read their days past due, for a
-    caller that collects the families one by one rather than in one plan, on ``engine``."""
+    caller that collects the families one by one rather than in one plan, on ``engine``. ``walked``: the loans
+    numbered for the C kernels (:mod:`risk.features.walks`), which then build the repayment, collections and borrower
+    families of ``pairs`` (collected) in place of the polars plans, to the same columns."""
     t = _lazy(tables)
     pairs = _numbered(pairs)
     loans, applications = t["loans"], t["applications"]
@@ -623,13 +646,23 @@ def _loan_families(
     # not their strings (the 30k-loan sample's month ends: 6 ms against 17 ms, and 1 ms to cast against 5-6 ms)
     app = application_features(applications.filter(pl.col("loan_id").is_not_null())).drop("borrower_id")
     app = app.pipe(_categoricals)
-    loan_terms = loans.select("loan_id", "application_id", "originated_on", "annual_rate", "principal", "term_months")
-    repaid = _repayment(lookups, open_on)(pairs, ledger, payments, grace_days=params.late_grace_days)
+    loan_terms = loans.select("loan_id", *LOAN_TERMS)
+    if walked is not None:
+        asked = walks.Asked.of(walked, pairs.collect())
+        raw = walks.repayment(walked, asked, payments.collect(), grace_days=params.late_grace_days)
+        repaid = _repayment_finished(raw.lazy())
+        if (raw["term"] == 0).any():  # a loan without instalments: no repayment features, as the lookups give it
+            known = pl.lit(raw["term"] > 0)
+            repaid = repaid.with_columns(pl.when(known).then(c) for c in REPAYMENT_COLUMNS[2:])
+    else:
+        repaid = _repayment(lookups, open_on)(pairs, ledger, payments, grace_days=params.late_grace_days)
     if "agreements" in t:  # a kept plan or extension re-ages the loan: days past due follow the agreed schedule
         windows = reageing_windows(t["agreements"])
         reaged = reaged_days_past_due(ledger, payments, windows, pairs, grace_days=params.late_grace_days)
         repaid = (
-            repaid.join(reaged.rename({"days_past_due": "reaged"}), on=["loan_id", "as_of"], how="left")
+            repaid.join(
+                reaged.rename({"days_past_due": "reaged"}), on=["loan_id", "as_of"], how="left", maintain_order="left"
+            )
             .with_columns(days_past_due=pl.coalesce("reaged", "days_past_due"))
             .drop("reaged")
         )
@@ -641,6 +674,18 @@ def _loan_families(
         repaid = repaid.collect(engine=engine if open_on is not None else "in-memory").lazy()
     else:
         repaid = repaid.cache()
+    if walked is not None:  # the walks' families are row for row with the pairs, in their order
+        kinds = action_kinds(t["collection_actions"]).collect()
+        dpd = repaid.select("days_past_due").collect().to_series()
+        collections = walks.collections(walked, asked, dpd, kinds).drop("pair").lazy()
+        borrowers = walks.borrower_state(walked, asked).drop("pair").lazy()
+        # each pair's loan's terms gathered by its number, not joined by its string
+        terms = walked.loans.select(LOAN_TERMS)[asked.loan]
+        return (
+            pl.concat([asked.frame, terms], how="horizontal").lazy(),
+            [app, repaid.drop("pair"), collections, borrowers],
+            [["application_id"], [], [], []],
+        )
     episodes = pairs.select("pair", "loan_id", "as_of").join(
         repaid.select("pair", "days_past_due"), on="pair", how="left"
     )
@@ -686,18 +731,19 @@ def _stacked(
     frame: pl.DataFrame, families: list[pl.LazyFrame], keys: Sequence[list[str]], engine: str = "auto"
 ) -> pl.DataFrame:
     """``frame`` with each family's columns beside it, row for row, as left joins on ``keys`` would give them in
-    ``frame``'s order. The families are collected together on ``engine`` (the default streams their group-bys), then
-    each is joined to its keys alone on the in-memory engine and its columns stacked, so no join copies the columns
-    of the ones before it. ``families`` is cleared once they are collected, and each collected family is freed once
-    its columns stand beside the frame. A family must have at most one row per key: the computed ones are grouped by
-    it, and the application features are the applications as given, whose key validation keeps unique. One that
-    matched a row twice would shift every row after it, so it stops with an error instead (where one streaming plan,
-    above :data:`STACKED_SNAPSHOTS`, would repeat the row)."""
+    ``frame``'s order (a family with no keys is row for row with ``frame`` already). The families are collected
+    together on ``engine`` (the default streams their group-bys), then each is joined to its keys alone on the
+    in-memory engine and its columns stacked, so no join copies the columns of the ones before it. ``families`` is
+    cleared once they are collected, and each collected family is freed once its columns stand beside the frame. A
+    family must have at most one row per key: the computed ones are grouped by it, and the application features are
+    the applications as given, whose key validation keeps unique. One that matched a row twice would shift every row
+    after it, so it stops with an error instead (where one streaming plan, above :data:`STACKED_SNAPSHOTS`, would
+    repeat the row)."""
     collected = pl.collect_all(families, engine=engine)
     families.clear()
     columns = [frame]
-    for on in keys:
-        beside = _beside(frame.select(on), collected.pop(0), on)
+    for on in keys:  # no keys: the family's rows are the frame's, in its order
+        beside = _beside(frame.select(on), collected.pop(0), on) if on else collected.pop(0)
         if beside.height != frame.height:
             msg = f"a feature family has more than one row for some {', '.join(on)}; each must have at most one"
             raise RiskDataError(msg, column=", ".join(on), rule="unique_key")
@@ -749,7 +795,9 @@ def loan_snapshots(
     # many days: the loans in order, so the pairs come in (loan_id, as_of) order and a stable sort by day alone puts
     # them in (as_of, loan_id) order (the 30k-loan sample's 200,580 pairs 16-17 ms against 28-29 ms sorted by both)
     loans = t["loans"] if one_day is not None else t["loans"].sort("loan_id")
-    pairs = _active_at(loans, ledger, as_of_dates).collect()  # read by every family
+    walked = _walked(t["loans"], ledger)
+    # read by every family; the kernels' in loan order, with each pair's loan number
+    pairs = walked.active_at(as_of_dates) if walked is not None else _active_at(loans, ledger, as_of_dates).collect()
     if only_theirs:  # every family reads the payments of its pairs' loans alone: a small book's open loans hold
         # 42,428 of the default book's 258,616 repayments (loan_snapshots 84 ms against 95)
         theirs = t["repayments"].join(pairs.lazy().select("loan_id"), on="loan_id", how="semi", maintain_order="left")
@@ -758,6 +806,8 @@ def loan_snapshots(
     # the labels' group-bys are slower in memory, even on few pairs: a small book's last five month ends (43,904
     # snapshots) 0.64-0.66 s against 0.61-0.62 s; without, 0.23 s against 0.28 s
     engine = io.engine_for(pairs.height) if not with_labels else "auto"
+    if not stacked:  # one streaming plan, by the polars code
+        walked = None
     if stacked:  # the families are stacked in the pairs' order; one streaming plan sorts its frame at the end
         pairs = pairs.sort("loan_id") if one_day is not None else pairs.sort("as_of", maintain_order=True)
     base, families, keys = _loan_families(
@@ -769,6 +819,7 @@ def loan_snapshots(
         open_on=one_day,
         collect_repayment=stacked,
         engine=engine,
+        walked=walked,
     )
     if with_labels:
         reageing = reageing_windows(t["agreements"]) if "agreements" in t else None
@@ -795,6 +846,16 @@ def loan_snapshots(
     feature_cols = [c for c in LOAN_FEATURES if c not in names]
     snapshots = _with_derived(frame).select(*names, *feature_cols, *labels.LOAN_LABELS).pipe(_categoricals)
     return snapshots.collect(engine="in-memory").lazy() if stacked else snapshots.sort(order)
+
+
+def _walked(loans: pl.LazyFrame, ledger: pl.LazyFrame) -> walks.LoanRows | None:
+    """The loans numbered for the C kernels, where they are compiled (:func:`risk.native.kernels`)."""
+    from risk.native import kernels
+
+    lib = kernels()
+    if lib is None:
+        return None
+    return walks.LoanRows.of(lib, loans.select("loan_id", *LOAN_TERMS, "borrower_id").collect(), ledger.collect())
 
 
 def application_snapshots(

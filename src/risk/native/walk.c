@@ -1,0 +1,430 @@
+/* Per-pair loan features by walking each loan's own rows: risk.native's kernels (see its docstring).
+ *
+ * A pair is (loan number, as_of day). Days are int32 day numbers, as polars holds a Date; NO_DAY is a null day.
+ * Each table's rows are found through group_rows: the row numbers of each loan, in the table's order. Every
+ * feature is what risk.features.build computes in polars for the same pair, read from the same rows; money is
+ * summed here in the table's order and rounded to the fen by the caller, as the polars code rounds it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_DAY INT32_MIN
+
+/* The rows of each key in [0, n_keys), in the rows' order: rows start[k] .. start[k + 1] - 1 of order. A row whose
+ * key is outside (a loan not asked about) is left out. 0, or -1 when memory runs out. */
+int group_rows(int64_t n, const int32_t *key, int32_t n_keys, int64_t *start, int64_t *order) {
+    int64_t *cursor = malloc(sizeof(int64_t) * ((size_t)n_keys + 1));
+    if (cursor == NULL) return -1;
+    memset(start, 0, sizeof(int64_t) * ((size_t)n_keys + 1));
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k = key[i];
+        if (k >= 0 && k < n_keys) start[k + 1]++;
+    }
+    for (int32_t k = 0; k < n_keys; k++) start[k + 1] += start[k];
+    memcpy(cursor, start, sizeof(int64_t) * ((size_t)n_keys + 1));
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k = key[i];
+        if (k >= 0 && k < n_keys) order[cursor[k]++] = i;
+    }
+    free(cursor);
+    return 0;
+}
+
+/* paid by the end of day a (risk.delinquency.paid_by) */
+static inline int paid_by(int32_t paid, int32_t a) { return paid != NO_DAY && paid <= a; }
+
+/* days past due of one loan at a, over its ledger rows (risk.delinquency.days_past_due_expr's maximum over the
+ * instalments ever late and due before a); -1 when it has none */
+static int64_t loan_days_past_due(const int64_t *rows, int64_t from, int64_t to, const int32_t *due,
+                                  const int32_t *paid, int32_t a) {
+    int64_t worst = -1;
+    for (int64_t r = from; r < to; r++) {
+        int64_t i = rows[r];
+        int ever_late = paid[i] == NO_DAY || paid[i] > due[i];
+        if (!ever_late || due[i] >= a) continue;
+        int64_t d = paid_by(paid[i], a) ? 0 : (int64_t)a - due[i];
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+/* The repayment features' raw columns of each pair (risk.features.build._repayment_by_lookups before its last
+ * columns): the ledger's instalments (due day, paid day or NO_DAY, amount and principal due, number) and the daily
+ * payments (day, amount, running total), each grouped by loan. 0, or -1 when memory runs out. */
+int repayment(int64_t n_pairs, const int32_t *pk, const int32_t *pa, int32_t grace,
+               const int64_t *l_start, const int64_t *l_rows, const int32_t *due, const int32_t *paid,
+               const double *amount_due, const double *principal_due, const int32_t *instalment_no,
+               const int64_t *p_start, const int64_t *p_rows, const int32_t *p_day, const double *p_amount,
+               const double *p_cum,
+               uint32_t *term, double *principal_total, double *instalment_amount, uint32_t *due_count,
+               double *due_total, double *due_before_90d, double *principal_paid, double *paid_total,
+               double *paid_before_90d, int32_t *last_paid_on, int64_t *partial_payments, int64_t *days_past_due,
+               int64_t *max_dpd_3m, int64_t *max_dpd_6m, int64_t *max_dpd_12m, uint32_t *late_instalments,
+               uint32_t *missed_instalments) {
+    /* pair by pair in loan order, so each loan's rows are read while they are in the cache */
+    int64_t *by_loan = malloc(sizeof(int64_t) * ((size_t)n_pairs + 1));
+    if (by_loan == NULL) return -1;
+    int64_t *sorted = by_loan; /* pairs sorted by loan number by a counting sort over n_loans keys */
+    int32_t n_loans = 0;
+    for (int64_t p = 0; p < n_pairs; p++)
+        if (pk[p] + 1 > n_loans) n_loans = pk[p] + 1;
+    int64_t *start = malloc(sizeof(int64_t) * ((size_t)n_loans + 1));
+    if (start == NULL || group_rows(n_pairs, pk, n_loans, start, sorted) != 0) {
+        free(start);
+        free(by_loan);
+        return -1;
+    }
+    int64_t grouped = start[n_loans];
+    free(start);
+    for (int64_t p = 0; p < n_pairs; p++)
+        if (pk[p] < 0) term[p] = 0; /* a loan without a number has no rows: the caller nulls a pair of no term */
+    for (int64_t q = 0; q < grouped; q++) {
+        int64_t p = sorted[q];
+        int32_t k = pk[p], a = pa[p], a90 = pa[p] - 90;
+        if (k < 0) {  /* a loan without a number has no rows: the caller drops a pair of no term */
+            term[p] = 0;
+            continue;
+        }
+        uint32_t n = 0, counted_due = 0, late = 0, missed = 0;
+        double total = 0.0, first_amount = 0.0, cum_due = 0.0, cum_due_90 = 0.0, cum_principal = 0.0;
+        int32_t first_no = INT32_MAX;
+        int have_first = 0;
+        int64_t dpd = -1, m3 = -1, m6 = -1, m12 = -1;
+        for (int64_t r = l_start[k]; r < l_start[k + 1]; r++) {
+            int64_t i = l_rows[r];
+            n++;
+            total += principal_due[i];
+            if (!have_first || instalment_no[i] < first_no) {
+                first_no = instalment_no[i];
+                first_amount = amount_due[i];
+                have_first = 1;
+            }
+            if (due[i] <= a) {
+                counted_due++;
+                cum_due += amount_due[i];
+            }
+            if (due[i] <= a90) cum_due_90 += amount_due[i];
+            if (paid[i] != NO_DAY && paid[i] <= a) cum_principal += principal_due[i];
+            int ever_late = paid[i] == NO_DAY || paid[i] > due[i];
+            if (!ever_late || due[i] >= a) continue;
+            /* the last day the instalment was unpaid, up to a */
+            int32_t unpaid_until = paid[i] == NO_DAY ? a : paid[i] - 1;
+            if (unpaid_until > a) unpaid_until = a;
+            int64_t d = paid_by(paid[i], a) ? 0 : (int64_t)a - due[i];
+            if (d > dpd) dpd = d;
+            if (unpaid_until > due[i]) {
+                int64_t overdue = (int64_t)unpaid_until - due[i];
+                if (unpaid_until >= a - 89 && overdue > m3) m3 = overdue;
+                if (unpaid_until >= a - 179 && overdue > m6) m6 = overdue;
+                if (unpaid_until >= a - 364 && overdue > m12) m12 = overdue;
+            }
+            int64_t past_grace = (int64_t)due[i] + grace;
+            if (past_grace < a) {
+                if (paid[i] == NO_DAY || paid[i] > past_grace) late++;
+                if (!paid_by(paid[i], a)) missed++;
+            }
+        }
+        double cum_paid = 0.0, cum_paid_90 = 0.0;
+        int32_t last = NO_DAY, last_90 = NO_DAY;
+        int64_t partial = 0;
+        double short_of = 0.95 * first_amount;
+        for (int64_t r = p_start[k]; r < p_start[k + 1]; r++) {
+            int64_t i = p_rows[r];
+            if (p_day[i] > a) continue;
+            if (n > 0 && p_amount[i] < short_of) partial++;
+            if (last == NO_DAY || p_day[i] >= last) {
+                last = p_day[i];
+                cum_paid = p_cum[i];
+            }
+            if (p_day[i] <= a90 && (last_90 == NO_DAY || p_day[i] >= last_90)) {
+                last_90 = p_day[i];
+                cum_paid_90 = p_cum[i];
+            }
+        }
+        term[p] = n;
+        principal_total[p] = total;
+        instalment_amount[p] = first_amount;
+        due_count[p] = counted_due;
+        due_total[p] = cum_due;
+        due_before_90d[p] = cum_due_90;
+        principal_paid[p] = cum_principal;
+        paid_total[p] = cum_paid;
+        paid_before_90d[p] = cum_paid_90;
+        last_paid_on[p] = last;
+        partial_payments[p] = partial;
+        days_past_due[p] = dpd < 0 ? 0 : dpd;
+        max_dpd_3m[p] = m3 < 0 ? 0 : m3;
+        max_dpd_6m[p] = m6 < 0 ? 0 : m6;
+        max_dpd_12m[p] = m12 < 0 ? 0 : m12;
+        late_instalments[p] = late;
+        missed_instalments[p] = missed;
+    }
+    free(by_loan);
+    return 0;
+}
+
+/* Action kinds, one bit each (risk.features.build._collections). */
+enum { CONTACT = 1, REACHED = 2, PROMISE = 4, BROKEN_PROMISE = 8, REFUSED = 16, UNREACHABLE = 32 };
+
+/* The collections history of each pair (risk.features.build._collections): its loan's actions up to as_of, by day,
+ * ladder step and kind, and the pair's days past due (the overdue episode began that many days before as_of).
+ * counts: 8 per pair (contacts within 7, 30 and 90 days, reached, promises, broken promises, refusals and
+ * unreachable within 90). has_row: 0 for a pair without an action up to its as_of (polars gives it no row). */
+void collections(int64_t n_pairs, const int32_t *pk, const int32_t *pa, const int64_t *dpd,
+                 const int64_t *a_start, const int64_t *a_rows, const int32_t *a_day, const int64_t *a_step,
+                 const uint8_t *a_kind,
+                 uint8_t *has_row, uint32_t *counts, int64_t *max_ladder_step, uint8_t *has_step,
+                 int32_t *last_action_on) {
+    for (int64_t p = 0; p < n_pairs; p++) {
+        int32_t k = pk[p], a = pa[p];
+        uint32_t *c = counts + 8 * p;
+        memset(c, 0, 8 * sizeof(uint32_t));
+        int any = 0, stepped = 0;
+        int64_t step = 0;
+        int32_t last = NO_DAY;
+        if (k >= 0) {
+            for (int64_t r = a_start[k]; r < a_start[k + 1]; r++) {
+                int64_t i = a_rows[r];
+                int64_t age = (int64_t)a - a_day[i];
+                if (age < 0) continue;
+                any = 1;
+                uint8_t kind = a_kind[i];
+                if ((kind & CONTACT) && age < 7) c[0]++;
+                if ((kind & CONTACT) && age < 30) c[1]++;
+                if (age < 90) {
+                    if (kind & CONTACT) c[2]++;
+                    if (kind & REACHED) c[3]++;
+                    if (kind & PROMISE) c[4]++;
+                    if (kind & BROKEN_PROMISE) c[5]++;
+                    if (kind & REFUSED) c[6]++;
+                    if (kind & UNREACHABLE) c[7]++;
+                }
+                if (dpd[p] > 0 && age <= dpd[p] && (!stepped || a_step[i] > step)) {
+                    step = a_step[i];
+                    stepped = 1;
+                }
+                if (last == NO_DAY || a_day[i] > last) last = a_day[i];
+            }
+        }
+        has_row[p] = (uint8_t)any;
+        max_ladder_step[p] = step;
+        has_step[p] = (uint8_t)stepped;
+        last_action_on[p] = last;
+    }
+}
+
+/* The borrower's other loans at each pair's as_of (risk.features.build._borrower_state): the loans grouped by
+ * borrower (b_start, b_loans), each loan's origination and settlement day (NO_DAY: none) and its ledger rows for
+ * days past due. A pair's own loan is pk (-1: none, an application). */
+void borrower_state(int64_t n_pairs, const int32_t *pk, const int32_t *pb, const int32_t *pa,
+                    const int64_t *b_start, const int64_t *b_loans, const int32_t *originated_on,
+                    const int32_t *closed_on, const int64_t *l_start, const int64_t *l_rows, const int32_t *due,
+                    const int32_t *paid,
+                    int64_t *other_active_loans, int64_t *other_worst_days_past_due, int64_t *loans_opened_90d) {
+    for (int64_t p = 0; p < n_pairs; p++) {
+        int32_t b = pb[p], a = pa[p];
+        int64_t active = 0, worst = -1, opened = 0;
+        if (b >= 0) {
+            for (int64_t r = b_start[b]; r < b_start[b + 1]; r++) {
+                int64_t j = b_loans[r];
+                if (j == pk[p] || originated_on[j] == NO_DAY || originated_on[j] > a) continue;
+                if ((int64_t)originated_on[j] > (int64_t)a - 90) opened++;
+                if (closed_on[j] != NO_DAY && closed_on[j] <= a) continue;
+                active++;
+                int64_t d = loan_days_past_due(l_rows, l_start[j], l_start[j + 1], due, paid, a);
+                if (d > worst) worst = d;
+            }
+        }
+        other_active_loans[p] = active;
+        other_worst_days_past_due[p] = worst < 0 ? 0 : worst;
+        loans_opened_90d[p] = opened;
+    }
+}
+
+/* ---- loan numbers from the loan_id strings, read in place through the Arrow C stream interface ---------------- */
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+/* One chunk of strings: Arrow's utf8 ("u"), large utf8 ("U") or utf8 view ("vu", polars' own). */
+typedef struct {
+    struct ArrowArray array;
+    int kind; /* 'u', 'U' or 'v' */
+} Strings;
+
+static int open_strings(struct ArrowArrayStream *stream, int64_t length, Strings *s) {
+    struct ArrowSchema schema;
+    s->array.release = NULL;
+    if (stream->get_schema(stream, &schema) != 0) return 1;
+    const char *format = schema.format;
+    s->kind = strcmp(format, "u") == 0 ? 'u' : strcmp(format, "U") == 0 ? 'U' : strcmp(format, "vu") == 0 ? 'v' : 0;
+    schema.release(&schema);
+    if (s->kind == 0) return 1;
+    if (stream->get_next(stream, &s->array) != 0 || s->array.release == NULL) return 1;
+    if (s->array.length != length) { /* one chunk, as the caller rechunked it */
+        s->array.release(&s->array);
+        s->array.release = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+static inline int is_null(const Strings *s, int64_t i) {
+    const uint8_t *valid = s->array.buffers[0];
+    int64_t j = i + s->array.offset;
+    return valid != NULL && !((valid[j >> 3] >> (j & 7)) & 1);
+}
+
+static inline const uint8_t *string_at(const Strings *s, int64_t i, int64_t *len) {
+    int64_t j = i + s->array.offset;
+    if (s->kind == 'v') {
+        const uint8_t *view = (const uint8_t *)s->array.buffers[1] + 16 * j;
+        int32_t n, buffer, offset;
+        memcpy(&n, view, 4);
+        *len = n;
+        if (n <= 12) return view + 4;
+        memcpy(&buffer, view + 8, 4);
+        memcpy(&offset, view + 12, 4);
+        return (const uint8_t *)s->array.buffers[2 + buffer] + offset;
+    }
+    if (s->kind == 'U') {
+        const int64_t *off = s->array.buffers[1];
+        *len = off[j + 1] - off[j];
+        return (const uint8_t *)s->array.buffers[2] + off[j];
+    }
+    const int32_t *off = s->array.buffers[1];
+    *len = off[j + 1] - off[j];
+    return (const uint8_t *)s->array.buffers[2] + off[j];
+}
+
+/* Byte order of two strings, as polars sorts them: the shared bytes, then the shorter first. */
+static inline int compare(const uint8_t *a, int64_t a_len, const uint8_t *b, int64_t b_len) {
+    int64_t n = a_len < b_len ? a_len : b_len;
+    for (int64_t i = 0; i < n; i++) /* ids are short: a loop beats a call to memcmp */
+        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+    return (a_len > b_len) - (a_len < b_len);
+}
+
+/* Each row's position among n_ids sorted, distinct, non-null ids, or -1 when it is null or not among them; both are
+ * Arrow streams of one chunk of strings. A row after a smaller one gallops on from where that one was found, so a
+ * column in id order costs a comparison or two a row; a row smaller than the one before it is searched from the
+ * start. 0, or 1 for streams it cannot read (the caller numbers them another way). */
+int number_rows(struct ArrowArrayStream *id_stream, int64_t n_ids, struct ArrowArrayStream *row_stream, int64_t n,
+                int32_t *out) {
+    Strings ids, rows;
+    if (open_strings(id_stream, n_ids, &ids) != 0) return 1;
+    if (open_strings(row_stream, n, &rows) != 0) {
+        ids.array.release(&ids.array);
+        return 1;
+    }
+    int64_t at = 0, before_len = 0, len, id_len; /* at: the first id not below the row before */
+    const uint8_t *before = NULL; /* the last row not null, and its number */
+    int32_t before_number = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (is_null(&rows, i)) {
+            out[i] = -1;
+            continue;
+        }
+        const uint8_t *row = string_at(&rows, i, &len);
+        if (before != NULL) {
+            int order = compare(row, len, before, before_len);
+            if (order == 0) {
+                out[i] = before_number;
+                continue;
+            }
+            if (order < 0) at = 0;
+        }
+        /* gallop from at to a bound past the row, then search between: the first id not below the row */
+        int64_t low = at, step = 1, high = at;
+        while (high < n_ids) {
+            const uint8_t *id = string_at(&ids, high, &id_len);
+            if (compare(id, id_len, row, len) >= 0) break;
+            low = high + 1;
+            high += step;
+            step *= 2;
+        }
+        if (high > n_ids) high = n_ids;
+        while (low < high) {
+            int64_t mid = low + (high - low) / 2;
+            const uint8_t *id = string_at(&ids, mid, &id_len);
+            if (compare(id, id_len, row, len) < 0)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        at = low;
+        out[i] = -1;
+        if (low < n_ids) {
+            const uint8_t *id = string_at(&ids, low, &id_len);
+            if (compare(id, id_len, row, len) == 0) out[i] = (int32_t)low;
+        }
+        before = row;
+        before_len = len;
+        before_number = out[i];
+    }
+    ids.array.release(&ids.array);
+    rows.array.release(&rows.array);
+    return 0;
+}
+
+/* The first of n sorted days not before day. */
+static int64_t first_on_or_after(const int32_t *days, int64_t n, int32_t day) {
+    int64_t low = 0, high = n;
+    while (low < high) {
+        int64_t mid = low + (high - low) / 2;
+        if (days[mid] < day)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+/* The (loan, day) pairs of every loan originated and not yet settled on each of n_days sorted, distinct days
+ * (risk.features.build._active_at): a loan is open from its origination day to the day before it settled. With
+ * out_loan NULL, only counted; else written in loan order, each loan's days in order. The number of pairs. */
+int64_t active_pairs(int32_t n_loans, const int32_t *originated_on, const int32_t *closed_on, int64_t n_days,
+                     const int32_t *days, int32_t *out_loan, int32_t *out_day) {
+    int64_t n = 0;
+    for (int32_t k = 0; k < n_loans; k++) {
+        if (originated_on[k] == NO_DAY) continue;
+        int64_t first = first_on_or_after(days, n_days, originated_on[k]);
+        int64_t end = closed_on[k] == NO_DAY ? n_days : first_on_or_after(days, n_days, closed_on[k]);
+        for (int64_t d = first; d < end; d++, n++) {
+            if (out_loan != NULL) {
+                out_loan[n] = k;
+                out_day[n] = days[d];
+            }
+        }
+    }
+    return n;
+}

@@ -1,0 +1,207 @@
+"""The C kernels (risk.native, risk.features.walks) build the loan snapshots the polars code builds, column for column
+and bit for bit, wherever they are asked: month ends, due days and a scoring day, with and without labels, on a
+simulated book and on any payments, actions and borrowers. Where no compiler is found, the polars code builds them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+from tests.books import LoanSpec, book
+
+from risk import native
+from risk.config import FeatureParams
+from risk.contract import Action, ContactChannel, Outcome
+from risk.features import walks
+from risk.features.build import loan_snapshots, month_ends
+
+AS_OF = dt.date(2025, 12, 31)
+needs_kernels = pytest.mark.skipif(native.kernels() is None, reason="no C compiler here: the kernels are not built")
+
+
+def snapshots_both_ways(tables, dates, monkeypatch, *, with_labels=False) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """The snapshots by the kernels and by the polars code alone, and how many times the kernels walked."""
+    walked = []
+    repayment = walks.repayment
+
+    def counted(*args, **kwargs):
+        walked.append(1)
+        return repayment(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(walks, "repayment", counted)
+        by_kernels = loan_snapshots(
+            tables, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF, with_labels=with_labels
+        ).collect()
+    with monkeypatch.context() as patch:
+        patch.setattr(native, "kernels", lambda: None)
+        by_polars = loan_snapshots(
+            tables, FeatureParams(), as_of_dates=dates, data_as_of=AS_OF, with_labels=with_labels
+        ).collect()
+    return by_kernels, by_polars, len(walked)
+
+
+@needs_kernels
+@pytest.mark.parametrize("with_labels", [False, True])
+def test_the_kernels_build_the_polars_snapshots_of_a_simulated_book_at_month_ends_and_due_days(
+    small_book, monkeypatch, with_labels
+) -> None:
+    dates = month_ends(small_book["loans"]["originated_on"].min(), AS_OF)
+    dates += [dt.date(2025, 3, d) for d in (1, 2, 3, 4, 5, 15, 28)]  # days on and around due dates
+    fast, spec, walked = snapshots_both_ways(small_book, sorted(set(dates)), monkeypatch, with_labels=with_labels)
+    assert walked == 1 and fast.height > 40_000
+    assert_frame_equal(fast, spec, check_exact=True)
+    assert "agreements" in small_book  # re-aged days past due go through the kernels' frames too
+    # the cases are there
+    assert fast["days_past_due"].max() > 90 and fast["partial_payments"].max() > 0
+    assert fast["max_ladder_step"].max() > 0 and fast["other_active_loans"].max() > 0
+
+
+@needs_kernels
+@pytest.mark.parametrize("day", [dt.date(2025, 3, 4), AS_OF])
+def test_the_kernels_build_a_scoring_days_snapshots_as_polars_does(small_book, monkeypatch, day) -> None:
+    fast, spec, walked = snapshots_both_ways(small_book, [day], monkeypatch)
+    assert walked == 1 and fast.height > 500
+    assert_frame_equal(fast, spec, check_exact=True)
+
+
+D0 = dt.date(2024, 1, 1)
+payment = st.tuples(st.integers(0, 400), st.floats(1, 500, allow_nan=False).map(lambda x: round(x, 2)))
+action = st.tuples(
+    st.integers(0, 450),
+    st.sampled_from(list(Action)),
+    st.sampled_from(list(ContactChannel)),
+    st.sampled_from(list(Outcome)),
+)
+
+
+@st.composite
+def loans(draw):
+    """Up to four loans of up to two borrowers: late, partial, early, over- and never-paid, settled, with actions
+    before and after each day asked."""
+    specs = []
+    for i in range(draw(st.integers(1, 4))):
+        spec = LoanSpec(
+            f"L{i}",
+            D0 + dt.timedelta(days=draw(st.integers(0, 120))),
+            term=draw(st.sampled_from([3, 6, 12])),
+            borrower_id=draw(st.sampled_from(["B1", "B2"])),
+        )
+        spec.payments = [
+            (dt.datetime.combine(D0 + dt.timedelta(days=d), dt.time(10)), amount)
+            for d, amount in draw(st.lists(payment, max_size=15))
+            if D0 + dt.timedelta(days=d) > spec.originated_on
+        ]
+        spec.actions = [
+            (dt.datetime.combine(D0 + dt.timedelta(days=d), dt.time(11)), a.value, c.value, o.value)
+            for d, a, c, o in draw(st.lists(action, max_size=8))
+        ]
+        specs.append(spec)
+    return specs
+
+
+@needs_kernels
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(specs=loans(), days=st.lists(st.integers(0, 500), min_size=1, max_size=6, unique=True))
+def test_the_kernels_build_the_polars_snapshots_on_any_payments_actions_and_borrowers(specs, days, monkeypatch) -> None:
+    tables = book(*specs)
+    fast, spec, walked = snapshots_both_ways(tables, [D0 + dt.timedelta(days=d) for d in days], monkeypatch)
+    assert walked == 1
+    # polars' in-memory engine divides by a term it holds as one value through its reciprocal, a bit apart from a
+    # division (1 - 5/6 by it: 0.16666666666666674, by division 0.16666666666666663); the kernels' frame divides
+    share = "term_elapsed_share"
+    assert_frame_equal(fast.drop(share), spec.drop(share), check_exact=True)
+    np.testing.assert_allclose(fast[share].to_numpy(), spec[share].to_numpy(), rtol=1e-15, atol=0)
+
+
+@needs_kernels
+def test_a_loan_without_instalments_has_no_repayment_features_either_way(monkeypatch) -> None:
+    tables = book(LoanSpec("L0", D0), LoanSpec("L1", D0 + dt.timedelta(days=3)))
+    tables["schedule"] = tables["schedule"].filter(pl.col("loan_id") != "L1")
+    fast, spec, walked = snapshots_both_ways(tables, [D0 + dt.timedelta(days=40)], monkeypatch)
+    assert walked == 1
+    assert_frame_equal(fast, spec, check_exact=True)
+    assert fast.filter(pl.col("loan_id") == "L1")["outstanding_principal"].to_list() == [None]
+
+
+@needs_kernels
+def test_repeated_loan_ids_leave_the_snapshots_to_the_polars_code() -> None:
+    loans = pl.DataFrame({"loan_id": ["L1", "L1"], "originated_on": [D0, D0]})
+    ledger = pl.DataFrame({"loan_id": ["L1"], "due_date": [D0], "paid_on": [None], "closed_on": [None]})
+    assert walks.LoanRows.of(native.kernels(), loans, ledger) is None
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["L1", "L1", "L2", "L4", "L4", "L9"],  # in order, with runs and ids not among them
+        ["L4", "L1", None, "L9", "L1", "L0", "L2"],  # out of order, with a null
+        [],
+    ],
+)
+def test_each_row_is_numbered_by_its_place_among_the_ids(column) -> None:
+    ids = pl.Series(["L1", "L2", "L3", "L4"])
+    got = walks.numbers(native.kernels(), ids, pl.Series(column, dtype=pl.String))
+    want = [ids.to_list().index(v) if v in ids.to_list() else -1 for v in column]
+    assert got.tolist() == want
+
+
+@needs_kernels
+def test_long_ids_are_numbered_from_polars_string_buffers() -> None:
+    """Strings longer than 12 bytes live in polars' data buffers, not in the views; a prefix shared by all of them
+    must not confuse the order."""
+    ids = pl.Series([f"a-rather-long-loan-identifier-{i:06d}" for i in range(0, 3000, 3)])
+    drawn = np.random.default_rng(1).integers(0, 3000, 500)
+    rows = pl.Series([f"a-rather-long-loan-identifier-{i:06d}" for i in drawn])
+    got = walks.numbers(native.kernels(), ids, rows)
+    position = {v: i for i, v in enumerate(ids.to_list())}
+    assert got.tolist() == [position.get(v, -1) for v in rows.to_list()]
+
+
+@pytest.fixture
+def fresh_kernels(monkeypatch, tmp_path):
+    """kernels() asked again in a cache of the test's own, and asked again after the test."""
+    monkeypatch.setenv("RISK_CACHE_DIR", str(tmp_path))
+    native.kernels.cache_clear()
+    yield tmp_path / "native"
+    native.kernels.cache_clear()
+
+
+@needs_kernels
+def test_the_kernels_are_compiled_once_and_named_by_their_source_and_compiler(fresh_kernels) -> None:
+    assert native.kernels() is not None
+    (built,) = fresh_kernels.glob("walk-*.so")
+    written = built.stat().st_mtime_ns
+    native.kernels.cache_clear()
+    assert native.kernels() is not None  # loaded, not compiled again
+    assert list(fresh_kernels.glob("walk-*.so")) == [built] and built.stat().st_mtime_ns == written
+    assert not list(fresh_kernels.glob("tmp*"))  # compiled under a private name, then renamed
+
+
+def test_without_a_compiler_the_polars_code_builds_the_features_and_says_so(fresh_kernels, monkeypatch, caplog):
+    monkeypatch.setenv("CC", "no-such-compiler-here")
+    with caplog.at_level(logging.WARNING, logger="risk.native"):
+        assert native.kernels() is None
+    assert "no C compiler" in caplog.text
+
+
+def test_a_compiler_that_fails_leaves_the_polars_code_and_no_object(fresh_kernels, monkeypatch, caplog):
+    monkeypatch.setenv("CC", "false")  # exits 1, as a broken compiler would
+    with caplog.at_level(logging.WARNING, logger="risk.native"):
+        assert native.kernels() is None
+    assert "did not compile" in caplog.text
+    assert not list(fresh_kernels.glob("*.so"))
+
+
+def test_risk_native_0_turns_the_kernels_off(fresh_kernels, monkeypatch):
+    monkeypatch.setenv("RISK_NATIVE", "0")
+    assert native.kernels() is None
