@@ -8,7 +8,8 @@ Every phase runs in a fresh child process (multiprocessing "spawn"), so its peak
 
 1. simulate the book and write its tables to a scratch folder, plus a sample of whole borrowers
    (a hash partition of ``borrower_id``, as ``risk.features.chunked`` cuts them);
-2. polars ``loan_snapshots`` on the sample;
+2. polars ``loan_snapshots`` on the sample (the package as it runs: with its C kernels, ``risk.native``, where a C
+   compiler built them), then again by the polars code alone (``RISK_NATIVE=0``);
 3. the pandas baseline (``benchmarks/pandas_baseline.py``) on the same sample;
 4. polars on the whole book (``--chunks N`` builds it with ``build_loan_snapshots_chunked``).
 
@@ -102,13 +103,23 @@ def phase_simulate(work: Path, loans: int, sample_loans: int, seed: int) -> dict
 
 
 def phase_polars(
-    folder: Path, chunks: int, out: Path | None, proposed: bool, labels: bool = True, before: bool = False
+    folder: Path,
+    chunks: int,
+    out: Path | None,
+    proposed: bool,
+    labels: bool = True,
+    before: bool = False,
+    kernels: bool = True,
 ) -> dict:
-    """The package's loan snapshots; ``labels`` False builds features only (as the pandas baseline does), and
-    ``before`` builds the repayment features as the first release did (every pair against every row)."""
+    """The package's loan snapshots; ``labels`` False builds features only (as the pandas baseline does), ``before``
+    builds the repayment features as the first release did (every pair against every row, by the polars code), and
+    ``kernels`` False builds them by the polars code alone (``RISK_NATIVE=0``: no C kernels of risk.native)."""
+    if before or not kernels:
+        os.environ["RISK_NATIVE"] = "0"  # read when the kernels are first asked for, below
     from risk.config import FeatureParams
     from risk.features import loan_snapshots
     from risk.features.chunked import build_loan_snapshots_chunked
+    from risk.native import kernels as compiled
 
     if proposed:
         _use_proposed_borrower_state()
@@ -130,6 +141,7 @@ def phase_polars(
     if out is not None:
         snap.write_parquet(out)
     return {
+        "kernels": compiled() is not None,
         "seconds": took,
         "snapshots": snap.height,
         "loans": tables["loans"].height,
@@ -350,6 +362,19 @@ def main(argv: list[str] | None = None) -> int:
             limit=limit,
             timeout=tmo,
         )
+        alone_s = run_phase(
+            "polars sample, the polars code alone (RISK_NATIVE=0)",
+            "phase_polars",
+            work / "sample",
+            1,
+            None,
+            a.proposed_borrower_state,
+            False,
+            False,
+            False,
+            limit=limit,
+            timeout=tmo,
+        )
         labelled_s = run_phase(
             "polars sample, with labels",
             "phase_polars",
@@ -396,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for label, r in (
             ("polars, sample (features, as the baseline)", pol_s),
+            ("polars, sample, the polars code alone (no C kernels)", alone_s),
             ("polars, sample, repayment features as before", before_s),
             ("polars, sample, features and labels", labelled_s),
             ("pandas, sample (features)", pan_s),
@@ -419,6 +445,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nthroughput polars / pandas on the same sample: {ratio:.1f}x (goal >= 10x); "
                 f"peak memory polars / pandas: {pol_s['peak'] / pan_s['peak']:.2f}"
             )
+            if not pol_s["kernels"]:
+                print("the C kernels were not built here (no compiler, or RISK_NATIVE=0): polars alone above")
+            if "failed" not in alone_s:
+                print(
+                    f"the C kernels / the polars code alone, same sample: "
+                    f"{alone_s['seconds'] / pol_s['seconds']:.2f}x faster"
+                )
             if "failed" not in before_s:
                 print(f"polars now / as before, same sample: {before_s['seconds'] / pol_s['seconds']:.2f}x faster")
             if "failed" not in floor_s:
