@@ -679,12 +679,18 @@ def _loan_families(
         dpd = repaid.select("days_past_due").collect().to_series()
         collections = walks.collections(walked, asked, dpd, kinds).drop("pair").lazy()
         borrowers = walks.borrower_state(walked, asked).drop("pair").lazy()
-        # each pair's loan's terms gathered by its number, not joined by its string
+        # each pair's loan's terms and application gathered by its number, not joined by their strings
         terms = walked.loans.select(LOAN_TERMS)[asked.loan]
+        applied = walked.loans.select("application_id").join(
+            app.collect(), on="application_id", how="left", maintain_order="left"
+        )
+        if applied.height != walked.loans.height:
+            msg = "a feature family has more than one row for some application_id; each must have at most one"
+            raise RiskDataError(msg, column="application_id", rule="unique_key")
         return (
             pl.concat([asked.frame, terms], how="horizontal").lazy(),
-            [app, repaid.drop("pair"), collections, borrowers],
-            [["application_id"], [], [], []],
+            [applied.drop("application_id")[asked.loan].lazy(), repaid.drop("pair"), collections, borrowers],
+            [[], [], [], []],
         )
     episodes = pairs.select("pair", "loan_id", "as_of").join(
         repaid.select("pair", "days_past_due"), on="pair", how="left"
@@ -808,7 +814,8 @@ def loan_snapshots(
     engine = io.engine_for(pairs.height) if not with_labels else "auto"
     if not stacked:  # one streaming plan, by the polars code
         walked = None
-    if stacked:  # the families are stacked in the pairs' order; one streaming plan sorts its frame at the end
+    if stacked and walked is None:  # the families are stacked in the pairs' order (the kernels' pairs come in it);
+        # one streaming plan sorts its frame at the end
         pairs = pairs.sort("loan_id") if one_day is not None else pairs.sort("as_of", maintain_order=True)
     base, families, keys = _loan_families(
         t,

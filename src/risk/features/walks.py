@@ -123,8 +123,8 @@ class LoanRows:
         return Grouped.of(self.lib, self.numbers(column), self.ids.len())
 
     def active_at(self, as_of_dates: Sequence[dt.date]) -> pl.DataFrame:
-        """:func:`risk.features.build._active_at`'s pairs (loan_id, borrower_id, as_of) in loan order, each loan's
-        days in order, with each pair's loan number ``k``."""
+        """:func:`risk.features.build._active_at`'s pairs (loan_id, borrower_id, as_of), with each pair's loan number
+        ``k``, in (as_of, loan_id) order: the order the snapshots are stacked in, so they are never sorted."""
         days = pl.DataFrame({"as_of": list(as_of_dates)}, schema={"as_of": pl.Date})["as_of"].unique().sort()
         day_numbers = _days(days)
         args = (
@@ -133,8 +133,9 @@ class LoanRows:
         )  # fmt: skip
         self.lib.active_pairs.restype = ctypes.c_int64
         n = self.lib.active_pairs(*args, None, None)
-        loan, day = np.empty(n, np.int32), np.empty(n, np.int32)
-        self.lib.active_pairs(*args, _pointer(loan), _pointer(day))
+        loan, day = np.empty(max(n, 0), np.int32), np.empty(max(n, 0), np.int32)
+        if n < 0 or self.lib.active_pairs(*args, _pointer(loan), _pointer(day)) < 0:
+            raise MemoryError("the active loans' pairs by day")
         mine = self.loans.select("loan_id", "borrower_id")[loan]
         return mine.with_columns(as_of=pl.Series(day).cast(pl.Date), k=pl.Series(loan))
 

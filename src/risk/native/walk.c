@@ -411,20 +411,31 @@ static int64_t first_on_or_after(const int32_t *days, int64_t n, int32_t day) {
 
 /* The (loan, day) pairs of every loan originated and not yet settled on each of n_days sorted, distinct days
  * (risk.features.build._active_at): a loan is open from its origination day to the day before it settled. With
- * out_loan NULL, only counted; else written in loan order, each loan's days in order. The number of pairs. */
+ * out_loan NULL, only counted; else written in day order, each day's loans in loan order (a counting sort by day).
+ * The number of pairs, or -1 when memory runs out. */
 int64_t active_pairs(int32_t n_loans, const int32_t *originated_on, const int32_t *closed_on, int64_t n_days,
                      const int32_t *days, int32_t *out_loan, int32_t *out_day) {
-    int64_t n = 0;
+    int64_t *at = calloc((size_t)n_days + 1, sizeof(int64_t)); /* pairs of each day, then where each day's go */
+    if (at == NULL) return -1;
     for (int32_t k = 0; k < n_loans; k++) {
         if (originated_on[k] == NO_DAY) continue;
         int64_t first = first_on_or_after(days, n_days, originated_on[k]);
         int64_t end = closed_on[k] == NO_DAY ? n_days : first_on_or_after(days, n_days, closed_on[k]);
-        for (int64_t d = first; d < end; d++, n++) {
-            if (out_loan != NULL) {
-                out_loan[n] = k;
-                out_day[n] = days[d];
+        for (int64_t d = first; d < end; d++) at[d + 1]++;
+    }
+    for (int64_t d = 0; d < n_days; d++) at[d + 1] += at[d];
+    int64_t n = at[n_days];
+    if (out_loan != NULL) {
+        for (int32_t k = 0; k < n_loans; k++) {
+            if (originated_on[k] == NO_DAY) continue;
+            int64_t first = first_on_or_after(days, n_days, originated_on[k]);
+            int64_t end = closed_on[k] == NO_DAY ? n_days : first_on_or_after(days, n_days, closed_on[k]);
+            for (int64_t d = first; d < end; d++) {
+                out_loan[at[d]] = k;
+                out_day[at[d]++] = days[d];
             }
         }
     }
+    free(at);
     return n;
 }
