@@ -196,7 +196,7 @@ def repayment(rows: LoanRows, asked: Asked, payments: pl.DataFrame, *, grace_day
         _pointer(rows.grouped_ledger.start), _pointer(rows.grouped_ledger.rows), _pointer(rows.due),
         _pointer(rows.paid), _pointer(amount_due), _pointer(principal_due), _pointer(instalment_no),
         _pointer(paid.start), _pointer(paid.rows), _pointer(p_day), _pointer(p_amount), _pointer(p_cum),
-        *(_pointer(column) for column in out.values()),
+        *(_pointer(column) for column in out.values()), ctypes.c_int32(pl.thread_pool_size()),
     )  # fmt: skip
     if done != 0:
         raise MemoryError("the repayment walk's pairs by loan")
@@ -234,19 +234,18 @@ def collections(rows: LoanRows, asked: Asked, days_past_due: pl.Series, kinds: p
     action_day = _array(kinds["action_day"].fill_null(NO_DAY), np.int32)
     step = _array(kinds["step"], np.int64)
     kind = _array(bits.cast(pl.UInt8), np.uint8)
-    has_row, counts = np.empty(n, np.uint8), np.empty((n, len(COUNTED)), np.uint32)
+    counts = np.empty((len(COUNTED), n), np.uint32)  # a column after another
     step_out, has_step, last = np.empty(n, np.int64), np.empty(n, np.uint8), np.empty(n, np.int32)
     rows.lib.collections(
         ctypes.c_int64(n), _pointer(pk), _pointer(pa), _pointer(dpd), _pointer(grouped.start),
         _pointer(grouped.rows), _pointer(action_day), _pointer(step), _pointer(kind),
-        _pointer(has_row), _pointer(counts), _pointer(step_out), _pointer(has_step), _pointer(last),
+        _pointer(counts), _pointer(step_out), _pointer(has_step), _pointer(last),
     )  # fmt: skip
     c = pl.col
     frame = pl.DataFrame(
         {
             "pair": pairs["pair"],
-            "has_row": has_row.view(np.bool_),
-            **{name: counts[:, i] for i, name in enumerate(COUNTED)},
+            **{name: counts[i] for i, name in enumerate(COUNTED)},
             "max_ladder_step": step_out,
             "has_step": has_step.view(np.bool_),
             "last_action_on": last,
@@ -256,7 +255,7 @@ def collections(rows: LoanRows, asked: Asked, days_past_due: pl.Series, kinds: p
         max_ladder_step=pl.when("has_step").then(c("max_ladder_step")),
         last_action_on=c("last_action_on").cast(pl.Date),
         reach_rate_90d=pl.when(c("contacts_90d") > 0).then(c("reached_90d") / c("contacts_90d")),
-    ).drop("has_row", "has_step", "contacts_90d", "reached_90d")
+    ).drop("has_step", "contacts_90d", "reached_90d")
 
 
 def borrower_state(rows: LoanRows, asked: Asked) -> pl.DataFrame:

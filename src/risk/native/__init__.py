@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("walk.c")
 # no contraction of a multiply and an add into one rounding: the kernels compare what polars compares
-FLAGS = ("-O2", "-std=c11", "-fPIC", "-shared", "-ffp-contract=off")
+FLAGS = ("-O2", "-std=c11", "-fPIC", "-shared", "-pthread", "-ffp-contract=off")
 
 
 def cache_dir() -> Path:

@@ -4,6 +4,7 @@
  * Each table's rows are found through group_rows: the row numbers of each loan, in the table's order. Every
  * feature is what risk.features.build computes in polars for the same pair, read from the same rows; money is
  * summed here in the table's order and rounded to the fen by the caller, as the polars code rounds it. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,63 +49,54 @@ static int64_t loan_days_past_due(const int64_t *rows, int64_t from, int64_t to,
     return worst;
 }
 
-/* The repayment features' raw columns of each pair (risk.features.build._repayment_by_lookups before its last
- * columns): the ledger's instalments (due day, paid day or NO_DAY, amount and principal due, number) and the daily
- * payments (day, amount, running total), each grouped by loan. 0, or -1 when memory runs out. */
-int repayment(int64_t n_pairs, const int32_t *pk, const int32_t *pa, int32_t grace,
-               const int64_t *l_start, const int64_t *l_rows, const int32_t *due, const int32_t *paid,
-               const double *amount_due, const double *principal_due, const int32_t *instalment_no,
-               const int64_t *p_start, const int64_t *p_rows, const int32_t *p_day, const double *p_amount,
-               const double *p_cum,
-               uint32_t *term, double *principal_total, double *instalment_amount, uint32_t *due_count,
-               double *due_total, double *due_before_90d, double *principal_paid, double *paid_total,
-               double *paid_before_90d, int32_t *last_paid_on, int64_t *partial_payments, int64_t *days_past_due,
-               int64_t *max_dpd_3m, int64_t *max_dpd_6m, int64_t *max_dpd_12m, uint32_t *late_instalments,
-               uint32_t *missed_instalments) {
-    /* pair by pair in loan order, so each loan's rows are read while they are in the cache */
-    int64_t *by_loan = malloc(sizeof(int64_t) * ((size_t)n_pairs + 1));
-    if (by_loan == NULL) return -1;
-    int64_t *sorted = by_loan; /* pairs sorted by loan number by a counting sort over n_loans keys */
-    int32_t n_loans = 0;
-    for (int64_t p = 0; p < n_pairs; p++)
-        if (pk[p] + 1 > n_loans) n_loans = pk[p] + 1;
-    int64_t *start = malloc(sizeof(int64_t) * ((size_t)n_loans + 1));
-    if (start == NULL || group_rows(n_pairs, pk, n_loans, start, sorted) != 0) {
-        free(start);
-        free(by_loan);
-        return -1;
-    }
-    int64_t grouped = start[n_loans];
-    free(start);
-    for (int64_t p = 0; p < n_pairs; p++)
-        if (pk[p] < 0) term[p] = 0; /* a loan without a number has no rows: the caller nulls a pair of no term */
-    for (int64_t q = 0; q < grouped; q++) {
-        int64_t p = sorted[q];
-        int32_t k = pk[p], a = pa[p], a90 = pa[p] - 90;
-        if (k < 0) {  /* a loan without a number has no rows: the caller drops a pair of no term */
-            term[p] = 0;
-            continue;
-        }
+/* The repayment walk's inputs and outputs (see repayment). */
+typedef struct {
+    const int32_t *pk, *pa;
+    int32_t grace;
+    const int64_t *l_start, *l_rows;
+    const int32_t *due, *paid;
+    const double *amount_due, *principal_due;
+    const int32_t *instalment_no;
+    const int64_t *p_start, *p_rows;
+    const int32_t *p_day;
+    const double *p_amount, *p_cum;
+    uint32_t *term;
+    double *principal_total, *instalment_amount;
+    uint32_t *due_count;
+    double *due_total, *due_before_90d, *principal_paid, *paid_total, *paid_before_90d;
+    int32_t *last_paid_on;
+    int64_t *partial_payments, *days_past_due, *max_dpd_3m, *max_dpd_6m, *max_dpd_12m;
+    uint32_t *late_instalments, *missed_instalments;
+    const int64_t *sorted; /* the pairs in loan order */
+    int64_t from, to;      /* this worker's share of them */
+} Repayment;
+
+static void *repay(void *arg) {
+    const Repayment *w = arg;
+    for (int64_t q = w->from; q < w->to; q++) {
+        int64_t p = w->sorted[q];
+        int32_t k = w->pk[p], a = w->pa[p], a90 = w->pa[p] - 90;
         uint32_t n = 0, counted_due = 0, late = 0, missed = 0;
         double total = 0.0, first_amount = 0.0, cum_due = 0.0, cum_due_90 = 0.0, cum_principal = 0.0;
         int32_t first_no = INT32_MAX;
         int have_first = 0;
         int64_t dpd = -1, m3 = -1, m6 = -1, m12 = -1;
-        for (int64_t r = l_start[k]; r < l_start[k + 1]; r++) {
-            int64_t i = l_rows[r];
+        const int32_t *due = w->due, *paid = w->paid;
+        for (int64_t r = w->l_start[k]; r < w->l_start[k + 1]; r++) {
+            int64_t i = w->l_rows[r];
             n++;
-            total += principal_due[i];
-            if (!have_first || instalment_no[i] < first_no) {
-                first_no = instalment_no[i];
-                first_amount = amount_due[i];
+            total += w->principal_due[i];
+            if (!have_first || w->instalment_no[i] < first_no) {
+                first_no = w->instalment_no[i];
+                first_amount = w->amount_due[i];
                 have_first = 1;
             }
             if (due[i] <= a) {
                 counted_due++;
-                cum_due += amount_due[i];
+                cum_due += w->amount_due[i];
             }
-            if (due[i] <= a90) cum_due_90 += amount_due[i];
-            if (paid[i] != NO_DAY && paid[i] <= a) cum_principal += principal_due[i];
+            if (due[i] <= a90) cum_due_90 += w->amount_due[i];
+            if (paid[i] != NO_DAY && paid[i] <= a) cum_principal += w->principal_due[i];
             int ever_late = paid[i] == NO_DAY || paid[i] > due[i];
             if (!ever_late || due[i] >= a) continue;
             /* the last day the instalment was unpaid, up to a */
@@ -118,7 +110,7 @@ int repayment(int64_t n_pairs, const int32_t *pk, const int32_t *pa, int32_t gra
                 if (unpaid_until >= a - 179 && overdue > m6) m6 = overdue;
                 if (unpaid_until >= a - 364 && overdue > m12) m12 = overdue;
             }
-            int64_t past_grace = (int64_t)due[i] + grace;
+            int64_t past_grace = (int64_t)due[i] + w->grace;
             if (past_grace < a) {
                 if (paid[i] == NO_DAY || paid[i] > past_grace) late++;
                 if (!paid_by(paid[i], a)) missed++;
@@ -128,38 +120,89 @@ int repayment(int64_t n_pairs, const int32_t *pk, const int32_t *pa, int32_t gra
         int32_t last = NO_DAY, last_90 = NO_DAY;
         int64_t partial = 0;
         double short_of = 0.95 * first_amount;
-        for (int64_t r = p_start[k]; r < p_start[k + 1]; r++) {
-            int64_t i = p_rows[r];
-            if (p_day[i] > a) continue;
-            if (n > 0 && p_amount[i] < short_of) partial++;
-            if (last == NO_DAY || p_day[i] >= last) {
-                last = p_day[i];
-                cum_paid = p_cum[i];
+        for (int64_t r = w->p_start[k]; r < w->p_start[k + 1]; r++) {
+            int64_t i = w->p_rows[r];
+            int32_t day = w->p_day[i];
+            if (day > a) continue;
+            if (n > 0 && w->p_amount[i] < short_of) partial++;
+            if (last == NO_DAY || day >= last) {
+                last = day;
+                cum_paid = w->p_cum[i];
             }
-            if (p_day[i] <= a90 && (last_90 == NO_DAY || p_day[i] >= last_90)) {
-                last_90 = p_day[i];
-                cum_paid_90 = p_cum[i];
+            if (day <= a90 && (last_90 == NO_DAY || day >= last_90)) {
+                last_90 = day;
+                cum_paid_90 = w->p_cum[i];
             }
         }
-        term[p] = n;
-        principal_total[p] = total;
-        instalment_amount[p] = first_amount;
-        due_count[p] = counted_due;
-        due_total[p] = cum_due;
-        due_before_90d[p] = cum_due_90;
-        principal_paid[p] = cum_principal;
-        paid_total[p] = cum_paid;
-        paid_before_90d[p] = cum_paid_90;
-        last_paid_on[p] = last;
-        partial_payments[p] = partial;
-        days_past_due[p] = dpd < 0 ? 0 : dpd;
-        max_dpd_3m[p] = m3 < 0 ? 0 : m3;
-        max_dpd_6m[p] = m6 < 0 ? 0 : m6;
-        max_dpd_12m[p] = m12 < 0 ? 0 : m12;
-        late_instalments[p] = late;
-        missed_instalments[p] = missed;
+        w->term[p] = n;
+        w->principal_total[p] = total;
+        w->instalment_amount[p] = first_amount;
+        w->due_count[p] = counted_due;
+        w->due_total[p] = cum_due;
+        w->due_before_90d[p] = cum_due_90;
+        w->principal_paid[p] = cum_principal;
+        w->paid_total[p] = cum_paid;
+        w->paid_before_90d[p] = cum_paid_90;
+        w->last_paid_on[p] = last;
+        w->partial_payments[p] = partial;
+        w->days_past_due[p] = dpd < 0 ? 0 : dpd;
+        w->max_dpd_3m[p] = m3 < 0 ? 0 : m3;
+        w->max_dpd_6m[p] = m6 < 0 ? 0 : m6;
+        w->max_dpd_12m[p] = m12 < 0 ? 0 : m12;
+        w->late_instalments[p] = late;
+        w->missed_instalments[p] = missed;
     }
-    free(by_loan);
+    return NULL;
+}
+
+/* The repayment features' raw columns of each pair (risk.features.build._repayment_by_lookups before its last
+ * columns): the ledger's instalments (due day, paid day or NO_DAY, amount and principal due, number) and the daily
+ * payments (day, amount, running total), each grouped by loan. The pairs are walked in loan order, so each loan's
+ * rows are read while they are in the cache, in two halves on two threads when there are many (each pair's outputs
+ * are its own). A pair of a loan without a number (-1) has a term of 0. 0, or -1 when memory runs out. */
+int repayment(int64_t n_pairs, const int32_t *pk, const int32_t *pa, int32_t grace, const int64_t *l_start,
+              const int64_t *l_rows, const int32_t *due, const int32_t *paid, const double *amount_due,
+              const double *principal_due, const int32_t *instalment_no, const int64_t *p_start,
+              const int64_t *p_rows, const int32_t *p_day, const double *p_amount, const double *p_cum,
+              uint32_t *term, double *principal_total, double *instalment_amount, uint32_t *due_count,
+              double *due_total, double *due_before_90d, double *principal_paid, double *paid_total,
+              double *paid_before_90d, int32_t *last_paid_on, int64_t *partial_payments, int64_t *days_past_due,
+              int64_t *max_dpd_3m, int64_t *max_dpd_6m, int64_t *max_dpd_12m, uint32_t *late_instalments,
+              uint32_t *missed_instalments, int32_t threads) {
+    int64_t *sorted = malloc(sizeof(int64_t) * ((size_t)n_pairs + 1));
+    if (sorted == NULL) return -1;
+    int32_t n_loans = 0;
+    for (int64_t p = 0; p < n_pairs; p++) {
+        if (pk[p] + 1 > n_loans) n_loans = pk[p] + 1;
+        if (pk[p] < 0) term[p] = 0;
+    }
+    int64_t *start = malloc(sizeof(int64_t) * ((size_t)n_loans + 1));
+    if (start == NULL || group_rows(n_pairs, pk, n_loans, start, sorted) != 0) {
+        free(start);
+        free(sorted);
+        return -1;
+    }
+    int64_t grouped = start[n_loans];
+    free(start);
+    Repayment all = {pk, pa, grace, l_start, l_rows, due, paid, amount_due, principal_due, instalment_no, p_start,
+                     p_rows, p_day, p_amount, p_cum, term, principal_total, instalment_amount, due_count, due_total,
+                     due_before_90d, principal_paid, paid_total, paid_before_90d, last_paid_on, partial_payments,
+                     days_past_due, max_dpd_3m, max_dpd_6m, max_dpd_12m, late_instalments, missed_instalments,
+                     sorted, 0, grouped};
+    Repayment second = all;
+    pthread_t helper;
+    /* a thread costs tens of microseconds: worth it from some thousands of pairs */
+    int two = threads > 1 && grouped >= 20000;
+    if (two) {
+        all.to = second.from = grouped / 2;
+        if (pthread_create(&helper, NULL, repay, &second) != 0) {
+            two = 0;
+            all.to = grouped;
+        }
+    }
+    repay(&all);
+    if (two) pthread_join(helper, NULL);
+    free(sorted);
     return 0;
 }
 
@@ -168,18 +211,18 @@ enum { CONTACT = 1, REACHED = 2, PROMISE = 4, BROKEN_PROMISE = 8, REFUSED = 16, 
 
 /* The collections history of each pair (risk.features.build._collections): its loan's actions up to as_of, by day,
  * ladder step and kind, and the pair's days past due (the overdue episode began that many days before as_of).
- * counts: 8 per pair (contacts within 7, 30 and 90 days, reached, promises, broken promises, refusals and
- * unreachable within 90). has_row: 0 for a pair without an action up to its as_of (polars gives it no row). */
+ * counts: 8 columns of n_pairs (contacts within 7, 30 and 90 days, reached, promises, broken promises, refusals and
+ * unreachable within 90), one after the other; a pair without an action up to its as_of counts 0 and has no last
+ * action day (NO_DAY). */
 void collections(int64_t n_pairs, const int32_t *pk, const int32_t *pa, const int64_t *dpd,
                  const int64_t *a_start, const int64_t *a_rows, const int32_t *a_day, const int64_t *a_step,
                  const uint8_t *a_kind,
-                 uint8_t *has_row, uint32_t *counts, int64_t *max_ladder_step, uint8_t *has_step,
+                 uint32_t *counts, int64_t *max_ladder_step, uint8_t *has_step,
                  int32_t *last_action_on) {
     for (int64_t p = 0; p < n_pairs; p++) {
         int32_t k = pk[p], a = pa[p];
-        uint32_t *c = counts + 8 * p;
-        memset(c, 0, 8 * sizeof(uint32_t));
-        int any = 0, stepped = 0;
+        uint32_t c[8] = {0};
+        int stepped = 0;
         int64_t step = 0;
         int32_t last = NO_DAY;
         if (k >= 0) {
@@ -187,7 +230,6 @@ void collections(int64_t n_pairs, const int32_t *pk, const int32_t *pa, const in
                 int64_t i = a_rows[r];
                 int64_t age = (int64_t)a - a_day[i];
                 if (age < 0) continue;
-                any = 1;
                 uint8_t kind = a_kind[i];
                 if ((kind & CONTACT) && age < 7) c[0]++;
                 if ((kind & CONTACT) && age < 30) c[1]++;
@@ -206,7 +248,7 @@ void collections(int64_t n_pairs, const int32_t *pk, const int32_t *pa, const in
                 if (last == NO_DAY || a_day[i] > last) last = a_day[i];
             }
         }
-        has_row[p] = (uint8_t)any;
+        for (int j = 0; j < 8; j++) counts[j * n_pairs + p] = c[j];
         max_ladder_step[p] = step;
         has_step[p] = (uint8_t)stepped;
         last_action_on[p] = last;
