@@ -239,10 +239,23 @@ def ledger_frame(
     were streamed). ``payments``: the repayments' :func:`daily_payments`, when the caller has made them already, in
     its (loan, day) order (the lookups read them in it). A schedule collected in (loan, instalment) order is not
     sorted again: with the principal taken in the numbering join too, 2.7-2.9 s against 3.2-3.4 s at 1.5M loans, the
-    same frame."""
+    same frame. Where the C kernels are compiled (:func:`risk.native.kernels`), a schedule without nulls whose due days
+    never fall within a loan is walked loan by loan instead, to the same frame (tests/features/test_walks.py): the
+    30k-loan sample's 244,191 instalments 24 ms against 43 ms."""
     loans, schedule = tables["loans"].lazy(), tables["schedule"]
     if payments is None:
         payments = daily_payments_frame(tables["repayments"])
+    from risk.native import kernels
+
+    lib = kernels()
+    if lib is not None:  # the C kernel's ledger, where it applies (risk.features.walks.ledger): the same frame
+        from risk.features import walks
+
+        frame = schedule if isinstance(schedule, pl.DataFrame) else schedule.collect()
+        built = walks.ledger(lib, loans.select("loan_id", "principal").collect(), frame, payments.lazy().collect())
+        if built is not None:
+            return built
+        schedule = frame
     collected = isinstance(schedule, pl.DataFrame)
     in_order = collected and in_loan_order(schedule, "instalment_no")
     return ledger_of_payments(

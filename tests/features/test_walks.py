@@ -18,6 +18,7 @@ from tests.books import LoanSpec, book
 from risk import native
 from risk.config import FeatureParams
 from risk.contract import Action, ContactChannel, Outcome
+from risk.delinquency import daily_payments_frame, ledger_frame
 from risk.features import walks
 from risk.features.build import loan_snapshots, month_ends
 
@@ -120,6 +121,55 @@ def test_the_kernels_build_the_polars_snapshots_on_any_payments_actions_and_borr
     share = "term_elapsed_share"
     assert_frame_equal(fast.drop(share), spec.drop(share), check_exact=True)
     np.testing.assert_allclose(fast[share].to_numpy(), spec[share].to_numpy(), rtol=1e-15, atol=0)
+
+
+def ledgers_both_ways(tables, monkeypatch) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The instalment ledger by the kernel and by the polars code alone."""
+    payments = daily_payments_frame(tables["repayments"])
+    by_kernel = ledger_frame(tables, payments=payments)
+    with monkeypatch.context() as patch:
+        patch.setattr(native, "kernels", lambda: None)
+        return by_kernel, ledger_frame(tables, payments=payments)
+
+
+@needs_kernels
+def test_the_kernel_builds_the_polars_ledger_of_a_simulated_book(small_book, monkeypatch) -> None:
+    fast, spec = ledgers_both_ways(small_book, monkeypatch)
+    assert_frame_equal(fast, spec, check_exact=True)
+    # the cases are there: settled early and on time, instalments paid late and never
+    assert fast["closed_on"].null_count() < fast.height and fast["paid_on"].null_count() > 0
+    assert (fast["paid_on"] > fast["due_date"]).any()
+    assert walks.ledger(native.kernels(), small_book["loans"], small_book["schedule"], daily_payments_frame(
+        small_book["repayments"])) is not None  # fmt: skip
+
+
+@needs_kernels
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(specs=loans(), rate=st.sampled_from([0.0, 0.18, 0.36]))
+def test_the_kernel_builds_the_polars_ledger_on_any_payments(specs, rate, monkeypatch) -> None:
+    """Early settlement (future interest waived), partial and over-payments, payments before anything is due."""
+    for spec in specs:
+        spec.annual_rate = rate
+    tables = book(*specs)
+    tables["schedule"] = tables["schedule"].with_columns(interest_due=pl.col("principal_due") * rate / 12)
+    fast, spec = ledgers_both_ways(tables, monkeypatch)
+    assert_frame_equal(fast, spec, check_exact=True)
+
+
+@needs_kernels
+def test_a_schedule_the_kernel_does_not_walk_is_built_by_the_polars_code(monkeypatch) -> None:
+    """A null amount (only if validation's not_null was downgraded) or due days that fall within a loan."""
+    tables = book(LoanSpec("L0", D0, payments=[(dt.datetime(2024, 2, 3, 9), 200.0)]))
+    lib = native.kernels()
+    payments = daily_payments_frame(tables["repayments"])
+    nulled = tables["schedule"].with_columns(interest_due=pl.when(pl.col("instalment_no") == 2).then(0.0))
+    falling = tables["schedule"].with_columns(due_date=pl.col("due_date").reverse())
+    for schedule in (nulled, falling):
+        assert walks.ledger(lib, tables["loans"], schedule, payments) is None
+        fast, spec = ledgers_both_ways({**tables, "schedule": schedule}, monkeypatch)
+        assert_frame_equal(fast, spec, check_exact=True)
 
 
 @needs_kernels

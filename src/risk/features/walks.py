@@ -284,3 +284,65 @@ def borrower_state(rows: LoanRows, asked: Asked) -> pl.DataFrame:
             "loans_opened_90d": opened,
         }
     )
+
+
+def ledger(
+    lib: ctypes.CDLL, loans: pl.DataFrame, schedule: pl.DataFrame, payments: pl.DataFrame
+) -> pl.DataFrame | None:
+    """:func:`risk.delinquency.ledger_frame`'s instalment ledger by walk.c, from ``loans`` (loan_id, principal), the
+    ``schedule`` and the daily ``payments`` (:func:`risk.delinquency.daily_payments_frame`); None where the kernel does
+    not apply and the polars code builds it: a null in the schedule's columns, a loan's due days falling in instalment
+    order, or a loan_id twice among the loans."""
+    from risk.delinquency import PAID_TOLERANCE, in_loan_order
+
+    columns = schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
+    if any(columns.null_count().row(0)):
+        return None
+    if not in_loan_order(columns, "instalment_no"):
+        columns = columns.sort("loan_id", "instalment_no", maintain_order=True)
+    if not in_loan_order(columns, "due_date"):
+        return None
+    runs = columns["loan_id"].rle()
+    ids = runs.struct.field("value")
+    s_start = np.zeros(ids.len() + 1, np.int64)
+    np.cumsum(runs.struct.field("len").to_numpy(), out=s_start[1:])
+    principal = pl.DataFrame({"loan_id": ids}).join(
+        loans.select("loan_id", "principal"), on="loan_id", how="left", maintain_order="left"
+    )
+    if principal.height != ids.len():
+        return None
+    if not in_loan_order(payments, "paid_on"):
+        payments = payments.sort("loan_id", "paid_on", maintain_order=True)
+    paid = Grouped.of(lib, numbers(lib, ids, payments["loan_id"]), ids.len())
+    n = columns.height
+    principal_due = _array(columns["principal_due"], np.float64)
+    interest_due = _array(columns["interest_due"], np.float64)
+    due, p_day = _days(columns["due_date"]), _days(payments["paid_on"])
+    p_cum = _array(payments["cum_paid"], np.float64)
+    principals = _array(principal["principal"].cast(pl.Float64).fill_null(np.nan), np.float64)
+    amount_due, cum_due = np.empty(n, np.float64), np.empty(n, np.float64)
+    paid_on, closed_on = np.empty(n, np.int32), np.empty(n, np.int32)
+    lib.ledger(
+        ctypes.c_int32(ids.len()), _pointer(s_start), _pointer(principal_due), _pointer(interest_due), _pointer(due),
+        _pointer(principals), _pointer(paid.start), _pointer(paid.rows), _pointer(p_day), _pointer(p_cum),
+        ctypes.c_double(PAID_TOLERANCE), _pointer(amount_due), _pointer(cum_due), _pointer(paid_on),
+        _pointer(closed_on),
+    )  # fmt: skip
+    return (
+        columns.select("loan_id", "instalment_no", "due_date", "principal_due")
+        .with_columns(
+            amount_due=pl.Series(amount_due),
+            cum_due=pl.Series(cum_due),
+            paid_on=pl.Series(paid_on),
+            closed_on=pl.Series(closed_on),
+        )
+        .select(
+            "loan_id",
+            "instalment_no",
+            "due_date",
+            "amount_due",
+            "principal_due",
+            "cum_due",
+            *(pl.when(pl.col(c) != NO_DAY).then(pl.col(c)).cast(pl.Date).alias(c) for c in ("paid_on", "closed_on")),
+        )
+    )

@@ -481,3 +481,54 @@ int64_t active_pairs(int32_t n_loans, const int32_t *originated_on, const int32_
     free(at);
     return n;
 }
+
+/* The first of a loan's payment days (rows from..to-1 of rows, running totals cum, never falling) whose running total
+ * reaches target; -1 when none does. */
+static int64_t first_reaching(const int64_t *rows, int64_t from, int64_t to, const double *cum, double target) {
+    int64_t low = from, high = to;
+    while (low < high) {
+        int64_t mid = low + (high - low) / 2;
+        if (cum[rows[mid]] < target)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low < to ? low : -1;
+}
+
+/* The instalment ledger (risk.delinquency.ledger_of_payments) of a schedule in (loan, instalment) order whose due days
+ * never fall within a loan, with no null amount or day: per instalment its running total due, the day it became paid
+ * (the first payment day whose running total paid reaches the running total due, less the tolerance) and the loan's
+ * settlement day (the first payment day whose total paid reaches the principal and the interest due by that day, less
+ * the tolerance), an instalment still open then being paid that day. The daily payments are grouped by loan (p_start,
+ * p_rows, in day order); principal is NaN for a loan missing from the loans (never settled). */
+void ledger(int32_t n_loans, const int64_t *s_start, const double *principal_due, const double *interest_due,
+            const int32_t *due, const double *principal, const int64_t *p_start, const int64_t *p_rows,
+            const int32_t *p_day, const double *p_cum, double tolerance,
+            double *amount_due, double *cum_due, int32_t *paid_on, int32_t *closed_on) {
+    for (int32_t k = 0; k < n_loans; k++) {
+        int64_t from = s_start[k], to = s_start[k + 1], p_from = p_start[k], p_to = p_start[k + 1];
+        /* settled: the first payment day paying the principal and the interest due by then */
+        int32_t closed = NO_DAY;
+        if (principal[k] == principal[k]) { /* not NaN */
+            double interest = 0.0;
+            int64_t r = from;
+            for (int64_t q = p_from; q < p_to && closed == NO_DAY; q++) {
+                int64_t j = p_rows[q];
+                while (r < to && due[r] <= p_day[j]) interest += interest_due[r++];
+                if (p_cum[j] >= principal[k] + interest - tolerance) closed = p_day[j];
+            }
+        }
+        double cum = 0.0;
+        for (int64_t r = from; r < to; r++) {
+            amount_due[r] = principal_due[r] + interest_due[r];
+            cum += amount_due[r];
+            cum_due[r] = cum;
+            int64_t q = first_reaching(p_rows, p_from, p_to, p_cum, cum - tolerance);
+            int32_t day = q < 0 ? NO_DAY : p_day[p_rows[q]];
+            if (closed != NO_DAY && (day == NO_DAY || closed < day)) day = closed;
+            paid_on[r] = day;
+            closed_on[r] = closed;
+        }
+    }
+}
