@@ -1,10 +1,11 @@
 """The loan features of collected pairs by the C kernels of :mod:`risk.native`: each pair's loan's own rows walked once,
-where the polars code sorts, joins and groups every family apart.
+where the polars code sorts, joins and groups every family apart; and the instalment ledger, walked loan by loan.
 
-:class:`LoanRows` numbers the loans by ``loan_id`` and groups each table's rows by loan number once; each family
-function gives the frame its polars counterpart in :mod:`risk.features.build` gives, keyed by ``pair``, with the same
-columns, types and nulls, and the same values (tests/features/test_walks.py): the repayment features' raw sums (the
-caller rounds them, as the polars code does), the collections history and the borrower's other loans.
+:class:`LoanRows` numbers the loans by ``loan_id`` and groups the ledger's rows by loan number once, and gives the
+pairs (:meth:`LoanRows.active_at`); each family function gives the columns its polars counterpart in
+:mod:`risk.features.build` gives, with the same types and values (tests/features/test_walks.py), row for row with the
+pairs: the repayment features' raw sums (the caller rounds them, as the polars code does), the collections history
+and the borrower's other loans.
 """
 
 from __future__ import annotations
@@ -52,11 +53,12 @@ def numbers(lib: ctypes.CDLL, ids: pl.Series, column: pl.Series) -> np.ndarray:
     ids, column = ids.cast(pl.String).rechunk(), column.cast(pl.String).rechunk()
     out = np.empty(column.len(), np.int32)
     (id_capsule, id_stream), (capsule, stream) = _stream(ids), _stream(column)
-    if lib.number_rows(id_stream, ctypes.c_int64(ids.len()), stream, ctypes.c_int64(column.len()), _pointer(out)):
-        index = pl.DataFrame({"loan_id": ids}).with_row_index("k")  # a layout the merge does not read: joined
+    read = lib.number_rows(id_stream, ctypes.c_int64(ids.len()), stream, ctypes.c_int64(column.len()), _pointer(out))
+    del id_capsule, capsule  # the streams, released
+    if read != 0:  # a layout the merge does not read: joined
+        index = pl.DataFrame({"loan_id": ids}).with_row_index("k")
         found = pl.DataFrame({"loan_id": column}).join(index, on="loan_id", how="left", maintain_order="left")
         return _array(found["k"].cast(pl.Int32).fill_null(-1), np.int32)
-    del id_capsule, capsule
     return out
 
 
@@ -131,7 +133,6 @@ class LoanRows:
             ctypes.c_int32(self.loans.height), _pointer(self.originated_on), _pointer(self.closed_on),
             ctypes.c_int64(len(day_numbers)), _pointer(day_numbers),
         )  # fmt: skip
-        self.lib.active_pairs.restype = ctypes.c_int64
         n = self.lib.active_pairs(*args, None, None)
         loan, day = np.empty(max(n, 0), np.int32), np.empty(max(n, 0), np.int32)
         if n < 0 or self.lib.active_pairs(*args, _pointer(loan), _pointer(day)) < 0:
@@ -151,8 +152,8 @@ class Asked:
 
     @classmethod
     def of(cls, rows: LoanRows, pairs: pl.DataFrame) -> Asked:
-        # a datetime as_of counts as its day, as the polars families count it; loan numbers the caller put beside the
-        # pairs (``k``: numbered in loan order, a comparison a pair) are taken as they are
+        # a datetime as_of counts as its day, as the polars families count it; the loan numbers of pairs from
+        # :meth:`LoanRows.active_at` (``k``) are taken as they are
         loan = _array(pairs["k"], np.int32) if "k" in pairs.columns else rows.numbers(pairs["loan_id"])
         return cls(pairs, loan, _days(pairs["as_of"].cast(pl.Date)))
 

@@ -47,10 +47,12 @@ def kernels() -> ctypes.CDLL | None:
         log.warning("no C compiler (cc, or $CC): the loan features are built by polars alone, more slowly")
         return None
     try:
-        return ctypes.CDLL(str(_compiled(compiler)))
+        lib = ctypes.CDLL(str(_compiled(compiler)))
     except (OSError, subprocess.SubprocessError) as error:
         log.warning("the feature kernels did not compile (%s): the loan features are built by polars alone", error)
         return None
+    lib.active_pairs.restype = ctypes.c_int64  # the others return an int, ctypes' default
+    return lib
 
 
 def _compiled(compiler: str) -> Path:
