@@ -252,7 +252,8 @@ def ledger_frame(
         from risk.features import walks
 
         frame = schedule if isinstance(schedule, pl.DataFrame) else schedule.collect()
-        built = walks.ledger(lib, loans.select("loan_id", "principal").collect(), frame, payments.lazy().collect())
+        payments = payments.lazy().collect()  # read by the polars code too, should the kernel not apply
+        built = walks.ledger(lib, loans.select("loan_id", "principal").collect(), frame, payments)
         if built is not None:
             return built
         schedule = frame

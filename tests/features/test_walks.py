@@ -19,6 +19,7 @@ from risk import native
 from risk.config import FeatureParams
 from risk.contract import Action, ContactChannel, Outcome
 from risk.delinquency import daily_payments_frame, ledger_frame
+from risk.exceptions import RiskDataError
 from risk.features import walks
 from risk.features.build import loan_snapshots, month_ends
 
@@ -72,6 +73,15 @@ def test_the_kernels_build_a_scoring_days_snapshots_as_polars_does(small_book, m
     assert_frame_equal(fast, spec, check_exact=True)
 
 
+def assert_tiny_books_equal(fast: pl.DataFrame, spec: pl.DataFrame) -> None:
+    """Equal bit for bit, but for one ratio on a book of a few loans: polars' in-memory engine divides by a term it
+    holds as one value through its reciprocal, a bit apart from a division (1 - 5/6 by it: 0.16666666666666674, by
+    division 0.16666666666666663, as the kernels' frame and polars' streaming engine give it)."""
+    share = "term_elapsed_share"
+    assert_frame_equal(fast.drop(share), spec.drop(share), check_exact=True)
+    np.testing.assert_allclose(fast[share].to_numpy(), spec[share].to_numpy(), rtol=1e-15, atol=0)
+
+
 D0 = dt.date(2024, 1, 1)
 payment = st.tuples(st.integers(0, 400), st.floats(1, 500, allow_nan=False).map(lambda x: round(x, 2)))
 action = st.tuples(
@@ -116,11 +126,7 @@ def test_the_kernels_build_the_polars_snapshots_on_any_payments_actions_and_borr
     tables = book(*specs)
     fast, spec, walked = snapshots_both_ways(tables, [D0 + dt.timedelta(days=d) for d in days], monkeypatch)
     assert walked == 1
-    # polars' in-memory engine divides by a term it holds as one value through its reciprocal, a bit apart from a
-    # division (1 - 5/6 by it: 0.16666666666666674, by division 0.16666666666666663); the kernels' frame divides
-    share = "term_elapsed_share"
-    assert_frame_equal(fast.drop(share), spec.drop(share), check_exact=True)
-    np.testing.assert_allclose(fast[share].to_numpy(), spec[share].to_numpy(), rtol=1e-15, atol=0)
+    assert_tiny_books_equal(fast, spec)
 
 
 def ledgers_both_ways(tables, monkeypatch) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -178,7 +184,7 @@ def test_a_loan_without_instalments_has_no_repayment_features_either_way(monkeyp
     tables["schedule"] = tables["schedule"].filter(pl.col("loan_id") != "L1")
     fast, spec, walked = snapshots_both_ways(tables, [D0 + dt.timedelta(days=40)], monkeypatch)
     assert walked == 1
-    assert_frame_equal(fast, spec, check_exact=True)
+    assert_tiny_books_equal(fast, spec)
     assert fast.filter(pl.col("loan_id") == "L1")["outstanding_principal"].to_list() == [None]
 
 
@@ -255,3 +261,127 @@ def test_a_compiler_that_fails_leaves_the_polars_code_and_no_object(fresh_kernel
 def test_risk_native_0_turns_the_kernels_off(fresh_kernels, monkeypatch):
     monkeypatch.setenv("RISK_NATIVE", "0")
     assert native.kernels() is None
+
+
+@needs_kernels
+@pytest.mark.parametrize("kind", ["polars", "string", "large_string"])
+def test_the_merge_reads_each_kind_of_arrow_string_in_place(kind) -> None:
+    """polars' own string views, and Arrow's strings and large strings (as another library's stream holds them)."""
+    import ctypes
+
+    import pyarrow as pa
+
+    ids = ["L1", "L2", "L3", "a-rather-long-loan-identifier-000004"]
+    rows = ["L0", "L1", None, "L3", "a-rather-long-loan-identifier-000004", "L2", "L9"]
+    if kind == "polars":
+        id_column, row_column = pl.Series(ids), pl.Series(rows, dtype=pl.String)
+    else:
+        id_column = pa.chunked_array([pa.array(ids, getattr(pa, kind)())])
+        row_column = pa.chunked_array([pa.array(rows, getattr(pa, kind)())])
+    (keep_ids, id_stream), (keep_rows, stream) = walks._stream(id_column), walks._stream(row_column)
+    out = np.empty(len(rows), np.int32)
+    read = native.kernels().number_rows(id_stream, ctypes.c_int64(len(ids)), stream, ctypes.c_int64(len(rows)),
+                                        walks._pointer(out))  # fmt: skip
+    assert read == 0 and out.tolist() == [-1, 0, -1, 2, 3, 1, -1]
+    del keep_ids, keep_rows
+
+
+@needs_kernels
+def test_ids_out_of_byte_order_are_refused_by_the_merge_and_joined_instead() -> None:
+    import ctypes
+
+    ids, rows = pl.Series(["L2", "L1", "L3"]), pl.Series(["L1", "L3", "L2"])
+    (keep_ids, id_stream), (keep_rows, stream) = walks._stream(ids), walks._stream(rows)
+    out = np.empty(3, np.int32)
+    assert native.kernels().number_rows(id_stream, ctypes.c_int64(3), stream, ctypes.c_int64(3), walks._pointer(out))
+    del keep_ids, keep_rows
+    assert walks.numbers(native.kernels(), ids, rows).tolist() == [1, 2, 0]
+
+
+def test_a_compiler_that_cannot_compile_leaves_no_object_and_the_polars_code(fresh_kernels, monkeypatch, tmp_path,
+                                                                            caplog):  # fmt: skip
+    broken = tmp_path / "broken-cc"
+    broken.write_text(
+        '#!/bin/sh\nif [ "$1" = --version ]; then echo "broken-cc 1.0"; exit 0; fi\necho no >&2\nexit 1\n'
+    )
+    broken.chmod(0o755)
+    monkeypatch.setenv("CC", f"{broken} -O0")  # a compiler with its own flags, as make's $CC may be
+    with caplog.at_level(logging.WARNING, logger="risk.native"):
+        assert native.kernels() is None
+    assert "did not compile" in caplog.text
+    assert not list(fresh_kernels.glob("**/*.so")) and not list(fresh_kernels.glob("tmp*"))  # nothing half made
+
+
+SETTLED_EARLY = LoanSpec("L0", D0, payments=[(dt.datetime(2024, 2, 1, 9), 200.0), (dt.datetime(2024, 4, 2, 9), 900.0)])
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(
+            lambda t: (
+                t
+                | {"schedule": t["schedule"].with_columns(interest_due=pl.when(pl.col("instalment_no") != 2).then(0.0))}
+            ),
+            id="null interest",
+        ),
+        pytest.param(
+            lambda t: t | {"schedule": t["schedule"].with_columns(interest_due=pl.lit(-300.0))}, id="negative interest"
+        ),
+        pytest.param(
+            lambda t: t | {"repayments": t["repayments"].with_columns(amount=pl.col("amount") * -1)}, id="refunds"
+        ),
+        pytest.param(lambda t: t | {"schedule": t["schedule"].filter(pl.col("loan_id") != "L1")}, id="no schedule"),
+    ],
+)
+def test_what_validation_would_refuse_is_built_as_the_polars_code_builds_it(damage, monkeypatch) -> None:
+    """Only a downgraded validation lets these through; whichever way takes them, the frames are the polars code's."""
+    tables = damage(book(SETTLED_EARLY, LoanSpec("L1", D0 + dt.timedelta(days=5), borrower_id="B-L0")))
+    days = [D0 + dt.timedelta(days=d) for d in (31, 62, 95, 200)]
+    fast, spec, _ = snapshots_both_ways(tables, days, monkeypatch)
+    assert_tiny_books_equal(fast, spec)
+    fast, spec = ledgers_both_ways(tables, monkeypatch)
+    assert_frame_equal(fast, spec, check_exact=True)
+
+
+@needs_kernels
+def test_a_plan_on_a_loan_without_instalments_re_ages_nothing_either_way(monkeypatch) -> None:
+    from risk.contract import TABLES
+
+    tables = book(SETTLED_EARLY, LoanSpec("L1", D0))
+    tables["schedule"] = tables["schedule"].filter(pl.col("loan_id") != "L1")
+    plan = {
+        "agreement_id": "G1",
+        "loan_id": "L1",
+        "kind": "instalment_plan",
+        "channel": "phone",
+        "signed_at": dt.datetime(2024, 3, 1, 10),
+        "status": "active",
+        "status_on": dt.date(2024, 3, 1),
+        "plan_instalments": 4,
+        "plan_first_due": dt.date(2024, 6, 1),
+        "plan_instalment_amount": 300.0,
+    }
+    tables["agreements"] = pl.DataFrame([plan], schema=TABLES["agreements"].schema)
+    fast, spec, walked = snapshots_both_ways(tables, [dt.date(2024, 4, 1)], monkeypatch)
+    assert walked == 1
+    assert_tiny_books_equal(fast, spec)
+    assert fast.filter(pl.col("loan_id") == "L1")["days_past_due"].to_list() == [None]
+
+
+@needs_kernels
+def test_an_application_twice_stops_the_snapshots_only_where_a_pair_meets_it(monkeypatch) -> None:
+    tables = book(SETTLED_EARLY, LoanSpec("L1", D0 + dt.timedelta(days=400)))
+    tables["applications"] = pl.concat(
+        [tables["applications"], tables["applications"].filter(pl.col("loan_id") == "L1")]
+    )
+    fast, spec, walked = snapshots_both_ways(tables, [dt.date(2024, 3, 1)], monkeypatch)  # L1 not yet booked
+    assert walked == 1
+    assert_tiny_books_equal(fast, spec)
+    for off in (False, True):
+        with monkeypatch.context() as patch:
+            if off:
+                patch.setattr(native, "kernels", lambda: None)
+            with pytest.raises(RiskDataError, match="application_id"):
+                loan_snapshots(tables, FeatureParams(), as_of_dates=[dt.date(2025, 3, 1)], data_as_of=AS_OF).collect()

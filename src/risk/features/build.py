@@ -651,9 +651,6 @@ def _loan_families(
         asked = walks.Asked.of(walked, pairs.collect())
         raw = walks.repayment(walked, asked, payments.collect(), grace_days=params.late_grace_days)
         repaid = _repayment_finished(raw.lazy())
-        if (raw["term"] == 0).any():  # a loan without instalments: no repayment features, as the lookups give it
-            known = pl.lit(raw["term"] > 0)
-            repaid = repaid.with_columns(pl.when(known).then(c) for c in REPAYMENT_COLUMNS[2:])
     else:
         repaid = _repayment(lookups, open_on)(pairs, ledger, payments, grace_days=params.late_grace_days)
     if "agreements" in t:  # a kept plan or extension re-ages the loan: days past due follow the agreed schedule
@@ -666,6 +663,10 @@ def _loan_families(
             .with_columns(days_past_due=pl.coalesce("reaged", "days_past_due"))
             .drop("reaged")
         )
+    if walked is not None and (raw["term"] == 0).any():  # a loan without instalments: no repayment features (re-aged
+        # ones neither), as the lookups give it no row
+        known = pl.lit(raw["term"] > 0)
+        repaid = repaid.with_columns(pl.when(known).then(c) for c in REPAYMENT_COLUMNS[2:])
     repaid = repaid.drop("loan_id", "as_of")
     if collect_repayment:
         # many days' lookups (sorts and as-of joins) gain nothing from streaming at any size: the 30k-loan sample's
@@ -684,13 +685,14 @@ def _loan_families(
         applied = walked.loans.select("application_id").join(
             app.collect(), on="application_id", how="left", maintain_order="left"
         )
-        if applied.height != walked.loans.height:
-            msg = "a feature family has more than one row for some application_id; each must have at most one"
-            raise RiskDataError(msg, column="application_id", rule="unique_key")
+        if applied.height == walked.loans.height:
+            applied, on = applied.drop("application_id")[asked.loan].lazy(), []
+        else:  # an application twice: joined as the polars code joins it, refused only where a pair meets it
+            applied, on = app, ["application_id"]
         return (
             pl.concat([asked.frame, terms], how="horizontal").lazy(),
-            [applied.drop("application_id")[asked.loan].lazy(), repaid.drop("pair"), collections, borrowers],
-            [[], [], [], []],
+            [applied, repaid.drop("pair"), collections, borrowers],
+            [on, [], [], []],
         )
     episodes = pairs.select("pair", "loan_id", "as_of").join(
         repaid.select("pair", "days_past_due"), on="pair", how="left"
@@ -801,7 +803,7 @@ def loan_snapshots(
     # many days: the loans in order, so the pairs come in (loan_id, as_of) order and a stable sort by day alone puts
     # them in (as_of, loan_id) order (the 30k-loan sample's 200,580 pairs 16-17 ms against 28-29 ms sorted by both)
     loans = t["loans"] if one_day is not None else t["loans"].sort("loan_id")
-    walked = _walked(t["loans"], ledger)
+    walked = _walked(t, ledger)
     # read by every family; the kernels' in loan order, with each pair's loan number
     pairs = walked.active_at(as_of_dates) if walked is not None else _active_at(loans, ledger, as_of_dates).collect()
     if only_theirs:  # every family reads the payments of its pairs' loans alone: a small book's open loans hold
@@ -809,6 +811,8 @@ def loan_snapshots(
         theirs = t["repayments"].join(pairs.lazy().select("loan_id"), on="loan_id", how="semi", maintain_order="left")
         payments = daily_payments_frame(theirs).lazy()
     stacked = pairs.height <= STACKED_SNAPSHOTS
+    if walked is not None and not walks.payments_walkable(payments.collect()):
+        walked = None  # the pairs stand: the kernels' are the polars code's, in (as_of, loan_id) order
     # the labels' group-bys are slower in memory, even on few pairs: a small book's last five month ends (43,904
     # snapshots) 0.64-0.66 s against 0.61-0.62 s; without, 0.23 s against 0.28 s
     engine = io.engine_for(pairs.height) if not with_labels else "auto"
@@ -855,14 +859,18 @@ def loan_snapshots(
     return snapshots.collect(engine="in-memory").lazy() if stacked else snapshots.sort(order)
 
 
-def _walked(loans: pl.LazyFrame, ledger: pl.LazyFrame) -> walks.LoanRows | None:
-    """The loans numbered for the C kernels, where they are compiled (:func:`risk.native.kernels`)."""
+def _walked(t: Mapping[str, pl.LazyFrame], ledger: pl.LazyFrame) -> walks.LoanRows | None:
+    """The loans numbered for the C kernels, where they are compiled (:func:`risk.native.kernels`) and read the ledger
+    and the actions as the polars code does (:func:`risk.features.walks.walkable`; the payments are asked apart)."""
     from risk.native import kernels
 
     lib = kernels()
     if lib is None:
         return None
-    return walks.LoanRows.of(lib, loans.select("loan_id", *LOAN_TERMS, "borrower_id").collect(), ledger.collect())
+    ledger_rows = ledger.collect()
+    if not walks.walkable(ledger_rows, t["collection_actions"].select("action_at", "action").collect()):
+        return None
+    return walks.LoanRows.of(lib, t["loans"].select("loan_id", *LOAN_TERMS, "borrower_id").collect(), ledger_rows)
 
 
 def application_snapshots(

@@ -62,6 +62,27 @@ def numbers(lib: ctypes.CDLL, ids: pl.Series, column: pl.Series) -> np.ndarray:
     return out
 
 
+def _clean(frame: pl.DataFrame, columns: Sequence[str]) -> bool:
+    """No null among ``columns`` and no NaN or infinity among those of floats."""
+    checks = [pl.col(c).is_null().any() for c in columns]
+    checks += [~pl.col(c).is_finite().all() for c in columns if frame.schema[c].is_float()]
+    return not frame.select(pl.any_horizontal(checks)).item()
+
+
+def walkable(ledger: pl.DataFrame, actions: pl.DataFrame) -> bool:
+    """Whether the kernels read the ledger and the actions as the polars code does: no null or non-finite value where
+    a row's day, amount or kind is read (only where a downgraded validation let one through; the polars code answers
+    then). The daily payments: :func:`payments_walkable`."""
+    return _clean(ledger, ["instalment_no", "due_date", "amount_due", "principal_due"]) and _clean(
+        actions, ["action_at", "action"]
+    )
+
+
+def payments_walkable(payments: pl.DataFrame) -> bool:
+    """:func:`walkable` for the daily payments."""
+    return _clean(payments, ["paid_on", "amount", "cum_paid"])
+
+
 @dataclass
 class Grouped:
     """A table's rows grouped by loan number: the rows of loan ``k`` are ``rows[start[k]:start[k + 1]]``, in the
@@ -254,7 +275,7 @@ def collections(rows: LoanRows, asked: Asked, days_past_due: pl.Series, kinds: p
     )
     return frame.with_columns(
         max_ladder_step=pl.when("has_step").then(c("max_ladder_step")),
-        last_action_on=c("last_action_on").cast(pl.Date),
+        last_action_on=pl.when(c("last_action_on") != NO_DAY).then(c("last_action_on")).cast(pl.Date),
         reach_rate_90d=pl.when(c("contacts_90d") > 0).then(c("reached_90d") / c("contacts_90d")),
     ).drop("has_step", "contacts_90d", "reached_90d")
 
@@ -292,12 +313,17 @@ def ledger(
 ) -> pl.DataFrame | None:
     """:func:`risk.delinquency.ledger_frame`'s instalment ledger by walk.c, from ``loans`` (loan_id, principal), the
     ``schedule`` and the daily ``payments`` (:func:`risk.delinquency.daily_payments_frame`); None where the kernel does
-    not apply and the polars code builds it: a null in the schedule's columns, a loan's due days falling in instalment
-    order, or a loan_id twice among the loans."""
+    not apply and the polars code builds it: a null or non-finite value in the schedule's columns or the payments', a
+    negative amount due or paid, a loan's due days falling in instalment order, or a loan_id twice among the loans."""
     from risk.delinquency import PAID_TOLERANCE, in_loan_order
 
     columns = schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
-    if any(columns.null_count().row(0)):
+    if not _clean(columns, columns.columns) or not payments_walkable(payments):
+        return None
+    # the running totals must never fall for the first day reaching one to be found by halving
+    if columns.select((pl.sum_horizontal("principal_due", "interest_due") < 0).any()).item():
+        return None
+    if (payments["amount"] < 0).any():
         return None
     if not in_loan_order(columns, "instalment_no"):
         columns = columns.sort("loan_id", "instalment_no", maintain_order=True)

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -42,24 +43,27 @@ def kernels() -> ctypes.CDLL | None:
     ``RISK_NATIVE=0``), said once in the log."""
     if os.environ.get("RISK_NATIVE", "1") == "0":
         return None
-    compiler = shutil.which(os.environ.get("CC", "cc"))
+    command = shlex.split(os.environ.get("CC", "cc")) or ["cc"]  # $CC may carry flags, as make's does
+    compiler = shutil.which(command[0])
     if compiler is None:
         log.warning("no C compiler (cc, or $CC): the loan features are built by polars alone, more slowly")
         return None
     try:
-        lib = ctypes.CDLL(str(_compiled(compiler)))
-    except (OSError, subprocess.SubprocessError) as error:
+        lib = ctypes.CDLL(str(_compiled([compiler, *command[1:]])))
+    except Exception as error:  # noqa: BLE001 - whatever stops the kernels, the polars code builds the same frames
         log.warning("the feature kernels did not compile (%s): the loan features are built by polars alone", error)
         return None
     lib.active_pairs.restype = ctypes.c_int64  # the others return an int, ctypes' default
     return lib
 
 
-def _compiled(compiler: str) -> Path:
-    """The shared object of ``walk.c`` for this compiler, compiled unless cached."""
+def _compiled(compiler: list[str]) -> Path:
+    """The shared object of ``walk.c`` for this compiler (its path and own flags), compiled unless cached."""
     source = SOURCE.read_bytes()
-    version = subprocess.run([compiler, "--version"], capture_output=True, check=True, text=True).stdout
-    made_by = "\n".join([compiler, version, " ".join(FLAGS), platform.machine()])
+    version = subprocess.run(
+        [*compiler, "--version"], capture_output=True, check=True, text=True, errors="replace", timeout=30
+    ).stdout
+    made_by = "\n".join([" ".join(compiler), version, " ".join(FLAGS), platform.machine(), platform.libc_ver()[0]])
     key = hashlib.sha256(made_by.encode() + b"\n" + source).hexdigest()[:24]
     folder = cache_dir()
     target = folder / f"walk-{key}.so"
@@ -69,9 +73,14 @@ def _compiled(compiler: str) -> Path:
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         scratch = Path(tmp) / "walk.so"
         done = subprocess.run(
-            [compiler, *FLAGS, "-o", str(scratch), str(SOURCE)], capture_output=True, text=True, check=False
+            [*compiler, *FLAGS, "-o", str(scratch), str(SOURCE)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+            timeout=300,
         )
         if done.returncode != 0:
-            raise subprocess.SubprocessError(done.stderr.strip()[-500:] or f"{compiler} exited {done.returncode}")
+            raise subprocess.SubprocessError(done.stderr.strip()[-500:] or f"{compiler[0]} exited {done.returncode}")
         os.replace(scratch, target)
     return target

@@ -174,7 +174,13 @@ int repayment(int64_t n_pairs, const int32_t *pk, const int32_t *pa, int32_t gra
     int32_t n_loans = 0;
     for (int64_t p = 0; p < n_pairs; p++) {
         if (pk[p] + 1 > n_loans) n_loans = pk[p] + 1;
-        if (pk[p] < 0) term[p] = 0;
+        if (pk[p] < 0) { /* a loan without a number has no rows: no term, and nothing else */
+            term[p] = due_count[p] = late_instalments[p] = missed_instalments[p] = 0;
+            principal_total[p] = instalment_amount[p] = due_total[p] = due_before_90d[p] = 0.0;
+            principal_paid[p] = paid_total[p] = paid_before_90d[p] = 0.0;
+            last_paid_on[p] = NO_DAY;
+            partial_payments[p] = days_past_due[p] = max_dpd_3m[p] = max_dpd_6m[p] = max_dpd_12m[p] = 0;
+        }
     }
     int64_t *start = malloc(sizeof(int64_t) * ((size_t)n_loans + 1));
     if (start == NULL || group_rows(n_pairs, pk, n_loans, start, sorted) != 0) {
@@ -350,7 +356,8 @@ static inline const uint8_t *string_at(const Strings *s, int64_t i, int64_t *len
     int64_t j = i + s->array.offset;
     if (s->kind == 'v') {
         const uint8_t *view = (const uint8_t *)s->array.buffers[1] + 16 * j;
-        int32_t n, buffer, offset;
+        int32_t n;
+        uint32_t buffer, offset;
         memcpy(&n, view, 4);
         *len = n;
         if (n <= 12) return view + 4;
@@ -377,18 +384,29 @@ static inline int compare(const uint8_t *a, int64_t a_len, const uint8_t *b, int
 }
 
 /* Each row's position among n_ids sorted, distinct, non-null ids, or -1 when it is null or not among them; both are
- * Arrow streams of one chunk of strings. A row after a smaller one gallops on from where that one was found, so a
+ * Arrow streams of one chunk of strings (ids not so sorted are refused). A row after a smaller one gallops on from where that one was found, so a
  * column in id order costs a comparison or two a row; a row smaller than the one before it is searched from the
  * start. 0, or 1 for streams it cannot read (the caller numbers them another way). */
 int number_rows(struct ArrowArrayStream *id_stream, int64_t n_ids, struct ArrowArrayStream *row_stream, int64_t n,
                 int32_t *out) {
     Strings ids, rows;
     if (open_strings(id_stream, n_ids, &ids) != 0) return 1;
+    int64_t id_len, before_id_len = 0;
+    const uint8_t *before_id = NULL;
+    for (int64_t j = 0; j < n_ids; j++) { /* the merge needs them null-free and strictly rising, byte by byte */
+        const uint8_t *id = string_at(&ids, j, &id_len);
+        if (is_null(&ids, j) || (before_id != NULL && compare(id, id_len, before_id, before_id_len) <= 0)) {
+            ids.array.release(&ids.array);
+            return 1;
+        }
+        before_id = id;
+        before_id_len = id_len;
+    }
     if (open_strings(row_stream, n, &rows) != 0) {
         ids.array.release(&ids.array);
         return 1;
     }
-    int64_t at = 0, before_len = 0, len, id_len; /* at: the first id not below the row before */
+    int64_t at = 0, before_len = 0, len; /* at: the first id not below the row before */
     const uint8_t *before = NULL; /* the last row not null, and its number */
     int32_t before_number = -1;
     for (int64_t i = 0; i < n; i++) {
