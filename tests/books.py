@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from hypothesis import strategies as st
 
 from risk.contract import APPLICATIONS, COLLECTION_ACTIONS, LOANS, REPAYMENTS, SCHEDULE, TABLES, conform
 
@@ -518,3 +519,37 @@ def credit_file(n: int = 2500, seed: int = 11) -> pl.DataFrame:
             "class": np.where(bad, "bad", "good"),
         }
     )
+
+
+# --- random books (hypothesis) ---------------------------------------------------------------------------------------
+D0 = dt.date(2024, 1, 1)  # the first day a random book's loans may be originated on
+
+
+def at_day(day: int, hour: int = 10) -> dt.datetime:
+    """``day`` days after :data:`D0`, at ``hour``."""
+    return dt.datetime.combine(D0 + dt.timedelta(days=day), dt.time(hour))
+
+
+# a payment: its day (after D0) and amount
+PAYMENT = st.tuples(st.integers(0, 400), st.floats(1, 400, allow_nan=False).map(lambda x: round(x, 2)))
+
+
+@st.composite
+def loan_specs(draw, actions: st.SearchStrategy[tuple[str, str, str]]) -> list[LoanSpec]:
+    """Up to four loans of two borrowers, originated within 120 days of :data:`D0`: late, partial, early, over- and
+    never-paid, settled, with up to eight of ``actions`` (action, channel, outcome), each on a day within 400."""
+    specs = []
+    for i in range(draw(st.integers(1, 4))):
+        spec = LoanSpec(
+            f"L{i}",
+            D0 + dt.timedelta(days=draw(st.integers(0, 120))),
+            term=draw(st.sampled_from([3, 6, 12])),
+            borrower_id=f"B{draw(st.integers(0, 1))}",
+        )
+        spec.payments = [
+            (at_day(d), a) for d, a in draw(st.lists(PAYMENT, max_size=12)) if at_day(d).date() > spec.originated_on
+        ]
+        drawn = draw(st.lists(st.tuples(st.integers(0, 400), actions), max_size=8))
+        spec.actions = [(at_day(d, 9 + d % 12), *act) for d, act in drawn]
+        specs.append(spec)
+    return specs

@@ -142,6 +142,18 @@ def instalment_ledger(loans: pl.LazyFrame, schedule: pl.LazyFrame, repayments: p
     return ledger_of_payments(loans, schedule, daily_payments(repayments))
 
 
+LEDGER_COLUMNS = [  # the instalment ledger's, in order, however it is built
+    "loan_id",
+    "instalment_no",
+    "due_date",
+    "amount_due",
+    "principal_due",
+    "cum_due",
+    "paid_on",
+    "closed_on",
+]
+
+
 def ledger_of_payments(
     loans: pl.LazyFrame,
     schedule: pl.LazyFrame,
@@ -215,16 +227,7 @@ def ledger_of_payments(
             paid_on=pl.min_horizontal(c("paid_on").fill_null(FAR_FUTURE), c("closed_on").fill_null(FAR_FUTURE))
         )
         .with_columns(paid_on=pl.when(c("paid_on") == FAR_FUTURE).then(None).otherwise("paid_on"))
-        .select(
-            "loan_id",
-            "instalment_no",
-            "due_date",
-            "amount_due",
-            "principal_due",
-            "cum_due",
-            "paid_on",
-            "closed_on",
-        )
+        .select(LEDGER_COLUMNS)
     )
 
 

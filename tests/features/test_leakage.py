@@ -6,13 +6,12 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-from tests.books import LoanSpec, book
+from tests.books import PAYMENT, LoanSpec, at_day, book, loan_specs
 
 from risk.config import FeatureParams
 from risk.features import build_features
 from risk.features.labels import APPLICATION_LABELS, LOAN_LABELS
 
-D0 = dt.date(2024, 1, 1)
 AS_OF = dt.date(2024, 6, 30)
 PARAMS = FeatureParams()
 ACTIONS = [
@@ -25,30 +24,13 @@ ACTIONS = [
 ]
 
 
-def _at(day: int, hour: int = 10) -> dt.datetime:
-    return dt.datetime.combine(D0 + dt.timedelta(days=day), dt.time(hour))
-
-
-payment = st.tuples(st.integers(0, 400), st.floats(1, 400, allow_nan=False).map(lambda x: round(x, 2)))
+payment = PAYMENT
 action = st.tuples(st.integers(0, 400), st.sampled_from(ACTIONS))
+_at = at_day
 
 
-@st.composite
-def loans(draw):
-    specs = []
-    for i in range(draw(st.integers(1, 4))):
-        spec = LoanSpec(
-            f"L{i}",
-            D0 + dt.timedelta(days=draw(st.integers(0, 120))),
-            term=draw(st.sampled_from([3, 6, 12])),
-            borrower_id=f"B{draw(st.integers(0, 1))}",
-        )
-        spec.payments = [
-            (_at(d), a) for d, a in draw(st.lists(payment, max_size=12)) if _at(d).date() > spec.originated_on
-        ]
-        spec.actions = [(_at(d, 9 + d % 12), *act) for d, act in draw(st.lists(action, max_size=8))]
-        specs.append(spec)
-    return specs
+def loans():
+    return loan_specs(st.sampled_from(ACTIONS))
 
 
 def _features(specs, as_of=AS_OF):

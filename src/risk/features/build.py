@@ -648,7 +648,7 @@ def _loan_families(
     app = app.pipe(_categoricals)
     loan_terms = loans.select("loan_id", *LOAN_TERMS)
     if walked is not None:
-        asked = walks.Asked.of(walked, pairs.collect())
+        asked = walks.Asked.of(pairs.collect())
         raw = walks.repayment(walked, asked, payments.collect(), grace_days=params.late_grace_days)
         repaid = _repayment_finished(raw.lazy())
     else:

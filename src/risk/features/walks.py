@@ -30,6 +30,11 @@ def _days(column: pl.Series) -> np.ndarray:
     return np.ascontiguousarray(column.cast(pl.Int32).fill_null(NO_DAY).to_numpy(), dtype=np.int32)
 
 
+def _date(name: str) -> pl.Expr:
+    """Column ``name`` of walk.c's day numbers as dates, :data:`NO_DAY` as null."""
+    return pl.when(pl.col(name) != NO_DAY).then(pl.col(name)).cast(pl.Date).alias(name)
+
+
 def _array(column: pl.Series, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(column.to_numpy(), dtype=dtype)
 
@@ -48,8 +53,8 @@ def _stream(column: pl.Series) -> tuple[object, ctypes.c_void_p]:
 def numbers(lib: ctypes.CDLL, ids: pl.Series, column: pl.Series) -> np.ndarray:
     """Each row's number: the position of its value among ``ids`` (strings, sorted, distinct, none null), -1 for one
     not among them or null. walk.c's merge reads the strings where polars holds them, where a join hashed every row:
-    a column in id order is a comparison or two a row (the 30k-loan sample's 244,191 instalments 1-2 ms against
-    6-8 ms joined)."""
+    a column in id order is a comparison or two a row (the 30k-loan sample's 244,191 instalments 4.2-5.4 ms against
+    7.6-9.0 ms joined)."""
     ids, column = ids.cast(pl.String).rechunk(), column.cast(pl.String).rechunk()
     out = np.empty(column.len(), np.int32)
     (id_capsule, id_stream), (capsule, stream) = _stream(ids), _stream(column)
@@ -139,11 +144,9 @@ class LoanRows:
     def ids(self) -> pl.Series:
         return self.loans["loan_id"]
 
-    def numbers(self, column: pl.Series) -> np.ndarray:
-        return numbers(self.lib, self.ids, column)
-
     def group(self, column: pl.Series) -> Grouped:
-        return Grouped.of(self.lib, self.numbers(column), self.ids.len())
+        """The rows of a table's ``loan_id`` ``column`` grouped by loan number."""
+        return Grouped.of(self.lib, numbers(self.lib, self.ids, column), self.ids.len())
 
     def active_at(self, as_of_dates: Sequence[dt.date]) -> pl.DataFrame:
         """:func:`risk.features.build._active_at`'s pairs (loan_id, borrower_id, as_of), with each pair's loan number
@@ -172,11 +175,10 @@ class Asked:
     day: np.ndarray
 
     @classmethod
-    def of(cls, rows: LoanRows, pairs: pl.DataFrame) -> Asked:
-        # a datetime as_of counts as its day, as the polars families count it; the loan numbers of pairs from
-        # :meth:`LoanRows.active_at` (``k``) are taken as they are
-        loan = _array(pairs["k"], np.int32) if "k" in pairs.columns else rows.numbers(pairs["loan_id"])
-        return cls(pairs, loan, _days(pairs["as_of"].cast(pl.Date)))
+    def of(cls, pairs: pl.DataFrame) -> Asked:
+        """Pairs from :meth:`LoanRows.active_at`, with their loan numbers ``k``."""
+        # a datetime as_of counts as its day, as the polars families count it
+        return cls(pairs, _array(pairs["k"], np.int32), _days(pairs["as_of"].cast(pl.Date)))
 
 
 def repayment(rows: LoanRows, asked: Asked, payments: pl.DataFrame, *, grace_days: int) -> pl.DataFrame:
@@ -223,9 +225,7 @@ def repayment(rows: LoanRows, asked: Asked, payments: pl.DataFrame, *, grace_day
     if done != 0:
         raise MemoryError("the repayment walk's pairs by loan")
     frame = pl.DataFrame({"pair": pairs["pair"], "loan_id": pairs["loan_id"], "as_of": pairs["as_of"], **out})
-    return frame.with_columns(
-        last_paid_on=pl.when(pl.col("last_paid_on") != NO_DAY).then(pl.col("last_paid_on")).cast(pl.Date)
-    )
+    return frame.with_columns(_date("last_paid_on"))
 
 
 COUNTED = [  # walk.c's eight counts per pair, in its order
@@ -275,7 +275,7 @@ def collections(rows: LoanRows, asked: Asked, days_past_due: pl.Series, kinds: p
     )
     return frame.with_columns(
         max_ladder_step=pl.when("has_step").then(c("max_ladder_step")),
-        last_action_on=pl.when(c("last_action_on") != NO_DAY).then(c("last_action_on")).cast(pl.Date),
+        last_action_on=_date("last_action_on"),
         reach_rate_90d=pl.when(c("contacts_90d") > 0).then(c("reached_90d") / c("contacts_90d")),
     ).drop("has_step", "contacts_90d", "reached_90d")
 
@@ -315,7 +315,7 @@ def ledger(
     ``schedule`` and the daily ``payments`` (:func:`risk.delinquency.daily_payments_frame`); None where the kernel does
     not apply and the polars code builds it: a null or non-finite value in the schedule's columns or the payments', a
     negative amount due or paid, a loan's due days falling in instalment order, or a loan_id twice among the loans."""
-    from risk.delinquency import PAID_TOLERANCE, in_loan_order
+    from risk.delinquency import LEDGER_COLUMNS, PAID_TOLERANCE, in_loan_order
 
     columns = schedule.select("loan_id", "instalment_no", "due_date", "principal_due", "interest_due")
     if not _clean(columns, columns.columns) or not payments_walkable(payments):
@@ -363,13 +363,6 @@ def ledger(
             paid_on=pl.Series(paid_on),
             closed_on=pl.Series(closed_on),
         )
-        .select(
-            "loan_id",
-            "instalment_no",
-            "due_date",
-            "amount_due",
-            "principal_due",
-            "cum_due",
-            *(pl.when(pl.col(c) != NO_DAY).then(pl.col(c)).cast(pl.Date).alias(c) for c in ("paid_on", "closed_on")),
-        )
+        .with_columns(_date("paid_on"), _date("closed_on"))
+        .select(LEDGER_COLUMNS)
     )
