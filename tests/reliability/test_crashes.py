@@ -2,8 +2,8 @@
 previous outputs whole and a rerun completes; two scorings of one day leave one copy of it; the same seed
 gives the same scores.
 
-One small project (a copy of this one with a 3,000-loan book, after `dvc repro`) serves every test; a twin
-built after it from the same params checks reproducibility. A killed run is given a slow disk (each
+One small project (a copy of the session's pipeline project, after its `dvc repro`) serves every test; a twin
+built from the same params and reproduced on its own checks reproducibility. A killed run is given a slow disk (each
 Parquet file written into a temporary folder, or the DuckDB transaction after its DELETE, is followed by a
 long sleep) so that the SIGKILL lands while the new output is half written, not before or after it.
 """
@@ -98,28 +98,17 @@ def risk(*args: str) -> list[str]:
     return [sys.executable, "-m", "risk.cli", *args]
 
 
-def _copy_project(work: Path, *, n_loans: int = 3000) -> Path:
-    return make_project(work, n_loans=n_loans, pending=100)
-
-
-def _repro(work: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        ["dvc", "repro"], cwd=work, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-
-
 @pytest.fixture(scope="module")
-def projects(tmp_path_factory) -> tuple[Path, Path, Path]:
-    """The small project after `dvc repro`, its twin (a second copy with the same params, run after it) and a
-    copy of the project's first scored day (the tests below rescore the project)."""
-    pair = [_copy_project(tmp_path_factory.mktemp(name)) for name in ("project", "twin")]
-    for p in pair:  # one after the other: two LightGBM pipelines on a 2-core runner only slow each other
-        proc = _repro(p)
-        out, _ = proc.communicate(timeout=900)
-        assert proc.returncode == 0, f"dvc repro in {p} failed:\n{out[-4000:]}"
+def projects(tmp_path_factory, pipeline_project: Path) -> tuple[Path, Path, Path]:
+    """A copy of the session's small project after `dvc repro`, its twin (a fresh project from the same params,
+    reproduced on its own) and a copy of the project's first scored day (the tests below rescore the project)."""
+    project = Path(shutil.copytree(pipeline_project, tmp_path_factory.mktemp("project") / "project", symlinks=True))
+    twin = make_project(tmp_path_factory.mktemp("twin"))  # make_project's book, as the session's project has
+    proc = subprocess.run(["dvc", "repro"], cwd=twin, env=_env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"dvc repro in {twin} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
     first = tmp_path_factory.mktemp("first") / "scored"
-    shutil.copytree(pair[0] / "data" / "scored", first)
-    return pair[0], pair[1], first
+    shutil.copytree(project / "data" / "scored", first)
+    return project, twin, first
 
 
 @pytest.fixture(scope="module")
