@@ -27,8 +27,9 @@ run: env ## run the whole DVC pipeline on the embedded default book, then list t
 	$(UV) run dvc repro
 	@$(UV) run python -m risk.outputs
 
-test: env ## run the test suite (includes an end-to-end `dvc repro` on a small book)
-	$(UV) run pytest
+TEST_WORKERS ?= auto
+test: env ## run the test suite on every core (includes an end-to-end `dvc repro` on a small book)
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadgroup
 
 SHARED ?= ../shared/data
 real-lendingclub: env ## the pipeline on LendingClub 2007-2011 (application-only) as a DVC experiment

@@ -6,12 +6,30 @@ import datetime as dt
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see risk.cli._quiet_tools: tests run LightGBM beside subprocesses
 
+# No test asserts a time, and Hypothesis' default deadline (200 ms an example) is one: `make test` runs two workers
+# on two cores, beside pipelines of their own, where an example's time says nothing about the code.
+settings.register_profile("risk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("risk")
+
 AS_OF = dt.date(2025, 12, 31)
+# The tests that read the session's pipeline project (one `dvc repro`, about a minute) run on one worker, so that it
+# is built once; every other module runs whole on one worker, so that its module fixtures are built once.
+PIPELINE_GROUP = "pipeline_project"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs `--dist loadgroup`), group each test by what it shares: its module, or,
+    for every module with a test that reads the session's pipeline project, that project."""
+    shared = {item.module.__name__ for item in items if PIPELINE_GROUP in getattr(item, "fixturenames", ())}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(PIPELINE_GROUP if module in shared else module))
 
 
 @pytest.fixture(scope="session")
