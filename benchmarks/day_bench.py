@@ -3,6 +3,7 @@
     uv run python benchmarks/day_bench.py --active 1000000 --baseline /tmp/old/src   # the issue's million
     uv run python benchmarks/day_bench.py --loans 1500000                            # two years of vintages
     uv run python benchmarks/day_bench.py --active 20000 --rounds 1                  # smoke run
+    uv run python benchmarks/day_bench.py --keep /tmp/day1m                          # simulate once, then reuse
 
 It copies the trained project (params, validated tables, models, MLflow store, monitoring references; run
 ``dvc repro`` first) to a scratch folder and replaces its validated tables with a simulated book: with
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime as dt
+import json
 import multiprocessing
 import os
 import re
@@ -105,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, help="the src folder of another tree, run after this one each round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        help="simulate the project into this folder and keep it; a later run with the same book reuses it as it was "
+        "left, models too (about 6 minutes saved at a million; delete the folder to start again)",
+    )
     a = ap.parse_args(argv)
     if a.rounds < 1 or (a.loans is not None and a.loans < 1) or a.active < 1:
         ap.error("--rounds, --loans and --active must be at least 1")
@@ -117,16 +125,29 @@ def main(argv: list[str] | None = None) -> int:
     when = f"{dt.datetime.now():%Y-%m-%d %H:%M}"
     print(f"day_bench: {book}, {a.rounds} rounds, {when}, {os.cpu_count()} cpus", flush=True)
     with tempfile.TemporaryDirectory(prefix="day_bench-") as tmp:
-        work = Path(tmp) / "project"
-        started = time.perf_counter()
-        # simulated in a process of its own: a child's peak (wait4's ru_maxrss) starts from its parent's resident
-        # memory at the fork, which the simulation would leave at 10.5 GiB, above any day's own
-        spawn = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as simulating:
-            day = simulating.submit(
-                simulated_project, a.project, work, active=active, loans=loans, seed=a.seed
-            ).result()
-        print(f"  book simulated in {time.perf_counter() - started:.0f}s; scoring {day}", flush=True)
+        work = a.keep.resolve() / "project" if a.keep else Path(tmp) / "project"
+        marker = work.parent / "day_bench.json"
+        wanted = {"active": active, "loans": loans, "seed": a.seed}
+        kept_book = json.loads(marker.read_text()) if a.keep and marker.exists() else None
+        if kept_book is not None and kept_book["book"] == wanted:
+            day = dt.date.fromisoformat(kept_book["as_of"])
+            print(f"  book kept in {work.parent} reused; scoring {day}", flush=True)
+        else:
+            if kept_book is not None:
+                sys.exit(f"--keep {a.keep} holds another book ({kept_book['book']}): delete it or pick another folder")
+            if work.exists():
+                sys.exit(f"--keep {a.keep} holds a project this benchmark did not finish: delete it first")
+            started = time.perf_counter()
+            # simulated in a process of its own: a child's peak (wait4's ru_maxrss) starts from its parent's resident
+            # memory at the fork, which the simulation would leave at 10.5 GiB, above any day's own
+            spawn = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as simulating:
+                day = simulating.submit(
+                    simulated_project, a.project, work, active=active, loans=loans, seed=a.seed
+                ).result()
+            if a.keep:
+                marker.write_text(json.dumps({"book": wanted, "as_of": day.isoformat()}))
+            print(f"  book simulated in {time.perf_counter() - started:.0f}s; scoring {day}", flush=True)
         folder = work / "data" / "scored" / f"as_of={day.isoformat()}"
         kept = Path(tmp) / "this_day"
         rows, ratios, differ = [], [], set()
