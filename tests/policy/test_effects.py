@@ -83,6 +83,44 @@ def test_pricing_the_actions_together_gives_each_row_what_the_model_says_for_it_
             assert share[action][i] == np.clip(model.booster.predict(x)[0], 0.0, 1.0)
 
 
+def test_pricing_an_action_only_where_it_is_allowed_gives_those_rows_what_pricing_every_row_gives(log):
+    """The plan prices an action only for the loans an option could offer it to (its rows' mask); the control is
+    priced for every loan whatever the masks say, and each priced row gets what the full pricing gives it."""
+    model = fit_effects(log, seed=1)
+    frame = log.head(60)
+    everything = model.expected_paid(frame)
+    rng = np.random.default_rng(3)
+    rows = {"call": rng.random(60) < 0.5, "sms": np.zeros(60, bool), "hold_out": np.zeros(60, bool)}
+    priced = model.expected_paid(frame, rows=rows)
+    keys = pl.DataFrame({"loan_id": frame["loan_id"], "call": rows["call"]})
+    wanted = everything.join(keys, on="loan_id").filter(
+        (pl.col("action") == "hold_out") | ((pl.col("action") == "call") & pl.col("call"))
+    )
+    assert priced.height == 60 + int(rows["call"].sum())
+    assert priced.sort("action", "loan_id").equals(wanted.drop("call").sort("action", "loan_id"))
+
+
+def test_the_options_are_the_same_when_only_the_allowed_actions_are_priced(log):
+    """What :func:`allowed_rows` leaves unpriced, :func:`options` would have barred: the lawful options are the
+    same, row for row, whether every (loan, action) or only the allowed ones are priced."""
+    from risk.config import ScoreParams
+    from risk.policy.options import allowed_rows, options
+
+    model = fit_effects(log, seed=1)
+    frame = log.head(80).with_columns(borrower_id=pl.col("loan_id"), litigation_cost=pl.lit(500.0))
+    rng = np.random.default_rng(4)
+    gates = frame.select("loan_id").with_columns(
+        **{g: pl.Series(rng.random(80) < 0.6) for g in ("may_contact", "may_call", "may_letter", "may_sue")}
+    )
+    full = options(frame, model.expected_paid(frame), gates, ScoreParams())
+    rows = allowed_rows(frame["loan_id"].reverse(), gates, model.actions)  # any order of the loans: their own
+    assert rows["call"].tolist() == gates["may_call"].reverse().to_list()
+    assert rows["sms"].tolist() == gates["may_contact"].reverse().to_list()
+    reversed_frame = frame.reverse()
+    priced = options(reversed_frame, model.expected_paid(reversed_frame, rows=rows), gates, ScoreParams())
+    assert full.height > 0 and priced.equals(full)
+
+
 def test_an_action_logged_too_rarely_is_never_offered(log):
     rare_sms = pl.concat([log.filter(pl.col("treatment") != "sms"), log.filter(pl.col("treatment") == "sms").head(50)])
     model = fit_effects(rare_sms, seed=1)

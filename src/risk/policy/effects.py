@@ -16,7 +16,7 @@ here is "this action today, then the usual ladder" against "nothing for 30 days"
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,15 +48,21 @@ def effect_matrix(frame: pl.DataFrame) -> np.ndarray:
     return np.column_stack([_evidence(frame), code])
 
 
-def with_actions(frame: pl.DataFrame, actions: Collection[str]) -> np.ndarray:
+def with_actions(
+    frame: pl.DataFrame, actions: Collection[str], rows: Mapping[str, np.ndarray] | None = None
+) -> np.ndarray:
     """The effect model's inputs for every row under each of ``actions`` in turn: the rows of the first action,
-    then of the second (one model call prices them all; a row's prediction does not depend on its neighbours)."""
+    then of the second (one model call prices them all; a row's prediction does not depend on its neighbours).
+    With ``rows`` (action: mask of the frame's rows), an action in it has only its rows."""
     x = _evidence(frame)
-    out = np.empty((len(actions) * frame.height, x.shape[1] + 1))
-    for i, action in enumerate(actions):  # filled in place: one matrix of the whole size, no stacked copies
-        rows = slice(i * frame.height, (i + 1) * frame.height)
-        out[rows, :-1] = x
-        out[rows, -1] = float(ACTION_CODE[action])
+    picked = [None if rows is None or a not in rows else np.flatnonzero(rows[a]) for a in actions]
+    sizes = [frame.height if p is None else len(p) for p in picked]
+    out = np.empty((sum(sizes), x.shape[1] + 1))
+    start = 0
+    for action, p, n in zip(actions, picked, sizes, strict=True):  # filled in place: no stacked copies
+        out[start : start + n, :-1] = x if p is None else x[p]
+        out[start : start + n, -1] = float(ACTION_CODE[action])
+        start += n
     return out
 
 
@@ -79,29 +85,48 @@ class EffectModel:
         """The actions with support in the log, other than the control."""
         return tuple(a for a in self.supported if a != CONTROL)
 
-    def paid_share(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    def paid_share(
+        self,
+        frame: pl.DataFrame,
+        actions: Collection[str] | None = None,
+        *,
+        rows: Mapping[str, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]:
         """Predicted share of the balance repaid within 30 days, per supported action (control included); with
-        ``actions``, only those of them that are supported, and the control."""
+        ``actions``, only those of them that are supported, and the control; with ``rows`` (action: mask of the
+        frame's rows), an action in it only for its rows (the control always for every row)."""
         wanted = [a for a in self.supported if actions is None or a == CONTROL or a in actions]
+        rows = {a: m for a, m in (rows or {}).items() if a != CONTROL}
+        sizes = [frame.height if a not in rows else int(np.count_nonzero(rows[a])) for a in wanted]
         if frame.is_empty():
             return {a: np.zeros(0) for a in wanted}
-        share = np.clip(booster_predict(self.booster, self.compiled, with_actions(frame, wanted)), 0.0, 1.0)
-        return dict(zip(wanted, share.reshape(len(wanted), frame.height), strict=True))
+        share = np.clip(booster_predict(self.booster, self.compiled, with_actions(frame, wanted, rows)), 0.0, 1.0)
+        return dict(zip(wanted, np.split(share, np.cumsum(sizes)[:-1]), strict=True))
 
-    def expected_paid(self, frame: pl.DataFrame, actions: Collection[str] | None = None) -> pl.DataFrame:
+    def expected_paid(
+        self,
+        frame: pl.DataFrame,
+        actions: Collection[str] | None = None,
+        *,
+        rows: Mapping[str, np.ndarray] | None = None,
+    ) -> pl.DataFrame:
         """Long frame: loan_id, action (the control too), expected amount repaid and gain over the control; with
-        ``actions``, only those (one model call prices them all, over the frame once per action)."""
-        share = self.paid_share(frame, actions)
+        ``actions``, only those (one model call prices them all, over the frame once per action); with ``rows``
+        (action: mask of the frame's rows), an action in it only for its rows."""
+        rows = {a: m for a, m in (rows or {}).items() if a != CONTROL}
+        share = self.paid_share(frame, actions, rows=rows)
         balance = frame["balance"].to_numpy()
         base = share[CONTROL] * balance
+        loan_id = frame["loan_id"]
+        picked = {a: rows.get(a, slice(None)) for a in share}
         return pl.concat(
             [
                 pl.DataFrame(
                     {
-                        "loan_id": frame["loan_id"],
-                        "action": [a] * frame.height,
-                        "expected_paid": s * balance,
-                        "expected_gain": s * balance - base,
+                        "loan_id": loan_id.filter(pl.Series(rows[a])) if a in rows else loan_id,
+                        "action": [a] * len(s),
+                        "expected_paid": s * balance[picked[a]],
+                        "expected_gain": s * balance[picked[a]] - base[picked[a]],
                     },
                     schema={
                         "loan_id": pl.String,

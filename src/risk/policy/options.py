@@ -16,7 +16,9 @@ option is its expected gain over doing nothing in the next 30 days minus its cos
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
+import numpy as np
 import polars as pl
 
 from risk.config import CollectionRules, ContactRules, PolicyParams, ScoreParams
@@ -94,6 +96,30 @@ def case_gates(
     )
 
 
+def gate_of(action: str) -> str | None:
+    """The column of :func:`case_gates` that allows ``action``, or None: an action no team takes is never an option."""
+    if action not in TEAM_OF_ACTION:
+        return None
+    if action == Action.LITIGATION.value:
+        return "may_sue"
+    if action == Action.LAWYERS_LETTER.value:
+        return "may_letter"
+    if action in VOICE_ACTIONS:
+        return "may_call"
+    return "may_contact" if action in CONTACT_ACTIONS else None
+
+
+def allowed_rows(loan_ids: pl.Series, gates: pl.DataFrame, actions: Iterable[str]) -> dict[str, np.ndarray]:
+    """Per action, which of ``loan_ids`` (in their order) :func:`options` could offer it to: the effect model
+    prices only those rows (a quarter of the (loan, action) pairs at a million active loans are barred)."""
+    gated = loan_ids.to_frame("loan_id").join(gates, on="loan_id", how="left", maintain_order="left")
+    out = {}
+    for action in actions:
+        gate = gate_of(action)
+        out[action] = np.zeros(len(gated), bool) if gate is None else gated[gate].fill_null(False).to_numpy()
+    return out
+
+
 def options(
     frame: pl.DataFrame,
     effects: pl.DataFrame,
@@ -106,17 +132,11 @@ def options(
     ``frame`` carries borrower_id and the litigation cost.
     """
     c = pl.col
-    allowed = (
-        pl.when(c("action") == Action.LITIGATION.value)
-        .then(c("may_sue"))
-        .when(c("action") == Action.LAWYERS_LETTER.value)
-        .then(c("may_letter"))
-        .when(c("action").is_in(VOICE_ACTIONS))
-        .then(c("may_call"))
-        .when(c("action").is_in(CONTACT_ACTIONS))
-        .then(c("may_contact"))
-        .otherwise(pl.lit(False))
-    )
+    allowed = pl.lit(False)
+    for action in TEAM_OF_ACTION:
+        gate = gate_of(action)
+        if gate is not None:
+            allowed = pl.when(c("action") == action).then(c(gate)).otherwise(allowed)
     team = c("action").replace_strict(TEAM_OF_ACTION, default=None, return_dtype=pl.String)
     cost = (
         pl.when(c("action") == Action.LITIGATION.value)

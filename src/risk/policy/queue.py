@@ -16,7 +16,7 @@ import polars as pl
 from risk.config import Params
 from risk.contract import Action
 from risk.policy.fit import PolicyModels
-from risk.policy.options import case_gates, options
+from risk.policy.options import allowed_rows, case_gates, options
 from risk.policy.plan import plan_day
 from risk.policy.types import TYPES
 from risk.score.collections import CHANNEL_OF_ACTION, legal_referral, next_contact_at
@@ -158,7 +158,10 @@ def plan_collections(
         rate_cap=params.policy.court_rate_cap,
     )
     gates = case_gates(queue, params.collection_rules, params.score.contact, params.policy, work_date=work_date)
-    effects = models.effects.expected_paid(overdue)
+    # priced only where an option could use the price: the plan's options are the lawful ones
+    effects = models.effects.expected_paid(
+        overdue, rows=allowed_rows(overdue["loan_id"], gates, models.effects.actions)
+    )
     lawful = options(queue, effects, gates, params.score)
     capacity = dict(params.score.capacity)
     plan = plan_day(lawful, capacity, control_share=params.policy.control_share, seed=params.seed, work_date=work_date)
