@@ -69,6 +69,24 @@ def test_a_feature_gone_missing_and_an_unseen_category_are_named() -> None:
     assert status[("unseen_category_share", "product")] == "error"
 
 
+def test_an_enum_is_measured_as_its_values_as_text() -> None:
+    """The scored frame holds categories as enums, counted by their codes: every row equals the text's, an unseen
+    value and nulls included."""
+    frame = population(5_000, 3).with_columns(
+        product=pl.when(pl.int_range(pl.len()) < 300)
+        .then(pl.lit("payday_loan"))
+        .when(pl.int_range(pl.len()) < 400)
+        .then(None)
+        .otherwise(pl.col("product"))
+    )
+    names = ["cash_loan", "consumer_instalment", "micro_business", "payday_loan"]
+    as_enum = frame.with_columns(pl.col("product").cast(pl.Enum(names)))
+    p = scores(5_000, 3)
+    assert rows(as_enum, p).equals(rows(frame, p))
+    unseen = rows(as_enum, p).filter(pl.col("measure") == "unseen_category_share")["value"][0]
+    assert unseen == 300 / 4_900
+
+
 def test_an_empty_population_has_no_rows() -> None:
     assert rows(population(0, 2), np.array([])).is_empty()
 

@@ -48,11 +48,18 @@ def profile_of(tables: Mapping[str, pl.DataFrame], *, source: str, as_of: dt.dat
     return out
 
 
-def category_shares(s: pl.Series) -> dict[str, float]:
-    """Each value's share of the non-null values of ``s`` (as text)."""
-    counts = s.drop_nulls().cast(pl.String).value_counts()
-    total = max(int(counts["count"].sum()), 1)
-    return {str(v): n / total for v, n in zip(counts[s.name], counts["count"], strict=True)}
+def category_counts(s: pl.Series) -> dict[str, int]:
+    """Each non-null value of ``s`` (as text) and its count: counted as they are (an enum's codes, not a million
+    values as text), then named."""
+    counts = s.drop_nulls().value_counts()
+    return dict(zip(counts[s.name].cast(pl.String), counts["count"], strict=True))
+
+
+def category_shares(s: pl.Series, counts: dict[str, int] | None = None) -> dict[str, float]:
+    """Each value's share of the non-null values of ``s`` (as text); ``counts``: its :func:`category_counts`."""
+    counts = category_counts(s) if counts is None else counts
+    total = max(sum(counts.values()), 1)
+    return {str(v): n / total for v, n in counts.items()}
 
 
 def compare(
