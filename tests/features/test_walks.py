@@ -123,6 +123,19 @@ def test_the_kernel_builds_the_polars_ledger_of_a_simulated_book(small_book, mon
 
 
 @needs_kernels
+def test_the_ledger_walked_in_two_parts_is_the_ledger_walked_in_one(small_book, monkeypatch) -> None:
+    """From 20,000 instalments the kernel walks the loans in two parts on two threads (the simulated book has 42,966);
+    on one thread it walks them all: the same ledger, to the bit."""
+    lib, payments = native.kernels(), daily_payments_frame(small_book["repayments"])
+    assert small_book["schedule"].height >= 20_000
+    two = walks.ledger(lib, small_book["loans"], small_book["schedule"], payments)
+    monkeypatch.setattr(pl, "thread_pool_size", lambda: 1)
+    one = walks.ledger(lib, small_book["loans"], small_book["schedule"], payments)
+    assert two is not None and one is not None
+    assert_frame_equal(two, one, check_exact=True)
+
+
+@needs_kernels
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )

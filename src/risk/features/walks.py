@@ -353,7 +353,7 @@ def ledger(
         ctypes.c_int32(ids.len()), _pointer(s_start), _pointer(principal_due), _pointer(interest_due), _pointer(due),
         _pointer(principals), _pointer(paid.start), _pointer(paid.rows), _pointer(p_day), _pointer(p_cum),
         ctypes.c_double(PAID_TOLERANCE), _pointer(amount_due), _pointer(cum_due), _pointer(paid_on),
-        _pointer(closed_on),
+        _pointer(closed_on), ctypes.c_int32(pl.thread_pool_size()),  # its two parts: walk.c says when
     )  # fmt: skip
     return (
         columns.select("loan_id", "instalment_no", "due_date", "principal_due")

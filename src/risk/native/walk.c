@@ -520,33 +520,78 @@ static int64_t first_reaching(const int64_t *rows, int64_t from, int64_t to, con
  * settlement day (the first payment day whose total paid reaches the principal and the interest due by that day, less
  * the tolerance), an instalment still open then being paid that day. The daily payments are grouped by loan (p_start,
  * p_rows, in day order); principal is NaN for a loan missing from the loans (never settled). */
-void ledger(int32_t n_loans, const int64_t *s_start, const double *principal_due, const double *interest_due,
-            const int32_t *due, const double *principal, const int64_t *p_start, const int64_t *p_rows,
-            const int32_t *p_day, const double *p_cum, double tolerance,
-            double *amount_due, double *cum_due, int32_t *paid_on, int32_t *closed_on) {
-    for (int32_t k = 0; k < n_loans; k++) {
-        int64_t from = s_start[k], to = s_start[k + 1], p_from = p_start[k], p_to = p_start[k + 1];
+typedef struct {
+    const int64_t *s_start;
+    const double *principal_due, *interest_due;
+    const int32_t *due;
+    const double *principal;
+    const int64_t *p_start, *p_rows;
+    const int32_t *p_day;
+    const double *p_cum;
+    double tolerance;
+    double *amount_due, *cum_due;
+    int32_t *paid_on, *closed_on;
+    int32_t from, to; /* the loans this part walks */
+} Ledger;
+
+static void *ledger_part(void *arg) {
+    const Ledger *a = arg;
+    for (int32_t k = a->from; k < a->to; k++) {
+        int64_t from = a->s_start[k], to = a->s_start[k + 1], p_from = a->p_start[k], p_to = a->p_start[k + 1];
         /* settled: the first payment day paying the principal and the interest due by then */
         int32_t closed = NO_DAY;
-        if (principal[k] == principal[k]) { /* not NaN */
+        if (a->principal[k] == a->principal[k]) { /* not NaN */
             double interest = 0.0;
             int64_t r = from;
             for (int64_t q = p_from; q < p_to && closed == NO_DAY; q++) {
-                int64_t j = p_rows[q];
-                while (r < to && due[r] <= p_day[j]) interest += interest_due[r++];
-                if (p_cum[j] >= principal[k] + interest - tolerance) closed = p_day[j];
+                int64_t j = a->p_rows[q];
+                while (r < to && a->due[r] <= a->p_day[j]) interest += a->interest_due[r++];
+                if (a->p_cum[j] >= a->principal[k] + interest - a->tolerance) closed = a->p_day[j];
             }
         }
         double cum = 0.0;
         for (int64_t r = from; r < to; r++) {
-            amount_due[r] = principal_due[r] + interest_due[r];
-            cum += amount_due[r];
-            cum_due[r] = cum;
-            int64_t q = first_reaching(p_rows, p_from, p_to, p_cum, cum - tolerance);
-            int32_t day = q < 0 ? NO_DAY : p_day[p_rows[q]];
+            a->amount_due[r] = a->principal_due[r] + a->interest_due[r];
+            cum += a->amount_due[r];
+            a->cum_due[r] = cum;
+            int64_t q = first_reaching(a->p_rows, p_from, p_to, a->p_cum, cum - a->tolerance);
+            int32_t day = q < 0 ? NO_DAY : a->p_day[a->p_rows[q]];
             if (closed != NO_DAY && (day == NO_DAY || closed < day)) day = closed;
-            paid_on[r] = day;
-            closed_on[r] = closed;
+            a->paid_on[r] = day;
+            a->closed_on[r] = closed;
         }
     }
+    return NULL;
+}
+
+/* The ledger of every loan; with threads > 1 and many instalments, the loans in two parts of about as many
+ * instalments each, one on a second thread (each instalment's outputs are its own: the same whichever walks it). */
+void ledger(int32_t n_loans, const int64_t *s_start, const double *principal_due, const double *interest_due,
+            const int32_t *due, const double *principal, const int64_t *p_start, const int64_t *p_rows,
+            const int32_t *p_day, const double *p_cum, double tolerance,
+            double *amount_due, double *cum_due, int32_t *paid_on, int32_t *closed_on, int32_t threads) {
+    Ledger all = {s_start, principal_due, interest_due, due, principal, p_start, p_rows, p_day, p_cum, tolerance,
+                  amount_due, cum_due, paid_on, closed_on, 0, n_loans};
+    Ledger second = all;
+    pthread_t helper;
+    int64_t rows = s_start[n_loans];
+    /* a thread costs tens of microseconds: worth it from some thousands of instalments */
+    int two = threads > 1 && rows >= 20000;
+    if (two) {
+        int32_t low = 0, high = n_loans; /* the first loan whose instalments start at or after half of them */
+        while (low < high) {
+            int32_t mid = low + (high - low) / 2;
+            if (s_start[mid] < rows / 2)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        all.to = second.from = low;
+        if (pthread_create(&helper, NULL, ledger_part, &second) != 0) {
+            two = 0;
+            all.to = n_loans;
+        }
+    }
+    ledger_part(&all);
+    if (two) pthread_join(helper, NULL);
 }
