@@ -26,10 +26,13 @@ PIPELINE_GROUP = "pipeline_project"
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test` runs `--dist loadgroup`), group each test by what it shares: its module, or,
     for every module with a test that reads the session's pipeline project, that project."""
-    shared = {item.module.__name__ for item in items if PIPELINE_GROUP in getattr(item, "fixturenames", ())}
+
+    def module(item) -> str:  # a test function's module, else (a doctest, a plugin's item) its file
+        return item.module.__name__ if getattr(item, "module", None) is not None else str(item.path)
+
+    shared = {module(item) for item in items if PIPELINE_GROUP in getattr(item, "fixturenames", ())}
     for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(PIPELINE_GROUP if module in shared else module))
+        item.add_marker(pytest.mark.xdist_group(PIPELINE_GROUP if module(item) in shared else module(item)))
 
 
 @pytest.fixture(scope="session")
