@@ -34,6 +34,20 @@ int group_rows(int64_t n, const int32_t *key, int32_t n_keys, int64_t *start, in
 /* paid by the end of day a (risk.delinquency.paid_by) */
 static inline int paid_by(int32_t paid, int32_t a) { return paid != NO_DAY && paid <= a; }
 
+/* A thread costs tens of microseconds: a walk is cut in two from this many rows. */
+#define TWO_PARTS_FROM 20000
+
+/* walk(first) here and walk(second) on a second thread, or both here when no thread can be made. */
+static void walk_in_two(void *(*walk)(void *), void *first, void *second) {
+    pthread_t helper;
+    int beside = pthread_create(&helper, NULL, walk, second) == 0;
+    walk(first);
+    if (beside)
+        pthread_join(helper, NULL);
+    else
+        walk(second);
+}
+
 /* days past due of one loan at a, over its ledger rows (risk.delinquency.days_past_due_expr's maximum over the
  * instalments ever late and due before a); -1 when it has none */
 static int64_t loan_days_past_due(const int64_t *rows, int64_t from, int64_t to, const int32_t *due,
@@ -195,19 +209,13 @@ int repayment(int64_t n_pairs, const int32_t *pk, const int32_t *pa, int32_t gra
                      due_before_90d, principal_paid, paid_total, paid_before_90d, last_paid_on, partial_payments,
                      days_past_due, max_dpd_3m, max_dpd_6m, max_dpd_12m, late_instalments, missed_instalments,
                      sorted, 0, grouped};
-    Repayment second = all;
-    pthread_t helper;
-    /* a thread costs tens of microseconds: worth it from some thousands of pairs */
-    int two = threads > 1 && grouped >= 20000;
-    if (two) {
+    if (threads > 1 && grouped >= TWO_PARTS_FROM) {
+        Repayment second = all;
         all.to = second.from = grouped / 2;
-        if (pthread_create(&helper, NULL, repay, &second) != 0) {
-            two = 0;
-            all.to = grouped;
-        }
+        walk_in_two(repay, &all, &second);
+    } else {
+        repay(&all);
     }
-    repay(&all);
-    if (two) pthread_join(helper, NULL);
     free(sorted);
     return 0;
 }
@@ -572,12 +580,8 @@ void ledger(int32_t n_loans, const int64_t *s_start, const double *principal_due
             double *amount_due, double *cum_due, int32_t *paid_on, int32_t *closed_on, int32_t threads) {
     Ledger all = {s_start, principal_due, interest_due, due, principal, p_start, p_rows, p_day, p_cum, tolerance,
                   amount_due, cum_due, paid_on, closed_on, 0, n_loans};
-    Ledger second = all;
-    pthread_t helper;
     int64_t rows = s_start[n_loans];
-    /* a thread costs tens of microseconds: worth it from some thousands of instalments */
-    int two = threads > 1 && rows >= 20000;
-    if (two) {
+    if (threads > 1 && rows >= TWO_PARTS_FROM) {
         int32_t low = 0, high = n_loans; /* the first loan whose instalments start at or after half of them */
         while (low < high) {
             int32_t mid = low + (high - low) / 2;
@@ -586,12 +590,10 @@ void ledger(int32_t n_loans, const int64_t *s_start, const double *principal_due
             else
                 high = mid;
         }
+        Ledger second = all;
         all.to = second.from = low;
-        if (pthread_create(&helper, NULL, ledger_part, &second) != 0) {
-            two = 0;
-            all.to = n_loans;
-        }
+        walk_in_two(ledger_part, &all, &second);
+    } else {
+        ledger_part(&all);
     }
-    ledger_part(&all);
-    if (two) pthread_join(helper, NULL);
 }

@@ -117,27 +117,27 @@ class EffectModel:
         share = self.paid_share(frame, actions, rows=rows)
         balance = frame["balance"].to_numpy()
         base = share[CONTROL] * balance
-        loan_id = frame["loan_id"]
-        picked = {a: rows.get(a, slice(None)) for a in share}
-        return pl.concat(
-            [
+        schema = {"loan_id": pl.String, "action": pl.String, "expected_paid": pl.Float64, "expected_gain": pl.Float64}
+        parts = []
+        for action, s in share.items():
+            mask = rows.get(action)
+            loans, owed, control = (
+                (frame["loan_id"], balance, base)
+                if mask is None
+                else (frame["loan_id"].filter(pl.Series(mask)), balance[mask], base[mask])
+            )
+            parts.append(
                 pl.DataFrame(
                     {
-                        "loan_id": loan_id.filter(pl.Series(rows[a])) if a in rows else loan_id,
-                        "action": [a] * len(s),
-                        "expected_paid": s * balance[picked[a]],
-                        "expected_gain": s * balance[picked[a]] - base[picked[a]],
+                        "loan_id": loans,
+                        "action": [action] * len(s),
+                        "expected_paid": s * owed,
+                        "expected_gain": s * owed - control,
                     },
-                    schema={
-                        "loan_id": pl.String,
-                        "action": pl.String,
-                        "expected_paid": pl.Float64,
-                        "expected_gain": pl.Float64,
-                    },
+                    schema=schema,
                 )
-                for a, s in share.items()
-            ]
-        )
+            )
+        return pl.concat(parts)
 
 
 def fit_effects(history: pl.DataFrame, *, seed: int, rounds: int = 300) -> EffectModel:

@@ -27,7 +27,7 @@ import polars as pl
 from risk.config import LabelParams, MonitoringParams
 from risk.features.catalogue import CATEGORICAL, FEATURES
 from risk.models.validation import grade_tests
-from risk.validate.profile import category_counts, category_shares
+from risk.validate.profile import category_counts, category_shares, shares_of
 
 DECILES = np.linspace(0.1, 0.9, 9)
 CALENDAR = frozenset(f.name for f in FEATURES if f.family == "calendar")  # vintage, month: not monitored
@@ -144,7 +144,7 @@ def measure(
             counts = category_counts(column)
             known = sum(counts.values())
             unseen = sum(n for c, n in counts.items() if c not in ref["categories"]) / known if known else 0.0
-            now = category_shares(column, counts)
+            now = shares_of(counts)
             cats = sorted(set(ref["categories"]) | set(now))
             csi = psi([ref["categories"].get(c, 0.0) for c in cats], [now.get(c, 0.0) for c in cats])
             add("unseen_category_share", f, unseen, 0.0, params.unseen_category_warn, params.unseen_category_error)

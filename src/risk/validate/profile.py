@@ -55,11 +55,15 @@ def category_counts(s: pl.Series) -> dict[str, int]:
     return dict(zip(counts[s.name].cast(pl.String), counts["count"], strict=True))
 
 
-def category_shares(s: pl.Series, counts: dict[str, int] | None = None) -> dict[str, float]:
-    """Each value's share of the non-null values of ``s`` (as text); ``counts``: its :func:`category_counts`."""
-    counts = category_counts(s) if counts is None else counts
+def category_shares(s: pl.Series) -> dict[str, float]:
+    """Each value's share of the non-null values of ``s`` (as text)."""
+    return shares_of(category_counts(s))
+
+
+def shares_of(counts: dict[str, int]) -> dict[str, float]:
+    """Each value's share of ``counts`` (:func:`category_counts`)."""
     total = max(sum(counts.values()), 1)
-    return {str(v): n / total for v, n in counts.items()}
+    return {v: n / total for v, n in counts.items()}
 
 
 def compare(
