@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 
 import pytest
 
-from risk.cli import GC_THRESHOLD, fewer_collections
+from risk.cli import DAY_ALLOCATOR, GC_THRESHOLD, fewer_collections
 
 
 def test_a_day_is_scored_with_the_collector_less_eager_and_gives_it_back_as_it_was_even_on_error():
@@ -23,6 +24,42 @@ def test_a_day_is_scored_with_the_collector_less_eager_and_gives_it_back_as_it_w
         assert gc.get_threshold() == GC_THRESHOLD
         raise RuntimeError("the day stopped")
     assert gc.get_threshold() == before
+
+
+_ALLOCATOR = """
+import os
+{first}
+from risk.cli import day_allocator
+
+day_allocator()
+import polars
+
+print(os.environ.get("_RJEM_MALLOC_CONF", ""))
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "users", "kept_freed_pages"),
+    [
+        ("", None, True),  # a scoring process: polars is imported after
+        ("", "dirty_decay_ms:1000", False),  # the user's own setting stands
+        ("import polars", None, False),  # too late: jemalloc read its settings when polars was imported
+    ],
+)
+def test_a_scoring_process_keeps_freed_pages_unless_the_user_set_the_allocator_or_polars_was_already_loaded(
+    first, users, kept_freed_pages
+):
+    """The scoring commands ask polars' allocator to keep freed pages (:data:`~risk.cli.DAY_ALLOCATOR`), after
+    polars' own settings so that they win; a user's ``_RJEM_MALLOC_CONF`` is kept, and once polars is loaded
+    nothing is changed."""
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if users is not None:
+        env["_RJEM_MALLOC_CONF"] = users
+    code = _ALLOCATOR.format(first=first)
+    conf = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert conf.strip().endswith("," + DAY_ALLOCATOR) is kept_freed_pages
+    if users is not None:
+        assert conf.strip().endswith("," + users)
 
 
 _A_PROCESS = """
