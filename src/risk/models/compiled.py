@@ -11,9 +11,10 @@ Treelite (tl2cgen) was measured too and left out: 2.2-2.5x only, and its scores 
 categorical features (0.26 on early warning).
 
 The risk models, which score every open loan, are compiled with their trees inlined: on the default book's models
-1.3-11.0 s to compile and 4.9-6.3x LightGBM's speed on 2 cores. The learned policy's type and effect models, larger
-and asked about the queue alone, are compiled without: 1.7-2.3 s where inlined they took 19-48 s, at 2.8x
-(``benchmarks/compiled_predictor.py``, docs/performance.md). Scoring compiles only from ``score.compiled_min_rows``
+1.3-11.0 s to compile and 4.9-6.3x LightGBM's speed on 2 cores. The learned policy's effect model, which prices
+every lawful (loan, action) of the queue, too (48-53 s to compile, once a version; 4.6x); its type model, asked once an
+overdue loan, without: 1.7 s where inlined it took 19-28 s, at 2.8x (``benchmarks/compiled_predictor.py``,
+docs/performance.md). Scoring compiles only from ``score.compiled_min_rows``
 rows (``score.compiled_predictor``). The object code is cached under ``$RISK_CACHE_DIR`` (default ``~/.cache/risk``)
 by a hash of the model's text, the way it was compiled and what compiled it for which processor: a scheduler
 compiles each model version once, and never loads machine code made another way.

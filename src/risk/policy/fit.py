@@ -57,14 +57,16 @@ class PolicyModels:
 
     def compiled(self) -> PolicyModels:
         """A copy whose type and effect boosters predict through compiled copies (:mod:`risk.models.compiled`: the
-        same predictions bit for bit), their trees not inlined (quicker to compile, as the module says); this one is
-        left as it is."""
+        same predictions bit for bit); this one is left as it is. The effect model prices every lawful (loan, action)
+        and is compiled with its trees inlined (350,790 rows at a million active loans: 0.61 s against 1.11 s, for
+        53 s to compile once a version); the type model, asked once a loan, without (0.06 s against 0.10 s would
+        cost 28 s)."""
         from risk.models.compiled import CompiledBooster
 
         return dataclasses.replace(
             self,
             types=dataclasses.replace(self.types, compiled=CompiledBooster(self.types.booster, inline=False)),
-            effects=dataclasses.replace(self.effects, compiled=CompiledBooster(self.effects.booster, inline=False)),
+            effects=dataclasses.replace(self.effects, compiled=CompiledBooster(self.effects.booster)),
         )
 
     @classmethod
