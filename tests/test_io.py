@@ -84,3 +84,20 @@ def test_rows_are_counted_from_the_footer_wherever_the_file_is_and_a_missing_fil
     (folder / "broken.parquet").write_bytes(b"not parquet")
     with pytest.raises(RiskDataError, match="cannot read Parquet file"):
         io.count_rows(folder / "broken.parquet")
+
+
+def test_the_validated_book_is_written_one_row_group_a_table_so_each_is_read_in_one_chunk(tmp_path) -> None:
+    """``one_row_group`` (the validated book's): polars reads a file of many row groups into as many chunks, which
+    reading the book then copies into one; a table past polars' default row-group size shows the difference."""
+    import pyarrow.parquet as pq
+
+    frame = pl.DataFrame({"loan_id": [f"L{i:07d}" for i in range(300_000)], "amount": pl.arange(300_000, eager=True)})
+    io.write_tables({"schedule": frame}, tmp_path / "default", compression=io.READ_OFTEN)
+    io.write_tables({"schedule": frame}, tmp_path / "one", compression=io.READ_OFTEN, one_row_group=True)
+    assert pq.ParquetFile(tmp_path / "default" / "schedule.parquet").metadata.num_row_groups > 1
+    assert pq.ParquetFile(tmp_path / "one" / "schedule.parquet").metadata.num_row_groups == 1
+    read = pl.scan_parquet(tmp_path / "one" / "schedule.parquet").collect()
+    assert read.n_chunks("all") == [1, 1]
+    assert read.equals(frame)
+    io.write_tables({"empty": frame.clear()}, tmp_path / "none", one_row_group=True)  # no rows: still a file
+    assert pl.read_parquet(tmp_path / "none" / "empty.parquet").schema == frame.schema

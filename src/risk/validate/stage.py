@@ -72,7 +72,9 @@ def run(
     }
     if attributes:
         extra[ATTRIBUTES] = conform(tables[ATTRIBUTES], attributes_table(attributes))
-    io.write_tables({**conformed, **extra}, validated_dir, manifest=manifest, compression=io.READ_OFTEN)
+    io.write_tables(
+        {**conformed, **extra}, validated_dir, manifest=manifest, compression=io.READ_OFTEN, one_row_group=True
+    )
     if profile is not None and report.profile is not None:
         io.write_json(report.profile, profile)
     return report
