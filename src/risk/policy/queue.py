@@ -51,7 +51,9 @@ EVIDENCE = (
 
 
 def type_evidence(frame: pl.DataFrame) -> pl.DataFrame:
-    """``type_evidence`` (English) and ``type_evidence_zh``: what the collector can see, with the type."""
+    """``type_evidence`` (English) and ``type_evidence_zh``: what the collector can see, with the type; the parts a
+    row has, joined (its missing ones left out without their separator: a queue of 60,000 rows 0.04 s where lists of
+    the parts, their nulls dropped and joined, took 0.21-0.27 s)."""
     c = pl.col
     parts_en = [pl.when(c(col) >= lo).then(pl.format(en, c(col))) for col, lo, en, _ in EVIDENCE]
     parts_zh = [pl.when(c(col) >= lo).then(pl.format(zh, c(col))) for col, lo, _, zh in EVIDENCE]
@@ -65,8 +67,8 @@ def type_evidence(frame: pl.DataFrame) -> pl.DataFrame:
     )
     dpd_en, dpd_zh = pl.format("{} days past due", c("days_past_due")), pl.format("逾期{}天", c("days_past_due"))
     return frame.with_columns(
-        type_evidence=pl.concat_list(head_en, dpd_en, *parts_en, assets_en).list.drop_nulls().list.join("; "),
-        type_evidence_zh=pl.concat_list(head_zh, dpd_zh, *parts_zh, assets_zh).list.drop_nulls().list.join("；"),
+        type_evidence=pl.concat_str(head_en, dpd_en, *parts_en, assets_en, separator="; ", ignore_nulls=True),
+        type_evidence_zh=pl.concat_str(head_zh, dpd_zh, *parts_zh, assets_zh, separator="；", ignore_nulls=True),
     )
 
 
