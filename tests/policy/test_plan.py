@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 
 import polars as pl
@@ -94,6 +95,10 @@ def test_the_control_group_is_its_share_of_borrowers_and_fixed_by_seed_and_day()
     assert (draw != control_draw(ids, seed=42, work_date=WORK + dt.timedelta(days=1))).mean() > 0.99
     # a borrower's draw does not depend on who else is in the book
     assert control_draw(ids[5:6], seed=42, work_date=WORK)[0] == draw[5]
+    # the logged probability's draw, as documented: BLAKE2b of "seed|work day|borrower", its 8 bytes over 2**64
+    for i in (0, 7, 19_999):
+        digest = hashlib.blake2b(f"42|{WORK.isoformat()}|B{i}".encode(), digest_size=8).digest()
+        assert draw[i] == int.from_bytes(digest, "big") / 2**64
 
 
 def test_a_scarce_team_goes_to_the_borrower_it_helps_most_not_the_likeliest_payer():

@@ -40,12 +40,17 @@ CONTROL_GROUP = "hold_out"
 
 
 def control_draw(borrower_ids: pl.Series, *, seed: int, work_date: dt.date) -> np.ndarray:
-    """A uniform number in [0, 1) per borrower, fixed by the seed and the work day (not by row order)."""
-    out = np.empty(len(borrower_ids))
-    for i, b in enumerate(borrower_ids.to_list()):
-        digest = hashlib.blake2b(f"{seed}|{work_date.isoformat()}|{b}".encode(), digest_size=8).digest()
-        out[i] = int.from_bytes(digest, "big") / 2**64
-    return out
+    """A uniform number in [0, 1) per borrower, fixed by the seed and the work day (not by row order): the first 8
+    bytes of BLAKE2b over ``"{seed}|{work_date}|{borrower_id}"``, big-endian, over 2**64. The day's prefix is hashed
+    once and copied per borrower, the digests read as one array (46,000 borrowers 0.02 s against 0.08 s a hash and a
+    division each; the same numbers: the integer rounded to a float64, then divided by 2**64 exactly)."""
+    day = hashlib.blake2b(f"{seed}|{work_date.isoformat()}|".encode(), digest_size=8)
+    digests = bytearray()
+    for b in borrower_ids.to_list():
+        h = day.copy()
+        h.update(str(b).encode())
+        digests += h.digest()
+    return np.frombuffer(bytes(digests), dtype=">u8").astype(np.float64) / 2**64
 
 
 def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
@@ -96,7 +101,9 @@ def assign(options: pl.DataFrame, capacity: Mapping[str, int]) -> pl.DataFrame:
     a = csr_array((np.ones(2 * n), (rows, cols)), shape=(n_b + len(teams), n))
     upper = np.concatenate([np.ones(n_b), [float(capacity.get(t, 0)) for t in teams]])
     value = best["value"].to_numpy()
-    result = linprog(-value, A_ub=a, b_ub=upper, bounds=(0, 1), method="highs-ds")
+    # without HiGHS's presolve: at a million active loans (21,031 options kept) 0.11 s against 0.38 s, the same options
+    # taken; the reductions it looks for (parallel rows and columns, mostly) do not shorten a b-matching's simplex
+    result = linprog(-value, A_ub=a, b_ub=upper, bounds=(0, 1), method="highs-ds", options={"presolve": False})
     if result.status == 0 and np.all(np.minimum(result.x, 1 - result.x) < 1e-6):
         x = result.x
     else:  # a vertex of this polytope is integral (never seen otherwise); kept for numerical safety
