@@ -123,3 +123,30 @@ def test_realised_against_predicted_accepts_a_calibrated_cohort_and_flags_a_misc
     assert optimistic["status"][0] == "error" and optimistic["value"][0] < optimistic["reference"][0]
     slight = realised_vs_predicted("cure", cohort(400, 0.30, 0.35), PARAMS, as_of=DAY)
     assert slight["status"][0] == "warning"  # two-sided p between 0.01 and 0.05
+
+
+def test_a_days_monitoring_measures_each_model_on_the_loans_it_scored_whatever_else_they_carry(tmp_path) -> None:
+    """``monitor_day`` reads a model's features and score from the day's scored loans (a hundred columns each) and
+    measures only the loans the model scored; a model without a reference is skipped."""
+    import json
+
+    from risk.config import Params
+    from risk.paths import Paths
+    from risk.score.stage import monitor_day
+
+    paths = Paths(tmp_path)
+    paths.monitoring_reference("early_warning").parent.mkdir(parents=True)
+    paths.monitoring_reference("early_warning").write_text(json.dumps(REFERENCE))
+    loans = population(4_000, 2)
+    p = scores(4_000, 2)
+    scored_here = np.random.default_rng(3).random(4_000) < 0.7  # the rest are beyond the model's scope
+    scored = loans.with_columns(
+        ew_probability=pl.Series(np.where(scored_here, p, np.nan)).fill_nan(None),
+        cure_probability=pl.lit(None, dtype=pl.Float64),
+        days_past_due=pl.lit(0),  # a column no model's reference measures
+    )
+    pending = pl.DataFrame({"application_id": ["A1"]})
+    reviewed = pl.DataFrame({"application_id": ["A1"], "pd": [0.02]})
+    day = monitor_day(paths, Params(), scored=scored, pending=pending, reviewed=reviewed, as_of=DAY)
+    expected = measure("early_warning", REFERENCE, loans.filter(scored_here), p[scored_here], PARAMS, as_of=DAY)
+    assert day.equals(expected)
