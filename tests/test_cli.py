@@ -43,7 +43,8 @@ print(os.environ.get("_RJEM_MALLOC_CONF", ""))
     [
         ("", None, True),  # a scoring process: polars is imported after
         ("", "dirty_decay_ms:1000", False),  # the user's own setting stands
-        ("import polars", None, False),  # too late: jemalloc read its settings when polars was imported
+        # too late: jemalloc read its settings when polars was imported (cleared after, nothing may set it again)
+        ("import polars\nos.environ.pop('_RJEM_MALLOC_CONF')", None, False),
     ],
 )
 def test_a_scoring_process_keeps_freed_pages_unless_the_user_set_the_allocator_or_polars_was_already_loaded(
@@ -57,9 +58,28 @@ def test_a_scoring_process_keeps_freed_pages_unless_the_user_set_the_allocator_o
         env["_RJEM_MALLOC_CONF"] = users
     code = _ALLOCATOR.format(first=first)
     conf = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert conf.strip().endswith("," + DAY_ALLOCATOR) is kept_freed_pages
+    conf = conf.strip()
+    if kept_freed_pages:
+        assert conf.endswith("," + DAY_ALLOCATOR)
+    else:
+        assert DAY_ALLOCATOR not in conf
     if users is not None:
-        assert conf.strip().endswith("," + users)
+        assert conf.endswith("," + users)
+
+
+@pytest.mark.parametrize("command", [["score"], ["run", "--as-of", "2025-12-31"]])
+def test_both_scoring_commands_set_the_allocator_before_anything_else(command, tmp_path, monkeypatch):
+    """``risk score`` and ``risk run`` call :func:`~risk.cli.day_allocator` first: here, before a missing params
+    file stops them."""
+    from typer.testing import CliRunner
+
+    import risk.cli
+
+    calls = []
+    monkeypatch.setattr(risk.cli, "day_allocator", lambda: calls.append("allocator"))
+    result = CliRunner().invoke(risk.cli.app, [*command, "--params", str(tmp_path / "missing.yaml")])
+    assert result.exit_code != 0
+    assert calls == ["allocator"]
 
 
 _A_PROCESS = """

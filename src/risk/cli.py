@@ -63,7 +63,8 @@ GC_THRESHOLD = (50_000, 20, 20)
 # day's next frames take fresh ones, each zeroed by the kernel on first touch. `risk score` at 985,163 active loans:
 # 2.6M page faults and 8-10 s of system time on two cores; with freed pages kept ten seconds, 2.0M and 7-7.5 s, the
 # day 19.60 s against 20.41 s (five alternating rounds, faster in each), the peak 0.2-0.7 GiB higher (kept thirty
-# seconds: higher still, and slower). Only the scoring commands, where it was measured.
+# seconds: higher still, and slower). Only the scoring commands: `risk score`, where it was measured, and `risk run`,
+# whose day is mostly the same scoring (its load and validation in the same process were not measured apart).
 DAY_ALLOCATOR = "dirty_decay_ms:10000,muzzy_decay_ms:0"
 
 
